@@ -1,0 +1,59 @@
+"""Every service's manifest and the environment each function gets: read by the CDK app and the local cloud."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from services.common.manifest import (
+    ACCESS_TABLE_ENV,
+    BUS_ENV,
+    EMAIL_CONFIGURATION_SET_ENV,
+    EMAIL_FROM_ENV,
+    PLATFORM,
+    Function,
+    ServiceManifest,
+    invoke_env,
+)
+from services.content.manifest import MANIFEST as CONTENT
+from services.events.manifest import MANIFEST as EVENTS
+from services.identity.manifest import MANIFEST as IDENTITY
+from services.journeys.manifest import MANIFEST as JOURNEYS
+from services.segments.manifest import MANIFEST as SEGMENTS
+
+SERVICES: tuple[ServiceManifest, ...] = (EVENTS, IDENTITY, SEGMENTS, JOURNEYS, CONTENT)
+ALL: tuple[ServiceManifest, ...] = (PLATFORM, *SERVICES)
+
+
+class Names(Protocol):
+    """Physical names of deployed resources: CDK tokens in the stack, plain strings in the local cloud."""
+
+    def table(self, service: str, table: str) -> str: ...
+    def bus(self) -> str: ...
+    def state_machine_arn(self, service: str, machine: str) -> str: ...
+    def function_name(self, service: str, function: str) -> str: ...
+    def email_from(self) -> str: ...
+    def configuration_set(self) -> str: ...
+
+
+def manifest(name: str) -> ServiceManifest:
+    return next(m for m in ALL if m.name == name)
+
+
+def environment(service: ServiceManifest, function: Function, names: Names) -> dict[str, str]:
+    """The environment variables of one function, derived only from its declaration."""
+    env = {"POWERTOOLS_SERVICE_NAME": service.name, "POWERTOOLS_METRICS_NAMESPACE": "CxM"}
+    for table_name in function.tables:
+        env[service.table(table_name).env] = names.table(service.name, table_name)
+    if function.routes:
+        env[ACCESS_TABLE_ENV] = names.table(PLATFORM.name, "access")
+    if function.publishes:
+        env[BUS_ENV] = names.bus()
+    for machine in function.starts_state_machines:
+        env[service.state_machine(machine).env] = names.state_machine_arn(service.name, machine)
+    for target in function.invokes:
+        target_service, _, target_function = target.partition(".")
+        env[invoke_env(target)] = names.function_name(target_service, target_function)
+    if function.sends_email:
+        env[EMAIL_FROM_ENV] = names.email_from()
+        env[EMAIL_CONFIGURATION_SET_ENV] = names.configuration_set()
+    return env

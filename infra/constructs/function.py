@@ -1,0 +1,169 @@
+"""`ServiceFunction`: one Lambda function built from its manifest declaration, with least-privilege IAM."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.catalog import environment
+from infra.constructs.registry import Registry, cxm_id
+from services.common.manifest import PLATFORM, Access, Function, ServiceManifest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# The public Powertools for AWS Lambda (Python) v3 layer; it bundles pydantic v2 and the X-Ray SDK.
+# Its version (cdk.json context `powertoolsLayerVersion`) MUST match the aws-lambda-powertools version pinned in
+# pyproject.toml: the layer is what runs in Lambda, the pin is what the tests run against.
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+POWERTOOLS_LAYER_NAME = "AWSLambdaPowertoolsPythonV3-python312-arm64"
+DEFAULT_POWERTOOLS_LAYER_VERSION = 18
+
+DYNAMODB_READ = (
+    "dynamodb:BatchGetItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+)
+DYNAMODB_WRITE = ("dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+SES_TEMPLATE_ACTIONS = ("ses:CreateEmailTemplate", "ses:GetEmailTemplate", "ses:UpdateEmailTemplate")
+
+
+def code_excludes(service: str) -> list[str]:
+    """Asset excludes (glob, applied in order, `!` re-includes) so that a bundle rooted at the repository holds
+    only `services/__init__.py`, `services/common/**` and `services/<service>/**` — handlers are dotted paths
+    from the repository root (`services.identity.handlers.api.handler`)."""
+    return [
+        "*",
+        "!services",
+        "services/*",
+        "!services/__init__.py",
+        "!services/common",
+        f"!services/{service}",
+        "**/tests",
+        "**/__pycache__",
+        "**/*.pyc",
+        "**/.*",
+    ]
+
+
+def powertools_layer(scope: Construct, version: int) -> lambda_.ILayerVersion:
+    """The Powertools layer, one reference per stack."""
+    stack = cdk.Stack.of(scope)
+    construct_id = f"PowertoolsLayerV{version}"
+    existing = stack.node.try_find_child(construct_id)
+    if existing is not None:
+        return existing  # type: ignore[return-value]
+    arn = cdk.Fn.sub(f"arn:aws:lambda:${{AWS::Region}}:{POWERTOOLS_LAYER_ACCOUNT}:layer:{POWERTOOLS_LAYER_NAME}:{version}")
+    return lambda_.LayerVersion.from_layer_version_arn(stack, construct_id, arn)
+
+
+class ServiceFunction(Construct):
+    """A function of a service, derived only from its `Function` declaration.
+
+    Python 3.12 on arm64, the service's code, the Powertools layer, X-Ray tracing, its own log group with retention,
+    the environment of `infra.catalog.environment`, and a role allowed exactly what the declaration names.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        service: ServiceManifest,
+        declaration: Function,
+        registry: Registry,
+        powertools_layer_version: int = DEFAULT_POWERTOOLS_LAYER_VERSION,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.service = service
+        self.declaration = declaration
+        self.registry = registry
+
+        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{service.name}.{declaration.name}: only what its manifest declaration names",
+        )
+        # Instead of the AWSLambdaBasicExecutionRole managed policy: write to this function's log group only.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[self.log_group.log_group_arn]
+            )
+        )
+
+        env = environment(service, declaration, registry)
+        env["POWERTOOLS_LOG_LEVEL"] = "INFO"
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=lambda_.Runtime.PYTHON_3_12,
+            architecture=lambda_.Architecture.ARM_64,
+            code=lambda_.Code.from_asset(str(REPO_ROOT), exclude=code_excludes(service.name)),
+            handler=declaration.handler,
+            description=declaration.description[:256],
+            memory_size=declaration.memory_mb,
+            timeout=cdk.Duration.seconds(declaration.timeout_seconds),
+            environment=env,
+            layers=[powertools_layer(self, powertools_layer_version)],
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=self.log_group,
+            role=self.role,
+        )
+        cxm_id(self.function, f"{service.name}/{declaration.name}")
+        self._grant()
+
+    # --- least privilege, from the declaration only ---
+    def _grant(self) -> None:
+        d, service, registry = self.declaration, self.service, self.registry
+        for table_name, access in d.tables.items():
+            self._grant_table(service, table_name, access)
+        if d.routes:  # API functions check credentials in the platform's access table (see catalog.environment)
+            self._grant_table(PLATFORM, "access", "read")
+        if d.publishes:
+            self._allow(["events:PutEvents"], [registry.bus_.event_bus_arn])
+        if d.starts_state_machines:
+            arns = [registry.state_machine_construct(service.name, m).state_machine_arn for m in d.starts_state_machines]
+            self._allow(["states:StartExecution"], arns)
+        if d.invokes:
+            arns = []
+            for target in d.invokes:
+                target_service, _, target_function = target.partition(".")
+                arns.append(registry.function_construct(target_service, target_function).function_arn)
+            self._allow(["lambda:InvokeFunction"], arns)
+        if d.sends_email:
+            self._grant_email()
+
+    def _grant_table(self, service: ServiceManifest, table_name: str, access: Access) -> None:
+        declared = service.table(table_name)
+        table = self.registry.table_construct(service.name, table_name)
+        resources = [table.table_arn, *(f"{table.table_arn}/index/{index.name}" for index in declared.indexes)]
+        actions = list(DYNAMODB_READ) + (list(DYNAMODB_WRITE) if access == "write" else [])
+        self._allow(actions, resources)
+
+    def _grant_email(self) -> None:
+        stack = cdk.Stack.of(self)
+
+        def ses_arn(resource: str) -> str:
+            return f"arn:{stack.partition}:ses:{stack.region}:{stack.account}:{resource}"
+
+        sender = self.registry.email_from()
+        identities = [ses_arn(f"identity/{sender}")]
+        if "@" in sender:  # the sender's domain identity authorises it too, whichever of the two is verified
+            identities.append(ses_arn(f"identity/{sender.rsplit('@', 1)[1]}"))
+        config_set = ses_arn(f"configuration-set/{self.registry.configuration_set()}")
+        self._allow(["ses:SendEmail"], [config_set, *identities])
+        # Templates are created per journey at run time, so their names are not known at deploy time.
+        self._allow(list(SES_TEMPLATE_ACTIONS), [ses_arn("template/*")])
+
+    def _allow(self, actions: list[str], resources: list[str]) -> None:
+        self.role.add_to_policy(iam.PolicyStatement(actions=actions, resources=resources))

@@ -1,0 +1,83 @@
+"""The deployed resources by manifest name, and the `Names` protocol of infra/catalog.py over them (CDK tokens)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_ses as ses
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import IConstruct
+
+CXM_ID = "cxm:id"
+
+
+def cxm_id(construct: IConstruct, value: str) -> None:
+    """Mark the CloudFormation resource behind `construct` with `Metadata: {"cxm:id": "<service>/<name>"}`.
+
+    Metadata (not tags) because it works on every resource type, AWS::Events::Rule and the SES configuration set
+    included, and it is where the local-cloud agreement test looks to match synthesized resources to its own.
+    """
+    resource = construct if isinstance(construct, cdk.CfnResource) else construct.node.default_child
+    if not isinstance(resource, cdk.CfnResource):
+        raise TypeError(f"{construct.node.path} has no CloudFormation resource to mark with {CXM_ID}={value}")
+    resource.add_metadata(CXM_ID, value)
+
+
+class UnknownResource(LookupError):
+    pass
+
+
+@dataclass
+class Registry:
+    """Everything built so far, keyed by manifest names. Implements `infra.catalog.Names` with CDK tokens.
+
+    Lookups of something not built yet raise `UnknownResource`: the stack builds services (and each service its
+    functions and state machines) in dependency order, so this only happens for a manifest that names a resource
+    that is not declared, or a dependency cycle.
+    """
+
+    bus_: events.IEventBus
+    email_from_: str
+    configuration_set_: ses.IConfigurationSet
+    tables: dict[tuple[str, str], dynamodb.Table] = field(default_factory=dict)
+    functions: dict[tuple[str, str], lambda_.IFunction] = field(default_factory=dict)
+    state_machines: dict[tuple[str, str], sfn.IStateMachine] = field(default_factory=dict)
+
+    @staticmethod
+    def _get(kind: str, items: dict, key: tuple[str, str]):  # type: ignore[no-untyped-def]
+        try:
+            return items[key]
+        except KeyError:
+            raise UnknownResource(f"{kind} {key[0]}.{key[1]} is not declared or not built yet") from None
+
+    def table_construct(self, service: str, table: str) -> dynamodb.Table:
+        return self._get("table", self.tables, (service, table))
+
+    def function_construct(self, service: str, function: str) -> lambda_.IFunction:
+        return self._get("function", self.functions, (service, function))
+
+    def state_machine_construct(self, service: str, machine: str) -> sfn.IStateMachine:
+        return self._get("state machine", self.state_machines, (service, machine))
+
+    # --- infra.catalog.Names ---
+    def table(self, service: str, table: str) -> str:
+        return self.table_construct(service, table).table_name
+
+    def bus(self) -> str:
+        return self.bus_.event_bus_name
+
+    def state_machine_arn(self, service: str, machine: str) -> str:
+        return self.state_machine_construct(service, machine).state_machine_arn
+
+    def function_name(self, service: str, function: str) -> str:
+        return self.function_construct(service, function).function_name
+
+    def email_from(self) -> str:
+        return self.email_from_
+
+    def configuration_set(self) -> str:
+        return self.configuration_set_.configuration_set_name

@@ -1,0 +1,212 @@
+"""The local cloud: the whole platform in one process on moto, with a virtual clock and an HTTP API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from typing import Any
+
+import boto3
+from moto import mock_aws
+from moto.ses.models import ses_backends
+
+from infra.local.gateway import Gateway, LocalRoute
+from infra.local.moto_patches import MOTO_CONFIG, InProcessLambdaRuntime, VirtualClock, local_aws_patches
+from infra.local.pump import Pump
+from infra.local.resources import ACCOUNT, ROOT, LocalNames, Provisioned, ScheduledTarget, provision
+from infra.local.schedules import Scheduler
+from services.common import clock as app_clock
+from services.common.access import AccessKeys, Role
+
+_DURATION = re.compile(r"^(\d+)\s*(s|m|h|d|w)$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+# Fake credentials and the settings moto needs; the functions see the same environment as in AWS plus these.
+AWS_ENV = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local",
+           "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled"}
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """`14d`, `36h`, `2w`, `90m`, `30s` → a timedelta."""
+    match = _DURATION.match(text.strip().lower())
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 14d, 36h, 2w, 90m, 30s)")
+    return dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+class LocalCloud:
+    """Start with `with LocalCloud() as cloud:`; `cloud.url` is the HTTP API, `cloud.clock` the virtual clock.
+
+    `follow_real_time=True` (for `make dev`) lets the clock tick with the wall clock; fast-forwards add to it.
+    Tests keep it frozen and move it explicitly, so nothing depends on real waiting.
+    """
+
+    def __init__(self, *, region: str = "eu-west-1", start: dt.datetime | None = None, port: int = 0,
+                 host: str = "127.0.0.1", follow_real_time: bool = False, log_level: str = "WARNING") -> None:
+        self.region = region
+        self.names = LocalNames(region=region)
+        self.clock = VirtualClock(start or dt.datetime.now(dt.UTC).replace(microsecond=0))
+        self.runtime = InProcessLambdaRuntime()
+        self._port = port
+        self._host = host
+        self._follow = follow_real_time
+        self._log_level = log_level
+        self._stack = ExitStack()
+        self._ticker_stop = threading.Event()
+        self.url = ""
+        self.provisioned = Provisioned()
+        self.gateway: Gateway | None = None
+        self.pump: Pump | None = None
+        self.scheduler: Scheduler | None = None
+
+    # ---- lifecycle ----
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> LocalCloud:
+        for key, value in {**AWS_ENV, "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region}.items():
+            self._stack.callback(_restore_env, key, os.environ.get(key))
+            os.environ[key] = value
+        self._stack.enter_context(mock_aws(config=MOTO_CONFIG))  # type: ignore[arg-type]
+        self.aws = self._stack.enter_context(local_aws_patches(self.clock, self.runtime))
+        app_clock.set_source(self.clock.now)
+        self._stack.callback(app_clock.set_source, None)
+        local_env = {**AWS_ENV, "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": self._log_level,
+                     "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_DEV": "false"}
+        self.provisioned = provision(self.names, local_env)
+        self.keys = AccessKeys(boto3.resource("dynamodb", region_name=self.region).Table(
+            self.names.table("platform", "access")))
+        self.scheduler = Scheduler(self.provisioned.schedules, self._invoke_scheduled, self.region, ACCOUNT)
+        self._stack.callback(self.clock.on_advance(self.scheduler.on_advance))
+        self.pump = Pump(self.provisioned.consumers, self.region).start()
+        self._stack.callback(self.pump.stop)
+        self.gateway = Gateway(self.provisioned.routes, self.region, self._host, self._port,
+                               local_routes=self._local_routes()).start()
+        self._stack.callback(self.gateway.stop)
+        self.url = self.gateway.url
+        if self._follow:
+            threading.Thread(target=self._tick, name="cxm-clock", daemon=True).start()
+            self._stack.callback(self._ticker_stop.set)
+        return self
+
+    def stop(self) -> None:
+        self._stack.close()
+
+    # ---- time ----
+    def advance(self, by: dt.timedelta | str) -> dt.datetime:
+        """Fast-forward: Step Functions waits, task-token timeouts and scheduled rules see the new time."""
+        delta = parse_duration(by) if isinstance(by, str) else by
+        moved = self.clock.advance_by(delta)
+        self.settle()
+        return moved
+
+    def _tick(self) -> None:
+        last = dt.datetime.now(dt.UTC)
+        while not self._ticker_stop.wait(1.0):
+            real = dt.datetime.now(dt.UTC)
+            self.clock.advance_by(real - last)
+            last = real
+
+    # ---- waiting for asynchronous work ----
+    def settle(self, timeout: float = 10.0, quiet_for: float = 0.15) -> None:
+        """Wait until every consumer queue is empty and stays empty for `quiet_for` seconds."""
+        assert self.pump is not None
+        deadline = time.monotonic() + timeout
+        quiet_since: float | None = None
+        while time.monotonic() < deadline:
+            if self.pump.backlog() == 0:
+                quiet_since = quiet_since or time.monotonic()
+                if time.monotonic() - quiet_since >= quiet_for:
+                    return
+            else:
+                quiet_since = None
+            time.sleep(0.02)
+        raise TimeoutError(f"the local cloud did not settle in {timeout}s (backlog {self.pump.backlog()})")
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.02)
+        raise TimeoutError("condition not met in time")
+
+    # ---- conveniences for dev and tests ----
+    def create_key(self, role: Role, source_id: str = "local", name: str = "local", key: str | None = None) -> str:
+        return self.keys.create(role, source_id, name, key)
+
+    def sent_emails(self) -> list[Any]:
+        return list(ses_backends[ACCOUNT][self.region].sent_messages)
+
+    def dead_letters(self) -> dict[str, list[dict[str, Any]]]:
+        sqs = boto3.client("sqs", region_name=self.region)
+        out: dict[str, list[dict[str, Any]]] = {}
+        for consumer in self.provisioned.consumers:
+            messages = sqs.receive_message(QueueUrl=consumer.dlq_url, MaxNumberOfMessages=10,
+                                           VisibilityTimeout=0).get("Messages", [])
+            if messages:
+                out[f"{consumer.service}/{consumer.subscription}"] = messages
+        return out
+
+    def executions(self, status: str | None = None) -> list[dict[str, Any]]:
+        sfn = boto3.client("stepfunctions", region_name=self.region)
+        out: list[dict[str, Any]] = []
+        for machine in sfn.list_state_machines()["stateMachines"]:
+            kwargs: dict[str, Any] = {"stateMachineArn": machine["stateMachineArn"]}
+            if status:
+                kwargs["statusFilter"] = status
+            out.extend(sfn.list_executions(**kwargs)["executions"])
+        return out
+
+    def table_name(self, service: str, table: str) -> str:
+        return self.names.table(service, table)
+
+    # ---- internals ----
+    def _invoke_scheduled(self, target: ScheduledTarget, event: str) -> None:
+        boto3.client("lambda", region_name=self.region).invoke(FunctionName=target.function_name,
+                                                               InvocationType="Event", Payload=event.encode())
+
+    def _local_routes(self) -> dict[str, LocalRoute]:
+        def clock_now(query: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+            return _json(200, {"now": app_clock.iso(self.clock.now())})
+
+        def clock_advance(query: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+            try:
+                by = json.loads(body or b"{}").get("by", "")
+                moved = self.advance(str(by))
+            except (ValueError, AttributeError) as error:
+                return _json(400, {"title": "Bad Request", "status": 400, "detail": str(error),
+                                   "errors": [{"field": "by", "message": str(error)}]}, problem=True)
+            return _json(200, {"now": app_clock.iso(moved)})
+
+        def demo_page(query: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+            page = (ROOT / "web" / "demo" / "index.html").read_bytes()
+            return 200, {"content-type": "text/html; charset=utf-8"}, page
+
+        return {"GET /_local/clock": clock_now, "POST /_local/clock/advance": clock_advance,
+                "GET /demo/": demo_page, "GET /demo": demo_page}
+
+
+def _json(status: int, body: dict[str, Any], problem: bool = False) -> tuple[int, dict[str, str], bytes]:
+    kind = "application/problem+json" if problem else "application/json"
+    return status, {"content-type": kind}, json.dumps(body).encode()
+
+
+def _restore_env(key: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(key, None)
+    else:
+        os.environ[key] = value
+
+
+__all__ = ["LocalCloud", "parse_duration"]

@@ -1,0 +1,106 @@
+"""Patches that make moto 5.2.5 behave like AWS where the local cloud needs it (time, Lambda, EventBridge, SESv2).
+
+Every patch touches moto internals, so they are proven against one moto version only: ``moto_version_guard()``
+refuses any other, and each module's ``verify_patch_points()`` (run on entry and by the canary tests in
+``tests/integration/local_cloud``) fails loudly if an internal moved. Use them together::
+
+    clock = VirtualClock(datetime(2025, 1, 1, tzinfo=timezone.utc))
+    with mock_aws(config=MOTO_CONFIG), local_aws_patches(clock, InProcessLambdaRuntime()) as aws:
+        ...
+        clock.advance(days=14)
+        aws.runtime.invocations, aws.events.deliveries, aws.ses.rendering_failures
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import moto
+
+from ._patching import PatchPointMoved
+from .eventbridge import EventBridgeDeliveries, eventbridge_targets
+from .lambdas import (
+    FakeLambdaContext,
+    InProcessLambdaRuntime,
+    Invocation,
+    inprocess_lambdas,
+)
+from .sesv2 import SesV2TemplateLog, sesv2_templates
+from .virtual_clock import VirtualClock, virtual_time
+
+SUPPORTED_MOTO_VERSION = "5.2.5"
+
+# The mock_aws config the patches are designed for: executing Step Functions, Lambda without Docker.
+MOTO_CONFIG: dict[str, Any] = {
+    "stepfunctions": {"execute_state_machine": True},
+    "lambda": {"use_docker": False},
+}
+
+__all__ = [
+    "MOTO_CONFIG",
+    "SUPPORTED_MOTO_VERSION",
+    "EventBridgeDeliveries",
+    "FakeLambdaContext",
+    "InProcessLambdaRuntime",
+    "Invocation",
+    "LocalAwsPatches",
+    "MotoVersionError",
+    "PatchPointMoved",
+    "SesV2TemplateLog",
+    "VirtualClock",
+    "eventbridge_targets",
+    "inprocess_lambdas",
+    "local_aws_patches",
+    "moto_version_guard",
+    "sesv2_templates",
+    "virtual_time",
+]
+
+
+class MotoVersionError(RuntimeError):
+    """The installed moto is not the version the patches were proven against."""
+
+
+def moto_version_guard() -> None:
+    """Raise :class:`MotoVersionError` unless moto is exactly ``SUPPORTED_MOTO_VERSION``."""
+    installed = getattr(moto, "__version__", "unknown")
+    if installed != SUPPORTED_MOTO_VERSION:
+        raise MotoVersionError(
+            f"infra.local.moto_patches is proven against moto {SUPPORTED_MOTO_VERSION}, but moto {installed} is "
+            "installed. The patches replace moto internals (Step Functions wait/callback/retry, "
+            "LambdaFunction._invoke_lambda, events Rule.send_to_targets, SESV2Response); re-run "
+            "tests/integration/local_cloud against the new version, fix what moved, then bump "
+            "SUPPORTED_MOTO_VERSION together with the pin in pyproject.toml."
+        )
+
+
+@dataclass(frozen=True)
+class LocalAwsPatches:
+    """Handles to what ``local_aws_patches`` installed, for driving time and making assertions."""
+
+    clock: VirtualClock
+    runtime: InProcessLambdaRuntime
+    events: EventBridgeDeliveries
+    ses: SesV2TemplateLog
+
+
+@contextmanager
+def local_aws_patches(
+    clock: VirtualClock | None = None, runtime: InProcessLambdaRuntime | None = None
+) -> Iterator[LocalAwsPatches]:
+    """Enter all four patches (inside or outside ``mock_aws``; they patch classes, not backends).
+
+    The clock also drives EventBridge envelope times, so events and state machines share one "now".
+    """
+    moto_version_guard()
+    clock = clock or VirtualClock()
+    runtime = runtime or InProcessLambdaRuntime()
+    with ExitStack() as stack:
+        stack.enter_context(virtual_time(clock))
+        stack.enter_context(inprocess_lambdas(runtime))
+        events = stack.enter_context(eventbridge_targets(clock))
+        ses = stack.enter_context(sesv2_templates())
+        yield LocalAwsPatches(clock=clock, runtime=runtime, events=events, ses=ses)

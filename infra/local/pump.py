@@ -1,0 +1,97 @@
+"""Plays the Lambda SQS event-source mapping locally: batches, partial batch failures, retries, then the DLQ."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import boto3
+
+from infra.local.resources import Consumer
+
+
+def sqs_event(consumer: Consumer, messages: list[dict[str, Any]], region: str) -> dict[str, Any]:
+    """The event Lambda receives from an SQS event-source mapping."""
+    return {"Records": [{
+        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+        "attributes": {k: str(v) for k, v in (m.get("Attributes") or {}).items()},
+        "messageAttributes": {}, "md5OfBody": m.get("MD5OfBody", ""), "eventSource": "aws:sqs",
+        "eventSourceARN": consumer.queue_arn, "awsRegion": region} for m in messages]}
+
+
+class Pump:
+    """Polls every consumer queue and invokes its function, as the managed event-source mapping does.
+
+    A failed record (listed in `batchItemFailures`, or the whole batch when the function raised) is made
+    visible again at once, so it is retried; after `maxReceiveCount` receives SQS moves it to the DLQ.
+    """
+
+    def __init__(self, consumers: list[Consumer], region: str, idle_sleep: float = 0.02) -> None:
+        self._consumers = consumers
+        self._region = region
+        self._idle = idle_sleep
+        self._sqs = boto3.client("sqs", region_name=region)
+        self._lambda = boto3.client("lambda", region_name=region)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.delivered = 0
+        self.failed = 0
+
+    def start(self) -> Pump:
+        self._thread = threading.Thread(target=self._run, name="cxm-pump", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if not self.pump_once():
+                time.sleep(self._idle)
+
+    def pump_once(self) -> int:
+        """One pass over every queue; returns how many messages were handed to functions."""
+        handled = 0
+        with self._lock:
+            for consumer in self._consumers:
+                handled += self._deliver(consumer)
+        return handled
+
+    def _deliver(self, consumer: Consumer) -> int:
+        messages = self._sqs.receive_message(QueueUrl=consumer.queue_url, MaxNumberOfMessages=consumer.batch_size,
+                                             AttributeNames=["All"]).get("Messages", [])
+        if not messages:
+            return 0
+        response = self._lambda.invoke(FunctionName=consumer.function_name,
+                                       Payload=json.dumps(sqs_event(consumer, messages, self._region)).encode())
+        payload = json.loads(response["Payload"].read() or b"null")
+        if response.get("FunctionError"):
+            failed_ids = {m["MessageId"] for m in messages}
+        else:
+            failed_ids = {f["itemIdentifier"] for f in (payload or {}).get("batchItemFailures", [])}
+        done = [m for m in messages if m["MessageId"] not in failed_ids]
+        if done:
+            self._sqs.delete_message_batch(QueueUrl=consumer.queue_url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
+        for message in messages:
+            if message["MessageId"] in failed_ids:
+                self._sqs.change_message_visibility(QueueUrl=consumer.queue_url, ReceiptHandle=message["ReceiptHandle"],
+                                                    VisibilityTimeout=0)
+        self.delivered += len(done)
+        self.failed += len(failed_ids)
+        return len(messages)
+
+    def backlog(self) -> int:
+        """Messages waiting or in flight on every consumer queue (not the DLQs)."""
+        total = 0
+        for consumer in self._consumers:
+            attrs = self._sqs.get_queue_attributes(QueueUrl=consumer.queue_url, AttributeNames=[
+                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            total += int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+        return total

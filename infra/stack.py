@@ -1,0 +1,160 @@
+"""`CxmStack`: the whole platform, derived from the manifests of infra/catalog.py."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_ses as ses
+from constructs import Construct
+
+from infra.catalog import ALL
+from infra.constructs.api import CxmHttpApi
+from infra.constructs.function import DEFAULT_POWERTOOLS_LAYER_VERSION
+from infra.constructs.registry import Registry, cxm_id
+from infra.constructs.service import ServiceConstruct, pascal
+from services.common.manifest import ServiceManifest
+
+BUS_ARCHIVE_RETENTION = cdk.Duration.days(365)
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, str):  # `cdk synth -c deletionProtection=false` passes strings
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):  # `-c corsAllowOrigins='["https://a"]'` or `-c corsAllowOrigins=https://a,https://b`
+        value = json.loads(value) if value.strip().startswith("[") else [v.strip() for v in value.split(",") if v.strip()]
+    return [str(v) for v in value]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The stack's context values (defaults here mirror cdk.json)."""
+
+    stage: str = "dev"
+    email_from: str = "no-reply@example.com"
+    powertools_layer_version: int = DEFAULT_POWERTOOLS_LAYER_VERSION
+    cors_allow_origins: tuple[str, ...] = ("http://localhost:3000",)
+    deletion_protection: bool = True
+    api_throttle_rate_limit: float = 100.0
+    api_throttle_burst_limit: int = 200
+
+    @classmethod
+    def from_context(cls, scope: Construct) -> Settings:
+        node = scope.node
+
+        def get(key: str, default: Any) -> Any:
+            value = node.try_get_context(key)
+            return default if value is None else value
+
+        d = cls()
+        return cls(
+            stage=str(get("stage", d.stage)),
+            email_from=str(get("emailFrom", d.email_from)),
+            powertools_layer_version=int(get("powertoolsLayerVersion", d.powertools_layer_version)),
+            cors_allow_origins=tuple(_strings(get("corsAllowOrigins", list(d.cors_allow_origins)))),
+            deletion_protection=_bool(get("deletionProtection", d.deletion_protection)),
+            api_throttle_rate_limit=float(get("apiThrottleRateLimit", d.api_throttle_rate_limit)),
+            api_throttle_burst_limit=int(get("apiThrottleBurstLimit", d.api_throttle_burst_limit)),
+        )
+
+
+def service_order(manifests: Sequence[ServiceManifest]) -> list[ServiceManifest]:
+    """Manifests ordered so that a service comes after those whose functions it invokes (their names are in its
+    functions' environment). Declaration order otherwise."""
+    by_name = {m.name: m for m in manifests}
+    ordered: list[ServiceManifest] = []
+
+    def visit(m: ServiceManifest, path: tuple[str, ...]) -> None:
+        if m in ordered:
+            return
+        if m.name in path:
+            raise ValueError(f"services invoke each other in a cycle: {' -> '.join((*path, m.name))}")
+        for f in m.functions:
+            for target in f.invokes:
+                target_service = target.partition(".")[0]
+                if target_service != m.name:
+                    visit(by_name[target_service], (*path, m.name))
+        ordered.append(m)
+
+    for m in manifests:
+        visit(m, ())
+    return ordered
+
+
+class CxmStack(cdk.Stack):
+    """Bus (+ archive), SES configuration set, HTTP API and one `ServiceConstruct` per manifest (PLATFORM too)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        manifests: Sequence[ServiceManifest] = ALL,
+        settings: Settings | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.settings = s = settings or Settings.from_context(self)
+
+        self.bus = events.EventBus(self, "Bus", event_bus_name=f"cxm-{s.stage}")
+        cxm_id(self.bus, "platform/bus")
+        self.bus.archive(
+            "Archive",
+            description=f"Every event on cxm-{s.stage}, for replay",
+            event_pattern=events.EventPattern(account=[self.account]),  # matches all events of this account
+            retention=BUS_ARCHIVE_RETENTION,
+        )
+        self.configuration_set = ses.ConfigurationSet(self, "EmailConfigurationSet", reputation_metrics=True)
+        cxm_id(self.configuration_set, "platform/configuration-set")
+
+        self.registry = Registry(bus_=self.bus, email_from_=s.email_from, configuration_set_=self.configuration_set)
+        self.api = CxmHttpApi(
+            self,
+            "HttpApi",
+            api_name=f"cxm-{s.stage}",
+            cors_allow_origins=s.cors_allow_origins,
+            throttle_rate_limit=s.api_throttle_rate_limit,
+            throttle_burst_limit=s.api_throttle_burst_limit,
+        )
+        self.services: dict[str, ServiceConstruct] = {}
+        for manifest in service_order(manifests):
+            service = ServiceConstruct(
+                self,
+                pascal(manifest.name),
+                manifest=manifest,
+                registry=self.registry,
+                deletion_protection=s.deletion_protection,
+                powertools_layer_version=s.powertools_layer_version,
+            )
+            self.services[manifest.name] = service
+            self.api.add_routes(service.routes)
+
+        cdk.CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the HTTP API")
+        cdk.CfnOutput(self, "BusName", value=self.bus.event_bus_name, description="The platform's event bus")
+        self._acknowledge()
+
+    def _acknowledge(self) -> None:
+        """cdk-nag AwsSolutions findings that are deliberate, with the reason (see tests/infra/test_nag.py)."""
+        acknowledgments = {
+            "AwsSolutions-APIG4": "Authorisation is done in the Lambda against hashed API keys (write/admin keys, "
+            "route `auth` in the manifest) so refusals are problem+json; HTTP API authorisers cannot customise "
+            "their 401/403 body. Public routes are only the API docs.",
+            "AwsSolutions-L1": "Python 3.12 is deliberate: the public Powertools v3 layer used for dependencies is "
+            "pinned to the python312 build, and the code is tested on 3.12; upgrade runtime and layer together.",
+            "AwsSolutions-IAM5[Resource::*]": "X-Ray (PutTraceSegments/PutTelemetryRecords) and Step Functions' "
+            "log delivery (logs:CreateLogDelivery, PutResourcePolicy, ...) only support Resource '*'.",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:template/*]": "SES "
+            "email templates are created per journey at run time, so their names are unknown at deploy time; the "
+            "grant is limited to templates of this account and region.",
+        }
+        validations = cdk.Validations.of(self)
+        for rule, reason in acknowledgments.items():
+            validations.acknowledge(cdk.Acknowledgment(id=f"AwsSolutions::{rule}", reason=reason))

@@ -1,0 +1,37 @@
+"""Synthesize the stack in-process (no CDK CLI) and return its CloudFormation template, e.g. for the local-cloud
+agreement test. The context is cdk.json's, overlaid with `context`, so the template is the one `cdk synth` makes."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def cdk_json_context() -> dict[str, Any]:
+    return dict(json.loads((REPO_ROOT / "cdk.json").read_text()).get("context", {}))
+
+
+def synth_template(context: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The synthesized template (a fresh copy; synthesis itself is cached per process and context)."""
+    frozen = tuple(sorted((k, json.dumps(v, sort_keys=True)) for k, v in (context or {}).items()))
+    return json.loads(_synth(frozen))
+
+
+@cache
+def _synth(frozen_context: tuple[tuple[str, str], ...]) -> str:
+    from infra.app import build  # imported here so `import infra.synth` stays cheap
+
+    context = {**cdk_json_context(), **{k: json.loads(v) for k, v in frozen_context}}
+    with tempfile.TemporaryDirectory(prefix="cxm-synth-") as outdir:
+        app = cdk.App(outdir=outdir, context=context)
+        stack = build(app)
+        assembly = app.synth()
+        template = assembly.get_stack_artifact(stack.artifact_id).template
+    return json.dumps(template)

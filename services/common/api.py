@@ -1,0 +1,147 @@
+"""The HTTP shell every service shares: a powertools resolver with validation, problem+json for every refusal,
+and a guard that refuses oversized bodies and wrong credentials before any route code runs."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.logging import correlation_paths
+
+from services.common import observability, settings
+from services.common.access import AccessKeys, Principal, presented_key
+from services.common.manifest import ACCESS_TABLE_ENV
+from services.common.manifest import Function
+from services.common.problems import (
+    PROBLEM_JSON,
+    Problem,
+    bad_request,
+    forbidden,
+    from_pydantic,
+    not_found,
+    too_large,
+    unauthorized,
+)
+
+DEFAULT_MAX_BODY = 512 * 1024  # bytes: Segment's 500 KB batch limit plus headroom for the envelope
+
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def problem_response(problem: Problem) -> Response[Any]:
+    return Response(status_code=problem.status, content_type=PROBLEM_JSON, body=json.dumps(problem.body()))
+
+
+def _raw_problem(problem: Problem) -> dict[str, Any]:
+    return {"statusCode": problem.status, "headers": {"Content-Type": PROBLEM_JSON},
+            "body": json.dumps(problem.body()), "isBase64Encoded": False}
+
+
+def resolver(title: str) -> APIGatewayHttpResolver:
+    """A resolver with validation on and every error rendered as problem+json."""
+    app = APIGatewayHttpResolver(enable_validation=True)
+    app.configure_openapi(title=title, version="1.0.0")
+
+    @app.exception_handler(Problem)
+    def _problem(problem: Problem) -> Response[Any]:
+        return problem_response(problem)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(error: RequestValidationError) -> Response[Any]:
+        errors = list(error.errors())
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return problem_response(bad_request("The body is not valid JSON.", from_pydantic(errors)))
+        return problem_response(bad_request("The request is invalid.", from_pydantic(errors)))
+
+    @app.not_found
+    def _missing(_: Exception) -> Response[Any]:
+        return problem_response(not_found("No such route."))
+
+    return app
+
+
+def principal(app: APIGatewayHttpResolver) -> Principal:
+    """The authenticated caller of the current request (set by the guard)."""
+    return app.context["principal"]  # type: ignore[no-any-return]
+
+
+def body_bytes(event: dict[str, Any]) -> bytes:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return base64.b64decode(body)
+    return body.encode("utf-8") if isinstance(body, str) else bytes(body)
+
+
+class Guard:
+    """Checks size and credentials of a request against the route's declared auth, before validation."""
+
+    def __init__(self, function: Function, max_body_bytes: int, keys: Callable[[], AccessKeys]) -> None:
+        self._auth = {route.key: route.auth for route in function.routes}
+        self._max_body = max_body_bytes
+        self._keys = keys
+
+    def check(self, event: dict[str, Any]) -> Principal | None:
+        body = body_bytes(event)
+        if len(body) > self._max_body:
+            raise too_large(f"The body is {len(body)} bytes; the limit is {self._max_body} bytes.")
+        auth = self._auth.get(event.get("routeKey", ""), "admin")
+        if auth == "public":
+            return None
+        headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+        key = presented_key(headers, _body_write_key(body) if auth == "write_key" else None)
+        if not key:
+            raise unauthorized("No API key: send the write key as the HTTP Basic user, or `Bearer <admin key>`.")
+        who = self._keys().lookup(key)
+        if who is None:
+            raise unauthorized("Unknown or revoked API key.")
+        if not who.may(auth):
+            raise forbidden("This key may not call this route: it needs an admin key.")
+        return who
+
+
+def _body_write_key(body: bytes) -> str | None:
+    try:
+        parsed = json.loads(body) if body else None
+    except ValueError:
+        return None
+    key = parsed.get("writeKey") if isinstance(parsed, dict) else None
+    return key if isinstance(key, str) else None
+
+
+def _access_keys() -> AccessKeys:
+    return _keys_for(settings.setting(ACCESS_TABLE_ENV))
+
+
+_KEY_STORES: dict[str, AccessKeys] = {}
+
+
+def _keys_for(table_name: str) -> AccessKeys:
+    store = _KEY_STORES.get(table_name)
+    if store is None:
+        store = _KEY_STORES[table_name] = AccessKeys(settings.table(ACCESS_TABLE_ENV))
+    return store
+
+
+def http_handler(app: APIGatewayHttpResolver, service: str, function: Function,
+                 max_body_bytes: int = DEFAULT_MAX_BODY) -> LambdaHandler:
+    """The Lambda entry point of a service's API: logging with correlation id, metrics, guard, resolver."""
+    log = observability.logger(service)
+    metrics = observability.metrics(service)
+    guard = Guard(function, max_body_bytes, _access_keys)
+
+    @log.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            who = guard.check(event)
+        except Problem as problem:
+            log.info("request refused", extra={"status": problem.status, "route": event.get("routeKey")})
+            return _raw_problem(problem)
+        app.append_context(principal=who)
+        return app.resolve(event, context)
+
+    return handler

@@ -1,0 +1,41 @@
+"""Small DynamoDB helpers shared by the services' adapters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+
+def is_condition_failure(error: ClientError) -> bool:
+    code = error.response.get("Error", {}).get("Code", "")
+    return code in ("ConditionalCheckFailedException", "TransactionCanceledException")
+
+
+def to_dynamo(value: Any) -> Any:
+    """JSON-ish values → what DynamoDB accepts (floats as Decimal; empty strings kept; None dropped in maps)."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {str(k): to_dynamo(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [to_dynamo(v) for v in value]
+    return value
+
+
+def from_dynamo(value: Any) -> Any:
+    """Decimals back to int or float, recursively, so items serialise as JSON."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list | set):
+        return [from_dynamo(v) for v in value]
+    return value
+
+
+def expires_at(now: dt.datetime, days: int) -> int:
+    """A TTL attribute value: epoch seconds `days` from now."""
+    return int((now + dt.timedelta(days=days)).timestamp())

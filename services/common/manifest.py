@@ -1,0 +1,129 @@
+"""Declarations of what each service deploys: the one source of truth read by the CDK app and the local cloud."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Auth = Literal["write_key", "admin", "public"]
+Access = Literal["read", "write"]
+
+
+@dataclass(frozen=True)
+class Index:
+    """A global secondary index (projection ALL)."""
+
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    """A DynamoDB table owned by one service; keys are strings. `env` names the variable carrying its name."""
+
+    name: str
+    env: str
+    partition_key: str = "pk"
+    sort_key: str | None = "sk"
+    ttl_attribute: str | None = None
+    indexes: tuple[Index, ...] = ()
+
+
+@dataclass(frozen=True)
+class Route:
+    """An HTTP API route; `auth` is checked by the handler so refusals are problem+json (HTTP APIs cannot
+    customise authoriser responses)."""
+
+    method: str
+    path: str
+    auth: Auth
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """Bus events a consumer receives: rule → SQS queue (with DLQ) → function, partial batch failures on."""
+
+    name: str
+    detail_types: tuple[str, ...]
+    sources: tuple[str, ...] = ()
+    batch_size: int = 10
+    max_receive_count: int = 5
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A scheduled rule invoking a function, e.g. `rate(1 minute)`."""
+
+    name: str
+    expression: str
+
+
+@dataclass(frozen=True)
+class Function:
+    """One Lambda function. `handler` is the dotted path to the entry point."""
+
+    name: str
+    handler: str
+    description: str
+    routes: tuple[Route, ...] = ()
+    subscriptions: tuple[Subscription, ...] = ()
+    schedules: tuple[Schedule, ...] = ()
+    tables: dict[str, Access] = field(default_factory=dict)
+    publishes: bool = False
+    sends_email: bool = False
+    starts_state_machines: tuple[str, ...] = ()  # names of this service's state machines
+    invokes: tuple[str, ...] = ()  # "<service>.<function>" of internal APIs it calls
+    timeout_seconds: int = 10
+    memory_mb: int = 512
+
+
+@dataclass(frozen=True)
+class StateMachine:
+    """A Step Functions state machine whose ASL lives in a JSON file beside the service. `${Name}` placeholders
+    are substituted with the ARNs of this service's functions of that name."""
+
+    name: str
+    env: str
+    definition_file: str
+    invokes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ServiceManifest:
+    name: str
+    tables: tuple[Table, ...] = ()
+    functions: tuple[Function, ...] = ()
+    state_machines: tuple[StateMachine, ...] = ()
+
+    def function(self, name: str) -> Function:
+        return next(f for f in self.functions if f.name == name)
+
+    def table(self, name: str) -> Table:
+        return next(t for t in self.tables if t.name == name)
+
+    def state_machine(self, name: str) -> StateMachine:
+        return next(m for m in self.state_machines if m.name == name)
+
+
+# Platform-wide names: the environment variables functions receive.
+BUS_ENV = "EVENT_BUS_NAME"
+EMAIL_FROM_ENV = "EMAIL_FROM"
+EMAIL_CONFIGURATION_SET_ENV = "EMAIL_CONFIGURATION_SET"
+ACCESS_TABLE_ENV = "ACCESS_TABLE"
+
+
+def invoke_env(target: str) -> str:
+    """`identity.lookup` → `IDENTITY_LOOKUP_FUNCTION`: the variable holding an internal API's function name."""
+    return target.replace(".", "_").upper() + "_FUNCTION"
+
+
+# Resources of the platform itself rather than of one service: the API credentials every API function checks.
+PLATFORM = ServiceManifest(
+    name="platform",
+    tables=(Table("access", env=ACCESS_TABLE_ENV),),
+)

@@ -1,0 +1,52 @@
+"""Typed settings read from the function's environment at call time (never at import time)."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from services.common.manifest import BUS_ENV
+
+
+class MissingSetting(RuntimeError):
+    pass
+
+
+def setting(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name, default)
+    if value is None:
+        raise MissingSetting(f"environment variable {name} is not set")
+    return value
+
+
+def bus_name() -> str:
+    return setting(BUS_ENV)
+
+
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=10)
+
+
+@cache
+def _client(service: str, region: str, endpoint: str | None) -> Any:
+    return boto3.client(service, region_name=region, endpoint_url=endpoint, config=_CONFIG)  # type: ignore[call-overload]
+
+
+def client(service: str) -> Any:
+    """A cached boto3 client, built on first use so imports stay cheap (cold start) and tests need no hacks."""
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    return _client(service, region, os.environ.get("AWS_ENDPOINT_URL"))
+
+
+def table(env_name: str) -> Any:
+    """A boto3 DynamoDB Table resource for the table whose name is in `env_name`."""
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    return _resource(region, os.environ.get("AWS_ENDPOINT_URL")).Table(setting(env_name))
+
+
+@cache
+def _resource(region: str, endpoint: str | None) -> Any:
+    return boto3.resource("dynamodb", region_name=region, endpoint_url=endpoint, config=_CONFIG)  # type: ignore[call-overload]

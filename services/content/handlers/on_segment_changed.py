@@ -1,0 +1,17 @@
+"""Consumer: SegmentEntered/SegmentExited → the membership read model used by decisions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.common.consumer import sqs_handler
+from services.common.contracts import Envelope
+from services.content import app
+
+
+def _apply(envelope: Envelope[Any], member: bool) -> None:
+    app.content().set_membership(envelope.data.profile_id, envelope.data.segment_id, member, envelope.occurred_at)
+
+
+handler = sqs_handler("content", {"SegmentEntered": lambda e: _apply(e, True),
+                                  "SegmentExited": lambda e: _apply(e, False)})

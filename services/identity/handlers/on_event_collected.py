@@ -1,0 +1,7 @@
+"""Consumer: EventCollected → profile resolution and activity (identity)."""
+
+from services.common.consumer import sqs_handler
+from services.identity import app
+from services.identity.use_cases import record_event
+
+handler = sqs_handler("identity", {"EventCollected": lambda e: record_event(e, app.profiles(), app.publisher())})

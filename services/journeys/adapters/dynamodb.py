@@ -1,0 +1,66 @@
+"""Journey definitions, trigger index, entries and send records in the journeys service's table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from services.common.clock import iso
+from services.common.dynamo import expires_at, from_dynamo, is_condition_failure, to_dynamo
+
+SEND_RECORD_DAYS = 400
+
+
+class DynamoJourneys:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def save_journey(self, journey_id: str, definition: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+        item = {"pk": "JOURNEY", "sk": journey_id, "journeyId": journey_id, "version": 1, "status": "active",
+                "createdAt": iso(now), **to_dynamo(definition)}
+        trigger = {"pk": f"TRIGGER#segment#{definition['trigger']['segmentEntered']}", "sk": journey_id,
+                   "journeyId": journey_id}
+        with self._table.batch_writer() as batch:
+            batch.put_item(Item=item)
+            batch.put_item(Item=trigger)
+        return _clean(item)
+
+    def journey(self, journey_id: str) -> dict[str, Any] | None:
+        item = self._table.get_item(Key={"pk": "JOURNEY", "sk": journey_id}).get("Item")
+        return _clean(item) if item else None
+
+    def journeys(self) -> list[dict[str, Any]]:
+        return [_clean(i) for i in self._table.query(KeyConditionExpression=Key("pk").eq("JOURNEY")).get("Items", [])]
+
+    def triggered_by_segment(self, segment_id: str) -> list[dict[str, Any]]:
+        refs = self._table.query(KeyConditionExpression=Key("pk").eq(f"TRIGGER#segment#{segment_id}")).get("Items", [])
+        found = [self.journey(r["journeyId"]) for r in refs]
+        return [j for j in found if j and j.get("status") == "active"]
+
+    def claim_send(self, dedupe_key: str, now: dt.datetime) -> dict[str, Any] | None:
+        """Reserve a send; returns the earlier record when this send was already made (a retry)."""
+        try:
+            self._table.put_item(Item={"pk": f"SEND#{dedupe_key}", "sk": "SEND", "status": "sending",
+                                       "claimedAt": iso(now), "expiresAt": expires_at(now, SEND_RECORD_DAYS)},
+                                 ConditionExpression="attribute_not_exists(pk) OR #s = :failed",
+                                 ExpressionAttributeNames={"#s": "status"},
+                                 ExpressionAttributeValues={":failed": "failed"})
+        except ClientError as error:
+            if is_condition_failure(error):
+                item = self._table.get_item(Key={"pk": f"SEND#{dedupe_key}", "sk": "SEND"}).get("Item")
+                return _clean(item) if item else {"status": "sending"}
+            raise
+        return None
+
+    def finish_send(self, dedupe_key: str, status: str, detail: dict[str, Any]) -> None:
+        self._table.update_item(Key={"pk": f"SEND#{dedupe_key}", "sk": "SEND"},
+                                UpdateExpression="SET #s = :s, detail = :d",
+                                ExpressionAttributeNames={"#s": "status"},
+                                ExpressionAttributeValues={":s": status, ":d": to_dynamo(detail)})
+
+
+def _clean(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in from_dynamo(item).items() if k not in ("pk", "sk")}

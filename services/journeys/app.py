@@ -1,0 +1,30 @@
+"""Composition root of the journeys service."""
+
+from __future__ import annotations
+
+from services.common import settings
+from services.common.bus import EventBridgePublisher, Publisher
+from services.common.manifest import EMAIL_CONFIGURATION_SET_ENV, EMAIL_FROM_ENV
+from services.journeys.adapters.dynamodb import DynamoJourneys
+from services.journeys.manifest import JOURNEY_MACHINE, JOURNEYS
+
+
+def journeys() -> DynamoJourneys:
+    return DynamoJourneys(settings.table(JOURNEYS.env))
+
+
+def publisher() -> Publisher:
+    return EventBridgePublisher(settings.client("events"), settings.bus_name())
+
+
+def state_machine_arn() -> str:
+    return settings.setting(JOURNEY_MACHINE.env)
+
+
+def email_from() -> str:
+    return settings.setting(EMAIL_FROM_ENV)
+
+
+def configuration_set() -> str:
+    return settings.setting(EMAIL_CONFIGURATION_SET_ENV, "")
+

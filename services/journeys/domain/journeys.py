@@ -1,0 +1,66 @@
+"""Journey definitions and the decisions around a run: validation, execution naming, email data. Pure."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_WAIT_SECONDS = 365 * 86400  # Standard workflows run up to a year
+
+
+class Trigger(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    segment_entered: str = Field(alias="segmentEntered", min_length=1, max_length=100,
+                                 description="The journey starts when a profile enters this segment.")
+
+
+class EmailContent(BaseModel):
+    """An SES (Handlebars) template: `{{firstName}}` and other profile traits; no code runs in it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str = Field(min_length=1, max_length=500)
+    html: str = Field(min_length=1, max_length=200_000)
+    text: str = Field(default="", max_length=200_000)
+
+    @field_validator("subject", "html", "text")
+    @classmethod
+    def _balanced(cls, value: str) -> str:
+        if value.count("{{") != value.count("}}"):
+            raise ValueError("unbalanced {{ }} placeholders")
+        return value
+
+
+class JourneyDefinition(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    trigger: Trigger
+    wait_seconds: int = Field(alias="waitSeconds", ge=0, le=MAX_WAIT_SECONDS)
+    email: EmailContent
+
+
+def template_name(journey_id: str) -> str:
+    return f"journey-{journey_id}"
+
+
+def execution_name(journey_id: str, profile_id: str) -> str:
+    """One run per profile and journey: the name is the idempotency key Step Functions enforces (≤ 80 chars)."""
+    raw = f"{journey_id}-{profile_id}"
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", raw)
+    if len(safe) <= 80:
+        return safe
+    return safe[:63] + "-" + hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def template_data(contact: dict[str, Any]) -> dict[str, Any]:
+    """Values an email template may use: the profile's traits, with a friendly fallback for the first name."""
+    traits = {k: v for k, v in (contact.get("traits") or {}).items() if isinstance(v, str | int | float | bool)}
+    traits.setdefault("firstName", contact.get("firstName") or "there")
+    if not traits["firstName"]:
+        traits["firstName"] = "there"
+    return traits

@@ -1,0 +1,43 @@
+"""HTTP entry of the journeys service: the admin journeys API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from services.common import clock, settings
+from services.common.api import http_handler, resolver
+from services.common.ids import new_id
+from services.common.problems import not_found
+from services.journeys import app as deps
+from services.journeys.domain.journeys import JourneyDefinition, template_name
+from services.journeys.manifest import MANIFEST
+
+app = resolver("CxM journeys API")
+
+
+@app.post("/v1/journeys", summary="Define a journey: trigger, wait, email", tags=["journeys"])
+def create_journey(body: Annotated[JourneyDefinition, Body()]) -> Any:
+    journey_id = new_id()
+    settings.client("sesv2").create_email_template(
+        TemplateName=template_name(journey_id),
+        TemplateContent={"Subject": body.email.subject, "Html": body.email.html, "Text": body.email.text})
+    saved = deps.journeys().save_journey(journey_id, body.model_dump(by_alias=True), clock.now())
+    return saved, 201
+
+
+@app.get("/v1/journeys", summary="List journeys", tags=["journeys"])
+def list_journeys() -> dict[str, Any]:
+    return {"journeys": deps.journeys().journeys()}
+
+
+@app.get("/v1/journeys/<journeyId>", summary="A journey definition", tags=["journeys"])
+def get_journey(journeyId: str) -> dict[str, Any]:  # noqa: N803
+    found = deps.journeys().journey(journeyId)
+    if not found:
+        raise not_found(f"No journey {journeyId}.", "journeyId")
+    return found
+
+
+handler = http_handler(app, MANIFEST.name, MANIFEST.function("api"))

@@ -1,0 +1,50 @@
+"""What the journeys service deploys: journey definitions, the journey state machine and its send task."""
+
+from services.common.manifest import Function, Route, ServiceManifest, StateMachine, Subscription, Table
+
+JOURNEYS = Table("journeys", env="JOURNEYS_TABLE", ttl_attribute="expiresAt")
+JOURNEY_MACHINE = StateMachine(
+    name="journey",
+    env="JOURNEY_STATE_MACHINE_ARN",
+    definition_file="services/journeys/state_machines/journey.asl.json",
+    invokes=("send_email",),
+)
+
+MANIFEST = ServiceManifest(
+    name="journeys",
+    tables=(JOURNEYS,),
+    state_machines=(JOURNEY_MACHINE,),
+    functions=(
+        Function(
+            name="api",
+            handler="services.journeys.handlers.api.handler",
+            description="Admin API: define and list journeys (trigger, wait, email template).",
+            routes=(
+                Route("POST", "/v1/journeys", "admin"),
+                Route("GET", "/v1/journeys", "admin"),
+                Route("GET", "/v1/journeys/{journeyId}", "admin"),
+            ),
+            tables={"journeys": "write"},
+            sends_email=True,
+        ),
+        Function(
+            name="on_segment_entered",
+            handler="services.journeys.handlers.on_segment_entered.handler",
+            description="Starts the journeys a segment entry triggers, once per profile and journey.",
+            subscriptions=(Subscription("segment-entered", detail_types=("SegmentEntered",), sources=("cxm.segments",)),),
+            tables={"journeys": "write"},
+            starts_state_machines=("journey",),
+            publishes=True,
+        ),
+        Function(
+            name="send_email",
+            handler="services.journeys.handlers.task_send_email.handler",
+            description="Journey step: renders the journey's SES template for the profile and sends it once.",
+            tables={"journeys": "write"},
+            invokes=("identity.lookup",),
+            sends_email=True,
+            publishes=True,
+            timeout_seconds=30,
+        ),
+    ),
+)

@@ -1,0 +1,928 @@
+"""Canaries for infra.local.moto_patches: each patch's user-visible behaviour against moto 5.2.5.
+
+If a moto upgrade moves a patch point, these fail (fast, via verify_patch_points, or by behaviour) instead of
+a journey test hanging on a real-time 14-day wait.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import threading
+import time
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import moto
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+from moto.ses.models import ses_backends
+
+from infra.local import moto_patches
+from infra.local.moto_patches import (
+    InProcessLambdaRuntime,
+    LocalAwsPatches,
+    MotoVersionError,
+    VirtualClock,
+    eventbridge,
+    lambdas,
+    local_aws_patches,
+    moto_version_guard,
+    sesv2,
+    virtual_clock,
+)
+from infra.local.moto_patches.eventbridge import render_input_template
+
+from . import handlers_for_tests as handlers
+
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"
+UTC = dt.UTC
+START = dt.datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
+MOTO_CONFIG: Any = {
+    "stepfunctions": {"execute_state_machine": True},
+    "lambda": {"use_docker": False},
+}
+# import path of the handler module, however pytest imported this package
+HANDLERS = handlers.__name__
+
+
+# ---- fixtures & helpers -------------------------------------------------------------------------------------
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # botocore 1.44 would send DynamoDB-streams calls to account-ID endpoints moto does not route
+    monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+
+
+@pytest.fixture
+def aws(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalAwsPatches]:
+    clock = VirtualClock(START)
+    monkeypatch.setattr(handlers, "clock_now", clock.now)
+    monkeypatch.setattr(handlers, "received", [])
+    monkeypatch.setattr(handlers, "flaky_calls", [])
+    with (
+        mock_aws(config=MOTO_CONFIG),
+        local_aws_patches(clock, InProcessLambdaRuntime()) as patches,
+    ):
+        yield patches
+
+
+def client(service: str) -> Any:
+    return boto3.client(service, region_name=REGION)
+
+
+def eventually(
+    predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition"
+) -> Any:
+    """Poll (10 ms) until predicate() is truthy; bounded by `timeout` real seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def stays(predicate: Callable[[], bool], seconds: float = 0.1) -> bool:
+    """True if predicate() holds throughout `seconds` of real time (checked every 10 ms)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not predicate():
+            return False
+        time.sleep(0.01)
+    return predicate()
+
+
+def role_arn() -> str:
+    iam = client("iam")
+    try:
+        return iam.get_role(RoleName="local-role")["Role"]["Arn"]
+    except ClientError:
+        return iam.create_role(RoleName="local-role", AssumeRolePolicyDocument="{}")[
+            "Role"
+        ]["Arn"]
+
+
+def create_function(name: str, handler: str, env: dict[str, str] | None = None) -> str:
+    code = io.BytesIO()
+    zipfile.ZipFile(
+        code, "w"
+    ).close()  # the code is never run: the in-process runtime imports `handler`
+    return client("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role_arn(),
+        Handler=handler,
+        Code={"ZipFile": code.getvalue()},
+        Environment={"Variables": env or {}},
+    )["FunctionArn"]
+
+
+def create_state_machine(definition: dict[str, Any]) -> str:
+    return client("stepfunctions").create_state_machine(
+        name=f"sm-{uuid.uuid4().hex[:8]}",
+        roleArn=role_arn(),
+        definition=json.dumps(definition),
+    )["stateMachineArn"]
+
+
+def start(state_machine_arn: str, payload: dict[str, Any] | None = None) -> str:
+    # Always name executions: moto names unnamed ones ":None" and rejects the second.
+    return client("stepfunctions").start_execution(
+        stateMachineArn=state_machine_arn,
+        name=str(uuid.uuid4()),
+        input=json.dumps(payload or {}),
+    )["executionArn"]
+
+
+def describe(execution_arn: str) -> dict[str, Any]:
+    return client("stepfunctions").describe_execution(executionArn=execution_arn)
+
+
+def status(execution_arn: str) -> str:
+    return str(describe(execution_arn)["status"])
+
+
+def finished(execution_arn: str, timeout: float = 5.0) -> dict[str, Any]:
+    return eventually(
+        lambda: (d := describe(execution_arn))["status"] != "RUNNING" and d,
+        timeout,
+        "execution end",
+    )
+
+
+def blocked_on(clock: VirtualClock, *deadlines: dt.datetime) -> None:
+    """Wait until the execution threads are blocked on exactly these virtual deadlines."""
+    eventually(
+        lambda: clock.pending_deadlines() == list(deadlines),
+        what=f"deadlines {deadlines}",
+    )
+
+
+def queue(name: str) -> tuple[str, str]:
+    sqs = client("sqs")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+
+
+def receive(url: str, count: int = 1, timeout: float = 2.0) -> list[dict[str, Any]]:
+    """At least `count` messages from the queue (received messages stay invisible, so they accumulate)."""
+    sqs = client("sqs")
+    messages: list[dict[str, Any]] = []
+
+    def poll() -> bool:
+        messages.extend(
+            sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
+        )
+        return len(messages) >= count
+
+    eventually(poll, timeout, f"{count} message(s) on {url}")
+    return messages
+
+
+# ---- canaries: patch points and version pin -------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "module", [virtual_clock, lambdas, eventbridge, sesv2], ids=lambda m: m.__name__
+)
+def test_patch_points_are_where_the_patches_expect_them(module: Any) -> None:
+    module.verify_patch_points()
+
+
+def test_moto_version_guard(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert moto.__version__ == moto_patches.SUPPORTED_MOTO_VERSION == "5.2.5"
+    moto_version_guard()
+    monkeypatch.setattr(moto, "__version__", "5.3.0")
+    with pytest.raises(
+        MotoVersionError, match=r"proven against moto 5\.2\.5, but moto 5\.3\.0"
+    ):
+        moto_version_guard()
+    with pytest.raises(MotoVersionError), local_aws_patches():
+        pass
+
+
+def test_patches_are_removed_on_exit() -> None:
+    from moto.awslambda.models import LambdaFunction
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+    from moto.events.models import Rule
+    from moto.sesv2.responses import SESV2Response
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
+        WaitFunction,
+    )
+
+    before = (
+        WaitFunction._wait_interval,
+        retrier_decl.time,
+        LambdaFunction._invoke_lambda,
+        LambdaSimpleBackend.invoke,
+        Rule.send_to_targets,
+        SESV2Response.send_email,
+    )
+    with local_aws_patches():
+        assert WaitFunction._wait_interval is not before[0]
+        assert hasattr(SESV2Response, "create_email_template")
+    after = (
+        WaitFunction._wait_interval,
+        retrier_decl.time,
+        LambdaFunction._invoke_lambda,
+        LambdaSimpleBackend.invoke,
+        Rule.send_to_targets,
+        SESV2Response.send_email,
+    )
+    assert after == before
+    assert not hasattr(SESV2Response, "create_email_template")
+
+
+# ---- virtual clock --------------------------------------------------------------------------------------------
+def test_virtual_clock_moves_only_when_told_and_notifies_on_advance() -> None:
+    clock = VirtualClock(START)
+    seen: list[tuple[dt.datetime, dt.datetime]] = []
+    unsubscribe = clock.on_advance(lambda old, new: seen.append((old, new)))
+
+    assert clock.now() == START and clock.now().tzinfo is not None
+    assert clock.advance(days=1) == START + dt.timedelta(days=1)
+    clock.advance_by(dt.timedelta(hours=2))
+    # other zones are converted to UTC
+    clock.set(dt.datetime(2025, 1, 3, tzinfo=dt.timezone(dt.timedelta(hours=1))))
+    clock.advance(seconds=0)  # no move, no notification
+    assert clock.now() == dt.datetime(2025, 1, 2, 23, 0, tzinfo=UTC)
+    assert seen == [
+        (START, START + dt.timedelta(days=1)),
+        (START + dt.timedelta(days=1), START + dt.timedelta(days=1, hours=2)),
+        (
+            START + dt.timedelta(days=1, hours=2),
+            dt.datetime(2025, 1, 2, 23, 0, tzinfo=UTC),
+        ),
+    ]
+    with pytest.raises(ValueError, match="backwards"):
+        clock.set(START)
+    with pytest.raises(ValueError, match="backwards"):
+        clock.advance(hours=-1)
+    with pytest.raises(ValueError, match="naive"):
+        clock.set(dt.datetime(2030, 1, 1))
+
+    # sleep(): blocks until the virtual deadline, visible in pending_deadlines()
+    results: list[bool] = []
+    sleeper = threading.Thread(
+        target=lambda: results.append(clock.sleep(3600)), daemon=True
+    )
+    sleeper.start()
+    deadline = clock.now() + dt.timedelta(hours=1)
+    blocked_on(clock, deadline)
+    clock.advance(minutes=59)
+    assert stays(lambda: not results, 0.05)
+    assert clock.advance_to_next_deadline() == deadline
+    sleeper.join(timeout=2)
+    assert results == [False]  # False: the time ran out (True would mean `done` fired)
+    assert clock.pending_deadlines() == [] and clock.advance_to_next_deadline() is None
+
+    # done() ends a sleep early; a failing callback does not stop the others and surfaces afterwards
+    flag = threading.Event()
+    waker = threading.Timer(0.02, flag.set)
+    waker.start()
+    assert clock.sleep(None, done=flag.is_set) is True
+    unsubscribe()
+    clock.on_advance(lambda old, new: 1 / 0)
+    clock.on_advance(lambda old, new: seen.append((old, new)))
+    count = len(seen)
+    with pytest.raises(ZeroDivisionError):
+        clock.advance(minutes=1)
+    assert len(seen) == count + 1
+
+
+def test_on_advance_callbacks_see_old_and_new_times_from_every_kind_of_move(
+    aws: LocalAwsPatches,
+) -> None:
+    # e.g. a scheduled-rule firer: fire the rules whose schedule falls in (old, new]
+    clock = aws.clock
+    fired: list[tuple[str, str]] = []
+    clock.on_advance(lambda old, new: fired.append((old.isoformat(), new.isoformat())))
+    arn = create_state_machine(
+        {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": True}}}
+    )
+    execution = start(arn)
+    blocked_on(clock, START + dt.timedelta(minutes=10))
+    clock.advance(minutes=1)
+    clock.advance_to_next_deadline()
+    clock.set(START + dt.timedelta(days=1))
+    assert finished(execution)["status"] == "SUCCEEDED"
+    assert fired == [
+        ("2025-01-01T09:00:00+00:00", "2025-01-01T09:01:00+00:00"),
+        ("2025-01-01T09:01:00+00:00", "2025-01-01T09:10:00+00:00"),
+        ("2025-01-01T09:10:00+00:00", "2025-01-02T09:00:00+00:00"),
+    ]
+
+
+def test_14_day_wait_finishes_only_when_the_clock_passes_14_days(
+    aws: LocalAwsPatches,
+) -> None:
+    clock = aws.clock
+    arn = create_state_machine(
+        {
+            "StartAt": "Wait2Weeks",
+            "States": {
+                "Wait2Weeks": {"Type": "Wait", "Seconds": 14 * 86400, "Next": "Done"},
+                "Done": {"Type": "Pass", "Result": {"done": True}, "End": True},
+            },
+        }
+    )
+    execution = start(arn)
+    blocked_on(clock, START + dt.timedelta(days=14))
+
+    clock.advance(days=13, hours=23, minutes=59)
+    assert stays(lambda: status(execution) == "RUNNING")
+
+    real_start = time.monotonic()
+    clock.advance(minutes=1)
+    result = finished(execution)
+    elapsed = time.monotonic() - real_start
+    assert result["status"] == "SUCCEEDED" and json.loads(result["output"]) == {
+        "done": True
+    }
+    assert elapsed < 0.5, f"took {elapsed:.2f}s of real time"
+
+
+def test_seconds_path_timestamp_and_timestamp_path_waits_use_virtual_utc(
+    aws: LocalAwsPatches,
+) -> None:
+    clock = aws.clock
+    arn = create_state_machine(
+        {
+            "StartAt": "ByPath",
+            "States": {
+                "ByPath": {
+                    "Type": "Wait",
+                    "SecondsPath": "$.delay",
+                    "Next": "UntilPath",
+                },
+                "UntilPath": {
+                    "Type": "Wait",
+                    "TimestampPath": "$.until",
+                    "Next": "UntilLiteral",
+                },
+                "UntilLiteral": {
+                    "Type": "Wait",
+                    "Timestamp": "2025-02-01T00:00:00Z",
+                    "End": True,
+                },
+            },
+        }
+    )
+    execution = start(arn, {"delay": 3 * 86400, "until": "2025-01-25T09:30:00Z"})
+
+    blocked_on(clock, START + dt.timedelta(days=3))
+    clock.advance_to_next_deadline()
+    blocked_on(clock, dt.datetime(2025, 1, 25, 9, 30, tzinfo=UTC))
+    clock.advance_to_next_deadline()
+    blocked_on(clock, dt.datetime(2025, 2, 1, tzinfo=UTC))
+    clock.advance(days=30)
+    assert finished(execution)["status"] == "SUCCEEDED"
+
+
+def test_stop_execution_interrupts_a_virtual_wait(aws: LocalAwsPatches) -> None:
+    arn = create_state_machine(
+        {
+            "StartAt": "W",
+            "States": {"W": {"Type": "Wait", "Seconds": 86400, "End": True}},
+        }
+    )
+    execution = start(arn)
+    blocked_on(aws.clock, START + dt.timedelta(days=1))
+    client("stepfunctions").stop_execution(executionArn=execution)
+    eventually(lambda: aws.clock.pending_deadlines() == [], what="the wait to end")
+    assert status(execution) == "ABORTED"
+
+
+def _callback_machine(queue_url: str, **task_settings: Any) -> dict[str, Any]:
+    return {
+        "StartAt": "Ask",
+        "States": {
+            "Ask": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "Parameters": {
+                    "QueueUrl": queue_url,
+                    "MessageBody": {
+                        "token.$": "$$.Task.Token",
+                        "execution.$": "$$.Execution.Id",
+                    },
+                },
+                "ResultPath": "$.answer",
+                **task_settings,
+                "Catch": [
+                    {
+                        "ErrorEquals": ["States.Timeout", "States.HeartbeatTimeout"],
+                        "ResultPath": "$.err",
+                        "Next": "NoAnswer",
+                    }
+                ],
+                "Next": "Answered",
+            },
+            "Answered": {"Type": "Pass", "End": True},
+            "NoAnswer": {"Type": "Pass", "End": True},
+        },
+    }
+
+
+def test_wait_for_task_token_times_out_when_the_clock_passes_7_days(
+    aws: LocalAwsPatches,
+) -> None:
+    clock = aws.clock
+    url, _ = queue("asks")
+    arn = create_state_machine(_callback_machine(url, TimeoutSeconds=7 * 86400))
+
+    timed_out, answered = start(arn), start(arn)
+    tokens = {
+        body["execution"]: body["token"]
+        for body in (json.loads(m["Body"]) for m in receive(url, 2))
+    }
+    blocked_on(clock, START + dt.timedelta(days=7), START + dt.timedelta(days=7))
+
+    clock.advance(days=6, hours=23)
+    assert stays(lambda: status(timed_out) == "RUNNING")
+    # a real callback still resumes its execution at once
+    client("stepfunctions").send_task_success(
+        taskToken=tokens[answered], output=json.dumps({"clicked": True})
+    )
+    assert json.loads(finished(answered)["output"])["answer"] == {"clicked": True}
+    assert status(timed_out) == "RUNNING"
+
+    clock.advance(hours=1)
+    output = json.loads(finished(timed_out)["output"])
+    assert output["err"]["Error"] == "States.Timeout"
+
+
+def test_heartbeat_timeout_follows_the_virtual_clock(aws: LocalAwsPatches) -> None:
+    clock = aws.clock
+    url, _ = queue("heartbeats")
+    arn = create_state_machine(
+        _callback_machine(url, TimeoutSeconds=30 * 86400, HeartbeatSeconds=3600)
+    )
+    execution = start(arn)
+    token = json.loads(receive(url)[0]["Body"])["token"]
+    blocked_on(clock, START + dt.timedelta(hours=1))
+
+    clock.advance(minutes=40)
+    client("stepfunctions").send_task_heartbeat(taskToken=token)
+    # the hour restarts at the heartbeat
+    blocked_on(clock, START + dt.timedelta(minutes=100))
+    # 80 minutes in: past the first hour, within the renewed one
+    clock.advance(minutes=40)
+    assert stays(lambda: status(execution) == "RUNNING")
+    clock.advance_to_next_deadline()
+    # moto reports a heartbeat timeout as States.Timeout (HeartbeatTimeoutError is a TimeoutError); only the
+    # heartbeat can have fired here, the 30-day TimeoutSeconds is far away.
+    assert json.loads(finished(execution)["output"])["err"]["Error"] == "States.Timeout"
+    assert clock.now() == START + dt.timedelta(minutes=100)
+
+
+def test_retry_backoff_sleeps_in_virtual_time(aws: LocalAwsPatches) -> None:
+    clock = aws.clock
+    create_function("flaky", f"{HANDLERS}.flaky")
+    arn = create_state_machine(
+        {
+            "StartAt": "Call",
+            "States": {
+                "Call": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke",
+                    "OutputPath": "$.Payload",
+                    "Parameters": {"FunctionName": "flaky", "Payload": {}},
+                    "Retry": [
+                        {
+                            "ErrorEquals": ["Flaky"],
+                            "IntervalSeconds": 3600,
+                            "BackoffRate": 2,
+                            "MaxAttempts": 3,
+                        }
+                    ],
+                    "End": True,
+                }
+            },
+        }
+    )
+    real_start = time.monotonic()
+    execution = start(arn)
+    blocked_on(clock, START + dt.timedelta(hours=1))
+    clock.advance_to_next_deadline()
+    blocked_on(clock, START + dt.timedelta(hours=3))  # 1 h, then 2 h (BackoffRate 2)
+    clock.advance_to_next_deadline()
+    result = finished(execution)
+    assert result["status"] == "SUCCEEDED" and json.loads(result["output"]) == {"ok": 3}
+    assert handlers.flaky_calls == [
+        "2025-01-01T09:00:00+00:00",
+        "2025-01-01T10:00:00+00:00",
+        "2025-01-01T12:00:00+00:00",
+    ]
+    assert time.monotonic() - real_start < 3
+
+
+# ---- in-process Lambda -----------------------------------------------------------------------------------------
+def test_direct_invoke_runs_the_handler_with_the_function_environment(
+    aws: LocalAwsPatches,
+) -> None:
+    arn = create_function("echo", f"{HANDLERS}.echo_env", {"TABLE_NAME": "users"})
+    response = client("lambda").invoke(
+        FunctionName="echo", Payload=json.dumps({"id": "u1"})
+    )
+    body = json.loads(response["Payload"].read())
+    assert "FunctionError" not in response
+    assert body["event"] == {"id": "u1"}
+    assert body["table"] == "users" and body["env_function_name"] == "echo"
+    assert (
+        body["function_name"] == "echo" and body["arn"] == arn and body["memory"] == 128
+    )
+    assert body["remaining_ms"] > 0 and body["request_id"]
+    import os
+
+    assert "TABLE_NAME" not in os.environ  # restored after the call
+
+    calls = aws.runtime.calls_to("echo")
+    assert (
+        [c.event for c in calls] == [{"id": "u1"}]
+        and calls[0].cold_start
+        and not calls[0].errored
+    )
+    assert aws.runtime.invocations.maxlen == 10_000
+
+
+def test_registry_handlers_and_powertools_context(aws: LocalAwsPatches) -> None:
+    aws.runtime.register(
+        "from-registry", lambda event, context: {"via": "registry", "n": event["n"] + 1}
+    )
+    create_function("from-registry", "does.not.exist")
+    create_function("pt", f"{HANDLERS}.powertools")
+    lam = client("lambda")
+    assert json.loads(
+        lam.invoke(FunctionName="from-registry", Payload=b'{"n": 1}')["Payload"].read()
+    ) == {"via": "registry", "n": 2}
+    first = json.loads(lam.invoke(FunctionName="pt", Payload=b"{}")["Payload"].read())
+    # no payload: the handler gets {}
+    second = json.loads(lam.invoke(FunctionName="pt")["Payload"].read())
+    assert first == {"cold_start": True, "fn": "pt"} and second["cold_start"] is False
+    assert aws.runtime.calls_to("pt")[-1].event == {}
+
+
+def test_raising_handler_gives_function_error_and_a_catchable_step_functions_error(
+    aws: LocalAwsPatches,
+) -> None:
+    create_function("fail", f"{HANDLERS}.fail")
+    create_function("echo", f"{HANDLERS}.echo_env", {"TABLE_NAME": "scores"})
+
+    response = client("lambda").invoke(
+        FunctionName="fail", Payload=json.dumps({"id": "u9"})
+    )
+    error = json.loads(response["Payload"].read())
+    assert response["FunctionError"] == "Handled"  # moto's value; AWS says "Unhandled"
+    assert (
+        error["errorType"] == "InvalidScore" and error["errorMessage"] == "bad input u9"
+    )
+    assert aws.runtime.calls_to("fail")[-1].errored
+
+    arn = create_state_machine(
+        {
+            "StartAt": "Score",
+            "States": {
+                "Score": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke",
+                    "Parameters": {"FunctionName": "echo", "Payload": {"id.$": "$.id"}},
+                    "ResultSelector": {"table.$": "$.Payload.table"},
+                    "ResultPath": "$.score",
+                    "Next": "Bad",
+                },
+                "Bad": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke",
+                    "Parameters": {"FunctionName": "fail", "Payload": {"id.$": "$.id"}},
+                    "Catch": [
+                        {
+                            "ErrorEquals": ["InvalidScore"],
+                            "ResultPath": "$.err",
+                            "Next": "Caught",
+                        }
+                    ],
+                    "End": True,
+                },
+                "Caught": {"Type": "Pass", "End": True},
+            },
+        }
+    )
+    output = json.loads(finished(start(arn, {"id": "u1"}))["output"])
+    assert output["score"] == {"table": "scores"}
+    assert output["err"]["Error"] == "InvalidScore"
+    assert json.loads(output["err"]["Cause"])["errorMessage"] == "bad input u1"
+
+
+# ---- EventBridge ----------------------------------------------------------------------------------------------
+def test_rule_with_lambda_and_step_functions_targets_fires(
+    aws: LocalAwsPatches,
+) -> None:
+    lambda_arn = create_function("listener", f"{HANDLERS}.record")
+    sm_arn = create_state_machine(
+        {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    )
+    eb = client("events")
+    eb.put_rule(
+        Name="signups",
+        EventPattern=json.dumps(
+            {"source": ["app.auth"], "detail": {"n": [{"numeric": [">", 1]}]}}
+        ),
+    )
+    eb.put_targets(
+        Rule="signups",
+        Targets=[{"Id": "fn", "Arn": lambda_arn}, {"Id": "sm", "Arn": sm_arn}],
+    )
+
+    eb.put_events(
+        Entries=[
+            {
+                "Source": "app.auth",
+                "DetailType": "UserSignedUp",
+                "Detail": json.dumps({"n": 2}),
+            },
+            {
+                "Source": "app.auth",
+                "DetailType": "UserSignedUp",
+                "Detail": json.dumps({"n": 0}),  # does not match
+            },
+        ]
+    )
+
+    [event] = handlers.received
+    assert (
+        event["account"] == ACCOUNT
+        and event["detail"] == {"n": 2}
+        and event["detail-type"] == "UserSignedUp"
+    )
+    # the envelope time follows the virtual clock
+    assert event["time"] == "2025-01-01T09:00:00Z"
+    assert (
+        event["region"] == REGION
+        and event["version"] == "0"
+        and event["resources"] == []
+    )
+    [execution] = client("stepfunctions").list_executions(stateMachineArn=sm_arn)[
+        "executions"
+    ]
+    assert json.loads(finished(execution["executionArn"])["output"]) == event
+    assert not aws.events.failures and len(aws.events.deliveries) == 2
+
+
+def test_disabled_and_schedule_only_rules_do_not_deliver(aws: LocalAwsPatches) -> None:
+    lambda_arn = create_function("listener", f"{HANDLERS}.record")
+    url, queue_arn = queue("disabled")
+    eb = client("events")
+    eb.put_rule(
+        Name="off", EventPattern=json.dumps({"source": ["app"]}), State="DISABLED"
+    )
+    eb.put_targets(
+        Rule="off",
+        Targets=[{"Id": "fn", "Arn": lambda_arn}, {"Id": "q", "Arn": queue_arn}],
+    )
+    eb.put_rule(Name="nightly", ScheduleExpression="cron(0 2 * * ? *)")
+    eb.put_targets(Rule="nightly", Targets=[{"Id": "q", "Arn": queue_arn}])
+
+    eb.put_events(Entries=[{"Source": "app", "DetailType": "T", "Detail": "{}"}])
+
+    assert handlers.received == []
+    assert client("sqs").receive_message(QueueUrl=url).get("Messages") is None
+    eb.enable_rule(Name="off")
+    eb.put_events(Entries=[{"Source": "app", "DetailType": "T", "Detail": "{}"}])
+    assert len(handlers.received) == 1 and len(receive(url)) == 1
+
+
+def test_sqs_target_gets_the_aws_envelope_with_account_and_input_options(
+    aws: LocalAwsPatches,
+) -> None:
+    url, queue_arn = queue("orders")
+    eb = client("events")
+    eb.put_rule(Name="orders", EventPattern=json.dumps({"source": ["app.orders"]}))
+    eb.put_targets(
+        Rule="orders",
+        Targets=[
+            {"Id": "envelope", "Arn": queue_arn},
+            {
+                "Id": "transformed",
+                "Arn": queue_arn,
+                "InputTransformer": {
+                    "InputPathsMap": {
+                        "id": "$.detail.id",
+                        "n": "$.detail.n",
+                        "acct": "$.account",
+                    },
+                    "InputTemplate": '{"orderId": <id>, "n": <n>, "text": "order <id> x<n>", "acct": "<acct>", '
+                    '"rule": <aws.events.rule-name>}',
+                },
+            },
+            {"Id": "constant", "Arn": queue_arn, "Input": '{"fixed": true}'},
+            {"Id": "path", "Arn": queue_arn, "InputPath": "$.detail"},
+        ],
+    )
+    aws.clock.advance(hours=1)
+    eb.put_events(
+        Entries=[
+            {
+                "Source": "app.orders",
+                "DetailType": "OrderPlaced",
+                "Resources": ["arn:x"],
+                "Detail": json.dumps({"id": "o-1", "n": 5}),
+            }
+        ]
+    )
+
+    bodies = [json.loads(m["Body"]) for m in receive(url, 4)]
+    envelope = next(b for b in bodies if "detail-type" in b)
+    assert list(envelope) == [
+        "version",
+        "id",
+        "detail-type",
+        "source",
+        "account",
+        "time",
+        "region",
+        "resources",
+        "detail",
+    ]
+    assert envelope["account"] == ACCOUNT and envelope["time"] == "2025-01-01T10:00:00Z"
+    assert envelope["resources"] == ["arn:x"] and envelope["detail"] == {
+        "id": "o-1",
+        "n": 5,
+    }
+    assert {
+        "orderId": "o-1",
+        "n": 5,
+        "text": "order o-1 x5",
+        "acct": ACCOUNT,
+        "rule": "orders",
+    } in bodies
+    assert {"fixed": True} in bodies
+    assert {"id": "o-1", "n": 5} in bodies
+
+
+def test_input_template_placeholders_follow_aws_quoting() -> None:
+    values = {"s": 'a "q"', "n": 3, "o": {"k": [1]}, "missing": None}
+    rendered = render_input_template(
+        '{"a": <s>, "b": "<s>!", "c": <n>, "d": "<o>", "e": <o>, "f": <missing>, '
+        '"g": "<unknown> \\"<n>\\""}',
+        values,
+    )
+    assert json.loads(rendered) == {
+        "a": 'a "q"',
+        "b": 'a "q"!',
+        "c": 3,
+        "d": '{"k": [1]}',
+        "e": {"k": [1]},
+        "f": None,
+        "g": '<unknown> "3"',
+    }
+
+
+# ---- SESv2 ----------------------------------------------------------------------------------------------------
+# moto's renderer: {{#each}} items must be objects ({{this}} fails)
+ITEMS = [{"label": "a"}, {"label": "b"}]
+
+
+def test_sesv2_templates_render_on_send(aws: LocalAwsPatches) -> None:
+    v2 = client("sesv2")
+    v2.create_email_identity(EmailIdentity="app.test")
+    v2.create_email_template(
+        TemplateName="welcome",
+        TemplateContent={
+            "Subject": "Hi {{name}}",
+            "Text": "Hello {{name}}",
+            "Html": "<p>Hello {{name}}</p><ul>{{#each items}}<li>{{label}}</li>{{/each}}</ul>",
+        },
+    )
+    assert (
+        v2.get_email_template(TemplateName="welcome")["TemplateContent"]["Subject"]
+        == "Hi {{name}}"
+    )
+    assert [
+        t["TemplateName"] for t in v2.list_email_templates()["TemplatesMetadata"]
+    ] == ["welcome"]
+
+    message_id = v2.send_email(
+        FromEmailAddress="hello@app.test",
+        Destination={"ToAddresses": ["ana@example.com"]},
+        Content={
+            "Template": {
+                "TemplateName": "welcome",
+                "TemplateData": json.dumps({"name": "Ana", "items": ITEMS}),
+            }
+        },
+    )["MessageId"]
+
+    sent = ses_backends[ACCOUNT][REGION].sent_messages[-1]
+    assert sent.id == message_id and sent.subject == "Hi Ana"
+    assert (
+        sent.html == "<p>Hello Ana</p><ul><li>a</li><li>b</li></ul>"
+        and sent.body == sent.html
+    )
+    assert sent.text == "Hello Ana" and sent.template == "welcome"
+    assert sent.template_data == {"name": "Ana", "items": ITEMS}
+    assert sent.destinations == {"ToAddresses": ["ana@example.com"]}
+
+    v2.update_email_template(
+        TemplateName="welcome", TemplateContent={"Subject": "Yo {{name}}", "Text": "t"}
+    )
+    assert v2.get_email_template(TemplateName="welcome")["TemplateContent"] == {
+        "Subject": "Yo {{name}}",
+        "Text": "t",
+    }
+    v2.delete_email_template(TemplateName="welcome")
+    assert v2.list_email_templates()["TemplatesMetadata"] == []
+
+
+def test_sesv2_errors(aws: LocalAwsPatches) -> None:
+    v2 = client("sesv2")
+    v2.create_email_identity(EmailIdentity="app.test")
+    v2.create_email_template(
+        TemplateName="t", TemplateContent={"Subject": "Hi {{name}}", "Text": "x"}
+    )
+    with pytest.raises(v2.exceptions.NotFoundException):
+        v2.send_email(
+            FromEmailAddress="hello@app.test",
+            Destination={"ToAddresses": ["a@example.com"]},
+            Content={"Template": {"TemplateName": "missing", "TemplateData": "{}"}},
+        )
+    with pytest.raises(v2.exceptions.NotFoundException):
+        v2.get_email_template(TemplateName="missing")
+    with pytest.raises(v2.exceptions.AlreadyExistsException):
+        v2.create_email_template(TemplateName="t", TemplateContent={"Subject": "again"})
+    with pytest.raises(ClientError, match="MessageRejected"):
+        v2.send_email(
+            FromEmailAddress="x@unverified.org",
+            Destination={"ToAddresses": ["a@example.com"]},
+            Content={
+                "Template": {
+                    "TemplateName": "t",
+                    "TemplateData": json.dumps({"name": "A"}),
+                }
+            },
+        )
+
+    # A missing variable: accepted but never sent (AWS's "Rendering Failure"), recorded for assertions.
+    sent_before = len(ses_backends[ACCOUNT][REGION].sent_messages)
+    v2.send_email(
+        FromEmailAddress="hello@app.test",
+        Destination={"ToAddresses": ["a@example.com"]},
+        Content={"Template": {"TemplateName": "t", "TemplateData": "{}"}},
+    )
+    assert len(ses_backends[ACCOUNT][REGION].sent_messages) == sent_before
+    [failure] = aws.ses.rendering_failures
+    assert failure.template == "t" and "name" in failure.error
+
+
+def test_sesv2_templated_send_from_step_functions(aws: LocalAwsPatches) -> None:
+    v2 = client("sesv2")
+    v2.create_email_identity(EmailIdentity="app.test")
+    v2.create_email_template(
+        TemplateName="nudge",
+        TemplateContent={
+            "Subject": "Still there, {{name}}?",
+            "Html": "<b>{{name}}</b>",
+        },
+    )
+    arn = create_state_machine(
+        {
+            "StartAt": "Mail",
+            "States": {
+                "Mail": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::aws-sdk:sesv2:sendEmail",
+                    "End": True,
+                    "Parameters": {
+                        "FromEmailAddress": "hello@app.test",
+                        "Destination": {"ToAddresses.$": "States.Array($.email)"},
+                        "Content": {
+                            "Template": {
+                                "TemplateName": "nudge",
+                                "TemplateData.$": "States.JsonToString($)",
+                            }
+                        },
+                    },
+                }
+            },
+        }
+    )
+    result = finished(start(arn, {"name": "Bea", "email": "bea@example.com"}))
+    assert result["status"] == "SUCCEEDED", result
+    sent = ses_backends[ACCOUNT][REGION].sent_messages[-1]
+    assert sent.subject == "Still there, Bea?" and sent.html == "<b>Bea</b>"
