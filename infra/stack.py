@@ -30,7 +30,9 @@ def _bool(value: Any) -> bool:
 
 def _strings(value: Any) -> list[str]:
     if isinstance(value, str):  # `-c corsAllowOrigins='["https://a"]'` or `-c corsAllowOrigins=https://a,https://b`
-        value = json.loads(value) if value.strip().startswith("[") else [v.strip() for v in value.split(",") if v.strip()]
+        value = (
+            json.loads(value) if value.strip().startswith("[") else [v.strip() for v in value.split(",") if v.strip()]
+        )
     return [str(v) for v in value]
 
 
@@ -139,22 +141,3 @@ class CxmStack(cdk.Stack):
 
         cdk.CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the HTTP API")
         cdk.CfnOutput(self, "BusName", value=self.bus.event_bus_name, description="The platform's event bus")
-        self._acknowledge()
-
-    def _acknowledge(self) -> None:
-        """cdk-nag AwsSolutions findings that are deliberate, with the reason (see tests/infra/test_nag.py)."""
-        acknowledgments = {
-            "AwsSolutions-APIG4": "Authorisation is done in the Lambda against hashed API keys (write/admin keys, "
-            "route `auth` in the manifest) so refusals are problem+json; HTTP API authorisers cannot customise "
-            "their 401/403 body. Public routes are only the API docs.",
-            "AwsSolutions-L1": "Python 3.12 is deliberate: the public Powertools v3 layer used for dependencies is "
-            "pinned to the python312 build, and the code is tested on 3.12; upgrade runtime and layer together.",
-            "AwsSolutions-IAM5[Resource::*]": "X-Ray (PutTraceSegments/PutTelemetryRecords) and Step Functions' "
-            "log delivery (logs:CreateLogDelivery, PutResourcePolicy, ...) only support Resource '*'.",
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:template/*]": "SES "
-            "email templates are created per journey at run time, so their names are unknown at deploy time; the "
-            "grant is limited to templates of this account and region.",
-        }
-        validations = cdk.Validations.of(self)
-        for rule, reason in acknowledgments.items():
-            validations.acknowledge(cdk.Acknowledgment(id=f"AwsSolutions::{rule}", reason=reason))

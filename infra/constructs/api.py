@@ -13,6 +13,7 @@ from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.constructs.registry import acknowledge
 from infra.constructs.service import BoundRoute, pascal
 
 # HTTP API $context variables (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html)
@@ -91,6 +92,13 @@ class CxmHttpApi(Construct):
             ),
         )
         self._integrations: dict[tuple[str, str], integrations.HttpLambdaIntegration] = {}
+        acknowledge(
+            self.api,
+            "AwsSolutions-APIG4",
+            "Authorisation is done in the Lambda against hashed API keys (each route's `auth` in the manifest: "
+            "write key, admin key or public docs) so refusals are problem+json; HTTP API authorisers cannot "
+            "customise their 401/403 body.",
+        )
 
     @property
     def url(self) -> str:

@@ -11,7 +11,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.catalog import environment
-from infra.constructs.registry import Registry, cxm_id
+from infra.constructs.registry import Registry, acknowledge, cxm_id
 from services.common.manifest import PLATFORM, Access, Function, ServiceManifest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -36,20 +36,26 @@ SES_TEMPLATE_ACTIONS = ("ses:CreateEmailTemplate", "ses:GetEmailTemplate", "ses:
 
 
 def code_excludes(service: str) -> list[str]:
-    """Asset excludes (glob, applied in order, `!` re-includes) so that a bundle rooted at the repository holds
-    only `services/__init__.py`, `services/common/**` and `services/<service>/**` — handlers are dotted paths
-    from the repository root (`services.identity.handlers.api.handler`)."""
+    """Asset excludes so that a bundle rooted at the repository holds only `services/__init__.py`,
+    `services/common/**` and `services/<service>/**` (handlers are dotted paths from the repository root,
+    `services.identity.handlers.api.handler`).
+
+    CDK's GLOB ignore mode: every path is tested against all patterns in order and the last match wins (`!`
+    re-includes); a pattern without `/` matches the basename at any depth; an excluded directory is not walked.
+    """
     return [
-        "*",
-        "!services",
-        "services/*",
+        "*",  # everything (not dotfiles: see the last pattern) ...
+        "!services",  # ... but the services package,
         "!services/__init__.py",
-        "!services/common",
-        f"!services/{service}",
-        "**/tests",
-        "**/__pycache__",
-        "**/*.pyc",
-        "**/.*",
+        "!services/common",  # the shared code,
+        "!services/common/**",
+        f"!services/{service}",  # and this service's own code;
+        f"!services/{service}/**",
+        "tests",  # never tests, caches or dotfiles, at any depth
+        "conftest.py",
+        "__pycache__",
+        "*.pyc",
+        ".*",
     ]
 
 
@@ -60,7 +66,9 @@ def powertools_layer(scope: Construct, version: int) -> lambda_.ILayerVersion:
     existing = stack.node.try_find_child(construct_id)
     if existing is not None:
         return existing  # type: ignore[return-value]
-    arn = cdk.Fn.sub(f"arn:aws:lambda:${{AWS::Region}}:{POWERTOOLS_LAYER_ACCOUNT}:layer:{POWERTOOLS_LAYER_NAME}:{version}")
+    arn = cdk.Fn.sub(
+        f"arn:aws:lambda:${{AWS::Region}}:{POWERTOOLS_LAYER_ACCOUNT}:layer:{POWERTOOLS_LAYER_NAME}:{version}"
+    )
     return lambda_.LayerVersion.from_layer_version_arn(stack, construct_id, arn)
 
 
@@ -120,6 +128,18 @@ class ServiceFunction(Construct):
             role=self.role,
         )
         cxm_id(self.function, f"{service.name}/{declaration.name}")
+        acknowledge(
+            self.function,
+            "AwsSolutions-L1",
+            "Python 3.12 is deliberate: the Powertools v3 layer providing the dependencies is the python312 build "
+            "and the code is tested on 3.12; move runtime and layer (POWERTOOLS_LAYER_NAME) together.",
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Only X-Ray's xray:PutTraceSegments/PutTelemetryRecords (added by active tracing): they support no "
+            "resource-level permissions. Every other statement names its table, bus, state machine or function.",
+        )
         self._grant()
 
     # --- least privilege, from the declaration only ---
@@ -132,7 +152,9 @@ class ServiceFunction(Construct):
         if d.publishes:
             self._allow(["events:PutEvents"], [registry.bus_.event_bus_arn])
         if d.starts_state_machines:
-            arns = [registry.state_machine_construct(service.name, m).state_machine_arn for m in d.starts_state_machines]
+            arns = [
+                registry.state_machine_construct(service.name, m).state_machine_arn for m in d.starts_state_machines
+            ]
             self._allow(["states:StartExecution"], arns)
         if d.invokes:
             arns = []
@@ -164,6 +186,12 @@ class ServiceFunction(Construct):
         self._allow(["ses:SendEmail"], [config_set, *identities])
         # Templates are created per journey at run time, so their names are not known at deploy time.
         self._allow(list(SES_TEMPLATE_ACTIONS), [ses_arn("template/*")])
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:template/*]",
+            "SES email templates are created per journey at run time, so their names are unknown at deploy time; "
+            "the grant is limited to template actions on templates of this account and region.",
+        )
 
     def _allow(self, actions: list[str], resources: list[str]) -> None:
         self.role.add_to_policy(iam.PolicyStatement(actions=actions, resources=resources))

@@ -27,6 +27,11 @@ def cxm_id(construct: IConstruct, value: str) -> None:
     resource.add_metadata(CXM_ID, value)
 
 
+def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
+    """Acknowledge a cdk-nag AwsSolutions finding (`AwsSolutions-IAM5[Resource::*]`) on `construct` and below only."""
+    cdk.Validations.of(construct).acknowledge(cdk.Acknowledgment(id=f"AwsSolutions::{rule}", reason=reason))
+
+
 class UnknownResource(LookupError):
     pass
 

@@ -19,7 +19,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.constructs.function import DEFAULT_POWERTOOLS_LAYER_VERSION, REPO_ROOT, ServiceFunction
-from infra.constructs.registry import Registry, cxm_id
+from infra.constructs.registry import Registry, acknowledge, cxm_id
 from services.common.manifest import Function, Route, ServiceManifest, StateMachine, Subscription, Table
 
 DLQ_RETENTION = cdk.Duration.days(14)
@@ -236,7 +236,9 @@ class ServiceConstruct(Construct):
         if invoked:
             # The unqualified ARNs only (no `:*` for versions/aliases): the definition uses exactly these.
             role.add_to_policy(
-                iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[f.function_arn for f in invoked.values()])
+                iam.PolicyStatement(
+                    actions=["lambda:InvokeFunction"], resources=[f.function_arn for f in invoked.values()]
+                )
             )
         machine = sfn.StateMachine(
             self,
@@ -259,4 +261,10 @@ class ServiceConstruct(Construct):
             tracing_enabled=True,
         )
         cxm_id(machine, self._id(declared.name))
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Only what CDK adds for logging and tracing: Step Functions' log delivery (logs:CreateLogDelivery, "
+            "PutResourcePolicy, ...) and X-Ray require Resource '*'. lambda:InvokeFunction names the functions.",
+        )
         return machine

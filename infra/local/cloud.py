@@ -22,14 +22,18 @@ from infra.local.pump import Pump
 from infra.local.resources import ACCOUNT, ROOT, LocalNames, Provisioned, ScheduledTarget, provision
 from infra.local.schedules import Scheduler
 from services.common import clock as app_clock
-from services.common.access import AccessKeys, Role
+from services.common.access import AccessKeys, Role, presented_key
 
 _DURATION = re.compile(r"^(\d+)\s*(s|m|h|d|w)$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 # Fake credentials and the settings moto needs; the functions see the same environment as in AWS plus these.
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local",
-           "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled"}
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+}
 
 
 def parse_duration(text: str) -> dt.timedelta:
@@ -47,8 +51,16 @@ class LocalCloud:
     Tests keep it frozen and move it explicitly, so nothing depends on real waiting.
     """
 
-    def __init__(self, *, region: str = "eu-west-1", start: dt.datetime | None = None, port: int = 0,
-                 host: str = "127.0.0.1", follow_real_time: bool = False, log_level: str = "WARNING") -> None:
+    def __init__(
+        self,
+        *,
+        region: str = "eu-west-1",
+        start: dt.datetime | None = None,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        follow_real_time: bool = False,
+        log_level: str = "WARNING",
+    ) -> None:
         self.region = region
         self.names = LocalNames(region=region)
         self.clock = VirtualClock(start or dt.datetime.now(dt.UTC).replace(microsecond=0))
@@ -76,21 +88,28 @@ class LocalCloud:
         for key, value in {**AWS_ENV, "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region}.items():
             self._stack.callback(_restore_env, key, os.environ.get(key))
             os.environ[key] = value
-        self._stack.enter_context(mock_aws(config=MOTO_CONFIG))  # type: ignore[arg-type]
+        self._stack.enter_context(mock_aws(config=MOTO_CONFIG))  # type: ignore[call-overload]
         self.aws = self._stack.enter_context(local_aws_patches(self.clock, self.runtime))
         app_clock.set_source(self.clock.now)
         self._stack.callback(app_clock.set_source, None)
-        local_env = {**AWS_ENV, "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": self._log_level,
-                     "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_DEV": "false"}
+        local_env = {
+            **AWS_ENV,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": self._log_level,
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_DEV": "false",
+        }
         self.provisioned = provision(self.names, local_env)
-        self.keys = AccessKeys(boto3.resource("dynamodb", region_name=self.region).Table(
-            self.names.table("platform", "access")))
+        self.keys = AccessKeys(
+            boto3.resource("dynamodb", region_name=self.region).Table(self.names.table("platform", "access"))
+        )
         self.scheduler = Scheduler(self.provisioned.schedules, self._invoke_scheduled, self.region, ACCOUNT)
         self._stack.callback(self.clock.on_advance(self.scheduler.on_advance))
         self.pump = Pump(self.provisioned.consumers, self.region).start()
         self._stack.callback(self.pump.stop)
-        self.gateway = Gateway(self.provisioned.routes, self.region, self._host, self._port,
-                               local_routes=self._local_routes()).start()
+        self.gateway = Gateway(
+            self.provisioned.routes, self.region, self._host, self._port, local_routes=self._local_routes()
+        ).start()
         self._stack.callback(self.gateway.stop)
         self.url = self.gateway.url
         if self._follow:
@@ -152,8 +171,9 @@ class LocalCloud:
         sqs = boto3.client("sqs", region_name=self.region)
         out: dict[str, list[dict[str, Any]]] = {}
         for consumer in self.provisioned.consumers:
-            messages = sqs.receive_message(QueueUrl=consumer.dlq_url, MaxNumberOfMessages=10,
-                                           VisibilityTimeout=0).get("Messages", [])
+            messages = sqs.receive_message(QueueUrl=consumer.dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=0).get(
+                "Messages", []
+            )
             if messages:
                 out[f"{consumer.service}/{consumer.subscription}"] = messages
         return out
@@ -173,28 +193,54 @@ class LocalCloud:
 
     # ---- internals ----
     def _invoke_scheduled(self, target: ScheduledTarget, event: str) -> None:
-        boto3.client("lambda", region_name=self.region).invoke(FunctionName=target.function_name,
-                                                               InvocationType="Event", Payload=event.encode())
+        boto3.client("lambda", region_name=self.region).invoke(
+            FunctionName=target.function_name, InvocationType="Event", Payload=event.encode()
+        )
 
     def _local_routes(self) -> dict[str, LocalRoute]:
         def clock_now(query: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
             return _json(200, {"now": app_clock.iso(self.clock.now())})
 
         def clock_advance(query: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+            key = presented_key(headers)
+            who = self.keys.lookup(key) if key else None
+            if who is None or who.role != "admin":
+                return _json(
+                    401 if who is None else 403,
+                    {
+                        "title": "Unauthorized",
+                        "status": 401,
+                        "detail": "moving the clock needs an admin key",
+                        "errors": [{"field": "authorization", "message": "admin key required"}],
+                    },
+                    problem=True,
+                )
             try:
                 by = json.loads(body or b"{}").get("by", "")
                 moved = self.advance(str(by))
             except (ValueError, AttributeError) as error:
-                return _json(400, {"title": "Bad Request", "status": 400, "detail": str(error),
-                                   "errors": [{"field": "by", "message": str(error)}]}, problem=True)
+                return _json(
+                    400,
+                    {
+                        "title": "Bad Request",
+                        "status": 400,
+                        "detail": str(error),
+                        "errors": [{"field": "by", "message": str(error)}],
+                    },
+                    problem=True,
+                )
             return _json(200, {"now": app_clock.iso(moved)})
 
         def demo_page(query: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
             page = (ROOT / "web" / "demo" / "index.html").read_bytes()
             return 200, {"content-type": "text/html; charset=utf-8"}, page
 
-        return {"GET /_local/clock": clock_now, "POST /_local/clock/advance": clock_advance,
-                "GET /demo/": demo_page, "GET /demo": demo_page}
+        return {
+            "GET /_local/clock": clock_now,
+            "POST /_local/clock/advance": clock_advance,
+            "GET /demo/": demo_page,
+            "GET /demo": demo_page,
+        }
 
 
 def _json(status: int, body: dict[str, Any], problem: bool = False) -> tuple[int, dict[str, str], bytes]:

@@ -26,8 +26,16 @@ def route_pattern(path: str) -> re.Pattern[str]:
     return re.compile(f"^{pattern}$")
 
 
-def http_api_event(method: str, path: str, query: str, headers: dict[str, str], body: bytes, route_key: str,
-                   path_parameters: dict[str, str], source_ip: str) -> dict[str, Any]:
+def http_api_event(
+    method: str,
+    path: str,
+    query: str,
+    headers: dict[str, str],
+    body: bytes,
+    route_key: str,
+    path_parameters: dict[str, str],
+    source_ip: str,
+) -> dict[str, Any]:
     """An API Gateway HTTP API payload-2.0 event, as the Lambda integration delivers it."""
     text = headers.get("content-type", "").startswith(_TEXT_TYPES) and headers.get("content-encoding") is None
     query_parameters: dict[str, str] = {}
@@ -35,18 +43,35 @@ def http_api_event(method: str, path: str, query: str, headers: dict[str, str], 
         query_parameters[key] = f"{query_parameters[key]},{value}" if key in query_parameters else value
     now = time.time()
     return {
-        "version": "2.0", "routeKey": route_key, "rawPath": path, "rawQueryString": query,
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": query,
         "cookies": [c.strip() for c in headers.get("cookie", "").split(";") if c.strip()] or None,
-        "headers": headers, "queryStringParameters": query_parameters or None,
+        "headers": headers,
+        "queryStringParameters": query_parameters or None,
         "pathParameters": path_parameters or None,
         "requestContext": {
-            "accountId": "123456789012", "apiId": "local", "domainName": headers.get("host", "localhost"),
-            "domainPrefix": "local", "requestId": str(uuid.uuid4()), "routeKey": route_key, "stage": "$default",
-            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)), "timeEpoch": int(now * 1000),
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": source_ip,
-                     "userAgent": headers.get("user-agent", "")}},
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": headers.get("host", "localhost"),
+            "domainPrefix": "local",
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": headers.get("user-agent", ""),
+            },
+        },
         "body": (body.decode("utf-8", "replace") if text else base64.b64encode(body).decode()) if body else None,
-        "isBase64Encoded": bool(body) and not text, "stageVariables": None,
+        "isBase64Encoded": bool(body) and not text,
+        "stageVariables": None,
     }
 
 
@@ -65,12 +90,23 @@ def http_response(result: Any) -> tuple[int, dict[str, str], bytes]:
 class Gateway:
     """`routes`: route key → function name. `local_routes`: extra routes served in-process (dev tools)."""
 
-    def __init__(self, routes: dict[str, str], region: str, host: str = "127.0.0.1", port: int = 0,
-                 local_routes: dict[str, LocalRoute] | None = None, cors_origin: str = "*") -> None:
-        self._routes = [(key.split(" ", 1)[0], route_pattern(key.split(" ", 1)[1]), key, target)
-                        for key, target in sorted(routes.items(), key=lambda kv: "{" in kv[0])]
-        self._local = [(key.split(" ", 1)[0], route_pattern(key.split(" ", 1)[1]), key, fn)
-                       for key, fn in (local_routes or {}).items()]
+    def __init__(
+        self,
+        routes: dict[str, str],
+        region: str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        local_routes: dict[str, LocalRoute] | None = None,
+        cors_origin: str = "*",
+    ) -> None:
+        self._routes = [
+            (key.split(" ", 1)[0], route_pattern(key.split(" ", 1)[1]), key, target)
+            for key, target in sorted(routes.items(), key=lambda kv: "{" in kv[0])
+        ]
+        self._local = [
+            (key.split(" ", 1)[0], route_pattern(key.split(" ", 1)[1]), key, fn)
+            for key, fn in (local_routes or {}).items()
+        ]
         self._lambda = boto3.client("lambda", region_name=region)
         self._cors = cors_origin
         gateway = self
@@ -88,15 +124,19 @@ class Gateway:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 if self.command == "OPTIONS":
                     return self._send(204, {}, b"")
-                status, out_headers, out_body = gateway.dispatch(self.command, url.path, url.query, headers, body,
-                                                                 self.client_address[0])
+                status, out_headers, out_body = gateway.dispatch(
+                    self.command, url.path, url.query, headers, body, self.client_address[0]
+                )
                 self._send(status, out_headers, out_body)
 
             def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
                 self.send_response(status)
-                headers = {"access-control-allow-origin": gateway._cors,
-                           "access-control-allow-headers": "authorization,content-type,content-encoding",
-                           "access-control-allow-methods": "GET,POST,PUT,PATCH,DELETE,OPTIONS", **headers}
+                headers = {
+                    "access-control-allow-origin": gateway._cors,
+                    "access-control-allow-headers": "authorization,content-type,content-encoding",
+                    "access-control-allow-methods": "GET,POST,PUT,PATCH,DELETE,OPTIONS",
+                    **headers,
+                }
                 for name, value in headers.items():
                     if name != "content-length":
                         self.send_header(name, value)
@@ -112,8 +152,9 @@ class Gateway:
         self.url = f"http://{host}:{self.port}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="cxm-gateway", daemon=True)
 
-    def dispatch(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes,
-                 source_ip: str) -> tuple[int, dict[str, str], bytes]:
+    def dispatch(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes, source_ip: str
+    ) -> tuple[int, dict[str, str], bytes]:
         for route_method, pattern, _, local in self._local:
             if route_method in (method, "ANY") and pattern.match(path):
                 return local(query, headers, body)

@@ -14,11 +14,22 @@ from infra.local.resources import Consumer
 
 def sqs_event(consumer: Consumer, messages: list[dict[str, Any]], region: str) -> dict[str, Any]:
     """The event Lambda receives from an SQS event-source mapping."""
-    return {"Records": [{
-        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-        "attributes": {k: str(v) for k, v in (m.get("Attributes") or {}).items()},
-        "messageAttributes": {}, "md5OfBody": m.get("MD5OfBody", ""), "eventSource": "aws:sqs",
-        "eventSourceARN": consumer.queue_arn, "awsRegion": region} for m in messages]}
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {k: str(v) for k, v in (m.get("Attributes") or {}).items()},
+                "messageAttributes": {},
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": consumer.queue_arn,
+                "awsRegion": region,
+            }
+            for m in messages
+        ]
+    }
 
 
 class Pump:
@@ -64,12 +75,15 @@ class Pump:
         return handled
 
     def _deliver(self, consumer: Consumer) -> int:
-        messages = self._sqs.receive_message(QueueUrl=consumer.queue_url, MaxNumberOfMessages=consumer.batch_size,
-                                             AttributeNames=["All"]).get("Messages", [])
+        messages = self._sqs.receive_message(
+            QueueUrl=consumer.queue_url, MaxNumberOfMessages=consumer.batch_size, AttributeNames=["All"]
+        ).get("Messages", [])
         if not messages:
             return 0
-        response = self._lambda.invoke(FunctionName=consumer.function_name,
-                                       Payload=json.dumps(sqs_event(consumer, messages, self._region)).encode())
+        response = self._lambda.invoke(
+            FunctionName=consumer.function_name,
+            Payload=json.dumps(sqs_event(consumer, messages, self._region)).encode(),
+        )
         payload = json.loads(response["Payload"].read() or b"null")
         if response.get("FunctionError"):
             failed_ids = {m["MessageId"] for m in messages}
@@ -77,12 +91,15 @@ class Pump:
             failed_ids = {f["itemIdentifier"] for f in (payload or {}).get("batchItemFailures", [])}
         done = [m for m in messages if m["MessageId"] not in failed_ids]
         if done:
-            self._sqs.delete_message_batch(QueueUrl=consumer.queue_url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
+            self._sqs.delete_message_batch(
+                QueueUrl=consumer.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
         for message in messages:
             if message["MessageId"] in failed_ids:
-                self._sqs.change_message_visibility(QueueUrl=consumer.queue_url, ReceiptHandle=message["ReceiptHandle"],
-                                                    VisibilityTimeout=0)
+                self._sqs.change_message_visibility(
+                    QueueUrl=consumer.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
         self.delivered += len(done)
         self.failed += len(failed_ids)
         return len(messages)
@@ -91,7 +108,9 @@ class Pump:
         """Messages waiting or in flight on every consumer queue (not the DLQs)."""
         total = 0
         for consumer in self._consumers:
-            attrs = self._sqs.get_queue_attributes(QueueUrl=consumer.queue_url, AttributeNames=[
-                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            attrs = self._sqs.get_queue_attributes(
+                QueueUrl=consumer.queue_url,
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
             total += int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
         return total

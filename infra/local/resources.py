@@ -107,9 +107,17 @@ def provision(names: LocalNames, local_env: dict[str, str]) -> Provisioned:
     iam = boto3.client("iam", region_name=region)
     out = Provisioned(inventory={k: set() for k in ("tables", "queues", "rules", "state_machines", "functions")})
 
-    role = iam.create_role(RoleName="cxm-local-lambda", AssumeRolePolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                                                 "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    role = iam.create_role(
+        RoleName="cxm-local-lambda",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
     events.create_event_bus(Name=names.bus())
     domain = names.email_from().rpartition("@")[2]
     sesv2.create_email_identity(EmailIdentity=domain)
@@ -132,10 +140,16 @@ def provision(names: LocalNames, local_env: dict[str, str]) -> Provisioned:
         for machine in service.state_machines:
             definition = (ROOT / machine.definition_file).read_text()
             for function_name in machine.invokes:
-                definition = definition.replace("${" + function_name + "}", names.function_arn(service.name, function_name))
-            sfn.create_state_machine(name=names.state_machine_arn(service.name, machine.name).rsplit(":", 1)[1],
-                                     definition=definition, roleArn=role, type="STANDARD",
-                                     tags=[{"key": ID_TAG, "value": f"{service.name}/{machine.name}"}])
+                definition = definition.replace(
+                    "${" + function_name + "}", names.function_arn(service.name, function_name)
+                )
+            sfn.create_state_machine(
+                name=names.state_machine_arn(service.name, machine.name).rsplit(":", 1)[1],
+                definition=definition,
+                roleArn=role,
+                type="STANDARD",
+                tags=[{"key": ID_TAG, "value": f"{service.name}/{machine.name}"}],
+            )
             out.inventory["state_machines"].add(f"{service.name}/{machine.name}")
         _subscribe(sqs, events, names, service, out)
         _schedule(events, lam, names, service, out)
@@ -156,57 +170,110 @@ def _create_table(ddb: Any, name: str, table: Any) -> None:
             schema.append({"AttributeName": index.sort_key, "KeyType": "RANGE"})
             attributes.add(index.sort_key)
         indexes.append({"IndexName": index.name, "KeySchema": schema, "Projection": {"ProjectionType": "ALL"}})
-    kwargs: dict[str, Any] = {"TableName": name, "KeySchema": keys, "BillingMode": "PAY_PER_REQUEST",
-                              "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)]}
+    kwargs: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": keys,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)],
+    }
     if indexes:
         kwargs["GlobalSecondaryIndexes"] = indexes
     ddb.create_table(**kwargs)
     if table.ttl_attribute:
-        ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True,
-                                                                          "AttributeName": table.ttl_attribute})
+        ddb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute}
+        )
 
 
-def _create_function(lam: Any, role: str, code: bytes, names: LocalNames, service: ServiceManifest,
-                     function: Function, local_env: dict[str, str]) -> None:
+def _create_function(
+    lam: Any,
+    role: str,
+    code: bytes,
+    names: LocalNames,
+    service: ServiceManifest,
+    function: Function,
+    local_env: dict[str, str],
+) -> None:
     env = {**catalog.environment(service, function, names), **local_env}
-    lam.create_function(FunctionName=names.function_name(service.name, function.name), Runtime="python3.12",
-                        Role=role, Handler=function.handler, Code={"ZipFile": code}, Timeout=function.timeout_seconds,
-                        MemorySize=function.memory_mb, Environment={"Variables": env},
-                        Description=function.description[:256], Architectures=["arm64"])
+    lam.create_function(
+        FunctionName=names.function_name(service.name, function.name),
+        Runtime="python3.12",
+        Role=role,
+        Handler=function.handler,
+        Code={"ZipFile": code},
+        Timeout=function.timeout_seconds,
+        MemorySize=function.memory_mb,
+        Environment={"Variables": env},
+        Description=function.description[:256],
+        Architectures=["arm64"],
+    )
 
 
 def _subscribe(sqs: Any, events: Any, names: LocalNames, service: ServiceManifest, out: Provisioned) -> None:
     for function in service.functions:
         for sub in function.subscriptions:
             queue_name = names.queue(service.name, sub.name)
-            dlq_url = sqs.create_queue(QueueName=f"{queue_name}-dlq",
-                                       tags={ID_TAG: f"{service.name}/{sub.name}-dlq"})["QueueUrl"]
+            dlq_url = sqs.create_queue(QueueName=f"{queue_name}-dlq", tags={ID_TAG: f"{service.name}/{sub.name}-dlq"})[
+                "QueueUrl"
+            ]
             dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            queue_url = sqs.create_queue(QueueName=queue_name, tags={ID_TAG: f"{service.name}/{sub.name}"}, Attributes={
-                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(sub.max_receive_count)}),
-                "VisibilityTimeout": str(6 * function.timeout_seconds)})["QueueUrl"]
-            queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            queue_url = sqs.create_queue(
+                QueueName=queue_name,
+                tags={ID_TAG: f"{service.name}/{sub.name}"},
+                Attributes={
+                    "RedrivePolicy": json.dumps(
+                        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(sub.max_receive_count)}
+                    ),
+                    "VisibilityTimeout": str(6 * function.timeout_seconds),
+                },
+            )["QueueUrl"]
+            queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
             pattern: dict[str, Any] = {"detail-type": list(sub.detail_types)}
             if sub.sources:
                 pattern["source"] = list(sub.sources)
             rule = names.rule(service.name, sub.name)
-            events.put_rule(Name=rule, EventBusName=names.bus(), EventPattern=json.dumps(pattern),
-                            Tags=[{"Key": ID_TAG, "Value": f"{service.name}/{sub.name}"}])
+            events.put_rule(
+                Name=rule,
+                EventBusName=names.bus(),
+                EventPattern=json.dumps(pattern),
+                Tags=[{"Key": ID_TAG, "Value": f"{service.name}/{sub.name}"}],
+            )
             events.put_targets(Rule=rule, EventBusName=names.bus(), Targets=[{"Id": "queue", "Arn": queue_arn}])
             out.inventory["queues"].update({f"{service.name}/{sub.name}", f"{service.name}/{sub.name}-dlq"})
             out.inventory["rules"].add(f"{service.name}/{sub.name}")
-            out.consumers.append(Consumer(service.name, sub.name, queue_url, dlq_url,
-                                          names.function_name(service.name, function.name), sub.batch_size, queue_arn))
+            out.consumers.append(
+                Consumer(
+                    service.name,
+                    sub.name,
+                    queue_url,
+                    dlq_url,
+                    names.function_name(service.name, function.name),
+                    sub.batch_size,
+                    queue_arn,
+                )
+            )
 
 
 def _schedule(events: Any, lam: Any, names: LocalNames, service: ServiceManifest, out: Provisioned) -> None:
     for function in service.functions:
         for schedule in function.schedules:
             rule = names.rule(service.name, schedule.name)
-            events.put_rule(Name=rule, ScheduleExpression=schedule.expression,
-                            Tags=[{"Key": ID_TAG, "Value": f"{service.name}/{schedule.name}"}])
+            events.put_rule(
+                Name=rule,
+                ScheduleExpression=schedule.expression,
+                Tags=[{"Key": ID_TAG, "Value": f"{service.name}/{schedule.name}"}],
+            )
             arn = names.function_arn(service.name, function.name)
             events.put_targets(Rule=rule, Targets=[{"Id": "function", "Arn": arn}])
             out.inventory["rules"].add(f"{service.name}/{schedule.name}")
-            out.schedules.append(ScheduledTarget(service.name, schedule.name, schedule.expression,
-                                                 names.function_name(service.name, function.name), arn))
+            out.schedules.append(
+                ScheduledTarget(
+                    service.name,
+                    schedule.name,
+                    schedule.expression,
+                    names.function_name(service.name, function.name),
+                    arn,
+                )
+            )

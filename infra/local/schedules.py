@@ -30,10 +30,19 @@ def ticks_between(start: dt.datetime, end: dt.datetime, every: dt.timedelta) -> 
 
 
 def scheduled_event(target: ScheduledTarget, when: dt.datetime, region: str, account: str) -> str:
-    return json.dumps({"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
-                       "source": "aws.events", "account": account, "time": iso(when).replace(".000", ""),
-                       "region": region, "resources": [f"arn:aws:events:{region}:{account}:rule/{target.name}"],
-                       "detail": {}})
+    return json.dumps(
+        {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": account,
+            "time": iso(when).replace(".000", ""),
+            "region": region,
+            "resources": [f"arn:aws:events:{region}:{account}:rule/{target.name}"],
+            "detail": {},
+        }
+    )
 
 
 class Scheduler:
@@ -43,8 +52,9 @@ class Scheduler:
     which is what a catch-up job like the segment sweep needs and keeps a 14-day fast-forward cheap.
     """
 
-    def __init__(self, targets: list[ScheduledTarget], invoke: Callable[[ScheduledTarget, str], None],
-                 region: str, account: str) -> None:
+    def __init__(
+        self, targets: list[ScheduledTarget], invoke: Callable[[ScheduledTarget, str], None], region: str, account: str
+    ) -> None:
         self._targets = [(t, period(t.expression)) for t in targets]
         self._invoke = invoke
         self._region = region

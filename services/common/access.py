@@ -74,6 +74,15 @@ class AccessKeys:
         prefix = "wk_" if role == "write" else "ak_"
         key = key or prefix + secrets.token_urlsafe(24 if role == "write" else 32)
         digest = key_hash(key)
-        self._table.put_item(Item={"pk": f"KEY#{digest}", "sk": "KEY", "role": role, "sourceId": source_id,
-                                   "name": name, "keyId": digest[:12], "createdAt": clock.iso(clock.now())})
+        self._table.put_item(
+            Item={
+                "pk": f"KEY#{digest}",
+                "sk": "KEY",
+                "role": role,
+                "sourceId": source_id,
+                "name": name,
+                "keyId": digest[:12],
+                "createdAt": clock.iso(clock.now()),
+            }
+        )
         return key

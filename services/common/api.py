@@ -14,8 +14,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from services.common import observability, settings
 from services.common.access import AccessKeys, Principal, presented_key
-from services.common.manifest import ACCESS_TABLE_ENV
-from services.common.manifest import Function
+from services.common.manifest import ACCESS_TABLE_ENV, Function
 from services.common.problems import (
     PROBLEM_JSON,
     Problem,
@@ -37,8 +36,12 @@ def problem_response(problem: Problem) -> Response[Any]:
 
 
 def _raw_problem(problem: Problem) -> dict[str, Any]:
-    return {"statusCode": problem.status, "headers": {"Content-Type": PROBLEM_JSON},
-            "body": json.dumps(problem.body()), "isBase64Encoded": False}
+    return {
+        "statusCode": problem.status,
+        "headers": {"Content-Type": PROBLEM_JSON},
+        "body": json.dumps(problem.body()),
+        "isBase64Encoded": False,
+    }
 
 
 def resolver(title: str) -> APIGatewayHttpResolver:
@@ -126,8 +129,9 @@ def _keys_for(table_name: str) -> AccessKeys:
     return store
 
 
-def http_handler(app: APIGatewayHttpResolver, service: str, function: Function,
-                 max_body_bytes: int = DEFAULT_MAX_BODY) -> LambdaHandler:
+def http_handler(
+    app: APIGatewayHttpResolver, service: str, function: Function, max_body_bytes: int = DEFAULT_MAX_BODY
+) -> LambdaHandler:
     """The Lambda entry point of a service's API: logging with correlation id, metrics, guard, resolver."""
     log = observability.logger(service)
     metrics = observability.metrics(service)

@@ -30,15 +30,29 @@ class EventBridgePublisher:
 
     def publish(self, events: Sequence[Envelope[Any]]) -> None:
         failures: list[dict[str, Any]] = []
-        entries = [{"EventBusName": self._bus_name, "Source": e.source, "DetailType": e.detail_type,
-                    "Detail": e.to_detail(), "Time": e.occurred_at} for e in events]
+        entries = [
+            {
+                "EventBusName": self._bus_name,
+                "Source": e.source,
+                "DetailType": e.detail_type,
+                "Detail": e.to_detail(),
+                "Time": e.occurred_at,
+            }
+            for e in events
+        ]
         for chunk, sent in _chunks(list(events), entries):
             response = self._client.put_events(Entries=sent)
             if response.get("FailedEntryCount"):
                 for event, result in zip(chunk, response["Entries"], strict=True):
                     if result.get("ErrorCode"):
-                        failures.append({"id": event.id, "detailType": event.detail_type,
-                                         "error": result["ErrorCode"], "message": result.get("ErrorMessage")})
+                        failures.append(
+                            {
+                                "id": event.id,
+                                "detailType": event.detail_type,
+                                "error": result["ErrorCode"],
+                                "message": result.get("ErrorMessage"),
+                            }
+                        )
         if failures:
             raise PublishFailed(failures)
 
@@ -53,8 +67,9 @@ class RecordingPublisher:
         self.published.extend(events)
 
 
-def _chunks(events: list[Envelope[Any]], entries: list[dict[str, Any]]
-            ) -> Iterable[tuple[list[Envelope[Any]], list[dict[str, Any]]]]:
+def _chunks(
+    events: list[Envelope[Any]], entries: list[dict[str, Any]]
+) -> Iterable[tuple[list[Envelope[Any]], list[dict[str, Any]]]]:
     """Groups of at most 10 entries and 240 KB, in order."""
     group: list[int] = []
     size = 0

@@ -14,7 +14,7 @@ from services.common import observability
 from services.common.contracts.envelope import Envelope
 from services.common.contracts.events import BY_DETAIL_TYPE
 
-UseCase = Callable[[Envelope[Any]], None]
+UseCase = Callable[[Envelope[Any]], object]
 
 
 class UnknownEvent(ValueError):
@@ -47,7 +47,8 @@ def sqs_handler(service: str, use_cases: dict[str, UseCase]) -> Callable[[dict[s
     @log.inject_lambda_context(clear_state=True)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                        context=context)
+        return process_partial_response(  # type: ignore[return-value]
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
 
     return handler

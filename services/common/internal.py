@@ -15,8 +15,9 @@ class InternalCallFailed(RuntimeError):
 
 def invoke(target: str, request: dict[str, Any]) -> dict[str, Any]:
     """`target` is `<service>.<function>` as declared in the caller's manifest `invokes`."""
-    response = settings.client("lambda").invoke(FunctionName=settings.setting(invoke_env(target)),
-                                                Payload=json.dumps(request).encode())
+    response = settings.client("lambda").invoke(
+        FunctionName=settings.setting(invoke_env(target)), Payload=json.dumps(request).encode()
+    )
     payload = json.loads(response["Payload"].read() or b"{}")
     if response.get("FunctionError"):
         raise InternalCallFailed(f"{target} failed: {payload.get('errorMessage', payload)}")

@@ -30,8 +30,11 @@ class Problem(Exception):
     extra: dict[str, Any] = field(default_factory=dict)
 
     def body(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": f"https://cxm.dev/problems/{self.status}", "title": self.title,
-                               "status": self.status}
+        out: dict[str, Any] = {
+            "type": f"https://cxm.dev/problems/{self.status}",
+            "title": self.title,
+            "status": self.status,
+        }
         if self.detail:
             out["detail"] = self.detail
         if self.errors:
@@ -81,7 +84,7 @@ def field_path(loc: Sequence[Any]) -> str:
     return out or "body"
 
 
-def from_pydantic(errors: Sequence[dict[str, Any]], prefix: str = "") -> list[FieldError]:
+def from_pydantic(errors: Sequence[Any], prefix: str = "") -> list[FieldError]:
     result = []
     for err in errors:
         path = field_path(err.get("loc", ()))

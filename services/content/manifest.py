@@ -25,7 +25,9 @@ MANIFEST = ServiceManifest(
             handler="services.content.handlers.on_segment_changed.handler",
             description="Keeps the read model of which profile is in which segment, for decisions.",
             subscriptions=(
-                Subscription("segment-changed", detail_types=("SegmentEntered", "SegmentExited"), sources=("cxm.segments",)),
+                Subscription(
+                    "segment-changed", detail_types=("SegmentEntered", "SegmentExited"), sources=("cxm.segments",)
+                ),
             ),
             tables={"content": "write"},
         ),

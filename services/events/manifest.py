@@ -3,7 +3,8 @@
 from services.common.manifest import Function, Route, ServiceManifest
 
 SEGMENT_SPEC_ROUTES = tuple(
-    Route("POST", f"/v1/{kind}", "write_key") for kind in ("batch", "track", "identify", "page", "screen", "group", "alias")
+    Route("POST", f"/v1/{kind}", "write_key")
+    for kind in ("batch", "track", "identify", "page", "screen", "group", "alias")
 )
 
 MANIFEST = ServiceManifest(
@@ -13,7 +14,11 @@ MANIFEST = ServiceManifest(
             name="api",
             handler="services.events.handlers.api.handler",
             description="Collects Segment-spec messages, validates and enriches them, publishes EventCollected.",
-            routes=SEGMENT_SPEC_ROUTES + (Route("GET", "/v1/openapi.json", "public"), Route("GET", "/v1/docs", "public")),
+            routes=(
+                *SEGMENT_SPEC_ROUTES,
+                Route("GET", "/v1/openapi.json", "public"),
+                Route("GET", "/v1/docs", "public"),
+            ),
             publishes=True,
             memory_mb=1024,
         ),

@@ -37,33 +37,60 @@ def record_event(incoming: Envelope[EventCollected], repo: ProfileRepository, pu
             if repo.create_profile(candidate, ids, now):
                 continue  # lost a race for an identifier: resolve again against the winner
             profile_id = candidate
-            out.append(envelope(ProfileCreated(profileId=candidate, anonymousId=event.anonymous_id,
-                                               userId=event.user_id),
-                                id=derived_id(incoming.id, "ProfileCreated"), correlation_id=incoming.correlation_id))
+            out.append(
+                envelope(
+                    ProfileCreated(profileId=candidate, anonymousId=event.anonymous_id, userId=event.user_id),
+                    id=derived_id(incoming.id, "ProfileCreated"),
+                    correlation_id=incoming.correlation_id,
+                )
+            )
             break
         profile_id = resolution.profile_id
         for folded in resolution.merge:
             repo.fold(profile_id, folded, now)
-            out.append(envelope(ProfilesMerged(survivingProfileId=profile_id, mergedProfileId=folded,
-                                               reason="identified"),
-                                id=derived_id(incoming.id, "ProfilesMerged", folded),
-                                correlation_id=incoming.correlation_id))
+            out.append(
+                envelope(
+                    ProfilesMerged(survivingProfileId=profile_id, mergedProfileId=folded, reason="identified"),
+                    id=derived_id(incoming.id, "ProfilesMerged", folded),
+                    correlation_id=incoming.correlation_id,
+                )
+            )
         if resolution.link:
             repo.link(profile_id, resolution.link, now)
         break
     if profile_id is None:
         raise RuntimeError("could not resolve a profile after concurrent claims; the message will be retried")
 
-    activity = {"messageId": event.message_id, "type": event.type, "event": event.event, "name": event.name,
-                "properties": event.properties, "timestamp": clock.iso(event.timestamp),
-                "context": {k: v for k, v in event.context.items() if k in ("page", "campaign", "referrer")}}
+    activity = {
+        "messageId": event.message_id,
+        "type": event.type,
+        "event": event.event,
+        "name": event.name,
+        "properties": event.properties,
+        "timestamp": clock.iso(event.timestamp),
+        "context": {k: v for k, v in event.context.items() if k in ("page", "campaign", "referrer")},
+    }
     if repo.record_activity(profile_id, activity, now):
         repo.touch(profile_id, trait_changes(event), event.type, now)
-    out.append(envelope(
-        ActivityRecorded(profileId=profile_id, messageId=event.message_id, type=event.type, event=event.event,
-                         name=event.name, properties=event.properties, traits=event.traits, context=event.context,
-                         timestamp=event.timestamp, anonymousId=event.anonymous_id, userId=event.user_id),
-        id=derived_id(incoming.id, "ActivityRecorded"), correlation_id=incoming.correlation_id))
+    out.append(
+        envelope(
+            ActivityRecorded(
+                profileId=profile_id,
+                messageId=event.message_id,
+                type=event.type,
+                event=event.event,
+                name=event.name,
+                properties=event.properties,
+                traits=event.traits,
+                context=event.context,
+                timestamp=event.timestamp,
+                anonymousId=event.anonymous_id,
+                userId=event.user_id,
+            ),
+            id=derived_id(incoming.id, "ActivityRecorded"),
+            correlation_id=incoming.correlation_id,
+        )
+    )
     publisher.publish(out)
     return profile_id
 

@@ -27,4 +27,3 @@ def email_from() -> str:
 
 def configuration_set() -> str:
     return settings.setting(EMAIL_CONFIGURATION_SET_ENV, "")
-

@@ -31,7 +31,9 @@ MANIFEST = ServiceManifest(
             name="on_segment_entered",
             handler="services.journeys.handlers.on_segment_entered.handler",
             description="Starts the journeys a segment entry triggers, once per profile and journey.",
-            subscriptions=(Subscription("segment-entered", detail_types=("SegmentEntered",), sources=("cxm.segments",)),),
+            subscriptions=(
+                Subscription("segment-entered", detail_types=("SegmentEntered",), sources=("cxm.segments",)),
+            ),
             tables={"journeys": "write"},
             starts_state_machines=("journey",),
             publishes=True,

@@ -17,33 +17,51 @@ from services.journeys.adapters.dynamodb import DynamoJourneys
 from services.journeys.domain.journeys import execution_name, template_data, template_name
 
 
-def start_journeys(incoming: Envelope[SegmentEntered], repo: DynamoJourneys, sfn: Any, machine_arn: str,
-                   publisher: Publisher) -> list[str]:
+def start_journeys(
+    incoming: Envelope[SegmentEntered], repo: DynamoJourneys, sfn: Any, machine_arn: str, publisher: Publisher
+) -> list[str]:
     """Start every active journey the segment triggers, once per profile (the execution name enforces it)."""
     profile_id = incoming.data.profile_id
     started: list[str] = []
     out: list[Envelope[Any]] = []
     for journey in repo.triggered_by_segment(incoming.data.segment_id):
         name = execution_name(journey["journeyId"], profile_id)
-        run_input = {"journeyId": journey["journeyId"], "profileId": profile_id,
-                     "waitSeconds": int(journey["waitSeconds"]), "template": template_name(journey["journeyId"])}
+        run_input = {
+            "journeyId": journey["journeyId"],
+            "profileId": profile_id,
+            "waitSeconds": int(journey["waitSeconds"]),
+            "template": template_name(journey["journeyId"]),
+        }
         try:
-            arn = sfn.start_execution(stateMachineArn=machine_arn, name=name, input=json.dumps(run_input))["executionArn"]
+            arn = sfn.start_execution(stateMachineArn=machine_arn, name=name, input=json.dumps(run_input))[
+                "executionArn"
+            ]
         except ClientError as error:
             if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
                 raise
             arn = machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
         started.append(arn)
-        out.append(envelope(JourneyEntered(profileId=profile_id, journeyId=journey["journeyId"], execution=arn),
-                            id=derived_id(incoming.id, "JourneyEntered", journey["journeyId"]),
-                            correlation_id=incoming.correlation_id))
+        out.append(
+            envelope(
+                JourneyEntered(profileId=profile_id, journeyId=journey["journeyId"], execution=arn),
+                id=derived_id(incoming.id, "JourneyEntered", journey["journeyId"]),
+                correlation_id=incoming.correlation_id,
+            )
+        )
     if out:
         publisher.publish(out)
     return started
 
 
-def send_journey_email(task: dict[str, Any], repo: DynamoJourneys, lookup: Callable[[dict[str, Any]], dict[str, Any]],
-                       ses: Any, sender: str, configuration_set: str, publisher: Publisher) -> dict[str, Any]:
+def send_journey_email(
+    task: dict[str, Any],
+    repo: DynamoJourneys,
+    lookup: Callable[[dict[str, Any]], dict[str, Any]],
+    ses: Any,
+    sender: str,
+    configuration_set: str,
+    publisher: Publisher,
+) -> dict[str, Any]:
     """The journey's email step. The dedupe key (execution + step) makes a retried task never send twice."""
     dedupe_key = derived_id(task["execution"], task["step"])
     earlier = repo.claim_send(dedupe_key, clock.now())
@@ -53,15 +71,25 @@ def send_journey_email(task: dict[str, Any], repo: DynamoJourneys, lookup: Calla
     contact = lookup({"op": "contact", "profileId": profile_id})
     if not contact.get("email"):
         repo.finish_send(dedupe_key, "skipped", {"reason": "no email address"})
-        publisher.publish([envelope(MessageFailed(profileId=profile_id, journeyId=journey_id, channel="email",
-                                                  reason="no email address", dedupeKey=dedupe_key),
-                                    id=derived_id(dedupe_key, "MessageFailed"))])
+        publisher.publish(
+            [
+                envelope(
+                    MessageFailed(
+                        profileId=profile_id,
+                        journeyId=journey_id,
+                        channel="email",
+                        reason="no email address",
+                        dedupeKey=dedupe_key,
+                    ),
+                    id=derived_id(dedupe_key, "MessageFailed"),
+                )
+            ]
+        )
         return {"status": "skipped", "reason": "no email address", "dedupeKey": dedupe_key}
     request: dict[str, Any] = {
         "FromEmailAddress": sender,
         "Destination": {"ToAddresses": [contact["email"]]},
-        "Content": {"Template": {"TemplateName": task["template"],
-                                 "TemplateData": json.dumps(template_data(contact))}},
+        "Content": {"Template": {"TemplateName": task["template"], "TemplateData": json.dumps(template_data(contact))}},
         "EmailTags": [{"Name": "journey", "Value": journey_id[:256]}],
     }
     if configuration_set:
@@ -72,8 +100,19 @@ def send_journey_email(task: dict[str, Any], repo: DynamoJourneys, lookup: Calla
         repo.finish_send(dedupe_key, "failed", {})
         raise
     repo.finish_send(dedupe_key, "sent", {"messageId": message_id})
-    publisher.publish([envelope(MessageSent(profileId=profile_id, journeyId=journey_id, channel="email",
-                                            template=task["template"], providerMessageId=message_id,
-                                            dedupeKey=dedupe_key),
-                                id=derived_id(dedupe_key, "MessageSent"))])
+    publisher.publish(
+        [
+            envelope(
+                MessageSent(
+                    profileId=profile_id,
+                    journeyId=journey_id,
+                    channel="email",
+                    template=task["template"],
+                    providerMessageId=message_id,
+                    dedupeKey=dedupe_key,
+                ),
+                id=derived_id(dedupe_key, "MessageSent"),
+            )
+        ]
+    )
     return {"status": "sent", "messageId": message_id, "dedupeKey": dedupe_key}

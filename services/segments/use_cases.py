@@ -16,18 +16,29 @@ from services.segments.domain.rules import Segment, evaluate, next_review
 MAX_ATTEMPTS = 5
 
 
-def _events(profile_id: str, cause: str, transitions: list[dict[str, Any]], correlation_id: str | None
-            ) -> list[Envelope[Any]]:
+def _events(
+    profile_id: str, cause: str, transitions: list[dict[str, Any]], correlation_id: str | None
+) -> list[Envelope[Any]]:
     out: list[Envelope[Any]] = []
     for t in transitions:
         kind = SegmentEntered if t["entered"] else SegmentExited
-        data = kind(profileId=profile_id, segmentId=t["segmentId"], segmentVersion=t["version"])
-        out.append(envelope(data, id=derived_id(cause, kind.DETAIL_TYPE, t["segmentId"]), correlation_id=correlation_id))
+        data = kind(
+            profileId=profile_id, segmentId=t["segmentId"], segmentVersion=t["version"], sequence=t.get("sequence", 0)
+        )
+        out.append(
+            envelope(data, id=derived_id(cause, kind.DETAIL_TYPE, t["segmentId"]), correlation_id=correlation_id)
+        )
     return out
 
 
-def _apply(repo: DynamoSegments, segments: list[Segment], profile_id: str, activity: dict[str, Any] | None,
-           cause: str, now: dt.datetime) -> list[dict[str, Any]]:
+def _apply(
+    repo: DynamoSegments,
+    segments: list[Segment],
+    profile_id: str,
+    activity: dict[str, Any] | None,
+    cause: str,
+    now: dt.datetime,
+) -> list[dict[str, Any]]:
     """Read–evaluate–write with optimistic locking; returns the transitions caused by `cause`."""
     for _ in range(MAX_ATTEMPTS):
         rollup, version, seen = repo.rollup(profile_id)
@@ -36,10 +47,11 @@ def _apply(repo: DynamoSegments, segments: list[Segment], profile_id: str, activ
         new_rollup, transitions = evaluate(segments, rollup, activity, now)
         if not transitions and new_rollup == rollup and activity is not None:
             return []
-        recorded = [t.as_dict() for t in transitions]
+        recorded = [{**t.as_dict(), "sequence": version + 1} for t in transitions]
         try:
-            repo.save_rollup(profile_id, new_rollup, version, {**seen, cause: recorded},
-                             next_review(segments, new_rollup))
+            repo.save_rollup(
+                profile_id, new_rollup, version, {**seen, cause: recorded}, next_review(segments, new_rollup)
+            )
         except StaleRollup:
             continue
         return recorded
@@ -66,5 +78,3 @@ def sweep(repo: DynamoSegments, publisher: Publisher) -> int:
         if transitions:
             publisher.publish(_events(profile_id, cause, transitions, None))
     return exits
-
-

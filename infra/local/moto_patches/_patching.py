@@ -30,11 +30,7 @@ class PatchSet:
     def set(self, owner: Any, name: str, value: Any) -> None:
         # vars() rather than getattr(): an inherited attribute must not be copied onto the subclass
         # on restore, it must simply be removed again.
-        original = (
-            vars(owner).get(name, _MISSING)
-            if isinstance(owner, type)
-            else getattr(owner, name, _MISSING)
-        )
+        original = vars(owner).get(name, _MISSING) if isinstance(owner, type) else getattr(owner, name, _MISSING)
         self._saved.append((owner, name, original))
         setattr(owner, name, value)
 
@@ -55,15 +51,11 @@ def require_attr(owner: Any, name: str) -> Any:
         raise PatchPointMoved(f"{_qualname(owner)}.{name} no longer exists") from None
 
 
-def require_params(
-    func: Callable[..., Any], expected: Sequence[str], where: str
-) -> None:
+def require_params(func: Callable[..., Any], expected: Sequence[str], where: str) -> None:
     """Raise :class:`PatchPointMoved` unless ``func`` takes exactly the parameters ``expected`` (in order)."""
     actual = list(inspect.signature(func).parameters)
     if actual != list(expected):
-        raise PatchPointMoved(
-            f"{where} parameters changed: expected {list(expected)}, found {actual}"
-        )
+        raise PatchPointMoved(f"{where} parameters changed: expected {list(expected)}, found {actual}")
 
 
 def require_source(func: Callable[..., Any], fragment: str, where: str) -> None:
@@ -82,6 +74,5 @@ def require_source(func: Callable[..., Any], fragment: str, where: str) -> None:
 
 
 def _qualname(owner: Any) -> str:
-    return getattr(owner, "__qualname__", None) or getattr(
-        owner, "__name__", repr(owner)
-    )
+    name = getattr(owner, "__qualname__", None) or getattr(owner, "__name__", None)
+    return str(name) if name else repr(owner)

@@ -102,9 +102,7 @@ class EventBridgeDeliveries:
 def _iso_time(value: Any) -> Any:
     # moto keeps "time" as unix seconds (float) until delivery; AWS shows "2025-01-01T09:00:00Z".
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return dt.datetime.fromtimestamp(float(value), UTC).strftime(
-            "%Y-%m-%dT%H:%M:%SZ"
-        )
+        return dt.datetime.fromtimestamp(float(value), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return value
 
 
@@ -149,11 +147,7 @@ def render_input_template(template: str, values: dict[str, Any]) -> str:
             if name is not None and name in values:
                 value = values[name]
                 if in_string:
-                    text = (
-                        value
-                        if isinstance(value, str)
-                        else ("" if value is None else json.dumps(value))
-                    )
+                    text = value if isinstance(value, str) else ("" if value is None else json.dumps(value))
                     out.append(json.dumps(text)[1:-1])
                 else:
                     out.append(json.dumps(value))
@@ -170,9 +164,7 @@ def render_input_template(template: str, values: dict[str, Any]) -> str:
     return "".join(out)
 
 
-def render_target_input(
-    rule: Rule, target: dict[str, Any], event: dict[str, Any]
-) -> str:
+def render_target_input(rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> str:
     """The payload text a target receives for ``event`` (moto's internal event dict)."""
     envelope = build_envelope(event)
     if "Input" in target:
@@ -190,9 +182,7 @@ def render_target_input(
         {
             "aws.events.rule-arn": rule.arn,
             "aws.events.rule-name": rule.name,
-            "aws.events.event.ingestion-time": _iso_time(
-                event.get("ingestion-time", event.get("time"))
-            ),
+            "aws.events.event.ingestion-time": _iso_time(event.get("ingestion-time", event.get("time"))),
             "aws.events.event": envelope,
             "aws.events.event.json": envelope,
         }
@@ -226,16 +216,10 @@ def _deliver(target_arn: str, target: dict[str, Any], payload: str) -> None:
         sqs = sqs_backends[arn.account][arn.region]
         group_id = (target.get("SqsParameters") or {}).get("MessageGroupId")
         if arn.resource_id.endswith(".fifo"):
-            attributes = sqs.get_queue_attributes(
-                arn.resource_id, ["ContentBasedDeduplication"]
-            )
+            attributes = sqs.get_queue_attributes(arn.resource_id, ["ContentBasedDeduplication"])
             if attributes.get("ContentBasedDeduplication") != "true":
-                raise ValueError(
-                    "FIFO queue targets need content-based deduplication enabled"
-                )
-        sqs.send_message(
-            queue_name=arn.resource_id, message_body=payload, group_id=group_id
-        )
+                raise ValueError("FIFO queue targets need content-based deduplication enabled")
+        sqs.send_message(queue_name=arn.resource_id, message_body=payload, group_id=group_id)
     else:  # pragma: no cover - filtered by _HANDLED_SERVICES
         raise NotImplementedError(target_arn)
 
@@ -272,20 +256,14 @@ def eventbridge_targets(clock: Clock | None = None) -> Iterator[EventBridgeDeliv
     original = Rule.send_to_targets
     patches = PatchSet()
 
-    def send_to_targets(
-        self: Rule, original_event: dict[str, Any], transform_input: bool = True
-    ) -> None:
+    def send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
         if not str(self.state or _ENABLED_PREFIX).startswith(_ENABLED_PREFIX):
             return
         if not self.event_pattern.get_pattern():
             return  # schedule-only rule: fired on a schedule, never by a matching event
         if not self.event_pattern.matches_event(original_event):
             return
-        native = [
-            t
-            for t in self.targets
-            if parse_arn(t["Arn"]).service not in _HANDLED_SERVICES
-        ]
+        native = [t for t in self.targets if parse_arn(t["Arn"]).service not in _HANDLED_SERVICES]
         if native:
             # shallow copy: the same rule, with only the targets moto supports
             proxy = copy.copy(self)
@@ -298,20 +276,16 @@ def eventbridge_targets(clock: Clock | None = None) -> Iterator[EventBridgeDeliv
             try:
                 payload = render_target_input(self, target, original_event)
                 _deliver(target["Arn"], target, payload)
-            except Exception as exc:  # noqa: BLE001 - AWS does not fail PutEvents when a delivery fails
+            except Exception as exc:  # AWS does not fail PutEvents when a delivery fails
                 LOG.warning(
                     "EventBridge rule %s: delivery to %s failed: %r",
                     self.arn,
                     target["Arn"],
                     exc,
                 )
-                log.deliveries.append(
-                    Delivery(self.arn, target["Id"], target["Arn"], payload, repr(exc))
-                )
+                log.deliveries.append(Delivery(self.arn, target["Id"], target["Arn"], payload, repr(exc)))
             else:
-                log.deliveries.append(
-                    Delivery(self.arn, target["Id"], target["Arn"], payload)
-                )
+                log.deliveries.append(Delivery(self.arn, target["Id"], target["Arn"], payload))
 
     patches.set(Rule, "send_to_targets", send_to_targets)
     if clock is not None:

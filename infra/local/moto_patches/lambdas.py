@@ -82,9 +82,7 @@ class FakeLambdaContext:
         self.memory_limit_in_mb: int = int(fn.memory_size or 128)
         self.aws_request_id: str = request_id
         self.log_group_name: str = f"/aws/lambda/{fn.function_name}"
-        self.log_stream_name: str = (
-            f"{dt.datetime.now(dt.UTC):%Y/%m/%d}/[$LATEST]{request_id[:8]}"
-        )
+        self.log_stream_name: str = f"{dt.datetime.now(dt.UTC):%Y/%m/%d}/[$LATEST]{request_id[:8]}"
         self.identity: Any = None
         self.client_context: Any = None
         # Real (monotonic) time: the timeout protects against handlers that hang, which is a wall-clock matter.
@@ -130,18 +128,14 @@ class InProcessLambdaRuntime:
         self.registry[function_name] = handler
 
     def calls_to(self, function_name: str) -> list[Invocation]:
-        return [
-            inv for inv in list(self.invocations) if inv.function_name == function_name
-        ]
+        return [inv for inv in list(self.invocations) if inv.function_name == function_name]
 
     def resolve(self, fn: LambdaFunction) -> Handler:
         target = self.registry.get(fn.function_name) or fn.handler
         if callable(target):
             return target
         if not target or "." not in target:
-            raise ValueError(
-                f"function {fn.function_name!r}: handler {target!r} is not 'pkg.module.func'"
-            )
+            raise ValueError(f"function {fn.function_name!r}: handler {target!r} is not 'pkg.module.func'")
         module_name, _, attr = target.rpartition(".")
         handler = getattr(importlib.import_module(module_name), attr)
         if not callable(handler):
@@ -162,42 +156,28 @@ class InProcessLambdaRuntime:
                 payload, errored = self._call(fn, event, request_id)
             finally:
                 root.removeHandler(log_handler)
-        self.invocations.append(
-            Invocation(
-                fn.function_name, event, payload, errored, request_id, cold_start
-            )
-        )
+        self.invocations.append(Invocation(fn.function_name, event, payload, errored, request_id, cold_start))
         return payload, errored, log_buffer.getvalue()
 
-    def _call(
-        self, fn: LambdaFunction, event: Any, request_id: str
-    ) -> tuple[str, bool]:
+    def _call(self, fn: LambdaFunction, event: Any, request_id: str) -> tuple[str, bool]:
         try:
             result = self.resolve(fn)(event, FakeLambdaContext(fn, request_id))
-        except Exception as exc:  # noqa: BLE001 - any handler error becomes a Lambda error document
+        except Exception as exc:  # any handler error becomes a Lambda error document
             # Lambda's error document; Step Functions uses errorType as the error name for Retry/Catch.
-            return _error_payload(
-                type(exc).__name__, str(exc), traceback.format_exc().splitlines()
-            ), True
+            return _error_payload(type(exc).__name__, str(exc), traceback.format_exc().splitlines()), True
         try:
             return json.dumps(result), False
         except (TypeError, ValueError) as exc:
             # what the real runtime reports for a result it cannot serialise
-            return _error_payload(
-                "Runtime.MarshalError", f"Unable to marshal response: {exc}", []
-            ), True
+            return _error_payload("Runtime.MarshalError", f"Unable to marshal response: {exc}", []), True
 
 
 def _error_payload(error_type: str, message: str, stack: list[str]) -> str:
-    return json.dumps(
-        {"errorType": error_type, "errorMessage": message, "stackTrace": stack}
-    )
+    return json.dumps({"errorType": error_type, "errorMessage": message, "stackTrace": stack})
 
 
 @contextmanager
-def _function_environment(
-    fn: LambdaFunction, extra_env: Mapping[str, str]
-) -> Iterator[None]:
+def _function_environment(fn: LambdaFunction, extra_env: Mapping[str, str]) -> Iterator[None]:
     """Apply the function's environment to os.environ for the duration of the call (caller holds the lock)."""
     env: dict[str, str] = {
         "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
@@ -232,9 +212,7 @@ def verify_patch_points() -> None:
         ["self", "event"],
         "LambdaFunction._invoke_lambda",
     )
-    require_source(
-        LambdaFunction.invoke, "self._invoke_lambda(", "LambdaFunction.invoke"
-    )
+    require_source(LambdaFunction.invoke, "self._invoke_lambda(", "LambdaFunction.invoke")
     expected_invoke = [
         "self",
         "function_name",
@@ -243,18 +221,14 @@ def verify_patch_points() -> None:
         "headers",
         "response_headers",
     ]
-    require_params(
-        require_attr(LambdaBackend, "invoke"), expected_invoke, "LambdaBackend.invoke"
-    )
+    require_params(require_attr(LambdaBackend, "invoke"), expected_invoke, "LambdaBackend.invoke")
     require_params(
         require_attr(LambdaSimpleBackend, "invoke"),
         expected_invoke,
         "LambdaSimpleBackend.invoke",
     )
     # Attributes the runtime reads; moto assigns them in LambdaFunction.__init__ (so they are in its co_names).
-    assigned = set(LambdaFunction.__init__.__code__.co_names) | set(
-        vars(LambdaFunction)
-    )
+    assigned = set(LambdaFunction.__init__.__code__.co_names) | set(vars(LambdaFunction))
     for attr in _FUNCTION_ATTRS:
         if attr not in assigned:
             raise PatchPointMoved(f"LambdaFunction no longer has {attr!r}")

@@ -22,6 +22,7 @@ Errors use the SESv2 names: ``NotFoundException``, ``AlreadyExistsException``, `
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,9 +77,7 @@ class SesV2TemplateLog:
     """Templated sends that AWS would accept but not deliver (bounded, most recent last)."""
 
     def __init__(self, maxlen: int = 10_000) -> None:
-        self.rendering_failures: collections.deque[RenderingFailure] = (
-            collections.deque(maxlen=maxlen)
-        )
+        self.rendering_failures: collections.deque[RenderingFailure] = collections.deque(maxlen=maxlen)
 
 
 # ---- operations (installed as SESV2Response methods; ``self`` is the response object) --------------------
@@ -121,18 +120,14 @@ def create_email_template(self: SESV2Response) -> str:
         raise BadRequestException("TemplateName is required.")
     if name in _ses_v1(self).templates:
         raise AlreadyExistsException(f"Template {name} already exists.")
-    _ses_v1(self).templates[name] = _template_record(
-        name, params.get("TemplateContent") or {}
-    )
+    _ses_v1(self).templates[name] = _template_record(name, params.get("TemplateContent") or {})
     return "{}"
 
 
 def update_email_template(self: SESV2Response) -> str:
     name = _template_name_from_path(self)
     _existing_template(self, name)
-    _ses_v1(self).templates[name] = _template_record(
-        name, _body(self).get("TemplateContent") or {}
-    )
+    _ses_v1(self).templates[name] = _template_record(name, _body(self).get("TemplateContent") or {})
     return "{}"
 
 
@@ -165,12 +160,16 @@ def list_email_templates(self: SESV2Response) -> str:
             "TemplatesMetadata": [
                 {
                     "TemplateName": t["template_name"],
-                    "CreatedTimestamp": t["Timestamp"].timestamp(),
+                    "CreatedTimestamp": _epoch(t.get("Timestamp")),
                 }
                 for t in _ses_v1(self).templates.values()
             ]
         }
     )
+
+
+def _epoch(value: Any) -> float | None:
+    return value.timestamp() if isinstance(value, dt.datetime) else None
 
 
 def _render(template: dict[str, Any], data: dict[str, Any]) -> tuple[str, str, str]:
@@ -186,9 +185,7 @@ def _render(template: dict[str, Any], data: dict[str, Any]) -> tuple[str, str, s
 
 def verify_patch_points() -> None:
     """Raise ``PatchPointMoved`` if the moto internals used by :func:`sesv2_templates` changed shape."""
-    require_params(
-        require_attr(SESV2Response, "send_email"), ["self"], "SESV2Response.send_email"
-    )
+    require_params(require_attr(SESV2Response, "send_email"), ["self"], "SESV2Response.send_email")
     require_attr(SESV2Response, "sesv2_backend")
     require_params(
         SESBackend.send_email,
@@ -205,9 +202,7 @@ def verify_patch_points() -> None:
     from moto.sesv2 import urls
 
     if not any(pattern.endswith("/v2/.*$") for pattern in urls.url_paths):
-        raise PatchPointMoved(
-            "moto.sesv2.urls no longer routes every /v2/ path to SESV2Response.dispatch"
-        )
+        raise PatchPointMoved("moto.sesv2.urls no longer routes every /v2/ path to SESV2Response.dispatch")
 
 
 @contextmanager
@@ -224,10 +219,7 @@ def sesv2_templates() -> Iterator[SesV2TemplateLog]:
         if "Template" not in content:
             return original_send_email(self)
         spec = content["Template"]
-        name = (
-            spec.get("TemplateName")
-            or str(spec.get("TemplateArn", "")).rsplit("/", 1)[-1]
-        )
+        name = spec.get("TemplateName") or str(spec.get("TemplateArn", "")).rsplit("/", 1)[-1]
         if "TemplateContent" in spec:  # inline template (no stored template needed)
             template = _template_record(name or "inline", spec["TemplateContent"])
         else:
@@ -235,30 +227,28 @@ def sesv2_templates() -> Iterator[SesV2TemplateLog]:
         try:
             data = json.loads(spec.get("TemplateData") or "{}")
         except json.JSONDecodeError as exc:
-            raise BadRequestException(
-                f"TemplateData is not valid JSON: {exc}"
-            ) from None
+            raise BadRequestException(f"TemplateData is not valid JSON: {exc}") from None
         destination = params.get("Destination") or {}
         try:
             subject, text, html = _render(template, data)
         except MissingRenderingAttributeException as exc:
-            log.rendering_failures.append(
-                RenderingFailure(template["template_name"], data, destination, str(exc))
-            )
+            log.rendering_failures.append(RenderingFailure(template["template_name"], data, destination, str(exc)))
             # Accepted but never sent, as in AWS: return a message id that matches nothing in sent_messages.
-            return json.dumps(
-                {"MessageId": f"rendering-failure-{len(log.rendering_failures)}"}
-            )
+            return json.dumps({"MessageId": f"rendering-failure-{len(log.rendering_failures)}"})
         message = _ses_v1(self).send_email(
-            source=params.get("FromEmailAddress"),
+            source=str(params.get("FromEmailAddress") or ""),
             destinations=destination,
             subject=subject,
             body=html or text,
         )
-        message.template = template["template_name"]
-        message.template_data = data
-        message.text = text
-        message.html = html
+        # moto's Message has no such fields; they are added for assertions on what was rendered.
+        for attribute, value in {
+            "template": template["template_name"],
+            "template_data": data,
+            "text": text,
+            "html": html,
+        }.items():
+            setattr(message, attribute, value)
         return json.dumps({"MessageId": message.id})
 
     for operation in _TEMPLATE_OPERATIONS:

@@ -78,9 +78,7 @@ _DEFAULT_POLL_SECONDS = 0.02
 
 def _as_utc(when: dt.datetime) -> dt.datetime:
     if when.tzinfo is None or when.utcoffset() is None:
-        raise ValueError(
-            f"naive datetime {when!r}: the virtual clock only accepts timezone-aware datetimes"
-        )
+        raise ValueError(f"naive datetime {when!r}: the virtual clock only accepts timezone-aware datetimes")
     return when.astimezone(UTC)
 
 
@@ -98,11 +96,7 @@ class VirtualClock:
         *,
         poll_seconds: float = _DEFAULT_POLL_SECONDS,
     ) -> None:
-        self._now = (
-            _as_utc(start)
-            if start is not None
-            else dt.datetime.now(UTC).replace(microsecond=0)
-        )
+        self._now = _as_utc(start) if start is not None else dt.datetime.now(UTC).replace(microsecond=0)
         self._poll_seconds = poll_seconds
         self._cond = threading.Condition()
         self._sleepers: dict[int, dt.datetime] = {}
@@ -170,9 +164,7 @@ class VirtualClock:
             old = self._now
             if target < old:
                 if not allow_past:
-                    raise ValueError(
-                        f"cannot move the virtual clock backwards from {old} to {target}"
-                    )
+                    raise ValueError(f"cannot move the virtual clock backwards from {old} to {target}")
                 target = old
             self._now = target
             self._cond.notify_all()
@@ -182,22 +174,18 @@ class VirtualClock:
         return target
 
     @staticmethod
-    def _notify(
-        callbacks: list[AdvanceCallback], old: dt.datetime, new: dt.datetime
-    ) -> None:
+    def _notify(callbacks: list[AdvanceCallback], old: dt.datetime, new: dt.datetime) -> None:
         first_error: BaseException | None = None
         for callback in callbacks:
             try:
                 callback(old, new)
-            except Exception as exc:  # noqa: BLE001 - notify the others first, re-raised below
+            except Exception as exc:  # notify the others first, re-raised below
                 first_error = first_error or exc
         if first_error is not None:
             raise first_error
 
     # ---- blocking ------------------------------------------------------------------------------------------
-    def sleep(
-        self, seconds: float | None, done: Callable[[], bool] | None = None
-    ) -> bool:
+    def sleep(self, seconds: float | None, done: Callable[[], bool] | None = None) -> bool:
         """Block until ``seconds`` of *virtual* time passed (returns False) or ``done()`` is true (returns True).
 
         ``seconds=None`` waits for ``done()`` only. ``done`` is evaluated while holding the clock's lock, so it
@@ -206,9 +194,7 @@ class VirtualClock:
         """
         with self._cond:
             generation = self._generation
-            deadline = (
-                None if seconds is None else self._now + dt.timedelta(seconds=seconds)
-            )
+            deadline = None if seconds is None else self._now + dt.timedelta(seconds=seconds)
             key = next(self._ids)
             if deadline is not None:
                 self._sleepers[key] = deadline
@@ -247,9 +233,7 @@ def verify_patch_points() -> None:
         ["self", "env", "wait_seconds"],
         "WaitFunction._wait_interval",
     )
-    require_source(
-        WaitFunction._eval_body, "self._wait_interval(", "WaitFunction._eval_body"
-    )
+    require_source(WaitFunction._eval_body, "self._wait_interval(", "WaitFunction._eval_body")
     require_params(
         require_attr(Timestamp, "_get_wait_seconds"),
         ["self", "env"],
@@ -263,9 +247,7 @@ def verify_patch_points() -> None:
             raise PatchPointMoved(f"{subclass.__qualname__} overrides _wait_interval")
     for subclass in _all_subclasses(Timestamp):
         if "_get_wait_seconds" in vars(subclass):
-            raise PatchPointMoved(
-                f"{subclass.__qualname__} overrides _get_wait_seconds"
-            )
+            raise PatchPointMoved(f"{subclass.__qualname__} overrides _get_wait_seconds")
     require_params(
         require_attr(CallbackEndpoint, "wait"),
         ["self", "timeout"],
@@ -289,18 +271,15 @@ def verify_patch_points() -> None:
         "StateTaskServiceCallback._wait_for_task_token_heartbeat",
     )
     if getattr(retrier_decl, "time", None) is None:
-        raise PatchPointMoved(
-            "moto ...retry.retrier_decl no longer imports the time module"
-        )
-    require_source(
-        retrier_decl.RetrierDecl._eval_body, "time.sleep(", "RetrierDecl._eval_body"
-    )
+        raise PatchPointMoved("moto ...retry.retrier_decl no longer imports the time module")
+    require_source(retrier_decl.RetrierDecl._eval_body, "time.sleep(", "RetrierDecl._eval_body")
 
 
 def _all_subclasses(cls: type) -> list[type]:
     found: list[type] = []
-    for sub in cls.__subclasses__():
-        found += [sub, *_all_subclasses(sub)]
+    direct: list[type] = type.__subclasses__(cls)
+    for subclass in direct:
+        found += [subclass, *_all_subclasses(subclass)]
     return found
 
 
@@ -339,9 +318,7 @@ def virtual_time(clock: VirtualClock | None = None) -> Iterator[VirtualClock]:
             if self._next_heartbeat_event.is_set():
                 self._next_heartbeat_event.clear()
                 return True
-        return clock.sleep(
-            self._heartbeat_seconds, done=self._next_heartbeat_event.is_set
-        )
+        return clock.sleep(self._heartbeat_seconds, done=self._next_heartbeat_event.is_set)
 
     # retrier_decl uses the time module for exactly one call, time.sleep(interval_seconds); give that module a
     # stand-in whose sleep() is virtual. Patching time.sleep itself would make every sleep in the process

@@ -4,4 +4,4 @@ from services.common.contracts.envelope import Contract, Envelope, envelope
 from services.common.contracts.events import *  # noqa: F403
 from services.common.contracts.events import ALL, BY_DETAIL_TYPE
 
-__all__ = ["ALL", "BY_DETAIL_TYPE", "Contract", "Envelope", "envelope"]  # noqa: F405
+__all__ = ["ALL", "BY_DETAIL_TYPE", "Contract", "Envelope", "envelope"]

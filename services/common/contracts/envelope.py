@@ -48,8 +48,9 @@ class Envelope(BaseModel, Generic[D]):
         return type(self.data).DETAIL_TYPE
 
 
-def envelope(data: D, *, id: str | None = None, correlation_id: str | None = None,
-             occurred_at: dt.datetime | None = None) -> Envelope[D]:
+def envelope(
+    data: D, *, id: str | None = None, correlation_id: str | None = None, occurred_at: dt.datetime | None = None
+) -> Envelope[D]:
     """Wrap contract data; pass `id` derived from the input event to make a re-publish idempotent."""
     fields: dict[str, Any] = {"data": data, "version": type(data).VERSION}
     if id:
@@ -58,4 +59,4 @@ def envelope(data: D, *, id: str | None = None, correlation_id: str | None = Non
         fields["correlation_id"] = correlation_id
     if occurred_at:
         fields["occurred_at"] = occurred_at
-    return Envelope[type(data)](**fields)  # type: ignore[misc]
+    return Envelope[type(data)](**fields)  # type: ignore[misc,operator]

@@ -104,6 +104,7 @@ class SegmentEntered(Contract):
     profile_id: str = Field(alias="profileId")
     segment_id: str = Field(alias="segmentId")
     segment_version: int = Field(default=1, alias="segmentVersion")
+    sequence: int = Field(default=0, description="Per-profile order of membership changes: the later one wins.")
 
 
 class SegmentExited(Contract):
@@ -112,6 +113,7 @@ class SegmentExited(Contract):
     profile_id: str = Field(alias="profileId")
     segment_id: str = Field(alias="segmentId")
     segment_version: int = Field(default=1, alias="segmentVersion")
+    sequence: int = Field(default=0, description="Per-profile order of membership changes: the later one wins.")
 
 
 class ScoreChanged(Contract):
@@ -195,8 +197,23 @@ class ExperimentConcluded(Contract):
 
 
 ALL: tuple[type[Contract], ...] = (
-    EventCollected, ActivityRecorded, ProfileCreated, ProfileUpdated, ProfilesMerged, ConsentChanged,
-    ProfileErased, SegmentEntered, SegmentExited, ScoreChanged, ScoreThresholdCrossed, JourneyEntered,
-    JourneyStepCompleted, JourneyExited, MessageSent, MessageFailed, VariantServed, ExperimentConcluded,
+    EventCollected,
+    ActivityRecorded,
+    ProfileCreated,
+    ProfileUpdated,
+    ProfilesMerged,
+    ConsentChanged,
+    ProfileErased,
+    SegmentEntered,
+    SegmentExited,
+    ScoreChanged,
+    ScoreThresholdCrossed,
+    JourneyEntered,
+    JourneyStepCompleted,
+    JourneyExited,
+    MessageSent,
+    MessageFailed,
+    VariantServed,
+    ExperimentConcluded,
 )
 BY_DETAIL_TYPE: dict[str, type[Contract]] = {c.DETAIL_TYPE: c for c in ALL}

@@ -18,8 +18,7 @@ def rendered() -> dict[str, str]:
         schema = Envelope[contract].model_json_schema(by_alias=True)  # type: ignore[valid-type]
         schema["title"] = contract.DETAIL_TYPE
         schema["description"] = contract.DESCRIPTION or f"{contract.DETAIL_TYPE} from {contract.SOURCE}."
-        schema["x-cxm"] = {"source": contract.SOURCE, "detailType": contract.DETAIL_TYPE,
-                           "version": contract.VERSION}
+        schema["x-cxm"] = {"source": contract.SOURCE, "detailType": contract.DETAIL_TYPE, "version": contract.VERSION}
         name = f"{contract.SOURCE}.{contract.DETAIL_TYPE}.v{contract.VERSION}.json"
         out[name] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
     return out
@@ -39,8 +38,8 @@ def main() -> int:
             print(f"schema drift: {name} (run `make schemas`)")
         return 1 if stale else 0
     SCHEMA_DIR.mkdir(exist_ok=True)
-    for stale in SCHEMA_DIR.glob("*.json"):
-        stale.unlink()
+    for old in SCHEMA_DIR.glob("*.json"):
+        old.unlink()
     for name, text in rendered().items():
         (SCHEMA_DIR / name).write_text(text)
     return 0

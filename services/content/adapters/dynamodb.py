@@ -16,8 +16,13 @@ class DynamoContent:
         self._table = table
 
     def save_slot(self, slot_id: str, definition: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
-        item = {"pk": f"SLOT#{slot_id}", "sk": "SLOT", "slotId": slot_id, "updatedAt": iso(now),
-                **to_dynamo(definition)}
+        item = {
+            "pk": f"SLOT#{slot_id}",
+            "sk": "SLOT",
+            "slotId": slot_id,
+            "updatedAt": iso(now),
+            **to_dynamo(definition),
+        }
         self._table.put_item(Item=item)
         return _clean(item)
 
@@ -27,18 +32,21 @@ class DynamoContent:
 
     def memberships(self, profile_id: str) -> set[str]:
         item = self._table.get_item(Key={"pk": f"PROFILE#{profile_id}", "sk": "SEGMENTS"}).get("Item") or {}
-        return {name.removeprefix("seg:") for name, value in item.items()
-                if name.startswith("seg:") and value.get("in")}
+        return {
+            name.removeprefix("seg:") for name, value in item.items() if name.startswith("seg:") and value.get("in")
+        }
 
-    def set_membership(self, profile_id: str, segment_id: str, member: bool, at: dt.datetime) -> bool:
-        """Apply a transition unless a newer one was applied already (events may arrive out of order)."""
+    def set_membership(self, profile_id: str, segment_id: str, member: bool, sequence: int, at: dt.datetime) -> bool:
+        """Apply a transition unless a later one (by the profile's sequence) was applied: events may arrive out of
+        order, and an exit and a re-entry can share one timestamp."""
         try:
             self._table.update_item(
                 Key={"pk": f"PROFILE#{profile_id}", "sk": "SEGMENTS"},
                 UpdateExpression="SET #seg = :v",
-                ConditionExpression="attribute_not_exists(#seg) OR #seg.#at < :at",
-                ExpressionAttributeNames={"#seg": f"seg:{segment_id}", "#at": "at"},
-                ExpressionAttributeValues={":v": {"in": member, "at": iso(at)}, ":at": iso(at)})
+                ConditionExpression="attribute_not_exists(#seg) OR #seg.#seq < :seq",
+                ExpressionAttributeNames={"#seg": f"seg:{segment_id}", "#seq": "seq"},
+                ExpressionAttributeValues={":v": {"in": member, "seq": sequence, "at": iso(at)}, ":seq": sequence},
+            )
         except ClientError as error:
             if is_condition_failure(error):
                 return False

@@ -12,8 +12,12 @@ class Variant(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     variant_id: str = Field(alias="variantId", min_length=1, max_length=100)
-    segment_id: str | None = Field(default=None, alias="segmentId", max_length=100,
-                                   description="Shown to members of this segment; none: the default variant.")
+    segment_id: str | None = Field(
+        default=None,
+        alias="segmentId",
+        max_length=100,
+        description="Shown to members of this segment; none: the default variant.",
+    )
     content: dict[str, Any] = Field(description="What the front-end renders (title, image, link, ...).")
 
 

@@ -17,9 +17,11 @@ app = resolver("CxM content API")
 
 
 @app.get("/v1/decide", summary="The variant of a slot for this visitor", tags=["content"])
-def decide_slot(slot: Annotated[str, Query(min_length=1, max_length=100)],
-                anonymousId: Annotated[str | None, Query(max_length=200)] = None,  # noqa: N803
-                userId: Annotated[str | None, Query(max_length=200)] = None) -> dict[str, Any]:  # noqa: N803
+def decide_slot(
+    slot: Annotated[str, Query(min_length=1, max_length=100)],
+    anonymousId: Annotated[str | None, Query(max_length=200)] = None,
+    userId: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
     found = deps.content().slot(slot)
     if not found:
         raise not_found(f"No slot {slot}.", "slot")
@@ -36,14 +38,14 @@ def decide_slot(slot: Annotated[str, Query(min_length=1, max_length=100)],
 
 
 @app.put("/v1/content/slots/<slotId>", summary="Create or replace a slot and its variants", tags=["content"])
-def put_slot(slotId: str, body: Annotated[SlotDefinition, Body()]) -> dict[str, Any]:  # noqa: N803
+def put_slot(slotId: str, body: Annotated[SlotDefinition, Body()]) -> dict[str, Any]:
     if not slotId.replace("-", "").replace("_", "").isalnum() or len(slotId) > 100:
         raise bad_request("Invalid slot id.", [FieldError("slotId", "letters, digits, - and _ only, ≤ 100")])
     return deps.content().save_slot(slotId, body.model_dump(by_alias=True), clock.now())
 
 
 @app.get("/v1/content/slots/<slotId>", summary="A slot and its variants", tags=["content"])
-def get_slot(slotId: str) -> dict[str, Any]:  # noqa: N803
+def get_slot(slotId: str) -> dict[str, Any]:
     found = deps.content().slot(slotId)
     if not found:
         raise not_found(f"No slot {slotId}.", "slotId")

@@ -10,8 +10,11 @@ from services.content import app
 
 
 def _apply(envelope: Envelope[Any], member: bool) -> None:
-    app.content().set_membership(envelope.data.profile_id, envelope.data.segment_id, member, envelope.occurred_at)
+    app.content().set_membership(
+        envelope.data.profile_id, envelope.data.segment_id, member, envelope.data.sequence, envelope.occurred_at
+    )
 
 
-handler = sqs_handler("content", {"SegmentEntered": lambda e: _apply(e, True),
-                                  "SegmentExited": lambda e: _apply(e, False)})
+handler = sqs_handler(
+    "content", {"SegmentEntered": lambda e: _apply(e, True), "SegmentExited": lambda e: _apply(e, False)}
+)

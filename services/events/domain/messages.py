@@ -69,18 +69,29 @@ class SegmentMessage(BaseModel):
         return value
 
 
-def _typed(kind: MessageKind) -> type[SegmentMessage]:
-    """A message model whose `type` defaults to the endpoint's kind (for /v1/track, /v1/page, ...)."""
-    return type(f"{kind.capitalize()}Message", (SegmentMessage,),
-                {"__annotations__": {"type": MessageKind}, "type": Field(default=kind)})
+# One model per endpoint: the same rules, with `type` implied by the path (/v1/track, /v1/page, ...).
+class TrackMessage(SegmentMessage):
+    type: MessageKind = "track"
 
 
-TrackMessage = _typed("track")
-IdentifyMessage = _typed("identify")
-PageMessage = _typed("page")
-ScreenMessage = _typed("screen")
-GroupMessage = _typed("group")
-AliasMessage = _typed("alias")
+class IdentifyMessage(SegmentMessage):
+    type: MessageKind = "identify"
+
+
+class PageMessage(SegmentMessage):
+    type: MessageKind = "page"
+
+
+class ScreenMessage(SegmentMessage):
+    type: MessageKind = "screen"
+
+
+class GroupMessage(SegmentMessage):
+    type: MessageKind = "group"
+
+
+class AliasMessage(SegmentMessage):
+    type: MessageKind = "alias"
 
 
 class BatchRequest(BaseModel):
@@ -122,8 +133,13 @@ def validate_batch(request: BatchRequest) -> tuple[list[SegmentMessage], list[Re
         message_id = raw.get("messageId") if isinstance(raw.get("messageId"), str) else None
         size = len(json.dumps(raw, default=str).encode())
         if size > MAX_MESSAGE_BYTES:
-            refused.append(Refusal(index, message_id, [FieldError(
-                f"batch[{index}]", f"message is {size} bytes; the limit is {MAX_MESSAGE_BYTES}")]))
+            refused.append(
+                Refusal(
+                    index,
+                    message_id,
+                    [FieldError(f"batch[{index}]", f"message is {size} bytes; the limit is {MAX_MESSAGE_BYTES}")],
+                )
+            )
             continue
         merged = raw if request.context is None else {**raw, "context": {**request.context, **raw.get("context", {})}}
         if request.sentAt and "sentAt" not in merged:

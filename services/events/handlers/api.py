@@ -35,18 +35,24 @@ app = resolver("CxM API")
 def _request() -> Request:
     event = app.current_event
     http = event.request_context.http
-    return Request(received_at=clock.now(), source_id=principal(app).source_id,
-                   ip=http.source_ip, user_agent=http.user_agent)
+    return Request(
+        received_at=clock.now(), source_id=principal(app).source_id, ip=http.source_ip, user_agent=http.user_agent
+    )
 
 
 def _publish(messages: list[SegmentMessage]) -> None:
     request = _request()
     try:
-        deps.publisher().publish([envelope(collected(m, request), correlation_id=app.current_event.request_context.request_id)
-                                  for m in messages])
+        deps.publisher().publish(
+            [
+                envelope(collected(m, request), correlation_id=app.current_event.request_context.request_id)
+                for m in messages
+            ]
+        )
     except PublishFailed as failure:
-        raise Problem(503, "Service Unavailable", "Events could not be queued; retry the request.",
-                      extra={"retryable": True}) from failure
+        raise Problem(
+            503, "Service Unavailable", "Events could not be queued; retry the request.", extra={"retryable": True}
+        ) from failure
 
 
 @app.post("/v1/batch", summary="Send a batch of Segment-spec messages", tags=["collect"])
@@ -54,8 +60,13 @@ def batch(body: Annotated[BatchRequest, Body()]) -> dict[str, Any]:
     accepted, refused = validate_batch(body)
     if not accepted:
         errors = [error for refusal in refused for error in refusal.errors]
-        raise Problem(400, "Bad Request", "No message in the batch is valid.", errors,
-                      extra={"rejected": [r.as_dict() for r in refused]})
+        raise Problem(
+            400,
+            "Bad Request",
+            "No message in the batch is valid.",
+            errors,
+            extra={"rejected": [r.as_dict() for r in refused]},
+        )
     _publish(accepted)
     return {"success": True, "accepted": len(accepted), "rejected": [r.as_dict() for r in refused]}
 

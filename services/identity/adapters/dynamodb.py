@@ -41,14 +41,33 @@ class DynamoProfiles:
 
     def create_profile(self, profile_id: str, ids: list[Identifier], now: dt.datetime) -> dict[Identifier, str]:
         stamp = iso(now)
-        items: list[dict[str, Any]] = [{"Put": {"TableName": self._table.name, "Item": {
-            **_profile_key(profile_id), "profileId": profile_id, "traits": {}, "createdAt": stamp,
-            "firstSeenAt": stamp, "lastSeenAt": stamp, "identities": [f"{k}:{v}" for k, v in ids]},
-            "ConditionExpression": "attribute_not_exists(pk)"}}]
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table.name,
+                    "Item": {
+                        **_profile_key(profile_id),
+                        "profileId": profile_id,
+                        "traits": {},
+                        "createdAt": stamp,
+                        "firstSeenAt": stamp,
+                        "lastSeenAt": stamp,
+                        "identities": [f"{k}:{v}" for k, v in ids],
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        ]
         for identifier in ids:
-            items.append({"Put": {"TableName": self._table.name,
-                                  "Item": {**_pointer_key(identifier), "profileId": profile_id, "createdAt": stamp},
-                                  "ConditionExpression": "attribute_not_exists(pk)"}})
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self._table.name,
+                        "Item": {**_pointer_key(identifier), "profileId": profile_id, "createdAt": stamp},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
         client = _client(self._table)
         try:
             client.transact_write_items(TransactItems=items)
@@ -65,7 +84,8 @@ class DynamoProfiles:
         self._table.update_item(
             Key=_profile_key(profile_id),
             UpdateExpression="SET identities = list_append(if_not_exists(identities, :empty), :ids)",
-            ExpressionAttributeValues={":ids": [f"{k}:{v}" for k, v in ids], ":empty": []})
+            ExpressionAttributeValues={":ids": [f"{k}:{v}" for k, v in ids], ":empty": []},
+        )
 
     def fold(self, survivor: str, folded: str, now: dt.datetime) -> None:
         """Fold an anonymous profile into the survivor: traits fill gaps, its id redirects forever."""
@@ -75,13 +95,21 @@ class DynamoProfiles:
         self._table.update_item(
             Key=_profile_key(survivor),
             UpdateExpression="SET traits = :t, mergedFrom = list_append(if_not_exists(mergedFrom, :empty), :f)",
-            ExpressionAttributeValues={":t": to_dynamo(traits), ":f": [folded], ":empty": []})
-        self._table.update_item(Key=_profile_key(folded), UpdateExpression="SET mergedInto = :s, mergedAt = :n",
-                                ExpressionAttributeValues={":s": survivor, ":n": iso(now)})
+            ExpressionAttributeValues={":t": to_dynamo(traits), ":f": [folded], ":empty": []},
+        )
+        self._table.update_item(
+            Key=_profile_key(folded),
+            UpdateExpression="SET mergedInto = :s, mergedAt = :n",
+            ExpressionAttributeValues={":s": survivor, ":n": iso(now)},
+        )
 
     def record_activity(self, profile_id: str, activity: dict[str, Any], now: dt.datetime) -> bool:
-        item = {"pk": f"PROFILE#{profile_id}", "sk": f"ACT#{activity['timestamp']}#{activity['messageId']}",
-                **to_dynamo(activity), "expiresAt": expires_at(now, ACTIVITY_RETENTION_DAYS)}
+        item = {
+            "pk": f"PROFILE#{profile_id}",
+            "sk": f"ACT#{activity['timestamp']}#{activity['messageId']}",
+            **to_dynamo(activity),
+            "expiresAt": expires_at(now, ACTIVITY_RETENTION_DAYS),
+        }
         try:
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
         except ClientError as error:
@@ -98,9 +126,12 @@ class DynamoProfiles:
             names[f"#t{index}"] = name
             values[f":t{index}"] = to_dynamo(value)
             sets.append(f"traits.#t{index} = :t{index}")
-        self._table.update_item(Key=_profile_key(profile_id),
-                                UpdateExpression=f"SET {', '.join(sets)} ADD activityCount :one, #count :one",
-                                ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+        self._table.update_item(
+            Key=_profile_key(profile_id),
+            UpdateExpression=f"SET {', '.join(sets)} ADD activityCount :one, #count :one",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
 
     def profile(self, profile_id: str) -> dict[str, Any] | None:
         item = self._table.get_item(Key=_profile_key(profile_id)).get("Item")
@@ -115,7 +146,9 @@ class DynamoProfiles:
         for profile_id in profile_ids:
             response = self._table.query(
                 KeyConditionExpression=Key("pk").eq(f"PROFILE#{profile_id}") & Key("sk").begins_with("ACT#"),
-                ScanIndexForward=False, Limit=limit)
+                ScanIndexForward=False,
+                Limit=limit,
+            )
             rows.extend(response.get("Items", []))
         rows.sort(key=lambda r: r["sk"], reverse=True)
         return [{k: v for k, v in from_dynamo(r).items() if k not in ("pk", "sk", "expiresAt")} for r in rows[:limit]]
@@ -123,4 +156,3 @@ class DynamoProfiles:
 
 def _client(table: Any) -> Any:
     return table.meta.client
-

@@ -16,7 +16,7 @@ app = resolver("CxM identity API")
 
 
 @app.get("/v1/profiles/<profileId>", summary="A profile with its traits and recent activity", tags=["profiles"])
-def get_profile(profileId: str) -> dict[str, Any]:  # noqa: N803 - the path parameter's public name
+def get_profile(profileId: str) -> dict[str, Any]:
     try:
         return profile_view(profileId, deps.profiles())
     except ProfileNotFound:
@@ -24,19 +24,25 @@ def get_profile(profileId: str) -> dict[str, Any]:  # noqa: N803 - the path para
 
 
 @app.get("/v1/profiles", summary="Look up a profile by email, user id or anonymous id", tags=["profiles"])
-def lookup_profile(email: Annotated[str | None, Query(max_length=320)] = None,
-                   userId: Annotated[str | None, Query(max_length=200)] = None,  # noqa: N803
-                   anonymousId: Annotated[str | None, Query(max_length=200)] = None) -> dict[str, Any]:  # noqa: N803
+def lookup_profile(
+    email: Annotated[str | None, Query(max_length=320)] = None,
+    userId: Annotated[str | None, Query(max_length=200)] = None,
+    anonymousId: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
     given = [(k, v) for k, v in (("email", email), ("user", userId), ("anon", anonymousId)) if v]
     if len(given) != 1:
-        raise bad_request("Give exactly one of email, userId, anonymousId.",
-                          [FieldError("email", "exactly one of email, userId, anonymousId is required")])
+        raise bad_request(
+            "Give exactly one of email, userId, anonymousId.",
+            [FieldError("email", "exactly one of email, userId, anonymousId is required")],
+        )
     kind, value = given[0]
     repo = deps.profiles()
     try:
         return profile_view(find_profile_id(kind, value, repo), repo)
     except ProfileNotFound:
-        raise not_found(f"No profile for {kind} {value}.", {"user": "userId", "anon": "anonymousId"}.get(kind, kind)) from None
+        raise not_found(
+            f"No profile for {kind} {value}.", {"user": "userId", "anon": "anonymousId"}.get(kind, kind)
+        ) from None
 
 
 handler = http_handler(app, MANIFEST.name, MANIFEST.function("api"))

@@ -28,5 +28,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except ProfileNotFound:
         return {"profileId": None}
     traits = profile.get("traits", {})
-    return {"profileId": profile["profileId"], "email": traits.get("email"), "firstName": traits.get("firstName"),
-            "traits": traits}
+    return {
+        "profileId": profile["profileId"],
+        "email": traits.get("email"),
+        "firstName": traits.get("firstName"),
+        "traits": traits,
+    }

@@ -19,10 +19,20 @@ class DynamoJourneys:
         self._table = table
 
     def save_journey(self, journey_id: str, definition: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
-        item = {"pk": "JOURNEY", "sk": journey_id, "journeyId": journey_id, "version": 1, "status": "active",
-                "createdAt": iso(now), **to_dynamo(definition)}
-        trigger = {"pk": f"TRIGGER#segment#{definition['trigger']['segmentEntered']}", "sk": journey_id,
-                   "journeyId": journey_id}
+        item = {
+            "pk": "JOURNEY",
+            "sk": journey_id,
+            "journeyId": journey_id,
+            "version": 1,
+            "status": "active",
+            "createdAt": iso(now),
+            **to_dynamo(definition),
+        }
+        trigger = {
+            "pk": f"TRIGGER#segment#{definition['trigger']['segmentEntered']}",
+            "sk": journey_id,
+            "journeyId": journey_id,
+        }
         with self._table.batch_writer() as batch:
             batch.put_item(Item=item)
             batch.put_item(Item=trigger)
@@ -43,11 +53,18 @@ class DynamoJourneys:
     def claim_send(self, dedupe_key: str, now: dt.datetime) -> dict[str, Any] | None:
         """Reserve a send; returns the earlier record when this send was already made (a retry)."""
         try:
-            self._table.put_item(Item={"pk": f"SEND#{dedupe_key}", "sk": "SEND", "status": "sending",
-                                       "claimedAt": iso(now), "expiresAt": expires_at(now, SEND_RECORD_DAYS)},
-                                 ConditionExpression="attribute_not_exists(pk) OR #s = :failed",
-                                 ExpressionAttributeNames={"#s": "status"},
-                                 ExpressionAttributeValues={":failed": "failed"})
+            self._table.put_item(
+                Item={
+                    "pk": f"SEND#{dedupe_key}",
+                    "sk": "SEND",
+                    "status": "sending",
+                    "claimedAt": iso(now),
+                    "expiresAt": expires_at(now, SEND_RECORD_DAYS),
+                },
+                ConditionExpression="attribute_not_exists(pk) OR #s = :failed",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":failed": "failed"},
+            )
         except ClientError as error:
             if is_condition_failure(error):
                 item = self._table.get_item(Key={"pk": f"SEND#{dedupe_key}", "sk": "SEND"}).get("Item")
@@ -56,10 +73,12 @@ class DynamoJourneys:
         return None
 
     def finish_send(self, dedupe_key: str, status: str, detail: dict[str, Any]) -> None:
-        self._table.update_item(Key={"pk": f"SEND#{dedupe_key}", "sk": "SEND"},
-                                UpdateExpression="SET #s = :s, detail = :d",
-                                ExpressionAttributeNames={"#s": "status"},
-                                ExpressionAttributeValues={":s": status, ":d": to_dynamo(detail)})
+        self._table.update_item(
+            Key={"pk": f"SEND#{dedupe_key}", "sk": "SEND"},
+            UpdateExpression="SET #s = :s, detail = :d",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": status, ":d": to_dynamo(detail)},
+        )
 
 
 def _clean(item: dict[str, Any]) -> dict[str, Any]:

@@ -14,8 +14,12 @@ MAX_WAIT_SECONDS = 365 * 86400  # Standard workflows run up to a year
 class Trigger(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    segment_entered: str = Field(alias="segmentEntered", min_length=1, max_length=100,
-                                 description="The journey starts when a profile enters this segment.")
+    segment_entered: str = Field(
+        alias="segmentEntered",
+        min_length=1,
+        max_length=100,
+        description="The journey starts when a profile enters this segment.",
+    )
 
 
 class EmailContent(BaseModel):

@@ -22,7 +22,8 @@ def create_journey(body: Annotated[JourneyDefinition, Body()]) -> Any:
     journey_id = new_id()
     settings.client("sesv2").create_email_template(
         TemplateName=template_name(journey_id),
-        TemplateContent={"Subject": body.email.subject, "Html": body.email.html, "Text": body.email.text})
+        TemplateContent={"Subject": body.email.subject, "Html": body.email.html, "Text": body.email.text},
+    )
     saved = deps.journeys().save_journey(journey_id, body.model_dump(by_alias=True), clock.now())
     return saved, 201
 
@@ -33,7 +34,7 @@ def list_journeys() -> dict[str, Any]:
 
 
 @app.get("/v1/journeys/<journeyId>", summary="A journey definition", tags=["journeys"])
-def get_journey(journeyId: str) -> dict[str, Any]:  # noqa: N803
+def get_journey(journeyId: str) -> dict[str, Any]:
     found = deps.journeys().journey(journeyId)
     if not found:
         raise not_found(f"No journey {journeyId}.", "journeyId")

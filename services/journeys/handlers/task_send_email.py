@@ -14,5 +14,12 @@ log = observability.logger("journeys")
 
 @log.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return send_journey_email(event, app.journeys(), partial(internal.invoke, "identity.lookup"),
-                              settings.client("sesv2"), app.email_from(), app.configuration_set(), app.publisher())
+    return send_journey_email(
+        event,
+        app.journeys(),
+        partial(internal.invoke, "identity.lookup"),
+        settings.client("sesv2"),
+        app.email_from(),
+        app.configuration_set(),
+        app.publisher(),
+    )

@@ -26,8 +26,14 @@ class DynamoSegments:
 
     # ---- definitions ----
     def save_segment(self, segment_id: str, definition: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
-        item = {"pk": "SEGMENT", "sk": segment_id, "segmentId": segment_id, "version": 1, "createdAt": iso(now),
-                **to_dynamo(definition)}
+        item = {
+            "pk": "SEGMENT",
+            "sk": segment_id,
+            "segmentId": segment_id,
+            "version": 1,
+            "createdAt": iso(now),
+            **to_dynamo(definition),
+        }
         self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
         return _clean(item)
 
@@ -46,24 +52,39 @@ class DynamoSegments:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def active_segments(self) -> list[Segment]:
-        return [Segment(s["segmentId"], int(s["version"]), BehaviourRule.model_validate(s["rule"]))
-                for s in self.segments()]
+        return [
+            Segment(s["segmentId"], int(s["version"]), BehaviourRule.model_validate(s["rule"])) for s in self.segments()
+        ]
 
     # ---- rollups ----
     def rollup(self, profile_id: str) -> tuple[Rollup, int, dict[str, list[dict[str, Any]]]]:
-        item = self._table.get_item(Key={"pk": f"PROFILE#{profile_id}", "sk": "ROLLUP"}, ConsistentRead=True).get("Item")
+        item = self._table.get_item(Key={"pk": f"PROFILE#{profile_id}", "sk": "ROLLUP"}, ConsistentRead=True).get(
+            "Item"
+        )
         if not item:
             return Rollup(), 0, {}
         item = from_dynamo(item)
         return Rollup.from_dict(item.get("state")), int(item["version"]), item.get("seen", {})
 
-    def save_rollup(self, profile_id: str, rollup: Rollup, version: int, seen: dict[str, list[dict[str, Any]]],
-                    review_at: dt.datetime | None) -> None:
+    def save_rollup(
+        self,
+        profile_id: str,
+        rollup: Rollup,
+        version: int,
+        seen: dict[str, list[dict[str, Any]]],
+        review_at: dt.datetime | None,
+    ) -> None:
         """Write only if nobody else wrote since `version` was read (no lost updates)."""
         if len(seen) > SEEN_LIMIT:
             seen = dict(list(seen.items())[-SEEN_LIMIT:])
-        item: dict[str, Any] = {"pk": f"PROFILE#{profile_id}", "sk": "ROLLUP", "profileId": profile_id,
-                                "state": to_dynamo(rollup.as_dict()), "version": version + 1, "seen": to_dynamo(seen)}
+        item: dict[str, Any] = {
+            "pk": f"PROFILE#{profile_id}",
+            "sk": "ROLLUP",
+            "profileId": profile_id,
+            "state": to_dynamo(rollup.as_dict()),
+            "version": version + 1,
+            "seen": to_dynamo(seen),
+        }
         if review_at is not None:
             item.update(dueShard=DUE_SHARD, dueAt=iso(review_at))
         condition = "attribute_not_exists(pk)" if version == 0 else "version = :v"
@@ -78,8 +99,11 @@ class DynamoSegments:
             raise
 
     def due_profiles(self, now: dt.datetime, limit: int = 500) -> list[str]:
-        response = self._table.query(IndexName="due", Limit=limit,
-                                     KeyConditionExpression=Key("dueShard").eq(DUE_SHARD) & Key("dueAt").lte(iso(now)))
+        response = self._table.query(
+            IndexName="due",
+            Limit=limit,
+            KeyConditionExpression=Key("dueShard").eq(DUE_SHARD) & Key("dueAt").lte(iso(now)),
+        )
         return [item["profileId"] for item in response.get("Items", [])]
 
 

@@ -23,8 +23,9 @@ class BehaviourRule(BaseModel):
 
     type: Literal["page", "track", "screen"] = "page"
     event: str | None = Field(default=None, min_length=1, max_length=200, description="track: the event name")
-    path_prefix: str | None = Field(default=None, alias="pathPrefix", max_length=500,
-                                    description="page: the path must start with this")
+    path_prefix: str | None = Field(
+        default=None, alias="pathPrefix", max_length=500, description="page: the path must start with this"
+    )
     at_least: int = Field(alias="atLeast", ge=1, le=100)
     within_days: int = Field(alias="withinDays", ge=1, le=365)
 
@@ -115,8 +116,9 @@ def leaves_at(rule: BehaviourRule, hits: list[str]) -> dt.datetime | None:
     return hit_time(hits[rule.at_least - 1]) + rule.window
 
 
-def evaluate(segments: list[Segment], rollup: Rollup, activity: dict[str, Any] | None,
-             now: dt.datetime) -> tuple[Rollup, list[Transition]]:
+def evaluate(
+    segments: list[Segment], rollup: Rollup, activity: dict[str, Any] | None, now: dt.datetime
+) -> tuple[Rollup, list[Transition]]:
     """Apply one activity (or none: the passage of time) and return the new rollup and the transitions."""
     hits = {k: list(v) for k, v in rollup.hits.items()}
     members = dict(rollup.members)

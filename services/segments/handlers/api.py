@@ -29,7 +29,7 @@ def list_segments() -> dict[str, Any]:
 
 
 @app.get("/v1/segments/<segmentId>", summary="A segment definition", tags=["segments"])
-def get_segment(segmentId: str) -> dict[str, Any]:  # noqa: N803
+def get_segment(segmentId: str) -> dict[str, Any]:
     found = deps.segments().segment(segmentId)
     if not found:
         raise not_found(f"No segment {segmentId}.", "segmentId")

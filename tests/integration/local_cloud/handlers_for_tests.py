@@ -10,8 +10,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+
+def _wall_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 # Clock seam: tests point this at VirtualClock.now so handlers record virtual time.
-clock_now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+clock_now: Callable[[], dt.datetime] = _wall_clock
 
 _lock = threading.Lock()
 received: list[Any] = []  # events seen by `record`

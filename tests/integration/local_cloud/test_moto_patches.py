@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
 import threading
 import time
 import uuid
@@ -81,9 +82,7 @@ def client(service: str) -> Any:
     return boto3.client(service, region_name=REGION)
 
 
-def eventually(
-    predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition"
-) -> Any:
+def eventually(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
     """Poll (10 ms) until predicate() is truthy; bounded by `timeout` real seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -110,16 +109,12 @@ def role_arn() -> str:
     try:
         return iam.get_role(RoleName="local-role")["Role"]["Arn"]
     except ClientError:
-        return iam.create_role(RoleName="local-role", AssumeRolePolicyDocument="{}")[
-            "Role"
-        ]["Arn"]
+        return iam.create_role(RoleName="local-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
 
 
 def create_function(name: str, handler: str, env: dict[str, str] | None = None) -> str:
     code = io.BytesIO()
-    zipfile.ZipFile(
-        code, "w"
-    ).close()  # the code is never run: the in-process runtime imports `handler`
+    zipfile.ZipFile(code, "w").close()  # the code is never run: the in-process runtime imports `handler`
     return client("lambda").create_function(
         FunctionName=name,
         Runtime="python3.12",
@@ -174,9 +169,7 @@ def blocked_on(clock: VirtualClock, *deadlines: dt.datetime) -> None:
 def queue(name: str) -> tuple[str, str]:
     sqs = client("sqs")
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
+    return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
 
 def receive(url: str, count: int = 1, timeout: float = 2.0) -> list[dict[str, Any]]:
@@ -185,11 +178,7 @@ def receive(url: str, count: int = 1, timeout: float = 2.0) -> list[dict[str, An
     messages: list[dict[str, Any]] = []
 
     def poll() -> bool:
-        messages.extend(
-            sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get(
-                "Messages", []
-            )
-        )
+        messages.extend(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []))
         return len(messages) >= count
 
     eventually(poll, timeout, f"{count} message(s) on {url}")
@@ -197,9 +186,7 @@ def receive(url: str, count: int = 1, timeout: float = 2.0) -> list[dict[str, An
 
 
 # ---- canaries: patch points and version pin -------------------------------------------------------------------
-@pytest.mark.parametrize(
-    "module", [virtual_clock, lambdas, eventbridge, sesv2], ids=lambda m: m.__name__
-)
+@pytest.mark.parametrize("module", [virtual_clock, lambdas, eventbridge, sesv2], ids=lambda m: m.__name__)
 def test_patch_points_are_where_the_patches_expect_them(module: Any) -> None:
     module.verify_patch_points()
 
@@ -208,9 +195,7 @@ def test_moto_version_guard(monkeypatch: pytest.MonkeyPatch) -> None:
     assert moto.__version__ == moto_patches.SUPPORTED_MOTO_VERSION == "5.2.5"
     moto_version_guard()
     monkeypatch.setattr(moto, "__version__", "5.3.0")
-    with pytest.raises(
-        MotoVersionError, match=r"proven against moto 5\.2\.5, but moto 5\.3\.0"
-    ):
+    with pytest.raises(MotoVersionError, match=r"proven against moto 5\.2\.5, but moto 5\.3\.0"):
         moto_version_guard()
     with pytest.raises(MotoVersionError), local_aws_patches():
         pass
@@ -279,9 +264,7 @@ def test_virtual_clock_moves_only_when_told_and_notifies_on_advance() -> None:
 
     # sleep(): blocks until the virtual deadline, visible in pending_deadlines()
     results: list[bool] = []
-    sleeper = threading.Thread(
-        target=lambda: results.append(clock.sleep(3600)), daemon=True
-    )
+    sleeper = threading.Thread(target=lambda: results.append(clock.sleep(3600)), daemon=True)
     sleeper.start()
     deadline = clock.now() + dt.timedelta(hours=1)
     blocked_on(clock, deadline)
@@ -313,9 +296,7 @@ def test_on_advance_callbacks_see_old_and_new_times_from_every_kind_of_move(
     clock = aws.clock
     fired: list[tuple[str, str]] = []
     clock.on_advance(lambda old, new: fired.append((old.isoformat(), new.isoformat())))
-    arn = create_state_machine(
-        {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": True}}}
-    )
+    arn = create_state_machine({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": True}}})
     execution = start(arn)
     blocked_on(clock, START + dt.timedelta(minutes=10))
     clock.advance(minutes=1)
@@ -352,9 +333,7 @@ def test_14_day_wait_finishes_only_when_the_clock_passes_14_days(
     clock.advance(minutes=1)
     result = finished(execution)
     elapsed = time.monotonic() - real_start
-    assert result["status"] == "SUCCEEDED" and json.loads(result["output"]) == {
-        "done": True
-    }
+    assert result["status"] == "SUCCEEDED" and json.loads(result["output"]) == {"done": True}
     assert elapsed < 0.5, f"took {elapsed:.2f}s of real time"
 
 
@@ -448,18 +427,13 @@ def test_wait_for_task_token_times_out_when_the_clock_passes_7_days(
     arn = create_state_machine(_callback_machine(url, TimeoutSeconds=7 * 86400))
 
     timed_out, answered = start(arn), start(arn)
-    tokens = {
-        body["execution"]: body["token"]
-        for body in (json.loads(m["Body"]) for m in receive(url, 2))
-    }
+    tokens = {body["execution"]: body["token"] for body in (json.loads(m["Body"]) for m in receive(url, 2))}
     blocked_on(clock, START + dt.timedelta(days=7), START + dt.timedelta(days=7))
 
     clock.advance(days=6, hours=23)
     assert stays(lambda: status(timed_out) == "RUNNING")
     # a real callback still resumes its execution at once
-    client("stepfunctions").send_task_success(
-        taskToken=tokens[answered], output=json.dumps({"clicked": True})
-    )
+    client("stepfunctions").send_task_success(taskToken=tokens[answered], output=json.dumps({"clicked": True}))
     assert json.loads(finished(answered)["output"])["answer"] == {"clicked": True}
     assert status(timed_out) == "RUNNING"
 
@@ -471,9 +445,7 @@ def test_wait_for_task_token_times_out_when_the_clock_passes_7_days(
 def test_heartbeat_timeout_follows_the_virtual_clock(aws: LocalAwsPatches) -> None:
     clock = aws.clock
     url, _ = queue("heartbeats")
-    arn = create_state_machine(
-        _callback_machine(url, TimeoutSeconds=30 * 86400, HeartbeatSeconds=3600)
-    )
+    arn = create_state_machine(_callback_machine(url, TimeoutSeconds=30 * 86400, HeartbeatSeconds=3600))
     execution = start(arn)
     token = json.loads(receive(url)[0]["Body"])["token"]
     blocked_on(clock, START + dt.timedelta(hours=1))
@@ -538,40 +510,39 @@ def test_direct_invoke_runs_the_handler_with_the_function_environment(
     aws: LocalAwsPatches,
 ) -> None:
     arn = create_function("echo", f"{HANDLERS}.echo_env", {"TABLE_NAME": "users"})
-    response = client("lambda").invoke(
-        FunctionName="echo", Payload=json.dumps({"id": "u1"})
-    )
+    response = client("lambda").invoke(FunctionName="echo", Payload=json.dumps({"id": "u1"}))
     body = json.loads(response["Payload"].read())
     assert "FunctionError" not in response
     assert body["event"] == {"id": "u1"}
     assert body["table"] == "users" and body["env_function_name"] == "echo"
-    assert (
-        body["function_name"] == "echo" and body["arn"] == arn and body["memory"] == 128
-    )
+    assert body["function_name"] == "echo" and body["arn"] == arn and body["memory"] == 128
     assert body["remaining_ms"] > 0 and body["request_id"]
-    import os
-
     assert "TABLE_NAME" not in os.environ  # restored after the call
 
     calls = aws.runtime.calls_to("echo")
-    assert (
-        [c.event for c in calls] == [{"id": "u1"}]
-        and calls[0].cold_start
-        and not calls[0].errored
-    )
+    assert [c.event for c in calls] == [{"id": "u1"}] and calls[0].cold_start and not calls[0].errored
     assert aws.runtime.invocations.maxlen == 10_000
 
 
+def test_sqs_event_source_mapping_reaches_the_same_runtime(aws: LocalAwsPatches) -> None:
+    # moto calls fn.invoke directly for event-source mappings (synchronously, inside send_message)
+    lambda_arn = create_function("consumer", f"{HANDLERS}.record")
+    url, queue_arn = queue("jobs")
+    client("lambda").create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=lambda_arn, BatchSize=1)
+    client("sqs").send_message(QueueUrl=url, MessageBody=json.dumps({"job": 1}))
+    [event] = eventually(lambda: handlers.received, what="the SQS batch")
+    assert [json.loads(r["body"]) for r in event["Records"]] == [{"job": 1}]
+
+
 def test_registry_handlers_and_powertools_context(aws: LocalAwsPatches) -> None:
-    aws.runtime.register(
-        "from-registry", lambda event, context: {"via": "registry", "n": event["n"] + 1}
-    )
+    aws.runtime.register("from-registry", lambda event, context: {"via": "registry", "n": event["n"] + 1})
     create_function("from-registry", "does.not.exist")
     create_function("pt", f"{HANDLERS}.powertools")
     lam = client("lambda")
-    assert json.loads(
-        lam.invoke(FunctionName="from-registry", Payload=b'{"n": 1}')["Payload"].read()
-    ) == {"via": "registry", "n": 2}
+    assert json.loads(lam.invoke(FunctionName="from-registry", Payload=b'{"n": 1}')["Payload"].read()) == {
+        "via": "registry",
+        "n": 2,
+    }
     first = json.loads(lam.invoke(FunctionName="pt", Payload=b"{}")["Payload"].read())
     # no payload: the handler gets {}
     second = json.loads(lam.invoke(FunctionName="pt")["Payload"].read())
@@ -585,14 +556,10 @@ def test_raising_handler_gives_function_error_and_a_catchable_step_functions_err
     create_function("fail", f"{HANDLERS}.fail")
     create_function("echo", f"{HANDLERS}.echo_env", {"TABLE_NAME": "scores"})
 
-    response = client("lambda").invoke(
-        FunctionName="fail", Payload=json.dumps({"id": "u9"})
-    )
+    response = client("lambda").invoke(FunctionName="fail", Payload=json.dumps({"id": "u9"}))
     error = json.loads(response["Payload"].read())
     assert response["FunctionError"] == "Handled"  # moto's value; AWS says "Unhandled"
-    assert (
-        error["errorType"] == "InvalidScore" and error["errorMessage"] == "bad input u9"
-    )
+    assert error["errorType"] == "InvalidScore" and error["errorMessage"] == "bad input u9"
     assert aws.runtime.calls_to("fail")[-1].errored
 
     arn = create_state_machine(
@@ -635,15 +602,11 @@ def test_rule_with_lambda_and_step_functions_targets_fires(
     aws: LocalAwsPatches,
 ) -> None:
     lambda_arn = create_function("listener", f"{HANDLERS}.record")
-    sm_arn = create_state_machine(
-        {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
-    )
+    sm_arn = create_state_machine({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
     eb = client("events")
     eb.put_rule(
         Name="signups",
-        EventPattern=json.dumps(
-            {"source": ["app.auth"], "detail": {"n": [{"numeric": [">", 1]}]}}
-        ),
+        EventPattern=json.dumps({"source": ["app.auth"], "detail": {"n": [{"numeric": [">", 1]}]}}),
     )
     eb.put_targets(
         Rule="signups",
@@ -666,21 +629,11 @@ def test_rule_with_lambda_and_step_functions_targets_fires(
     )
 
     [event] = handlers.received
-    assert (
-        event["account"] == ACCOUNT
-        and event["detail"] == {"n": 2}
-        and event["detail-type"] == "UserSignedUp"
-    )
+    assert event["account"] == ACCOUNT and event["detail"] == {"n": 2} and event["detail-type"] == "UserSignedUp"
     # the envelope time follows the virtual clock
     assert event["time"] == "2025-01-01T09:00:00Z"
-    assert (
-        event["region"] == REGION
-        and event["version"] == "0"
-        and event["resources"] == []
-    )
-    [execution] = client("stepfunctions").list_executions(stateMachineArn=sm_arn)[
-        "executions"
-    ]
+    assert event["region"] == REGION and event["version"] == "0" and event["resources"] == []
+    [execution] = client("stepfunctions").list_executions(stateMachineArn=sm_arn)["executions"]
     assert json.loads(finished(execution["executionArn"])["output"]) == event
     assert not aws.events.failures and len(aws.events.deliveries) == 2
 
@@ -689,9 +642,7 @@ def test_disabled_and_schedule_only_rules_do_not_deliver(aws: LocalAwsPatches) -
     lambda_arn = create_function("listener", f"{HANDLERS}.record")
     url, queue_arn = queue("disabled")
     eb = client("events")
-    eb.put_rule(
-        Name="off", EventPattern=json.dumps({"source": ["app"]}), State="DISABLED"
-    )
+    eb.put_rule(Name="off", EventPattern=json.dumps({"source": ["app"]}), State="DISABLED")
     eb.put_targets(
         Rule="off",
         Targets=[{"Id": "fn", "Arn": lambda_arn}, {"Id": "q", "Arn": queue_arn}],
@@ -779,8 +730,7 @@ def test_sqs_target_gets_the_aws_envelope_with_account_and_input_options(
 def test_input_template_placeholders_follow_aws_quoting() -> None:
     values = {"s": 'a "q"', "n": 3, "o": {"k": [1]}, "missing": None}
     rendered = render_input_template(
-        '{"a": <s>, "b": "<s>!", "c": <n>, "d": "<o>", "e": <o>, "f": <missing>, '
-        '"g": "<unknown> \\"<n>\\""}',
+        '{"a": <s>, "b": "<s>!", "c": <n>, "d": "<o>", "e": <o>, "f": <missing>, "g": "<unknown> \\"<n>\\""}',
         values,
     )
     assert json.loads(rendered) == {
@@ -810,13 +760,8 @@ def test_sesv2_templates_render_on_send(aws: LocalAwsPatches) -> None:
             "Html": "<p>Hello {{name}}</p><ul>{{#each items}}<li>{{label}}</li>{{/each}}</ul>",
         },
     )
-    assert (
-        v2.get_email_template(TemplateName="welcome")["TemplateContent"]["Subject"]
-        == "Hi {{name}}"
-    )
-    assert [
-        t["TemplateName"] for t in v2.list_email_templates()["TemplatesMetadata"]
-    ] == ["welcome"]
+    assert v2.get_email_template(TemplateName="welcome")["TemplateContent"]["Subject"] == "Hi {{name}}"
+    assert [t["TemplateName"] for t in v2.list_email_templates()["TemplatesMetadata"]] == ["welcome"]
 
     message_id = v2.send_email(
         FromEmailAddress="hello@app.test",
@@ -831,17 +776,12 @@ def test_sesv2_templates_render_on_send(aws: LocalAwsPatches) -> None:
 
     sent = ses_backends[ACCOUNT][REGION].sent_messages[-1]
     assert sent.id == message_id and sent.subject == "Hi Ana"
-    assert (
-        sent.html == "<p>Hello Ana</p><ul><li>a</li><li>b</li></ul>"
-        and sent.body == sent.html
-    )
+    assert sent.html == "<p>Hello Ana</p><ul><li>a</li><li>b</li></ul>" and sent.body == sent.html
     assert sent.text == "Hello Ana" and sent.template == "welcome"
     assert sent.template_data == {"name": "Ana", "items": ITEMS}
     assert sent.destinations == {"ToAddresses": ["ana@example.com"]}
 
-    v2.update_email_template(
-        TemplateName="welcome", TemplateContent={"Subject": "Yo {{name}}", "Text": "t"}
-    )
+    v2.update_email_template(TemplateName="welcome", TemplateContent={"Subject": "Yo {{name}}", "Text": "t"})
     assert v2.get_email_template(TemplateName="welcome")["TemplateContent"] == {
         "Subject": "Yo {{name}}",
         "Text": "t",
@@ -853,9 +793,7 @@ def test_sesv2_templates_render_on_send(aws: LocalAwsPatches) -> None:
 def test_sesv2_errors(aws: LocalAwsPatches) -> None:
     v2 = client("sesv2")
     v2.create_email_identity(EmailIdentity="app.test")
-    v2.create_email_template(
-        TemplateName="t", TemplateContent={"Subject": "Hi {{name}}", "Text": "x"}
-    )
+    v2.create_email_template(TemplateName="t", TemplateContent={"Subject": "Hi {{name}}", "Text": "x"})
     with pytest.raises(v2.exceptions.NotFoundException):
         v2.send_email(
             FromEmailAddress="hello@app.test",

@@ -1,0 +1,66 @@
+"""`cxm`: the operator's command line (local clock control now; replay, import and keys as they land)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+STATE_FILE = Path(".cxm/local.json")
+
+
+def _local() -> dict[str, str]:
+    if not STATE_FILE.exists():
+        raise SystemExit(f"no local cloud found ({STATE_FILE} is missing): start it with `make dev`")
+    state: dict[str, str] = json.loads(STATE_FILE.read_text())
+    state["url"] = os.environ.get("CXM_URL", state["url"])
+    return state
+
+
+def _post(url: str, key: str, body: dict[str, Any]) -> Any:
+    request = urllib.request.Request(
+        url,
+        method="POST",
+        data=json.dumps(body).encode(),
+        headers={"content-type": "application/json", "authorization": f"Bearer {key}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        raise SystemExit(f"refused ({error.code}): {error.read().decode()}") from None
+    except urllib.error.URLError as error:
+        raise SystemExit(f"cannot reach the local cloud at {url}: {error.reason}") from None
+
+
+def clock(args: argparse.Namespace) -> int:
+    state = _local()
+    if args.action == "now":
+        with urllib.request.urlopen(state["url"] + "/_local/clock", timeout=10) as response:
+            print(json.loads(response.read())["now"])
+        return 0
+    if not args.duration:
+        raise SystemExit("usage: cxm clock advance 14d   (s, m, h, d or w)")
+    moved = _post(state["url"] + "/_local/clock/advance", state["adminKey"], {"by": args.duration})
+    print(f"virtual time is now {moved['now']}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cxm", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    clock_parser = commands.add_parser("clock", help="read or fast-forward the local cloud's virtual clock")
+    clock_parser.add_argument("action", choices=("now", "advance"))
+    clock_parser.add_argument("duration", nargs="?", help="e.g. 14d, 36h, 2w")
+    clock_parser.set_defaults(run=clock)
+    args = parser.parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

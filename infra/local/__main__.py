@@ -1,0 +1,67 @@
+"""`make dev`: run the whole platform on this machine (moto, virtual clock, HTTP API on localhost)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from infra.local.cloud import LocalCloud
+from infra.local.demo import DEMO_ADMIN_KEY, DEMO_WRITE_KEY, load
+
+STATE_FILE = Path(".cxm/local.json")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make dev", description=__doc__)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("CXM_PORT", "8080")))
+    parser.add_argument("--host", default=os.environ.get("CXM_HOST", "127.0.0.1"))
+    parser.add_argument("--demo", action="store_true", default=os.environ.get("DEMO", "") not in ("", "0"))
+    parser.add_argument("--log-level", default=os.environ.get("CXM_LOG_LEVEL", "WARNING"))
+    args = parser.parse_args(argv)
+
+    cloud = LocalCloud(port=args.port, host=args.host, follow_real_time=True, log_level=args.log_level).start()
+    write_key = cloud.create_key("write", "demo-site", "demo write key", DEMO_WRITE_KEY if args.demo else None)
+    admin_key = cloud.create_key("admin", "local", "local admin key", DEMO_ADMIN_KEY if args.demo else None)
+    demo = load(cloud.url, admin_key) if args.demo else {}
+    STATE_FILE.parent.mkdir(exist_ok=True)
+    STATE_FILE.write_text(json.dumps({"url": cloud.url, "writeKey": write_key, "adminKey": admin_key}, indent=2))
+    STATE_FILE.chmod(0o600)
+
+    print(
+        f"""
+CxM is running locally (AWS emulated in-process by moto; virtual clock at {cloud.clock.now():%Y-%m-%d %H:%M} UTC)
+
+  HTTP API      {cloud.url}
+  OpenAPI       {cloud.url}/v1/openapi.json
+  Swagger UI    {cloud.url}/v1/docs
+  Demo page     {cloud.url}/demo/
+  Write key     {write_key}   (HTTP Basic user: curl -u {write_key}: ...)
+  Admin key     {admin_key}   (Authorization: Bearer ...)
+{"  Demo data     segment " + demo["segmentId"] + ", journey " + demo["journeyId"] + ", slot home-hero" if demo else ""}
+Try:
+  curl -u {write_key}: -H 'content-type: application/json' \\
+       -d '{{"anonymousId":"visitor-1","event":"Signed Up","properties":{{"plan":"free"}}}}' {cloud.url}/v1/track
+  curl -H 'authorization: Bearer {admin_key}' '{cloud.url}/v1/profiles?anonymousId=visitor-1'
+  .venv/bin/cxm clock advance 2d      # fast-forward journeys and windows
+
+Keys and URL are in {STATE_FILE}. Ctrl-C stops (all data is in memory).
+""",
+        flush=True,
+    )
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+    cloud.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""Demo data for `make dev DEMO=1`, loaded through the public HTTP API like a marketer would."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+DEMO_WRITE_KEY = "wk_demo_local_site"  # local only: printed by `make dev`, never valid in a deployment
+DEMO_ADMIN_KEY = "ak_demo_local_admin"
+
+
+class ApiError(RuntimeError):
+    pass
+
+
+def call(base_url: str, method: str, path: str, key: str, body: dict[str, Any] | None = None) -> Any:
+    request = urllib.request.Request(
+        base_url + path,
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"content-type": "application/json", "authorization": f"Bearer {key}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        raise ApiError(f"{method} {path} → {error.code}: {error.read().decode()}") from None
+
+
+def load(base_url: str, admin_key: str) -> dict[str, str]:
+    """A segment (recipe readers), a journey (welcome mail 2 days after entry), a home-page slot."""
+    segment = call(
+        base_url,
+        "POST",
+        "/v1/segments",
+        admin_key,
+        {
+            "name": "Recipe readers",
+            "description": "Viewed at least 2 recipe pages in the last 14 days",
+            "rule": {"type": "page", "pathPrefix": "/recipes", "atLeast": 2, "withinDays": 14},
+        },
+    )
+    journey = call(
+        base_url,
+        "POST",
+        "/v1/journeys",
+        admin_key,
+        {
+            "name": "Recipe readers welcome",
+            "trigger": {"segmentEntered": segment["segmentId"]},
+            "waitSeconds": 2 * 86400,
+            "email": {
+                "subject": "{{firstName}}, three recipes for this week",
+                "html": "<h1>Hello {{firstName}}!</h1><p>You liked our recipes: here are three more.</p>",
+                "text": "Hello {{firstName}}! You liked our recipes: here are three more.",
+            },
+        },
+    )
+    call(
+        base_url,
+        "PUT",
+        "/v1/content/slots/home-hero",
+        admin_key,
+        {
+            "name": "Home page hero",
+            "variants": [
+                {
+                    "variantId": "recipes",
+                    "segmentId": segment["segmentId"],
+                    "content": {"title": "Cook something new tonight", "link": "/recipes"},
+                },
+                {"variantId": "default", "content": {"title": "Welcome to our kitchen", "link": "/inspiration"}},
+            ],
+        },
+    )
+    return {"segmentId": segment["segmentId"], "journeyId": journey["journeyId"], "slot": "home-hero"}

@@ -1,0 +1,86 @@
+"""Shared fixtures: the local cloud (moto + virtual clock + HTTP API) and a small HTTP client for it."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import gzip
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
+
+START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)  # a Monday morning
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+
+class Api:
+    """HTTP calls against the local gateway, as a front-end or a marketer's script would make them."""
+
+    def __init__(self, base_url: str, write_key: str, admin_key: str) -> None:
+        self.base_url = base_url
+        self.write_key = write_key
+        self.admin_key = admin_key
+
+    def request(self, method: str, path: str, body: Any = None, *, key: str | None = None, scheme: str = "basic",
+                raw: bytes | None = None, headers: dict[str, str] | None = None) -> Reply:
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        sent = {"content-type": "application/json", **(headers or {})}
+        if key:
+            sent["authorization"] = (f"Bearer {key}" if scheme == "bearer"
+                                     else "Basic " + base64.b64encode(f"{key}:".encode()).decode())
+        request = urllib.request.Request(self.base_url + path, method=method, data=data, headers=sent)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return Reply(response.status, {k.lower(): v for k, v in response.headers.items()},
+                             _decode(response.read()))
+        except urllib.error.HTTPError as error:
+            return Reply(error.code, {k.lower(): v for k, v in error.headers.items()}, _decode(error.read()))
+
+    def send(self, kind: str, message: dict[str, Any]) -> Reply:
+        """A front-end sending one Segment-spec message with the write key."""
+        return self.request("POST", f"/v1/{kind}", message, key=self.write_key)
+
+    def admin(self, method: str, path: str, body: Any = None) -> Reply:
+        return self.request(method, path, body, key=self.admin_key, scheme="bearer")
+
+
+def _decode(raw: bytes) -> Any:
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return raw.decode("utf-8", "replace")
+
+
+@pytest.fixture(scope="module")
+def cloud() -> Iterator[Any]:
+    """A fresh local cloud per test module, on a frozen virtual clock starting at START."""
+    from infra.local.cloud import LocalCloud
+
+    with LocalCloud(start=START) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def api(cloud: Any) -> Api:
+    return Api(cloud.url, cloud.create_key("write", "test-site", "tests"), cloud.create_key("admin", "ops", "tests"))

@@ -1,0 +1,346 @@
+"""What the synthesized template promises a user, checked against the manifests (the one source of truth)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.catalog import ALL, SERVICES, environment
+from services.common.manifest import PLATFORM, Function, ServiceManifest
+
+REPO = Path(__file__).resolve().parents[2]
+CXM_ID = "cxm:id"
+WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+
+
+# --- helpers over the raw template ---------------------------------------------------------------------------
+class T:
+    def __init__(self, template: dict[str, Any]) -> None:
+        self.resources: dict[str, dict[str, Any]] = template["Resources"]
+        self.outputs: dict[str, Any] = template.get("Outputs", {})
+
+    def of_type(self, type_: str) -> dict[str, dict[str, Any]]:
+        return {k: r for k, r in self.resources.items() if r["Type"] == type_}
+
+    def by_cxm_id(self, type_: str, cxm_id: str) -> tuple[str, dict[str, Any]]:
+        found = [(k, r) for k, r in self.of_type(type_).items() if r.get("Metadata", {}).get(CXM_ID) == cxm_id]
+        assert len(found) == 1, f"expected one {type_} with {CXM_ID}={cxm_id}, found {[k for k, _ in found]}"
+        return found[0]
+
+    def function(self, service: str, function: str) -> tuple[str, dict[str, Any]]:
+        return self.by_cxm_id("AWS::Lambda::Function", f"{service}/{function}")
+
+    def statements(self, function_logical_id: str) -> list[dict[str, Any]]:
+        """All IAM statements attached to the role of a function."""
+        role = self.resources[function_logical_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+        statements = []
+        for policy in self.of_type("AWS::IAM::Policy").values():
+            if {"Ref": role} in policy["Properties"]["Roles"]:
+                statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+        assert not self.resources[role]["Properties"].get("ManagedPolicyArns"), "no managed policies on function roles"
+        return statements
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def refs(value: Any) -> set[str]:
+    """Logical ids a (CloudFormation intrinsic) value references."""
+    text = json.dumps(value)
+    return set(re.findall(r'"Ref": "([A-Za-z0-9]+)"', text)) | set(re.findall(r'"Fn::GetAtt": \["([A-Za-z0-9]+)"', text))
+
+
+def actions_on(statements: list[dict[str, Any]], logical_id: str) -> set[str]:
+    return {
+        action
+        for s in statements
+        if s["Effect"] == "Allow" and logical_id in refs(s["Resource"])
+        for action in as_list(s["Action"])
+    }
+
+
+def all_functions() -> list[tuple[ServiceManifest, Function]]:
+    return [(m, f) for m in SERVICES for f in m.functions]
+
+
+@pytest.fixture(scope="module")
+def t(cxm_template: dict[str, Any]) -> T:
+    return T(cxm_template)
+
+
+# --- routes --------------------------------------------------------------------------------------------------
+def test_every_manifest_route_is_an_api_route_to_its_function(t: T) -> None:
+    routes = {r["Properties"]["RouteKey"]: r for r in t.of_type("AWS::ApiGatewayV2::Route").values()}
+    declared = [(m, f, r) for m, f in all_functions() for r in f.routes]
+    assert sorted(routes) == sorted(r.key for _, _, r in declared), "exactly the declared routes, no others"
+    for manifest, function, route in declared:
+        integration_id = refs(routes[route.key]["Properties"]["Target"]).pop()
+        uri = t.resources[integration_id]["Properties"]["IntegrationUri"]
+        function_id, _ = t.function(manifest.name, function.name)
+        assert refs(uri) == {function_id}, f"{route.key} must be served by {manifest.name}.{function.name}"
+        assert t.resources[integration_id]["Properties"]["PayloadFormatVersion"] == "2.0"
+    # one integration per function, however many routes
+    assert len(t.of_type("AWS::ApiGatewayV2::Integration")) == sum(1 for _, f in all_functions() if f.routes)
+
+
+def test_api_has_cors_throttling_and_access_logs(t: T) -> None:
+    (api,) = t.of_type("AWS::ApiGatewayV2::Api").values()
+    assert api["Properties"]["CorsConfiguration"]["AllowOrigins"] == ["http://localhost:3000"]
+    (stage,) = t.of_type("AWS::ApiGatewayV2::Stage").values()
+    assert stage["Properties"]["StageName"] == "$default"
+    assert stage["Properties"]["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+    assert stage["Properties"]["DefaultRouteSettings"]["ThrottlingBurstLimit"] > 0
+    assert "$context.requestId" in stage["Properties"]["AccessLogSettings"]["Format"]
+    assert {"ApiUrl", "BusName"} <= set(t.outputs)
+
+
+# --- functions -----------------------------------------------------------------------------------------------
+class _TokenNames:
+    """`Names` returning markers, to compare the environment keys with the catalog's."""
+
+    def table(self, service: str, table: str) -> str:
+        return f"table:{service}/{table}"
+
+    def bus(self) -> str:
+        return "bus"
+
+    def state_machine_arn(self, service: str, machine: str) -> str:
+        return f"machine:{service}/{machine}"
+
+    def function_name(self, service: str, function: str) -> str:
+        return f"function:{service}/{function}"
+
+    def email_from(self) -> str:
+        return "no-reply@example.com"
+
+    def configuration_set(self) -> str:
+        return "configuration-set"
+
+
+@pytest.mark.parametrize(("manifest", "function"), all_functions(), ids=lambda x: getattr(x, "name", None))
+def test_function_is_built_from_its_declaration(t: T, manifest: ServiceManifest, function: Function) -> None:
+    _, fn = t.function(manifest.name, function.name)
+    props = fn["Properties"]
+    assert props["Handler"] == function.handler
+    assert (props["Runtime"], props["Architectures"]) == ("python3.12", ["arm64"])
+    assert (props["MemorySize"], props["Timeout"]) == (function.memory_mb, function.timeout_seconds)
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert "AWSLambdaPowertoolsPythonV3-python312-arm64:" in json.dumps(props["Layers"])
+    expected = environment(manifest, function, _TokenNames())
+    env = props["Environment"]["Variables"]
+    assert set(env) == set(expected) | {"POWERTOOLS_LOG_LEVEL"}
+    # a literal value must be the catalog's; a token must point at the right kind of resource
+    for key, marker in expected.items():
+        if isinstance(env[key], str):
+            assert env[key] == marker, key
+        else:
+            kind = marker.partition(":")[0]
+            (target,) = refs(env[key])
+            target_type = t.resources[target]["Type"]
+            assert {"table": "AWS::DynamoDB::Table", "bus": "AWS::Events::EventBus", "machine":
+                    "AWS::StepFunctions::StateMachine", "function": "AWS::Lambda::Function",
+                    "configuration-set": "AWS::SES::ConfigurationSet"}[kind] == target_type, key
+            if kind in ("table", "machine", "function"):
+                assert t.resources[target]["Metadata"][CXM_ID] == marker.partition(":")[2], key
+    log_group = refs(props["LoggingConfig"]["LogGroup"]).pop()
+    assert t.resources[log_group]["Properties"]["RetentionInDays"] == 30
+
+
+def test_function_bundles_hold_only_common_and_own_code() -> None:
+    """The asset excludes leave `services/__init__.py`, `services/common` and `services/<name>` in a bundle; the
+    rest must come from the Powertools layer or the Lambda runtime. Checked statically on the source."""
+    layer_and_runtime = {"aws_lambda_powertools", "pydantic", "pydantic_core", "typing_extensions", "aws_xray_sdk",
+                         "jmespath", "boto3", "botocore"}
+    problems = []
+    for manifest in SERVICES:
+        allowed = {"services.common", f"services.{manifest.name}", "services"}
+        for path in [*(REPO / "services" / "common").rglob("*.py"), *(REPO / "services" / manifest.name).rglob("*.py")]:
+            if "tests" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                    [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
+                for name in names:
+                    top = name.split(".")[0]
+                    if top == "services":
+                        if ".".join(name.split(".")[:2]) not in allowed:
+                            problems.append(f"{path.relative_to(REPO)} imports {name} (not in its bundle)")
+                    elif top not in sys.stdlib_module_names and top not in layer_and_runtime:
+                        problems.append(f"{path.relative_to(REPO)} imports {name} (not in the layer or runtime)")
+    assert not problems, "\n".join(problems)
+
+
+# --- subscriptions and schedules -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("manifest", "function", "subscription"),
+    [(m, f, s) for m, f in all_functions() for s in f.subscriptions],
+    ids=lambda x: getattr(x, "name", None),
+)
+def test_subscription_is_rule_to_queue_with_dlq_to_function(t: T, manifest, function, subscription) -> None:  # type: ignore[no-untyped-def]
+    cxm = f"{manifest.name}/{subscription.name}"
+    queue_id, queue = t.by_cxm_id("AWS::SQS::Queue", cxm)
+    dlq_id, dlq = t.by_cxm_id("AWS::SQS::Queue", f"{cxm}-dlq")
+    redrive = queue["Properties"]["RedrivePolicy"]
+    assert refs(redrive["deadLetterTargetArn"]) == {dlq_id}
+    assert redrive["maxReceiveCount"] == subscription.max_receive_count
+    assert queue["Properties"]["VisibilityTimeout"] == 6 * function.timeout_seconds
+    assert dlq["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    for q in (queue, dlq):
+        assert q["Properties"]["SqsManagedSseEnabled"] is True
+
+    function_id, _ = t.function(manifest.name, function.name)
+    (mapping,) = [m for m in t.of_type("AWS::Lambda::EventSourceMapping").values()
+                  if refs(m["Properties"]["EventSourceArn"]) == {queue_id}]
+    assert refs(mapping["Properties"]["FunctionName"]) == {function_id}
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["Properties"]["BatchSize"] == subscription.batch_size
+
+    _, rule = t.by_cxm_id("AWS::Events::Rule", cxm)
+    (bus_id,) = t.of_type("AWS::Events::EventBus")
+    assert refs(rule["Properties"]["EventBusName"]) == {bus_id}
+    assert rule["Properties"]["EventPattern"] == {"source": list(subscription.sources),
+                                                  "detail-type": list(subscription.detail_types)}
+    (target,) = rule["Properties"]["Targets"]
+    assert refs(target["Arn"]) == {queue_id}
+
+    alarms = [a for a in t.of_type("AWS::CloudWatch::Alarm").values()
+              if dlq_id in refs(a["Properties"].get("Dimensions", []))]
+    assert len(alarms) == 1
+    assert alarms[0]["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert (alarms[0]["Properties"]["Threshold"], alarms[0]["Properties"]["ComparisonOperator"]) == (
+        0, "GreaterThanThreshold")
+
+
+@pytest.mark.parametrize(
+    ("manifest", "function", "schedule"),
+    [(m, f, s) for m, f in all_functions() for s in f.schedules],
+    ids=lambda x: getattr(x, "name", None),
+)
+def test_schedule_rule_on_default_bus_targets_function(t: T, manifest, function, schedule) -> None:  # type: ignore[no-untyped-def]
+    _, rule = t.by_cxm_id("AWS::Events::Rule", f"{manifest.name}/{schedule.name}")
+    assert rule["Properties"]["ScheduleExpression"] == schedule.expression
+    assert "EventBusName" not in rule["Properties"]
+    function_id, _ = t.function(manifest.name, function.name)
+    assert [refs(target["Arn"]) for target in rule["Properties"]["Targets"]] == [{function_id}]
+
+
+# --- tables, bus -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("manifest", "table"), [(m, tb) for m in ALL for tb in m.tables], ids=lambda x: x.name)
+def test_tables_are_on_demand_with_pitr_ttl_and_indexes(t: T, manifest, table) -> None:  # type: ignore[no-untyped-def]
+    _, resource = t.by_cxm_id("AWS::DynamoDB::Table", f"{manifest.name}/{table.name}")
+    props = resource["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+    assert props["DeletionProtectionEnabled"] is True
+    assert resource["DeletionPolicy"] == "Retain"
+    keys = {k["KeyType"]: k["AttributeName"] for k in props["KeySchema"]}
+    assert keys == {"HASH": table.partition_key, **({"RANGE": table.sort_key} if table.sort_key else {})}
+    if table.ttl_attribute:
+        assert props["TimeToLiveSpecification"] == {"AttributeName": table.ttl_attribute, "Enabled": True}
+    else:
+        assert "TimeToLiveSpecification" not in props
+    indexes = {i["IndexName"]: i for i in props.get("GlobalSecondaryIndexes", [])}
+    assert set(indexes) == {i.name for i in table.indexes}
+    for index in table.indexes:
+        assert indexes[index.name]["Projection"] == {"ProjectionType": "ALL"}
+
+
+def test_bus_is_named_for_the_stage_and_archived(t: T) -> None:
+    ((bus_id, bus),) = t.of_type("AWS::Events::EventBus").items()
+    assert bus["Properties"]["Name"] == "cxm-dev"
+    (archive,) = t.of_type("AWS::Events::Archive").values()
+    assert refs(archive["Properties"]["SourceArn"]) == {bus_id}
+    assert archive["Properties"]["RetentionDays"] == 365
+
+
+def test_cxm_ids_are_unique_and_cover_the_manifests(t: T) -> None:
+    """Unique per resource type (a subscription's queue and rule share `<service>/<subscription>`)."""
+    typed = [(r["Type"], r["Metadata"][CXM_ID]) for r in t.resources.values() if CXM_ID in r.get("Metadata", {})]
+    assert len(typed) == len(set(typed))
+    ids = [cxm for _, cxm in typed]
+    expected = {"platform/bus", "platform/configuration-set"}
+    for m in ALL:
+        expected |= {f"{m.name}/{tb.name}" for tb in m.tables} | {f"{m.name}/{sm.name}" for sm in m.state_machines}
+        for f in m.functions:
+            expected |= {f"{m.name}/{f.name}"} | {f"{m.name}/{s.name}" for s in f.schedules}
+            expected |= {f"{m.name}/{s.name}{suffix}" for s in f.subscriptions for suffix in ("", "-dlq")}
+    assert set(ids) == expected
+
+
+# --- state machine -------------------------------------------------------------------------------------------
+def test_state_machine_definition_gets_the_send_function_arn(t: T) -> None:
+    for manifest in SERVICES:
+        for machine in manifest.state_machines:
+            _, resource = t.by_cxm_id("AWS::StepFunctions::StateMachine", f"{manifest.name}/{machine.name}")
+            props = resource["Properties"]
+            assert props["StateMachineType"] == "STANDARD"
+            assert props["TracingConfiguration"] == {"Enabled": True}
+            assert props["LoggingConfiguration"]["Level"] == "ALL"
+            assert props["LoggingConfiguration"]["IncludeExecutionData"] is False
+            invoked = set()
+            for name in machine.invokes:
+                function_id, _ = t.function(manifest.name, name)
+                assert props["DefinitionSubstitutions"][name] == {"Fn::GetAtt": [function_id, "Arn"]}
+                invoked.add(function_id)
+            # what CloudFormation will deploy: the ARN where the ASL had `${send_email}`
+            definition = props["DefinitionString"]
+            for name, value in props["DefinitionSubstitutions"].items():
+                definition = definition.replace("${" + name + "}", f"<{value['Fn::GetAtt'][0]}.Arn>")
+            task = json.loads(definition)["States"]["SendEmail"]
+            function_id, _ = t.function("journeys", "send_email")
+            assert task["Parameters"]["FunctionName"] == f"<{function_id}.Arn>"
+            # its role may invoke those functions and nothing else
+            role = props["RoleArn"]["Fn::GetAtt"][0]
+            statements = [s for p in t.of_type("AWS::IAM::Policy").values() if {"Ref": role} in p["Properties"]["Roles"]
+                          for s in p["Properties"]["PolicyDocument"]["Statement"]]
+            invoke = [s for s in statements if "lambda:InvokeFunction" in as_list(s["Action"])]
+            assert {r for s in invoke for r in refs(s["Resource"])} == invoked
+            assert all("*" not in json.dumps(s["Resource"]) for s in invoke)
+
+
+# --- IAM -----------------------------------------------------------------------------------------------------
+def test_identity_consumer_writes_profiles_and_cannot_touch_segments(t: T) -> None:
+    function_id, _ = t.function("identity", "on_event_collected")
+    statements = t.statements(function_id)
+    profiles_id, _ = t.by_cxm_id("AWS::DynamoDB::Table", "identity/profiles")
+    segments_id, _ = t.by_cxm_id("AWS::DynamoDB::Table", "segments/segments")
+    assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"} <= actions_on(statements, profiles_id)
+    assert actions_on(statements, segments_id) == set()
+    assert not any("dynamodb" in json.dumps(s["Action"]) and s["Resource"] == "*" for s in statements)
+
+
+def test_events_api_publishes_and_writes_no_table(t: T) -> None:
+    function_id, _ = t.function("events", "api")
+    statements = t.statements(function_id)
+    (bus_id,) = t.of_type("AWS::Events::EventBus")
+    assert "events:PutEvents" in actions_on(statements, bus_id)
+    for table_id in t.of_type("AWS::DynamoDB::Table"):
+        assert not actions_on(statements, table_id) & WRITE_ACTIONS, table_id
+    access_id, _ = t.by_cxm_id("AWS::DynamoDB::Table", f"{PLATFORM.name}/access")
+    assert "dynamodb:GetItem" in actions_on(statements, access_id)  # it checks API keys
+
+
+def test_only_declared_tables_and_publishers(t: T) -> None:
+    """Every function's role reaches exactly the tables its declaration names (+ the access table for APIs)."""
+    tables = {r["Metadata"][CXM_ID]: k for k, r in t.of_type("AWS::DynamoDB::Table").items()}
+    (bus_id,) = t.of_type("AWS::Events::EventBus")
+    for manifest, function in all_functions():
+        statements = t.statements(t.function(manifest.name, function.name)[0])
+        expected = {f"{manifest.name}/{name}": access for name, access in function.tables.items()}
+        if function.routes:
+            expected[f"{PLATFORM.name}/access"] = "read"
+        for cxm, table_id in tables.items():
+            actions = actions_on(statements, table_id)
+            if cxm not in expected:
+                assert not actions, f"{manifest.name}.{function.name} must not reach {cxm}"
+            else:
+                assert bool(actions & WRITE_ACTIONS) == (expected[cxm] == "write"), f"{manifest.name}.{function.name} {cxm}"
+        assert ("events:PutEvents" in actions_on(statements, bus_id)) == function.publishes
