@@ -1,5 +1,6 @@
 """Synthesize the stack in-process (no CDK CLI) and return its CloudFormation template, e.g. for the local-cloud
-agreement test. The context is cdk.json's, overlaid with `context`, so the template is the one `cdk synth` makes."""
+agreement test. The context is cdk.json's plus what the CDK CLI adds, overlaid with `context`, so the template is
+the one `npx cdk synth` writes to cdk.out (tests/infra/test_stack.py does not need the CLI to run)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ from typing import Any
 import aws_cdk as cdk
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+# What the CDK CLI puts in the context by default: `aws:cdk:path` metadata on resources and the CDKMetadata resource.
+CLI_CONTEXT = {"aws:cdk:enable-path-metadata": True, "aws:cdk:enable-asset-metadata": True, "aws:cdk:version-reporting": True}
 
 
 def cdk_json_context() -> dict[str, Any]:
@@ -28,7 +33,7 @@ def synth_template(context: dict[str, Any] | None = None) -> dict[str, Any]:
 def _synth(frozen_context: tuple[tuple[str, str], ...]) -> str:
     from infra.app import build  # imported here so `import infra.synth` stays cheap
 
-    context = {**cdk_json_context(), **{k: json.loads(v) for k, v in frozen_context}}
+    context = {**CLI_CONTEXT, **cdk_json_context(), **{k: json.loads(v) for k, v in frozen_context}}
     with tempfile.TemporaryDirectory(prefix="cxm-synth-") as outdir:
         app = cdk.App(outdir=outdir, context=context)
         stack = build(app)

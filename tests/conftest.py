@@ -40,18 +40,29 @@ class Api:
         self.write_key = write_key
         self.admin_key = admin_key
 
-    def request(self, method: str, path: str, body: Any = None, *, key: str | None = None, scheme: str = "basic",
-                raw: bytes | None = None, headers: dict[str, str] | None = None) -> Reply:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        key: str | None = None,
+        scheme: str = "basic",
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         sent = {"content-type": "application/json", **(headers or {})}
         if key:
-            sent["authorization"] = (f"Bearer {key}" if scheme == "bearer"
-                                     else "Basic " + base64.b64encode(f"{key}:".encode()).decode())
+            sent["authorization"] = (
+                f"Bearer {key}" if scheme == "bearer" else "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+            )
         request = urllib.request.Request(self.base_url + path, method=method, data=data, headers=sent)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
-                return Reply(response.status, {k.lower(): v for k, v in response.headers.items()},
-                             _decode(response.read()))
+                return Reply(
+                    response.status, {k.lower(): v for k, v in response.headers.items()}, _decode(response.read())
+                )
         except urllib.error.HTTPError as error:
             return Reply(error.code, {k.lower(): v for k, v in error.headers.items()}, _decode(error.read()))
 

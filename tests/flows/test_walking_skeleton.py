@@ -18,14 +18,32 @@ def marketing_setup(cloud: Any, api: Api) -> dict[str, str]:
     segment = api.admin("POST", "/v1/segments", {"name": "Recipe readers", "rule": RECIPE_RULE})
     assert segment.status == 201, segment.body
     segment_id = segment.body["segmentId"]
-    journey = api.admin("POST", "/v1/journeys", {
-        "name": "Recipe welcome", "trigger": {"segmentEntered": segment_id}, "waitSeconds": 2 * 86400,
-        "email": {"subject": "{{firstName}}, your recipes", "html": "<p>Hello {{firstName}}, cook with us.</p>",
-                  "text": "Hello {{firstName}}"}})
+    journey = api.admin(
+        "POST",
+        "/v1/journeys",
+        {
+            "name": "Recipe welcome",
+            "trigger": {"segmentEntered": segment_id},
+            "waitSeconds": 2 * 86400,
+            "email": {
+                "subject": "{{firstName}}, your recipes",
+                "html": "<p>Hello {{firstName}}, cook with us.</p>",
+                "text": "Hello {{firstName}}",
+            },
+        },
+    )
     assert journey.status == 201, journey.body
-    slot = api.admin("PUT", "/v1/content/slots/home-hero", {"name": "Home hero", "variants": [
-        {"variantId": "recipes-hero", "segmentId": segment_id, "content": {"title": "Cook tonight"}},
-        {"variantId": "generic-hero", "content": {"title": "Welcome"}}]})
+    slot = api.admin(
+        "PUT",
+        "/v1/content/slots/home-hero",
+        {
+            "name": "Home hero",
+            "variants": [
+                {"variantId": "recipes-hero", "segmentId": segment_id, "content": {"title": "Cook tonight"}},
+                {"variantId": "generic-hero", "content": {"title": "Welcome"}},
+            ],
+        },
+    )
     assert slot.status == 200, slot.body
     return {"segment": segment_id, "journey": journey.body["journeyId"]}
 
@@ -42,8 +60,17 @@ def test_a_recipe_reader_gets_the_welcome_email_after_two_days_and_the_targeted_
 ) -> None:
     # Given Ana, an anonymous visitor who tells us who she is
     assert api.send("page", {"anonymousId": "ana-device", "properties": {"path": "/inspiration"}}).status == 200
-    assert api.send("identify", {"anonymousId": "ana-device", "userId": "ana-1",
-                                 "traits": {"email": "Ana@Example.com", "firstName": "Ana"}}).status == 200
+    assert (
+        api.send(
+            "identify",
+            {
+                "anonymousId": "ana-device",
+                "userId": "ana-1",
+                "traits": {"email": "Ana@Example.com", "firstName": "Ana"},
+            },
+        ).status
+        == 200
+    )
     cloud.settle()
     assert decided_variant(api, "ana-device") == "generic-hero"
 

@@ -54,7 +54,9 @@ def as_list(value: Any) -> list[Any]:
 def refs(value: Any) -> set[str]:
     """Logical ids a (CloudFormation intrinsic) value references."""
     text = json.dumps(value)
-    return set(re.findall(r'"Ref": "([A-Za-z0-9]+)"', text)) | set(re.findall(r'"Fn::GetAtt": \["([A-Za-z0-9]+)"', text))
+    return set(re.findall(r'"Ref": "([A-Za-z0-9]+)"', text)) | set(
+        re.findall(r'"Fn::GetAtt": \["([A-Za-z0-9]+)"', text)
+    )
 
 
 def actions_on(statements: list[dict[str, Any]], logical_id: str) -> set[str]:
@@ -144,9 +146,13 @@ def test_function_is_built_from_its_declaration(t: T, manifest: ServiceManifest,
             kind = marker.partition(":")[0]
             (target,) = refs(env[key])
             target_type = t.resources[target]["Type"]
-            assert {"table": "AWS::DynamoDB::Table", "bus": "AWS::Events::EventBus", "machine":
-                    "AWS::StepFunctions::StateMachine", "function": "AWS::Lambda::Function",
-                    "configuration-set": "AWS::SES::ConfigurationSet"}[kind] == target_type, key
+            assert {
+                "table": "AWS::DynamoDB::Table",
+                "bus": "AWS::Events::EventBus",
+                "machine": "AWS::StepFunctions::StateMachine",
+                "function": "AWS::Lambda::Function",
+                "configuration-set": "AWS::SES::ConfigurationSet",
+            }[kind] == target_type, key
             if kind in ("table", "machine", "function"):
                 assert t.resources[target]["Metadata"][CXM_ID] == marker.partition(":")[2], key
     log_group = refs(props["LoggingConfig"]["LogGroup"]).pop()
@@ -156,8 +162,16 @@ def test_function_is_built_from_its_declaration(t: T, manifest: ServiceManifest,
 def test_function_bundles_hold_only_common_and_own_code() -> None:
     """The asset excludes leave `services/__init__.py`, `services/common` and `services/<name>` in a bundle; the
     rest must come from the Powertools layer or the Lambda runtime. Checked statically on the source."""
-    layer_and_runtime = {"aws_lambda_powertools", "pydantic", "pydantic_core", "typing_extensions", "aws_xray_sdk",
-                         "jmespath", "boto3", "botocore"}
+    layer_and_runtime = {
+        "aws_lambda_powertools",
+        "pydantic",
+        "pydantic_core",
+        "typing_extensions",
+        "aws_xray_sdk",
+        "jmespath",
+        "boto3",
+        "botocore",
+    }
     problems = []
     for manifest in SERVICES:
         allowed = {"services.common", f"services.{manifest.name}", "services"}
@@ -165,8 +179,11 @@ def test_function_bundles_hold_only_common_and_own_code() -> None:
             if "tests" in path.parts:
                 continue
             for node in ast.walk(ast.parse(path.read_text(), str(path))):
-                names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                    [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else ([node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
+                )
                 for name in names:
                     top = name.split(".")[0]
                     if top == "services":
@@ -196,8 +213,11 @@ def test_subscription_is_rule_to_queue_with_dlq_to_function(t: T, manifest, func
         assert q["Properties"]["SqsManagedSseEnabled"] is True
 
     function_id, _ = t.function(manifest.name, function.name)
-    (mapping,) = [m for m in t.of_type("AWS::Lambda::EventSourceMapping").values()
-                  if refs(m["Properties"]["EventSourceArn"]) == {queue_id}]
+    (mapping,) = [
+        m
+        for m in t.of_type("AWS::Lambda::EventSourceMapping").values()
+        if refs(m["Properties"]["EventSourceArn"]) == {queue_id}
+    ]
     assert refs(mapping["Properties"]["FunctionName"]) == {function_id}
     assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["Properties"]["BatchSize"] == subscription.batch_size
@@ -205,17 +225,22 @@ def test_subscription_is_rule_to_queue_with_dlq_to_function(t: T, manifest, func
     _, rule = t.by_cxm_id("AWS::Events::Rule", cxm)
     (bus_id,) = t.of_type("AWS::Events::EventBus")
     assert refs(rule["Properties"]["EventBusName"]) == {bus_id}
-    assert rule["Properties"]["EventPattern"] == {"source": list(subscription.sources),
-                                                  "detail-type": list(subscription.detail_types)}
+    assert rule["Properties"]["EventPattern"] == {
+        "source": list(subscription.sources),
+        "detail-type": list(subscription.detail_types),
+    }
     (target,) = rule["Properties"]["Targets"]
     assert refs(target["Arn"]) == {queue_id}
 
-    alarms = [a for a in t.of_type("AWS::CloudWatch::Alarm").values()
-              if dlq_id in refs(a["Properties"].get("Dimensions", []))]
+    alarms = [
+        a for a in t.of_type("AWS::CloudWatch::Alarm").values() if dlq_id in refs(a["Properties"].get("Dimensions", []))
+    ]
     assert len(alarms) == 1
     assert alarms[0]["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
     assert (alarms[0]["Properties"]["Threshold"], alarms[0]["Properties"]["ComparisonOperator"]) == (
-        0, "GreaterThanThreshold")
+        0,
+        "GreaterThanThreshold",
+    )
 
 
 @pytest.mark.parametrize(
@@ -299,8 +324,12 @@ def test_state_machine_definition_gets_the_send_function_arn(t: T) -> None:
             assert task["Parameters"]["FunctionName"] == f"<{function_id}.Arn>"
             # its role may invoke those functions and nothing else
             role = props["RoleArn"]["Fn::GetAtt"][0]
-            statements = [s for p in t.of_type("AWS::IAM::Policy").values() if {"Ref": role} in p["Properties"]["Roles"]
-                          for s in p["Properties"]["PolicyDocument"]["Statement"]]
+            statements = [
+                s
+                for p in t.of_type("AWS::IAM::Policy").values()
+                if {"Ref": role} in p["Properties"]["Roles"]
+                for s in p["Properties"]["PolicyDocument"]["Statement"]
+            ]
             invoke = [s for s in statements if "lambda:InvokeFunction" in as_list(s["Action"])]
             assert {r for s in invoke for r in refs(s["Resource"])} == invoked
             assert all("*" not in json.dumps(s["Resource"]) for s in invoke)
@@ -342,5 +371,7 @@ def test_only_declared_tables_and_publishers(t: T) -> None:
             if cxm not in expected:
                 assert not actions, f"{manifest.name}.{function.name} must not reach {cxm}"
             else:
-                assert bool(actions & WRITE_ACTIONS) == (expected[cxm] == "write"), f"{manifest.name}.{function.name} {cxm}"
+                assert bool(actions & WRITE_ACTIONS) == (expected[cxm] == "write"), (
+                    f"{manifest.name}.{function.name} {cxm}"
+                )
         assert ("events:PutEvents" in actions_on(statements, bus_id)) == function.publishes

@@ -1,0 +1,144 @@
+"""Consumers on moto: redelivery changes nothing, poison messages land in the DLQ, concurrent writers lose nothing."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import boto3
+
+from services.common.bus import RecordingPublisher
+from services.common.contracts import envelope
+from services.common.contracts.events import ActivityRecorded, EventCollected
+from tests.conftest import START, Api
+
+
+def collected(anonymous_id: str, message_id: str, path: str = "/recipes/x") -> Any:
+    return envelope(
+        EventCollected(
+            messageId=message_id,
+            type="page",
+            anonymousId=anonymous_id,
+            properties={"path": path},
+            timestamp=START,
+            receivedAt=START,
+            sourceId="site",
+        )
+    )
+
+
+def function_env(cloud: Any, service: str, function: str) -> dict[str, str]:
+    config = boto3.client("lambda", region_name=cloud.region).get_function_configuration(
+        FunctionName=cloud.names.function_name(service, function)
+    )
+    return dict(config["Environment"]["Variables"])
+
+
+def test_a_redelivered_event_is_recorded_once_and_republished_with_the_same_id(cloud: Any, monkeypatch: Any) -> None:
+    from services.identity import app
+    from services.identity.use_cases import profile_view, record_event
+
+    for name, value in function_env(cloud, "identity", "on_event_collected").items():
+        monkeypatch.setenv(name, value)
+    incoming = collected("redelivered", "m-1")
+    first, second = RecordingPublisher(), RecordingPublisher()
+
+    profile_id = record_event(incoming, app.profiles(), first)
+    assert record_event(incoming, app.profiles(), second) == profile_id
+
+    view = profile_view(profile_id, app.profiles())
+    assert [a["messageId"] for a in view["activity"]] == ["m-1"]
+    assert view["activityCount"] == 1
+    recorded = [e.id for e in first.published if isinstance(e.data, ActivityRecorded)]
+    assert recorded == [e.id for e in second.published if isinstance(e.data, ActivityRecorded)]
+
+
+def test_a_message_that_keeps_failing_lands_in_the_dead_letter_queue_with_its_body(cloud: Any) -> None:
+    # Given an event whose detail no consumer can parse (a contract the identity consumer does not know)
+    events = boto3.client("events", region_name=cloud.region)
+    events.put_events(
+        Entries=[
+            {
+                "EventBusName": cloud.names.bus(),
+                "Source": "cxm.events",
+                "DetailType": "EventCollected",
+                "Detail": json.dumps({"id": "poison", "data": {}}),
+            }
+        ]
+    )
+    # When the pump retries it up to the queue's maxReceiveCount
+    letters = cloud.wait_for(lambda: cloud.dead_letters().get("identity/event-collected"), timeout=20)
+    # Then it is parked, not lost, with its original body for `cxm replay`
+    assert json.loads(letters[0]["Body"])["detail"]["id"] == "poison"
+    failures = [
+        i
+        for i in cloud.runtime.calls_to(cloud.names.function_name("identity", "on_event_collected"))
+        if "poison" in json.dumps(i.event)
+    ]
+    assert len(failures) == 5  # maxReceiveCount in the manifest
+
+
+def test_two_activities_of_one_profile_processed_at_the_same_moment_both_count(cloud: Any, api: Api) -> None:
+    from services.segments import app
+    from services.segments.use_cases import record_activity
+
+    # Given a segment "2 recipe pages in 14 days" and one profile
+    segment = api.admin(
+        "POST",
+        "/v1/segments",
+        {"name": "Two recipes", "rule": {"type": "page", "pathPrefix": "/recipes", "atLeast": 2, "withinDays": 14}},
+    ).body["segmentId"]
+    env = function_env(cloud, "segments", "on_activity_recorded")
+    import os
+
+    os.environ.update(env)
+    try:
+        publisher = RecordingPublisher()
+        both_have_read = threading.Barrier(2, timeout=10)
+
+        class ReadThenRace:
+            """The real adapter, except each consumer's first read waits until the other has read too: the
+            interleaving that loses an update unless writes are conditional."""
+
+            def __init__(self) -> None:
+                self.real = app.segments()
+                self.first = True
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self.real, name)
+
+            def rollup(self, profile_id: str) -> Any:
+                state = self.real.rollup(profile_id)
+                if self.first:
+                    self.first = False
+                    both_have_read.wait()
+                return state
+
+        def consume(message_id: str) -> None:
+            activity = envelope(
+                ActivityRecorded(
+                    profileId="concurrent-profile",
+                    messageId=message_id,
+                    type="page",
+                    properties={"path": "/recipes/x"},
+                    timestamp=START,
+                )
+            )
+            record_activity(activity, ReadThenRace(), publisher)  # type: ignore[arg-type]
+
+        # When two consumers apply one activity each, at the same moment
+        threads = [threading.Thread(target=consume, args=(f"c-{i}",)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        # Then both count: the profile entered the segment, exactly once
+        rollup, version, _ = app.segments().rollup("concurrent-profile")
+        assert segment in rollup.members
+        assert len(rollup.hits[segment]) == 2
+        entered = [e for e in publisher.published if e.detail_type == "SegmentEntered"]
+        assert len(entered) == 1
+    finally:
+        for name in env:
+            os.environ.pop(name, None)
