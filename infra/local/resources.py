@@ -126,7 +126,7 @@ def provision(names: LocalNames, local_env: dict[str, str]) -> Provisioned:
 
     for service in catalog.ALL:
         for table in service.tables:
-            _create_table(ddb, names.table(service.name, table.name), table)
+            _create_table(ddb, names.table(service.name, table.name), table, f"{service.name}/{table.name}")
             out.inventory["tables"].add(f"{service.name}/{table.name}")
 
     # Functions first (state machines substitute their ARNs), but a function that starts a machine needs the
@@ -156,7 +156,7 @@ def provision(names: LocalNames, local_env: dict[str, str]) -> Provisioned:
     return out
 
 
-def _create_table(ddb: Any, name: str, table: Any) -> None:
+def _create_table(ddb: Any, name: str, table: Any, logical_id: str) -> None:
     keys = [{"AttributeName": table.partition_key, "KeyType": "HASH"}]
     attributes = {table.partition_key}
     if table.sort_key:
@@ -171,6 +171,7 @@ def _create_table(ddb: Any, name: str, table: Any) -> None:
             attributes.add(index.sort_key)
         indexes.append({"IndexName": index.name, "KeySchema": schema, "Projection": {"ProjectionType": "ALL"}})
     kwargs: dict[str, Any] = {
+        "Tags": [{"Key": ID_TAG, "Value": logical_id}],
         "TableName": name,
         "KeySchema": keys,
         "BillingMode": "PAY_PER_REQUEST",
@@ -206,6 +207,7 @@ def _create_function(
         Environment={"Variables": env},
         Description=function.description[:256],
         Architectures=["arm64"],
+        Tags={ID_TAG: f"{service.name}/{function.name}"},
     )
 
 

@@ -74,7 +74,7 @@ def _chunks(
     group: list[int] = []
     size = 0
     for index, entry in enumerate(entries):
-        entry_size = len(entry["Detail"]) + len(entry["DetailType"]) + len(entry["Source"]) + 64
+        entry_size = len(entry["Detail"].encode()) + len(entry["DetailType"]) + len(entry["Source"]) + 64
         if group and (len(group) == MAX_ENTRIES or size + entry_size > MAX_REQUEST_BYTES):
             yield [events[i] for i in group], [entries[i] for i in group]
             group, size = [], 0

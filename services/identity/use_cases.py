@@ -31,7 +31,10 @@ def record_event(incoming: Envelope[EventCollected], repo: ProfileRepository, pu
     out: list[Envelope[Any]] = []
     profile_id: str | None = None
     for _ in range(MAX_RESOLVE_ATTEMPTS):
-        resolution = resolve(ids, repo.pointers(ids))
+        pointers = repo.pointers(ids)
+        resolution = resolve(ids, pointers)
+        if resolution.merge:  # rare: read the candidates, never fold a profile that belongs to a known person
+            resolution = resolve(ids, pointers, frozenset(p for p in resolution.merge if _is_known(repo, p)))
         if resolution.profile_id is None:
             candidate = new_id()
             if repo.create_profile(candidate, ids, now):
@@ -93,6 +96,11 @@ def record_event(incoming: Envelope[EventCollected], repo: ProfileRepository, pu
     )
     publisher.publish(out)
     return profile_id
+
+
+def _is_known(repo: ProfileRepository, profile_id: str) -> bool:
+    profile = repo.profile(profile_id) or {}
+    return any(i.startswith(("user:", "email:")) for i in profile.get("identities", []))
 
 
 def profile_view(profile_id: str, repo: ProfileRepository, activity_limit: int = 20) -> dict[str, Any]:

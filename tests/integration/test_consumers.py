@@ -134,7 +134,7 @@ def test_two_activities_of_one_profile_processed_at_the_same_moment_both_count(c
         for thread in threads:
             thread.join()
         # Then both count: the profile entered the segment, exactly once
-        rollup, version, _ = app.segments().rollup("concurrent-profile")
+        rollup, _version, _ = app.segments().rollup("concurrent-profile")
         assert segment in rollup.members
         assert len(rollup.hits[segment]) == 2
         entered = [e for e in publisher.published if e.detail_type == "SegmentEntered"]

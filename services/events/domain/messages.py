@@ -69,29 +69,30 @@ class SegmentMessage(BaseModel):
         return value
 
 
-# One model per endpoint: the same rules, with `type` implied by the path (/v1/track, /v1/page, ...).
+# One model per endpoint: the same rules, with `type` implied by the path (/v1/track, /v1/page, ...); a body that
+# names another type is refused rather than recorded as something the endpoint does not mean.
 class TrackMessage(SegmentMessage):
-    type: MessageKind = "track"
+    type: Literal["track"] = "track"  # type: ignore[assignment]
 
 
 class IdentifyMessage(SegmentMessage):
-    type: MessageKind = "identify"
+    type: Literal["identify"] = "identify"  # type: ignore[assignment]
 
 
 class PageMessage(SegmentMessage):
-    type: MessageKind = "page"
+    type: Literal["page"] = "page"  # type: ignore[assignment]
 
 
 class ScreenMessage(SegmentMessage):
-    type: MessageKind = "screen"
+    type: Literal["screen"] = "screen"  # type: ignore[assignment]
 
 
 class GroupMessage(SegmentMessage):
-    type: MessageKind = "group"
+    type: Literal["group"] = "group"  # type: ignore[assignment]
 
 
 class AliasMessage(SegmentMessage):
-    type: MessageKind = "alias"
+    type: Literal["alias"] = "alias"  # type: ignore[assignment]
 
 
 class BatchRequest(BaseModel):
@@ -141,7 +142,10 @@ def validate_batch(request: BatchRequest) -> tuple[list[SegmentMessage], list[Re
                 )
             )
             continue
-        merged = raw if request.context is None else {**raw, "context": {**request.context, **raw.get("context", {})}}
+        own_context = raw.get("context", {})
+        merged = raw
+        if request.context is not None and isinstance(own_context, dict):
+            merged = {**raw, "context": {**request.context, **own_context}}  # a non-object context is refused below
         if request.sentAt and "sentAt" not in merged:
             merged = {**merged, "sentAt": request.sentAt.isoformat()}
         try:
@@ -160,9 +164,9 @@ def event_time(message: SegmentMessage, received_at: dt.datetime) -> dt.datetime
     return message.timestamp or message.originalTimestamp or received_at
 
 
-def anonymise_ip(ip: str | None) -> str | None:
-    """Drop the last octet (IPv4) or the last 80 bits (IPv6) before anything is stored."""
-    if not ip:
+def anonymise_ip(ip: object) -> str | None:
+    """Drop the last octet (IPv4) or the last 80 bits (IPv6) before anything is stored; anything else is dropped."""
+    if not isinstance(ip, str) or not ip:
         return None
     try:
         address = ipaddress.ip_address(ip)
@@ -191,7 +195,7 @@ def collected(message: SegmentMessage, request: Request) -> EventCollected:
         userId=message.userId,
         previousId=message.previousId,
         groupId=message.groupId,
-        traits=message.traits or dict(context.get("traits") or {}),
+        traits=message.traits or (context["traits"] if isinstance(context.get("traits"), dict) else {}),
         properties=message.properties,
         context=context,
         timestamp=event_time(message, request.received_at),

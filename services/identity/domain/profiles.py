@@ -39,12 +39,16 @@ class Resolution:
     merge: list[str] = field(default_factory=list)
 
 
-def resolve(ids: list[Identifier], pointers: Mapping[Identifier, str]) -> Resolution:
+def resolve(
+    ids: list[Identifier], pointers: Mapping[Identifier, str], known_profiles: frozenset[str] = frozenset()
+) -> Resolution:
     """Pick the surviving profile: the one a known identifier (user id, email) points at, else the first.
 
     An anonymous profile is folded into the known one when a visitor identifies (as Segment and Mautic do).
-    Two profiles that are both reached only through known identifiers are not merged here: that needs a
-    verified identifier (a later policy decision), so the event goes to the first known one.
+    Two known profiles are never merged here (that needs a verified identifier): the event goes to the first
+    known owner, and a device id that pointed at another *known* profile (a shared browser) is moved to the
+    survivor without folding that person's history into someone else's. `known_profiles` names the profiles
+    that have a user id or email; the caller reads them only when there is a fold to decide.
     """
     owners = [pointers[i] for i in ids if i in pointers]
     if not owners:
@@ -52,8 +56,8 @@ def resolve(ids: list[Identifier], pointers: Mapping[Identifier, str]) -> Resolu
     known_owners = [pointers[i] for i in ids if i in pointers and is_known(i)]
     survivor = known_owners[0] if known_owners else owners[0]
     anonymous_only = {pointers[i] for i in ids if i in pointers and not is_known(i)} - set(known_owners)
-    merge = sorted(p for p in anonymous_only if p != survivor)
-    link = [i for i in ids if pointers.get(i) != survivor and (i not in pointers or pointers[i] in merge)]
+    merge = sorted(p for p in anonymous_only if p != survivor and p not in known_profiles)
+    link = [i for i in ids if pointers.get(i) != survivor and (i not in pointers or not is_known(i))]
     return Resolution(survivor, link=link, merge=merge)
 
 

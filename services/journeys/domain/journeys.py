@@ -34,7 +34,13 @@ class EmailContent(BaseModel):
     @field_validator("subject", "html", "text")
     @classmethod
     def _balanced(cls, value: str) -> str:
-        if value.count("{{") != value.count("}}"):
+        """Every `{{` is closed by `}}` before the next one opens (SES would refuse it only at send time)."""
+        expect_open = True
+        for token in re.findall(r"\{\{|\}\}", value):
+            if (token == "{{") != expect_open:
+                raise ValueError("unbalanced {{ }} placeholders")
+            expect_open = not expect_open
+        if not expect_open:
             raise ValueError("unbalanced {{ }} placeholders")
         return value
 
@@ -52,13 +58,20 @@ def template_name(journey_id: str) -> str:
     return f"journey-{journey_id}"
 
 
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
 def execution_name(journey_id: str, profile_id: str) -> str:
-    """One run per profile and journey: the name is the idempotency key Step Functions enforces (≤ 80 chars)."""
-    raw = f"{journey_id}-{profile_id}"
-    safe = re.sub(r"[^A-Za-z0-9_-]", "_", raw)
-    if len(safe) <= 80:
-        return safe
-    return safe[:63] + "-" + hashlib.sha256(raw.encode()).hexdigest()[:16]
+    """One run per profile and journey: the name is the idempotency key Step Functions enforces (≤ 80 chars).
+
+    Our own ids (UUIDs, fixed length) give the readable `<journey>-<profile>`; anything else gets a readable
+    prefix and a hash of the exact pair, so two different pairs never share a name.
+    """
+    if _UUID.match(journey_id) and _UUID.match(profile_id):
+        return f"{journey_id}-{profile_id}"
+    digest = hashlib.sha256(f"{journey_id}\x1f{profile_id}".encode()).hexdigest()[:24]
+    readable = re.sub(r"[^A-Za-z0-9_-]", "_", f"{journey_id}-{profile_id}")[:55]
+    return f"{readable}-{digest}"
 
 
 def template_data(contact: dict[str, Any]) -> dict[str, Any]:
