@@ -16,8 +16,13 @@ _SNIPPET = "import time; t = time.perf_counter(); import {module}; print(time.pe
 def import_seconds(module: str) -> float:
     samples = []
     for _ in range(RUNS):
-        out = subprocess.run([sys.executable, "-c", _SNIPPET.format(module=module)], check=True, capture_output=True,
-                             text=True, env={"PYTHONPATH": ".", "PATH": "", "AWS_DEFAULT_REGION": "us-east-1"})
+        out = subprocess.run(
+            [sys.executable, "-c", _SNIPPET.format(module=module)],
+            check=True,
+            capture_output=True,
+            text=True,
+            env={"PYTHONPATH": ".", "PATH": "", "AWS_DEFAULT_REGION": "us-east-1"},
+        )
         samples.append(float(out.stdout.strip().splitlines()[-1]))
     return statistics.median(samples)
 
@@ -34,6 +39,9 @@ def run() -> str:
             seen.add(module)
             seconds = import_seconds(module)
             rows.append([f"{service.name}.{function.name}", seconds * 1000, seconds / baseline])
-    return render("Handler import time (cold-start proxy), median of 5 fresh interpreters",
-                  ["function", "import ms", "× boto3"], rows,
-                  note="Command: make bench. Includes importing boto3 itself where the handler does.")
+    return render(
+        "Handler import time (cold-start proxy), median of 5 fresh interpreters",
+        ["function", "import ms", "× boto3"],
+        rows,
+        note="Command: make bench. Includes importing boto3 itself where the handler does.",
+    )

@@ -10,8 +10,9 @@ def render(title: str, header: Sequence[str], rows: Sequence[Sequence[object]], 
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     lines = [title, "=" * len(title)]
     for index, row in enumerate(cells):
-        lines.append("  ".join(c.rjust(w) if index and _numeric(c) else c.ljust(w) for c, w in zip(row, widths,
-                                                                                                   strict=True)))
+        lines.append(
+            "  ".join(c.rjust(w) if index and _numeric(c) else c.ljust(w) for c, w in zip(row, widths, strict=True))
+        )
         if index == 0:
             lines.append("  ".join("-" * w for w in widths))
     if note:

@@ -13,15 +13,27 @@ from infra import catalog
 OUTPUT = Path(__file__).resolve().parents[1] / "services" / "common" / "openapi.json"
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_SCHEMA = {
-    "type": "object", "title": "Problem", "description": "RFC 9457 problem details; `errors` names each field.",
-    "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-                   "detail": {"type": "string"},
-                   "errors": {"type": "array", "items": {"type": "object", "properties": {
-                       "field": {"type": "string"}, "message": {"type": "string"}}}}},
-    "required": ["title", "status"]}
+    "type": "object",
+    "title": "Problem",
+    "description": "RFC 9457 problem details; `errors` names each field.",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}},
+        },
+    },
+    "required": ["title", "status"],
+}
 SECURITY = {
-    "writeKey": {"type": "http", "scheme": "basic",
-                 "description": "A source's write key as the HTTP Basic user (password empty), as Segment does."},
+    "writeKey": {
+        "type": "http",
+        "scheme": "basic",
+        "description": "A source's write key as the HTTP Basic user (password empty), as Segment does.",
+    },
     "adminKey": {"type": "http", "scheme": "bearer", "description": "An admin key: `Authorization: Bearer ak_...`."},
 }
 
@@ -53,16 +65,22 @@ def document() -> dict[str, Any]:
                     if level != "public":
                         responses["401"] = _problem("No API key, or an unknown one.")
                         responses["403"] = _problem("The key may not call this route.")
-                        operation["security"] = [{"adminKey": []}] if level == "admin" else [
-                            {"writeKey": []}, {"adminKey": []}]
+                        operation["security"] = (
+                            [{"adminKey": []}] if level == "admin" else [{"writeKey": []}, {"adminKey": []}]
+                        )
                     paths.setdefault(path, {})[method] = operation
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
-    return {"openapi": "3.1.0",
-            "info": {"title": "CxM platform API", "version": "1.0.0",
-                     "description": "Collect events (Segment HTTP Tracking API), profiles, segments, journeys, content."},
-            "paths": dict(sorted(paths.items())),
-            "components": {"schemas": dict(sorted(schemas.items())), "securitySchemes": SECURITY}}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "CxM platform API",
+            "version": "1.0.0",
+            "description": "Collect events (Segment HTTP Tracking API), profiles, segments, journeys, content.",
+        },
+        "paths": dict(sorted(paths.items())),
+        "components": {"schemas": dict(sorted(schemas.items())), "securitySchemes": SECURITY},
+    }
 
 
 def rendered() -> str:

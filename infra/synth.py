@@ -16,7 +16,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 # What the CDK CLI puts in the context by default: `aws:cdk:path` metadata on resources and the CDKMetadata resource.
-CLI_CONTEXT = {"aws:cdk:enable-path-metadata": True, "aws:cdk:enable-asset-metadata": True, "aws:cdk:version-reporting": True}
+CLI_CONTEXT = {
+    "aws:cdk:enable-path-metadata": True,
+    "aws:cdk:enable-asset-metadata": True,
+    "aws:cdk:version-reporting": True,
+}
 
 
 def cdk_json_context() -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from email.utils import parseaddr
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -21,7 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # pyproject.toml: the layer is what runs in Lambda, the pin is what the tests run against.
 POWERTOOLS_LAYER_ACCOUNT = "017000801446"
 POWERTOOLS_LAYER_NAME = "AWSLambdaPowertoolsPythonV3-python312-arm64"
-DEFAULT_POWERTOOLS_LAYER_VERSION = 18
+DEFAULT_POWERTOOLS_LAYER_VERSION = 27
 
 DYNAMODB_READ = (
     "dynamodb:BatchGetItem",
@@ -163,7 +164,9 @@ class ServiceFunction(Construct):
                 arns.append(registry.function_construct(target_service, target_function).function_arn)
             self._allow(["lambda:InvokeFunction"], arns)
         if d.sends_email:
-            self._grant_email()
+            self._grant_sending()
+        if d.manages_email_templates:
+            self._grant_templates()
 
     def _grant_table(self, service: ServiceManifest, table_name: str, access: Access) -> None:
         declared = service.table(table_name)
@@ -172,20 +175,33 @@ class ServiceFunction(Construct):
         actions = list(DYNAMODB_READ) + (list(DYNAMODB_WRITE) if access == "write" else [])
         self._allow(actions, resources)
 
-    def _grant_email(self) -> None:
+    def _ses_arn(self, resource: str) -> str:
         stack = cdk.Stack.of(self)
+        return f"arn:{stack.partition}:ses:{stack.region}:{stack.account}:{resource}"
 
-        def ses_arn(resource: str) -> str:
-            return f"arn:{stack.partition}:ses:{stack.region}:{stack.account}:{resource}"
+    def _grant_sending(self) -> None:
+        ses_arn = self._ses_arn
 
-        sender = self.registry.email_from()
-        identities = [ses_arn(f"identity/{sender}")]
-        if "@" in sender:  # the sender's domain identity authorises it too, whichever of the two is verified
-            identities.append(ses_arn(f"identity/{sender.rsplit('@', 1)[1]}"))
-        config_set = ses_arn(f"configuration-set/{self.registry.configuration_set()}")
-        self._allow(["ses:SendEmail"], [config_set, *identities])
+        # Identities are `identity/*` because SES also authorises the *recipient* identities while the account is
+        # in the sandbox; what may be sent is pinned by the From address instead (`ses:FromAddress`).
+        sender = parseaddr(self.registry.email_from())[1] or self.registry.email_from()
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["ses:SendEmail"],
+                resources=[ses_arn(f"configuration-set/{self.registry.configuration_set()}"), ses_arn("identity/*")],
+                conditions={"StringEquals": {"ses:FromAddress": sender}},
+            )
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]",
+            "ses:SendEmail must be allowed on recipient identities too while the SES account is in the sandbox; "
+            "the statement is pinned to this stack's From address (ses:FromAddress) and configuration set.",
+        )
+
+    def _grant_templates(self) -> None:
         # Templates are created per journey at run time, so their names are not known at deploy time.
-        self._allow(list(SES_TEMPLATE_ACTIONS), [ses_arn("template/*")])
+        self._allow(list(SES_TEMPLATE_ACTIONS), [self._ses_arn("template/*")])
         acknowledge(
             self.role,
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:template/*]",

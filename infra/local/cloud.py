@@ -60,6 +60,7 @@ class LocalCloud:
         host: str = "127.0.0.1",
         follow_real_time: bool = False,
         log_level: str = "WARNING",
+        background_pump: bool = True,
     ) -> None:
         self.region = region
         self.names = LocalNames(region=region)
@@ -69,6 +70,7 @@ class LocalCloud:
         self._host = host
         self._follow = follow_real_time
         self._log_level = log_level
+        self._background_pump = background_pump
         self._stack = ExitStack()
         self._ticker_stop = threading.Event()
         self.url = ""
@@ -105,8 +107,10 @@ class LocalCloud:
         )
         self.scheduler = Scheduler(self.provisioned.schedules, self._invoke_scheduled, self.region, ACCOUNT)
         self._stack.callback(self.clock.on_advance(self.scheduler.on_advance))
-        self.pump = Pump(self.provisioned.consumers, self.region).start()
-        self._stack.callback(self.pump.stop)
+        self.pump = Pump(self.provisioned.consumers, self.region)
+        if self._background_pump:
+            self.pump.start()
+            self._stack.callback(self.pump.stop)
         self.gateway = Gateway(
             self.provisioned.routes, self.region, self._host, self._port, local_routes=self._local_routes()
         ).start()

@@ -75,7 +75,8 @@ class Function:
     schedules: tuple[Schedule, ...] = ()
     tables: dict[str, Access] = field(default_factory=dict)
     publishes: bool = False
-    sends_email: bool = False
+    sends_email: bool = False  # ses:SendEmail from the stack's sender address
+    manages_email_templates: bool = False  # create/update/read SES templates (no sending)
     starts_state_machines: tuple[str, ...] = ()  # names of this service's state machines
     invokes: tuple[str, ...] = ()  # "<service>.<function>" of internal APIs it calls
     timeout_seconds: int = 10

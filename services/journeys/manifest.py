@@ -25,7 +25,7 @@ MANIFEST = ServiceManifest(
                 Route("GET", "/v1/journeys/{journeyId}", "admin"),
             ),
             tables={"journeys": "write"},
-            sends_email=True,
+            manages_email_templates=True,
         ),
         Function(
             name="on_segment_entered",

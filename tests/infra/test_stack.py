@@ -357,6 +357,22 @@ def test_events_api_publishes_and_writes_no_table(t: T) -> None:
     assert "dynamodb:GetItem" in actions_on(statements, access_id)  # it checks API keys
 
 
+def test_email_senders_send_only_from_the_configured_address(t: T) -> None:
+    senders = {f"{m.name}/{f.name}" for m, f in all_functions() if f.sends_email}
+    (config_set_id,) = t.of_type("AWS::SES::ConfigurationSet")
+    for manifest, function in all_functions():
+        statements = t.statements(t.function(manifest.name, function.name)[0])
+        send = [s for s in statements if "ses:SendEmail" in as_list(s["Action"])]
+        if f"{manifest.name}/{function.name}" not in senders:
+            assert not send
+            if not function.manages_email_templates:
+                assert "ses:" not in json.dumps(statements)
+            continue
+        (statement,) = send
+        assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": "no-reply@example.com"}}
+        assert config_set_id in refs(statement["Resource"])
+
+
 def test_only_declared_tables_and_publishers(t: T) -> None:
     """Every function's role reaches exactly the tables its declaration names (+ the access table for APIs)."""
     tables = {r["Metadata"][CXM_ID]: k for k, r in t.of_type("AWS::DynamoDB::Table").items()}
@@ -375,3 +391,50 @@ def test_only_declared_tables_and_publishers(t: T) -> None:
                     f"{manifest.name}.{function.name} {cxm}"
                 )
         assert ("events:PutEvents" in actions_on(statements, bus_id)) == function.publishes
+
+
+# --- context -------------------------------------------------------------------------------------------------
+def test_context_overrides_as_the_cli_passes_them() -> None:
+    """`cdk synth -c stage=prod -c deletionProtection=false -c corsAllowOrigins=...` (the CLI passes strings)."""
+    from infra.synth import synth_template
+
+    t = T(
+        synth_template(
+            {
+                "stage": "prod",
+                "deletionProtection": "false",
+                "powertoolsLayerVersion": "27",
+                "corsAllowOrigins": "https://app.example.com,https://admin.example.com",
+                "emailFrom": "hello@mail.example.org",
+            }
+        )
+    )
+    (bus,) = t.of_type("AWS::Events::EventBus").values()
+    assert bus["Properties"]["Name"] == "cxm-prod"
+    assert all(
+        r["Properties"]["DeletionProtectionEnabled"] is False for r in t.of_type("AWS::DynamoDB::Table").values()
+    )
+    (api,) = t.of_type("AWS::ApiGatewayV2::Api").values()
+    assert api["Properties"]["CorsConfiguration"]["AllowOrigins"] == [
+        "https://app.example.com",
+        "https://admin.example.com",
+    ]
+    _, send = t.function("journeys", "send_email")
+    assert send["Properties"]["Environment"]["Variables"]["EMAIL_FROM"] == "hello@mail.example.org"
+    assert json.dumps(send["Properties"]["Layers"]).endswith(':27"}]')
+
+
+def test_cdk_json_context_and_settings_defaults_agree() -> None:
+    from infra.stack import Settings
+    from infra.synth import cdk_json_context
+
+    d = Settings()
+    assert cdk_json_context() == {
+        "stage": d.stage,
+        "emailFrom": d.email_from,
+        "powertoolsLayerVersion": d.powertools_layer_version,
+        "corsAllowOrigins": list(d.cors_allow_origins),
+        "deletionProtection": d.deletion_protection,
+        "apiThrottleRateLimit": d.api_throttle_rate_limit,
+        "apiThrottleBurstLimit": d.api_throttle_burst_limit,
+    }
