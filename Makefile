@@ -44,7 +44,7 @@ infra: install
 	$(BIN)/pytest -q tests/infra
 
 bench: $(PY_STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(ARGS)
 
 schemas: $(PY_STAMP)
 	$(BIN)/python -m services.common.contracts.schemas

@@ -1,22 +1,38 @@
-"""`make bench`: run every benchmark section and print its table."""
+"""`make bench`: run every benchmark section (each module in bench/ with a `run() -> str`) and print its table.
+
+`make bench ARGS="cold_start aws_requests"` runs only the named sections.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+NOT_SECTIONS = {"table", "__main__"}
+
+
+def sections() -> list[str]:
+    here = Path(__file__).parent
+    return sorted(
+        m.name for m in pkgutil.iter_modules([str(here)]) if m.name not in NOT_SECTIONS and not m.name.startswith("_")
+    )
 
 
 def main() -> int:
-    from bench import aws_requests, cold_start
-
-    sections = {"cold-start": cold_start.run, "aws-requests": aws_requests.run}
-    chosen = sys.argv[1:] or list(sections)
+    chosen = sys.argv[1:] or sections()
     for name in chosen:
+        module = importlib.import_module(f"bench.{name}")
+        if not hasattr(module, "run"):
+            continue
         started = time.perf_counter()
-        print(sections[name]())
+        print(module.run())
         print(f"({name}: {time.perf_counter() - started:.1f} s)\n", flush=True)
     return 0
 

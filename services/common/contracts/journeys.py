@@ -1,0 +1,56 @@
+"""Bus events published by the journeys service (source cxm.journeys)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from services.common.contracts.envelope import Contract
+
+JOURNEYS = "cxm.journeys"
+
+
+class JourneyEntered(Contract):
+    SOURCE = JOURNEYS
+    DETAIL_TYPE = "JourneyEntered"
+    profile_id: str = Field(alias="profileId")
+    journey_id: str = Field(alias="journeyId")
+    execution: str
+
+
+class JourneyStepCompleted(Contract):
+    SOURCE = JOURNEYS
+    DETAIL_TYPE = "JourneyStepCompleted"
+    profile_id: str = Field(alias="profileId")
+    journey_id: str = Field(alias="journeyId")
+    step: str
+
+
+class JourneyExited(Contract):
+    SOURCE = JOURNEYS
+    DETAIL_TYPE = "JourneyExited"
+    profile_id: str = Field(alias="profileId")
+    journey_id: str = Field(alias="journeyId")
+    reason: str
+
+
+class MessageSent(Contract):
+    SOURCE = JOURNEYS
+    DETAIL_TYPE = "MessageSent"
+    profile_id: str = Field(alias="profileId")
+    journey_id: str | None = Field(default=None, alias="journeyId")
+    channel: Literal["email", "sms", "webhook"]
+    template: str | None = None
+    provider_message_id: str | None = Field(default=None, alias="providerMessageId")
+    dedupe_key: str = Field(alias="dedupeKey")
+
+
+class MessageFailed(Contract):
+    SOURCE = JOURNEYS
+    DETAIL_TYPE = "MessageFailed"
+    profile_id: str = Field(alias="profileId")
+    journey_id: str | None = Field(default=None, alias="journeyId")
+    channel: Literal["email", "sms", "webhook"]
+    reason: str
+    dedupe_key: str = Field(alias="dedupeKey")
