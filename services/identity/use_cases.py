@@ -86,6 +86,7 @@ def record_event(incoming: Envelope[EventCollected], repo: ProfileRepository, pu
                 properties=event.properties,
                 traits=event.traits,
                 context=event.context,
+                enrichment=event.enrichment,
                 timestamp=event.timestamp,
                 anonymousId=event.anonymous_id,
                 userId=event.user_id,

@@ -4,11 +4,67 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.common.contracts.envelope import Contract
 
 EVENTS = "cxm.events"
+
+
+class Device(BaseModel):
+    model_config = ConfigDict(extra="allow", defer_build=True)
+    type: Literal["desktop", "mobile", "tablet", "bot", "other"] = "other"
+    browser: str | None = None
+    os: str | None = None
+
+
+class Geo(BaseModel):
+    model_config = ConfigDict(extra="allow", defer_build=True)
+    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2")
+    region: str | None = None
+    city: str | None = None
+
+
+class Referrer(BaseModel):
+    model_config = ConfigDict(extra="allow", defer_build=True)
+    type: Literal["search", "social", "email", "paid", "internal", "direct", "other"] = "direct"
+    source: str | None = Field(default=None, description="e.g. google, facebook, newsletter")
+
+
+class Campaign(BaseModel):
+    """UTM fields (Segment's context.campaign)."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True)
+    source: str | None = None
+    medium: str | None = None
+    name: str | None = None
+    term: str | None = None
+    content: str | None = None
+
+
+class LocalTime(BaseModel):
+    """The visitor's local time of the event, from context.timezone."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True)
+    hour: int = Field(ge=0, le=23)
+    weekday: int = Field(ge=0, le=6, description="Monday = 0")
+    part_of_day: Literal["night", "morning", "afternoon", "evening"] = Field(alias="partOfDay")
+    timezone: str
+
+
+class Enrichment(BaseModel):
+    """What the events service derived from the request and the message; every part is optional."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
+    device: Device | None = None
+    geo: Geo | None = None
+    referrer: Referrer | None = None
+    campaign: Campaign | None = None
+    local: LocalTime | None = None
+    search_terms: str | None = Field(default=None, alias="searchTerms")
+    machine: bool = Field(default=False, description="Looks machine-made (email scanner, bot): ignored by scoring.")
+
+
 MessageType = Literal["track", "identify", "page", "screen", "group", "alias"]
 
 
@@ -31,3 +87,4 @@ class EventCollected(Contract):
     timestamp: AwareDatetime
     received_at: AwareDatetime = Field(alias="receivedAt")
     source_id: str = Field(alias="sourceId", description="The write key's source (a website, an app).")
+    enrichment: Enrichment = Field(default_factory=Enrichment)

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field
 
-from services.common.contracts.collection import MessageType
+from services.common.contracts.collection import Enrichment, MessageType
 from services.common.contracts.envelope import Contract
 
 IDENTITY = "cxm.identity"
@@ -28,6 +28,7 @@ class ActivityRecorded(Contract):
     timestamp: AwareDatetime
     anonymous_id: str | None = Field(default=None, alias="anonymousId")
     user_id: str | None = Field(default=None, alias="userId")
+    enrichment: Enrichment = Field(default_factory=Enrichment)
 
 
 class ProfileCreated(Contract):
