@@ -15,11 +15,19 @@ $(PY_STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# Runtime packages beyond the Powertools layer, built for Lambda (arm64, CPython 3.12) for `cdk synth/deploy`.
+LAYER_STAMP := build/layer/.installed
+$(LAYER_STAMP): infra/layer/requirements.txt $(PY_STAMP)
+	rm -rf build/layer && mkdir -p build/layer/python
+	$(BIN)/pip install --quiet --no-deps --target build/layer/python --implementation cp --python-version 3.12 \
+		--platform manylinux2014_aarch64 --only-binary=:all: -r infra/layer/requirements.txt
+	touch $@
+
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(PY_STAMP) $(NODE_STAMP)
+install: $(PY_STAMP) $(NODE_STAMP) $(LAYER_STAMP)
 
 dev: $(PY_STAMP)
 	$(BIN)/python -m infra.local $(if $(filter-out 0,$(DEMO)),--demo)
@@ -55,4 +63,4 @@ synth: install
 	npx cdk synth --quiet
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules cdk.out build .pytest_cache .mypy_cache .ruff_cache

@@ -73,6 +73,36 @@ def powertools_layer(scope: Construct, version: int) -> lambda_.ILayerVersion:
     return lambda_.LayerVersion.from_layer_version_arn(stack, construct_id, arn)
 
 
+LAYER_DIR = REPO_ROOT / "build" / "layer"
+LAYER_REQUIREMENTS = REPO_ROOT / "infra" / "layer" / "requirements.txt"
+
+
+def dependencies_layer(scope: Construct) -> lambda_.ILayerVersion:
+    """Our runtime packages beyond the Powertools layer (infra/layer/requirements.txt), one layer per stack.
+
+    Built by `make install` for arm64/CPython 3.12 into build/layer, so synth needs neither Docker nor network.
+    """
+    stack = cdk.Stack.of(scope)
+    existing = stack.node.try_find_child("DependenciesLayer")
+    if existing is not None:
+        return existing  # type: ignore[return-value]
+    if not (LAYER_DIR / "python").is_dir():
+        raise RuntimeError(f"{LAYER_DIR} is missing: run `make install` (it builds the Lambda dependencies layer)")
+    return lambda_.LayerVersion(
+        stack,
+        "DependenciesLayer",
+        code=lambda_.Code.from_asset(str(LAYER_DIR), exclude=[".installed"]),
+        compatible_runtimes=[lambda_.Runtime.PYTHON_3_12],
+        compatible_architectures=[lambda_.Architecture.ARM_64],
+        description="CxM runtime packages beyond Powertools: "
+        + ", ".join(
+            line.strip()
+            for line in LAYER_REQUIREMENTS.read_text().splitlines()
+            if line.strip() and not line.startswith("#")
+        ),
+    )
+
+
 class ServiceFunction(Construct):
     """A function of a service, derived only from its `Function` declaration.
 
@@ -123,7 +153,7 @@ class ServiceFunction(Construct):
             memory_size=declaration.memory_mb,
             timeout=cdk.Duration.seconds(declaration.timeout_seconds),
             environment=env,
-            layers=[powertools_layer(self, powertools_layer_version)],
+            layers=[powertools_layer(self, powertools_layer_version), dependencies_layer(self)],
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
             role=self.role,

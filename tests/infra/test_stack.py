@@ -135,6 +135,8 @@ def test_function_is_built_from_its_declaration(t: T, manifest: ServiceManifest,
     assert (props["MemorySize"], props["Timeout"]) == (function.memory_mb, function.timeout_seconds)
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert "AWSLambdaPowertoolsPythonV3-python312-arm64:" in json.dumps(props["Layers"])
+    (layer_id,) = t.of_type("AWS::Lambda::LayerVersion")
+    assert {"Ref": layer_id} in props["Layers"]  # our dependencies layer
     expected = environment(manifest, function, _TokenNames())
     env = props["Environment"]["Variables"]
     assert set(env) == set(expected) | {"POWERTOOLS_LOG_LEVEL"}
@@ -159,10 +161,25 @@ def test_function_is_built_from_its_declaration(t: T, manifest: ServiceManifest,
     assert t.resources[log_group]["Properties"]["RetentionInDays"] == 30
 
 
+def test_the_dependencies_layer_pins_match_pyproject() -> None:
+    """infra/layer/requirements.txt is what runs in Lambda; pyproject.toml is what the tests run against."""
+    import tomllib
+
+    layer = {
+        line.strip()
+        for line in (REPO / "infra" / "layer" / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    project = set(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"])
+    assert layer <= project, layer - project
+
+
 def test_function_bundles_hold_only_common_and_own_code() -> None:
     """The asset excludes leave `services/__init__.py`, `services/common` and `services/<name>` in a bundle; the
     rest must come from the Powertools layer or the Lambda runtime. Checked statically on the source."""
+    ours = (REPO / "infra" / "layer" / "top_level.txt").read_text().split()
     layer_and_runtime = {
+        *(name for name in ours if not name.startswith("#")),
         "aws_lambda_powertools",
         "pydantic",
         "pydantic_core",
@@ -421,7 +438,7 @@ def test_context_overrides_as_the_cli_passes_them() -> None:
     ]
     _, send = t.function("journeys", "send_email")
     assert send["Properties"]["Environment"]["Variables"]["EMAIL_FROM"] == "hello@mail.example.org"
-    assert json.dumps(send["Properties"]["Layers"]).endswith(':27"}]')
+    assert send["Properties"]["Layers"][0]["Fn::Sub"].endswith(":27")
 
 
 def test_cdk_json_context_and_settings_defaults_agree() -> None:
