@@ -33,6 +33,7 @@ class Names(Protocol):
     def function_name(self, service: str, function: str) -> str: ...
     def email_from(self) -> str: ...
     def configuration_set(self) -> str: ...
+    def secret_arn(self, secret: str) -> str: ...
 
 
 def manifest(name: str) -> ServiceManifest:
@@ -53,6 +54,8 @@ def environment(service: ServiceManifest, function: Function, names: Names) -> d
     for target in function.invokes:
         target_service, _, target_function = target.partition(".")
         env[invoke_env(target)] = names.function_name(target_service, target_function)
+    for secret in function.secrets:
+        env[PLATFORM.secret(secret).env] = names.secret_arn(secret)
     if function.sends_email:
         env[EMAIL_FROM_ENV] = names.email_from()
         env[EMAIL_CONFIGURATION_SET_ENV] = names.configuration_set()

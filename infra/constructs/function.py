@@ -187,6 +187,8 @@ class ServiceFunction(Construct):
                 registry.state_machine_construct(service.name, m).state_machine_arn for m in d.starts_state_machines
             ]
             self._allow(["states:StartExecution"], arns)
+        for secret in d.secrets:
+            self._allow(["secretsmanager:GetSecretValue"], [registry.secret_arn(secret)])
         if d.invokes:
             arns = []
             for target in d.invokes:

@@ -8,6 +8,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import IConstruct
@@ -51,6 +52,7 @@ class Registry:
     tables: dict[tuple[str, str], dynamodb.Table] = field(default_factory=dict)
     functions: dict[tuple[str, str], lambda_.IFunction] = field(default_factory=dict)
     state_machines: dict[tuple[str, str], sfn.IStateMachine] = field(default_factory=dict)
+    secrets: dict[str, secretsmanager.ISecret] = field(default_factory=dict)
 
     @staticmethod
     def _get(kind: str, items: dict, key: tuple[str, str]):  # type: ignore[no-untyped-def]
@@ -86,3 +88,12 @@ class Registry:
 
     def configuration_set(self) -> str:
         return self.configuration_set_.configuration_set_name
+
+    def secret_construct(self, secret: str) -> secretsmanager.ISecret:
+        try:
+            return self.secrets[secret]
+        except KeyError:
+            raise UnknownResource(f"secret {secret} is not declared") from None
+
+    def secret_arn(self, secret: str) -> str:
+        return self.secret_construct(secret).secret_arn

@@ -14,6 +14,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -107,6 +108,24 @@ class ServiceConstruct(Construct):
         for table in manifest.tables:
             self.tables[table.name] = self._table(table, deletion_protection)
             registry.tables[(manifest.name, table.name)] = self.tables[table.name]
+
+        for secret in manifest.secrets:
+            generated = secretsmanager.Secret(
+                self,
+                pascal(secret.name) + "Secret",
+                description=f"CxM {manifest.name}/{secret.name}: generated at deploy time, read by functions only",
+                generate_secret_string=secretsmanager.SecretStringGenerator(
+                    password_length=64, exclude_punctuation=True
+                ),
+            )
+            cxm_id(generated, self._id(secret.name))
+            acknowledge(
+                generated,
+                "AwsSolutions-SMG4",
+                "An HMAC signing key: rotating it would invalidate links already sent in emails; rotate by deploying "
+                "a new secret version when needed.",
+            )
+            registry.secrets[secret.name] = generated
 
         for node in build_order(manifest):
             if isinstance(node, StateMachine):

@@ -26,6 +26,7 @@ class LocalNames:
     region: str
     stage: str = "local"
     sender: str = "no-reply@cxm.local"
+    secret_arns: dict[str, str] = field(default_factory=dict)
 
     def _name(self, *parts: str) -> str:
         return "-".join(("cxm", self.stage, *parts)).replace("_", "-")
@@ -57,6 +58,9 @@ class LocalNames:
     def configuration_set(self) -> str:
         return self._name("email")
 
+    def secret_arn(self, secret: str) -> str:
+        return self.secret_arns[secret]
+
 
 @dataclass(frozen=True)
 class Consumer:
@@ -86,6 +90,12 @@ class Provisioned:
     schedules: list[ScheduledTarget] = field(default_factory=list)
     routes: dict[str, str] = field(default_factory=dict)  # route key → function name
     inventory: dict[str, set[str]] = field(default_factory=dict)  # kind → cxm ids
+
+
+def _random_secret() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(48)
 
 
 def _empty_zip() -> bytes:
@@ -123,6 +133,15 @@ def provision(names: LocalNames, local_env: dict[str, str]) -> Provisioned:
     sesv2.create_email_identity(EmailIdentity=domain)
     sesv2.create_configuration_set(ConfigurationSetName=names.configuration_set())
     code = _empty_zip()
+    secrets = boto3.client("secretsmanager", region_name=region)
+    for owner in catalog.ALL:
+        for secret in owner.secrets:
+            created = secrets.create_secret(
+                Name=names._name(owner.name, secret.name),
+                SecretString=_random_secret(),
+                Tags=[{"Key": ID_TAG, "Value": f"{owner.name}/{secret.name}"}],
+            )
+            names.secret_arns[secret.name] = created["ARN"]
 
     for service in catalog.ALL:
         for table in service.tables:

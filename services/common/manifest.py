@@ -31,6 +31,15 @@ class Table:
 
 
 @dataclass(frozen=True)
+class Secret:
+    """A random secret the platform generates at deploy time (e.g. an HMAC key). `env` names the variable that
+    carries its ARN (Secrets Manager); functions read it at run time, it never appears in code or logs."""
+
+    name: str
+    env: str
+
+
+@dataclass(frozen=True)
 class Route:
     """An HTTP API route; `auth` is checked by the handler so refusals are problem+json (HTTP APIs cannot
     customise authoriser responses)."""
@@ -79,6 +88,7 @@ class Function:
     manages_email_templates: bool = False  # create/update/read SES templates (no sending)
     starts_state_machines: tuple[str, ...] = ()  # names of this service's state machines
     invokes: tuple[str, ...] = ()  # "<service>.<function>" of internal APIs it calls
+    secrets: tuple[str, ...] = ()  # names of PLATFORM secrets it may read
     timeout_seconds: int = 10
     memory_mb: int = 512
 
@@ -100,6 +110,7 @@ class ServiceManifest:
     tables: tuple[Table, ...] = ()
     functions: tuple[Function, ...] = ()
     state_machines: tuple[StateMachine, ...] = ()
+    secrets: tuple[Secret, ...] = ()
 
     def function(self, name: str) -> Function:
         return next(f for f in self.functions if f.name == name)
@@ -109,6 +120,9 @@ class ServiceManifest:
 
     def state_machine(self, name: str) -> StateMachine:
         return next(m for m in self.state_machines if m.name == name)
+
+    def secret(self, name: str) -> Secret:
+        return next(s for s in self.secrets if s.name == name)
 
 
 # Platform-wide names: the environment variables functions receive.
@@ -127,4 +141,5 @@ def invoke_env(target: str) -> str:
 PLATFORM = ServiceManifest(
     name="platform",
     tables=(Table("access", env=ACCESS_TABLE_ENV),),
+    secrets=(Secret("link-signing", env="LINK_SIGNING_SECRET_ARN"),),  # HMAC key of email open/click tokens
 )

@@ -136,3 +136,12 @@ def test_state_machines_agree_in_their_states(cloud: Any, template: dict[str, An
         for state, body in local[logical_id]["States"].items():
             assert f'"{state}"' in text, f"{logical_id}: state {state} missing from the stack"
             assert body["Type"] in text
+
+
+def test_secrets_agree(cloud: Any, template: dict[str, Any]) -> None:
+    manager = boto3.client("secretsmanager", region_name=cloud.region)
+    local = set()
+    for secret in manager.list_secrets()["SecretList"]:
+        tags = {t["Key"]: t["Value"] for t in secret.get("Tags", [])}
+        local.add(tags[ID_TAG])
+    assert set(stack_resources(template, "AWS::SecretsManager::Secret")) == local

@@ -311,6 +311,7 @@ def test_cxm_ids_are_unique_and_cover_the_manifests(t: T) -> None:
     expected = {"platform/bus", "platform/configuration-set"}
     for m in ALL:
         expected |= {f"{m.name}/{tb.name}" for tb in m.tables} | {f"{m.name}/{sm.name}" for sm in m.state_machines}
+        expected |= {f"{m.name}/{secret.name}" for secret in m.secrets}
         for f in m.functions:
             expected |= {f"{m.name}/{f.name}"} | {f"{m.name}/{s.name}" for s in f.schedules}
             expected |= {f"{m.name}/{s.name}{suffix}" for s in f.subscriptions for suffix in ("", "-dlq")}
