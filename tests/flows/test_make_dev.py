@@ -1,0 +1,127 @@
+"""`make dev` as a marketing engineer uses it: start it, send an event with curl-like calls, see it in the profile."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Api
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("dev")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "CXM_PORT": str(port), "DEMO": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "infra.local"],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    deadline = time.monotonic() + 60
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "Ctrl-C stops" in line:
+            break
+    output = "".join(lines)
+    try:
+        assert "Ctrl-C stops" in output, output
+        yield output, str(workdir)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_make_dev_prints_its_urls_and_keys(dev_server: tuple[str, str]) -> None:
+    output, workdir = dev_server
+    state = json.loads((Path(workdir) / ".cxm" / "local.json").read_text())
+    for label in ("HTTP API", "OpenAPI", "Swagger UI", "Demo page", "Write key", "Admin key", "Demo data"):
+        assert label in output
+    assert state["url"] in output and state["writeKey"] in output and state["adminKey"] in output
+
+
+def test_a_tracked_event_shows_in_the_admin_profile_lookup_seconds_later(dev_server: tuple[str, str]) -> None:
+    _, workdir = dev_server
+    state = json.loads((Path(workdir) / ".cxm" / "local.json").read_text())
+    api = Api(state["url"], state["writeKey"], state["adminKey"])
+
+    sent = api.send("track", {"anonymousId": "curl-visitor", "event": "Signed Up", "properties": {"plan": "free"}})
+    assert sent.status == 200, sent.body
+
+    deadline = time.monotonic() + 10
+    profile = api.admin("GET", "/v1/profiles?anonymousId=curl-visitor")
+    while profile.status != 200 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        profile = api.admin("GET", "/v1/profiles?anonymousId=curl-visitor")
+    assert profile.status == 200, profile.body
+    assert [a["event"] for a in profile.body["activity"]] == ["Signed Up"]
+
+    assert api.request("GET", "/v1/openapi.json").status == 200
+    assert api.request("GET", "/demo/").status == 200
+
+
+def test_the_clock_can_be_fast_forwarded_with_the_cli(dev_server: tuple[str, str]) -> None:
+    _, workdir = dev_server
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    before = subprocess.run(
+        [sys.executable, "-m", "infra.cli", "clock", "now"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    moved = subprocess.run(
+        [sys.executable, "-m", "infra.cli", "clock", "advance", "14d"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "virtual time is now" in moved
+    after = subprocess.run(
+        [sys.executable, "-m", "infra.cli", "clock", "now"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert after[:10] > before[:10]
+    refused = subprocess.run(
+        [sys.executable, "-m", "infra.cli", "clock", "advance", "soon"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode != 0 and "duration" in (refused.stderr + refused.stdout)
