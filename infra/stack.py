@@ -116,6 +116,20 @@ class CxmStack(cdk.Stack):
         )
         self.configuration_set = ses.ConfigurationSet(self, "EmailConfigurationSet", reputation_metrics=True)
         cxm_id(self.configuration_set, "platform/configuration-set")
+        # Delivery feedback (bounces, complaints, deliveries) goes to the default bus, where SES may publish; the
+        # identity service subscribes there to keep its suppression list.
+        self.configuration_set.add_event_destination(
+            "FeedbackToEventBridge",
+            destination=ses.EventDestination.event_bus(
+                events.EventBus.from_event_bus_name(self, "DefaultBus", "default")
+            ),
+            events=[
+                ses.EmailSendingEvent.BOUNCE,
+                ses.EmailSendingEvent.COMPLAINT,
+                ses.EmailSendingEvent.DELIVERY,
+                ses.EmailSendingEvent.REJECT,
+            ],
+        )
 
         self.registry = Registry(bus_=self.bus, email_from_=s.email_from, configuration_set_=self.configuration_set)
         self.api = CxmHttpApi(

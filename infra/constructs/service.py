@@ -189,6 +189,10 @@ class ServiceConstruct(Construct):
         self.routes.extend(BoundRoute(self.manifest.name, declared.name, r, fn.function) for r in declared.routes)
         return fn
 
+    def _default_bus(self) -> events.IEventBus:
+        found = self.node.try_find_child("DefaultBus")
+        return found or events.EventBus.from_event_bus_name(self, "DefaultBus", "default")  # type: ignore[return-value]
+
     def _subscription(self, declared: Function, function: lambda_.IFunction, sub: Subscription) -> None:
         name = pascal(sub.name)
         dlq = sqs.Queue(
@@ -213,7 +217,7 @@ class ServiceConstruct(Construct):
             self,
             f"{name}Rule",
             description=f"{self._id(sub.name)}: {', '.join(sub.detail_types)} → {self.manifest.name}.{declared.name}",
-            event_bus=self.registry.bus_,
+            event_bus=self.registry.bus_ if sub.bus == "platform" else self._default_bus(),
             event_pattern=pattern,
             # Events the bus cannot deliver to the queue land in the same DLQ (and raise the same alarm).
             targets=[targets.SqsQueue(queue, dead_letter_queue=dlq)],

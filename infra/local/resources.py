@@ -255,13 +255,14 @@ def _subscribe(sqs: Any, events: Any, names: LocalNames, service: ServiceManifes
             if sub.sources:
                 pattern["source"] = list(sub.sources)
             rule = names.rule(service.name, sub.name)
+            bus = names.bus() if sub.bus == "platform" else "default"
             events.put_rule(
                 Name=rule,
-                EventBusName=names.bus(),
+                EventBusName=bus,
                 EventPattern=json.dumps(pattern),
                 Tags=[{"Key": ID_TAG, "Value": f"{service.name}/{sub.name}"}],
             )
-            events.put_targets(Rule=rule, EventBusName=names.bus(), Targets=[{"Id": "queue", "Arn": queue_arn}])
+            events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
             out.inventory["queues"].update({f"{service.name}/{sub.name}", f"{service.name}/{sub.name}-dlq"})
             out.inventory["rules"].add(f"{service.name}/{sub.name}")
             out.consumers.append(

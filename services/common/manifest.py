@@ -62,6 +62,9 @@ class Subscription:
     sources: tuple[str, ...] = ()
     batch_size: int = 10
     max_receive_count: int = 5
+    # "platform": our bus (cxm-<stage>); "default": the account's default bus, where AWS services (SES feedback,
+    # scheduled events) publish.
+    bus: Literal["platform", "default"] = "platform"
 
 
 @dataclass(frozen=True)

@@ -456,3 +456,12 @@ def test_cdk_json_context_and_settings_defaults_agree() -> None:
         "apiThrottleRateLimit": d.api_throttle_rate_limit,
         "apiThrottleBurstLimit": d.api_throttle_burst_limit,
     }
+
+
+def test_email_feedback_goes_to_the_default_bus(t: T) -> None:
+    """Bounces and complaints reach EventBridge, where the identity service keeps its suppression list."""
+    (destination,) = t.of_type("AWS::SES::ConfigurationSetEventDestination").values()
+    config = destination["Properties"]["EventDestination"]
+    assert config["Enabled"] is True
+    assert {"BOUNCE", "COMPLAINT"} <= {e.upper() for e in config["MatchingEventTypes"]}
+    assert ":event-bus/default" in json.dumps(config["EventBridgeDestination"])
