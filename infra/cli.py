@@ -51,6 +51,24 @@ def clock(args: argparse.Namespace) -> int:
     return 0
 
 
+def replay(args: argparse.Namespace) -> int:
+    """Dead-lettered messages back onto their queues: in the local cloud, or in AWS with --aws."""
+    if args.aws:
+        import boto3
+
+        from infra.replay import replay_all
+
+        moved = replay_all(boto3.client("sqs"), prefix=args.prefix, only=args.only)
+    else:
+        state = _local()
+        moved = _post(state["url"] + "/_local/replay", state["adminKey"], {"only": args.only})["replayed"]
+    for queue, count in sorted(moved.items()):
+        print(f"{queue}: {count} message(s) replayed")
+    if not any(moved.values()):
+        print("no dead-lettered messages")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cxm", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -58,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     clock_parser.add_argument("action", choices=("now", "advance"))
     clock_parser.add_argument("duration", nargs="?", help="e.g. 14d, 36h, 2w")
     clock_parser.set_defaults(run=clock)
+    replay_parser = commands.add_parser("replay", help="put dead-lettered messages back on their queues")
+    replay_parser.add_argument("--only", help="only queues whose name contains this (e.g. event-collected)")
+    replay_parser.add_argument("--aws", action="store_true", help="replay in the AWS account of your credentials")
+    replay_parser.add_argument("--prefix", default="", help="with --aws: only queues whose name starts with this")
+    replay_parser.set_defaults(run=replay)
     args = parser.parse_args(argv)
     return int(args.run(args))
 

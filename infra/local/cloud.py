@@ -21,6 +21,7 @@ from infra.local.moto_patches import MOTO_CONFIG, InProcessLambdaRuntime, Virtua
 from infra.local.pump import Pump
 from infra.local.resources import ACCOUNT, ROOT, LocalNames, Provisioned, ScheduledTarget, provision
 from infra.local.schedules import Scheduler
+from infra.replay import replay_all
 from services.common import clock as app_clock
 from services.common.access import AccessKeys, Role, presented_key
 
@@ -182,6 +183,10 @@ class LocalCloud:
                 out[f"{consumer.service}/{consumer.subscription}"] = messages
         return out
 
+    def replay(self, only: str | None = None) -> dict[str, int]:
+        """`cxm replay`: dead-lettered messages go back to their queues (and the pump delivers them again)."""
+        return replay_all(boto3.client("sqs", region_name=self.region), prefix="cxm-", only=only)
+
     def executions(self, status: str | None = None) -> list[dict[str, Any]]:
         sfn = boto3.client("stepfunctions", region_name=self.region)
         out: list[dict[str, Any]] = []
@@ -235,12 +240,30 @@ class LocalCloud:
                 )
             return _json(200, {"now": app_clock.iso(moved)})
 
+        def replay_dead_letters(query: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+            key = presented_key(headers)
+            who = self.keys.lookup(key) if key else None
+            if who is None or who.role != "admin":
+                return _json(
+                    401,
+                    {
+                        "title": "Unauthorized",
+                        "status": 401,
+                        "detail": "replay needs an admin key",
+                        "errors": [{"field": "authorization", "message": "admin key required"}],
+                    },
+                    problem=True,
+                )
+            only = json.loads(body or b"{}").get("only")
+            return _json(200, {"replayed": self.replay(only)})
+
         def demo_page(query: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
             page = (ROOT / "web" / "demo" / "index.html").read_bytes()
             return 200, {"content-type": "text/html; charset=utf-8"}, page
 
         return {
             "GET /_local/clock": clock_now,
+            "POST /_local/replay": replay_dead_letters,
             "POST /_local/clock/advance": clock_advance,
             "GET /demo/": demo_page,
             "GET /demo": demo_page,

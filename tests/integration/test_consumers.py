@@ -142,3 +142,35 @@ def test_two_activities_of_one_profile_processed_at_the_same_moment_both_count(c
     finally:
         for name in env:
             os.environ.pop(name, None)
+
+
+def test_replay_puts_dead_letters_back_and_they_are_processed(cloud: Any, api: Api) -> None:
+    # Given a valid event that was dead-lettered during an outage (parked in the identity consumer's DLQ)
+    dlq = next(c for c in cloud.provisioned.consumers if c.subscription == "event-collected").dlq_url
+    sqs = boto3.client("sqs", region_name=cloud.region)
+    cloud.settle()
+    sqs.purge_queue(QueueUrl=dlq)  # start from an empty DLQ (an earlier test parks a poison message there)
+    incoming = collected("replayed-visitor", "m-replay")
+    sqs.send_message(
+        QueueUrl=dlq,
+        MessageBody=json.dumps(
+            {
+                "version": "0",
+                "id": "x",
+                "detail-type": "EventCollected",
+                "source": "cxm.events",
+                "account": "123456789012",
+                "time": "2026-03-02T09:00:00Z",
+                "region": cloud.region,
+                "resources": [],
+                "detail": json.loads(incoming.to_detail()),
+            }
+        ),
+    )
+    # When the operator replays
+    moved = api.admin("POST", "/_local/replay", {"only": "event-collected"})
+    # Then it went back to its queue, was processed, and the DLQ is empty
+    assert moved.status == 200 and sum(moved.body["replayed"].values()) == 1
+    cloud.settle()
+    assert api.admin("GET", "/v1/profiles?anonymousId=replayed-visitor").status == 200
+    assert cloud.dead_letters() == {}
