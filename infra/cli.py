@@ -69,6 +69,25 @@ def replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def keys(args: argparse.Namespace) -> int:
+    """Create an API key in a deployed stack (its access table is found through the stack output)."""
+    import boto3
+
+    from services.common.access import AccessKeys
+
+    table_name = args.table
+    if args.stack:
+        stack = boto3.client("cloudformation").describe_stacks(StackName=args.stack)["Stacks"][0]
+        table_name = next(
+            (o["OutputValue"] for o in stack.get("Outputs", []) if o["OutputKey"] == "AccessTableName"), None
+        )
+        if not table_name:
+            raise SystemExit(f"stack {args.stack} has no AccessTableName output: is it a CxM stack?")
+    key = AccessKeys(boto3.resource("dynamodb").Table(table_name)).create(args.role, args.source, args.name)
+    print(f"{args.role} key for source {args.source!r} (shown once, only its SHA-256 is stored):\n{key}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cxm", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -81,6 +100,15 @@ def main(argv: list[str] | None = None) -> int:
     replay_parser.add_argument("--aws", action="store_true", help="replay in the AWS account of your credentials")
     replay_parser.add_argument("--prefix", default="", help="with --aws: only queues whose name starts with this")
     replay_parser.set_defaults(run=replay)
+    keys_parser = commands.add_parser("keys", help="create an API key in a deployed stack")
+    keys_parser.add_argument("action", choices=("create",))
+    where = keys_parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--stack", help="the CloudFormation stack name, e.g. cxm-prod")
+    where.add_argument("--table", help="or the access table's name directly")
+    keys_parser.add_argument("--role", choices=("write", "admin"), required=True)
+    keys_parser.add_argument("--source", required=True, help="what the key is for, e.g. website, shop-app, ops")
+    keys_parser.add_argument("--name", default="", help="a label for people")
+    keys_parser.set_defaults(run=keys)
     args = parser.parse_args(argv)
     return int(args.run(args))
 

@@ -155,3 +155,9 @@ class CxmStack(cdk.Stack):
 
         cdk.CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the HTTP API")
         cdk.CfnOutput(self, "BusName", value=self.bus.event_bus_name, description="The platform's event bus")
+        cdk.CfnOutput(
+            self,
+            "AccessTableName",
+            value=self.registry.table("platform", "access"),
+            description="API keys (hashed); `cxm keys create --stack <name>` adds one",
+        )

@@ -174,3 +174,17 @@ def test_replay_puts_dead_letters_back_and_they_are_processed(cloud: Any, api: A
     cloud.settle()
     assert api.admin("GET", "/v1/profiles?anonymousId=replayed-visitor").status == 200
     assert cloud.dead_letters() == {}
+
+
+def test_cxm_keys_create_adds_a_working_write_key(cloud: Any, api: Api, capsys: Any) -> None:
+    # Given a deployment's access table
+    from infra.cli import main
+
+    table = cloud.table_name("platform", "access")
+    # When the operator creates a write key with the CLI
+    assert main(["keys", "create", "--table", table, "--role", "write", "--source", "shop"]) == 0
+    key = capsys.readouterr().out.strip().splitlines()[-1]
+    # Then that key collects events, and cannot call admin routes
+    assert key.startswith("wk_")
+    assert api.request("POST", "/v1/track", {"anonymousId": "k", "event": "x"}, key=key).status == 200
+    assert api.request("GET", "/v1/segments", key=key, scheme="bearer").status == 403
