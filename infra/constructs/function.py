@@ -187,6 +187,31 @@ class ServiceFunction(Construct):
                 registry.state_machine_construct(service.name, m).state_machine_arn for m in d.starts_state_machines
             ]
             self._allow(["states:StartExecution"], arns)
+            # The function that starts a machine's runs may stop them (erasure); executions are named at run time.
+            executions = [
+                cdk.Arn.format(
+                    cdk.ArnComponents(
+                        service="states",
+                        resource="execution",
+                        resource_name=f"{registry.state_machine_construct(service.name, m).state_machine_name}:*",  # type: ignore[attr-defined]
+                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                    ),
+                    cdk.Stack.of(self),
+                )
+                for m in d.starts_state_machines
+            ]
+            self._allow(["states:StopExecution"], executions)
+            for m in d.starts_state_machines:
+                machine_id = cdk.Stack.of(self).get_logical_id(
+                    registry.state_machine_construct(service.name, m).node.default_child  # type: ignore[arg-type]
+                )
+                acknowledge(
+                    self.role,
+                    f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
+                    f"execution:<{machine_id}.Name>:*]",
+                    "Stopping a person's runs on erasure: execution names are made at run time (journey + profile), "
+                    "so the grant covers the executions of this one state machine.",
+                )
         for secret in d.secrets:
             self._allow(["secretsmanager:GetSecretValue"], [registry.secret_arn(secret)])
         if d.invokes:

@@ -28,8 +28,15 @@ MANIFEST = ServiceManifest(
                 Subscription(
                     "segment-changed", detail_types=("SegmentEntered", "SegmentExited"), sources=("cxm.segments",)
                 ),
+                Subscription("profile-erased", detail_types=("ProfileErased",), sources=("cxm.identity",)),
             ),
             tables={"content": "write"},
+        ),
+        Function(
+            name="privacy",
+            handler="services.content.handlers.privacy.handler",
+            description="Internal API (IAM-invoked by identity): a person's content read model, for export.",
+            tables={"content": "read"},
         ),
     ),
 )

@@ -28,15 +28,22 @@ MANIFEST = ServiceManifest(
             manages_email_templates=True,
         ),
         Function(
-            name="on_segment_entered",
-            handler="services.journeys.handlers.on_segment_entered.handler",
-            description="Starts the journeys a segment entry triggers, once per profile and journey.",
+            name="consumer",
+            handler="services.journeys.handlers.consumer.handler",
+            description="Starts the journeys a segment entry triggers (once per profile); stops them on erasure.",
             subscriptions=(
                 Subscription("segment-entered", detail_types=("SegmentEntered",), sources=("cxm.segments",)),
+                Subscription("profile-erased", detail_types=("ProfileErased",), sources=("cxm.identity",)),
             ),
             tables={"journeys": "write"},
             starts_state_machines=("journey",),
             publishes=True,
+        ),
+        Function(
+            name="privacy",
+            handler="services.journeys.handlers.privacy.handler",
+            description="Internal API (IAM-invoked by identity): a person's journey entries and messages, for export.",
+            tables={"journeys": "read"},
         ),
         Function(
             name="send_email",

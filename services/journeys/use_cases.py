@@ -11,10 +11,10 @@ from botocore.exceptions import ClientError
 from services.common import clock
 from services.common.bus import Publisher
 from services.common.contracts import Envelope, envelope
-from services.common.contracts.events import JourneyEntered, MessageFailed, MessageSent, SegmentEntered
+from services.common.contracts.events import JourneyEntered, MessageFailed, MessageSent, ProfileErased, SegmentEntered
 from services.common.ids import derived_id
 from services.journeys.adapters.dynamodb import DynamoJourneys
-from services.journeys.domain.journeys import execution_name, template_data, template_name
+from services.journeys.domain.journeys import execution_name, template_data, template_name, why_not_send
 
 
 def start_journeys(
@@ -40,6 +40,7 @@ def start_journeys(
             if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
                 raise
             arn = machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
+        repo.record_entry(profile_id, journey["journeyId"], arn, clock.now())
         started.append(arn)
         out.append(
             envelope(
@@ -64,28 +65,25 @@ def send_journey_email(
 ) -> dict[str, Any]:
     """The journey's email step. The dedupe key (execution + step) makes a retried task never send twice."""
     dedupe_key = derived_id(task["execution"], task["step"])
-    earlier = repo.claim_send(dedupe_key, clock.now())
+    profile_id, journey_id = task["profileId"], task["journeyId"]
+    earlier = repo.claim_send(profile_id, dedupe_key, clock.now())
     if earlier is not None:
         return {"status": earlier.get("status", "sending"), "dedupeKey": dedupe_key, "duplicate": True}
-    profile_id, journey_id = task["profileId"], task["journeyId"]
     contact = lookup({"op": "contact", "profileId": profile_id})
-    if not contact.get("email"):
-        repo.finish_send(dedupe_key, "skipped", {"reason": "no email address"})
+    reason = why_not_send(contact)
+    if reason:
+        repo.finish_send(profile_id, dedupe_key, "skipped", {"reason": reason})
         publisher.publish(
             [
                 envelope(
                     MessageFailed(
-                        profileId=profile_id,
-                        journeyId=journey_id,
-                        channel="email",
-                        reason="no email address",
-                        dedupeKey=dedupe_key,
+                        profileId=profile_id, journeyId=journey_id, channel="email", reason=reason, dedupeKey=dedupe_key
                     ),
                     id=derived_id(dedupe_key, "MessageFailed"),
                 )
             ]
         )
-        return {"status": "skipped", "reason": "no email address", "dedupeKey": dedupe_key}
+        return {"status": "skipped", "reason": reason, "dedupeKey": dedupe_key}
     request: dict[str, Any] = {
         "FromEmailAddress": sender,
         "Destination": {"ToAddresses": [contact["email"]]},
@@ -97,9 +95,9 @@ def send_journey_email(
     try:
         message_id = ses.send_email(**request)["MessageId"]
     except ClientError:
-        repo.finish_send(dedupe_key, "failed", {})
+        repo.finish_send(profile_id, dedupe_key, "failed", {})
         raise
-    repo.finish_send(dedupe_key, "sent", {"messageId": message_id})
+    repo.finish_send(profile_id, dedupe_key, "sent", {"messageId": message_id})
     publisher.publish(
         [
             envelope(
@@ -116,3 +114,30 @@ def send_journey_email(
         ]
     )
     return {"status": "sent", "messageId": message_id, "dedupeKey": dedupe_key}
+
+
+def erase_profile(incoming: Envelope[ProfileErased], repo: DynamoJourneys, sfn: Any) -> int:
+    """Stop the person's running journeys and delete every entry and send record held about them."""
+    profile_ids = [incoming.data.profile_id, *getattr(incoming.data, "merged_profile_ids", [])]
+    erased = 0
+    for profile_id in profile_ids:
+        for record in repo.profile_records(profile_id):
+            if record["kind"] == "entry" and record.get("execution"):
+                try:
+                    sfn.stop_execution(
+                        executionArn=record["execution"], error="ProfileErased", cause="The person asked for erasure."
+                    )
+                except ClientError as error:
+                    if error.response["Error"]["Code"] not in ("ExecutionDoesNotExist", "ExecutionNotRunning"):
+                        raise
+        erased += repo.erase_profile(profile_id)
+    return erased
+
+
+def export_profile(profile_id: str, repo: DynamoJourneys) -> dict[str, Any]:
+    """The journeys part of a person's data export: which journeys they entered and what was sent."""
+    records = repo.profile_records(profile_id)
+    return {
+        "entries": [r for r in records if r["kind"] == "entry"],
+        "messages": [r for r in records if r["kind"] == "send"],
+    }

@@ -36,6 +36,13 @@ class DynamoContent:
             name.removeprefix("seg:") for name, value in item.items() if name.startswith("seg:") and value.get("in")
         }
 
+    def membership_record(self, profile_id: str) -> dict[str, Any]:
+        item = self._table.get_item(Key={"pk": f"PROFILE#{profile_id}", "sk": "SEGMENTS"}).get("Item") or {}
+        return {k.removeprefix("seg:"): v for k, v in from_dynamo(item).items() if k.startswith("seg:")}
+
+    def erase_profile(self, profile_id: str) -> None:
+        self._table.delete_item(Key={"pk": f"PROFILE#{profile_id}", "sk": "SEGMENTS"})
+
     def set_membership(self, profile_id: str, segment_id: str, member: bool, sequence: int, at: dt.datetime) -> bool:
         """Apply a transition unless a later one (by the profile's sequence) was applied: events may arrive out of
         order, and an exit and a re-entry can share one timestamp."""

@@ -1,4 +1,4 @@
-"""Consumer: SegmentEntered/SegmentExited → the membership read model used by decisions."""
+"""Consumer: segment transitions keep the membership read model used by decisions; erasure deletes it."""
 
 from __future__ import annotations
 
@@ -15,6 +15,12 @@ def _apply(envelope: Envelope[Any], member: bool) -> None:
     )
 
 
+def _erase(envelope: Envelope[Any]) -> None:
+    for profile_id in [envelope.data.profile_id, *getattr(envelope.data, "merged_profile_ids", [])]:
+        app.content().erase_profile(profile_id)
+
+
 handler = sqs_handler(
-    "content", {"SegmentEntered": lambda e: _apply(e, True), "SegmentExited": lambda e: _apply(e, False)}
+    "content",
+    {"SegmentEntered": lambda e: _apply(e, True), "SegmentExited": lambda e: _apply(e, False), "ProfileErased": _erase},
 )

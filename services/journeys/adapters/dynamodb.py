@@ -50,13 +50,25 @@ class DynamoJourneys:
         found = [self.journey(r["journeyId"]) for r in refs]
         return [j for j in found if j and j.get("status") == "active"]
 
-    def claim_send(self, dedupe_key: str, now: dt.datetime) -> dict[str, Any] | None:
+    # ---- per-profile records: entries and sends live under PROFILE#<id>, so export and erasure are one query ----
+    def record_entry(self, profile_id: str, journey_id: str, execution_arn: str, now: dt.datetime) -> None:
+        self._table.put_item(
+            Item={
+                "pk": f"PROFILE#{profile_id}",
+                "sk": f"ENTRY#{journey_id}",
+                "journeyId": journey_id,
+                "execution": execution_arn,
+                "enteredAt": iso(now),
+            }
+        )
+
+    def claim_send(self, profile_id: str, dedupe_key: str, now: dt.datetime) -> dict[str, Any] | None:
         """Reserve a send; returns the earlier record when this send was already made (a retry)."""
+        key = {"pk": f"PROFILE#{profile_id}", "sk": f"SEND#{dedupe_key}"}
         try:
             self._table.put_item(
                 Item={
-                    "pk": f"SEND#{dedupe_key}",
-                    "sk": "SEND",
+                    **key,
                     "status": "sending",
                     "claimedAt": iso(now),
                     "expiresAt": expires_at(now, SEND_RECORD_DAYS),
@@ -67,18 +79,39 @@ class DynamoJourneys:
             )
         except ClientError as error:
             if is_condition_failure(error):
-                item = self._table.get_item(Key={"pk": f"SEND#{dedupe_key}", "sk": "SEND"}).get("Item")
+                item = self._table.get_item(Key=key).get("Item")
                 return _clean(item) if item else {"status": "sending"}
             raise
         return None
 
-    def finish_send(self, dedupe_key: str, status: str, detail: dict[str, Any]) -> None:
+    def finish_send(self, profile_id: str, dedupe_key: str, status: str, detail: dict[str, Any]) -> None:
         self._table.update_item(
-            Key={"pk": f"SEND#{dedupe_key}", "sk": "SEND"},
+            Key={"pk": f"PROFILE#{profile_id}", "sk": f"SEND#{dedupe_key}"},
             UpdateExpression="SET #s = :s, detail = :d",
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={":s": status, ":d": to_dynamo(detail)},
         )
+
+    def profile_records(self, profile_id: str) -> list[dict[str, Any]]:
+        """Every entry and send of one profile (for export and erasure)."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(f"PROFILE#{profile_id}")}
+        while True:
+            page = self._table.query(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [{"kind": i["sk"].partition("#")[0].lower(), **_clean(i)} for i in items]
+
+    def erase_profile(self, profile_id: str) -> int:
+        records = self._table.query(
+            KeyConditionExpression=Key("pk").eq(f"PROFILE#{profile_id}"), ProjectionExpression="pk, sk"
+        ).get("Items", [])
+        with self._table.batch_writer() as batch:
+            for record in records:
+                batch.delete_item(Key={"pk": record["pk"], "sk": record["sk"]})
+        return len(records)
 
 
 def _clean(item: dict[str, Any]) -> dict[str, Any]:

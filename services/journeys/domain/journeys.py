@@ -81,3 +81,21 @@ def template_data(contact: dict[str, Any]) -> dict[str, Any]:
     if not traits["firstName"]:
         traits["firstName"] = "there"
     return traits
+
+
+def why_not_send(contact: dict[str, Any]) -> str | None:
+    """Why a journey email must not go to this contact, or None. Unknown consent counts as not refused (the
+    platform's default is opt-out marketing for known customers; sites that need opt-in record consent first)."""
+    if not contact.get("profileId"):
+        return "profile not found (erased?)"
+    if not contact.get("email"):
+        return "no email address"
+    if contact.get("suppressed"):
+        return "address suppressed (bounce or complaint)"
+    consent = contact.get("consent") or {}
+    granted = consent.get("emailMarketing", consent.get("email_marketing"))
+    if isinstance(granted, dict):
+        granted = granted.get("granted")
+    if granted is False:
+        return "no email marketing consent"
+    return None

@@ -1,0 +1,19 @@
+"""Internal API of content (invoked with IAM by identity): a person's content data, for their export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from services.content import app
+
+
+class ExportRequest(BaseModel):
+    profile_ids: list[str] = Field(alias="profileIds", min_length=1, max_length=100)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = ExportRequest.model_validate(event)
+    repo = app.content()
+    return {"segmentMemberships": {p: repo.membership_record(p) for p in request.profile_ids}}

@@ -1,0 +1,21 @@
+"""Internal API of journeys (invoked with IAM by identity): a person's journeys data, for their export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from services.journeys import app
+from services.journeys.use_cases import export_profile
+
+
+class ExportRequest(BaseModel):
+    profile_ids: list[str] = Field(alias="profileIds", min_length=1, max_length=100)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = ExportRequest.model_validate(event)
+    repo = app.journeys()
+    parts = [export_profile(profile_id, repo) for profile_id in request.profile_ids]
+    return {"entries": [e for p in parts for e in p["entries"]], "messages": [m for p in parts for m in p["messages"]]}
