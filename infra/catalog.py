@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
 from services.common.manifest import (
@@ -40,8 +41,11 @@ def manifest(name: str) -> ServiceManifest:
     return next(m for m in ALL if m.name == name)
 
 
-def environment(service: ServiceManifest, function: Function, names: Names) -> dict[str, str]:
-    """The environment variables of one function, derived only from its declaration."""
+def environment(
+    service: ServiceManifest, function: Function, names: Names, settings: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The environment variables of one function, derived only from its declaration (plus the values of the
+    optional settings it declares, when the deployment sets them)."""
     env = {"POWERTOOLS_SERVICE_NAME": service.name, "POWERTOOLS_METRICS_NAMESPACE": "CxM"}
     for table_name in function.tables:
         env[service.table(table_name).env] = names.table(service.name, table_name)
@@ -54,6 +58,9 @@ def environment(service: ServiceManifest, function: Function, names: Names) -> d
     for target in function.invokes:
         target_service, _, target_function = target.partition(".")
         env[invoke_env(target)] = names.function_name(target_service, target_function)
+    for name in function.settings:
+        if settings and name in settings:
+            env[name] = str(settings[name])
     for secret in function.secrets:
         env[PLATFORM.secret(secret).env] = names.secret_arn(secret)
     if function.sends_email:

@@ -47,6 +47,7 @@ class Settings:
     deletion_protection: bool = True
     api_throttle_rate_limit: float = 100.0
     api_throttle_burst_limit: int = 200
+    function_settings: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_context(cls, scope: Construct) -> Settings:
@@ -65,6 +66,7 @@ class Settings:
             deletion_protection=_bool(get("deletionProtection", d.deletion_protection)),
             api_throttle_rate_limit=float(get("apiThrottleRateLimit", d.api_throttle_rate_limit)),
             api_throttle_burst_limit=int(get("apiThrottleBurstLimit", d.api_throttle_burst_limit)),
+            function_settings=tuple(sorted((str(k), str(v)) for k, v in dict(get("functionSettings", {})).items())),
         )
 
 
@@ -131,7 +133,12 @@ class CxmStack(cdk.Stack):
             ],
         )
 
-        self.registry = Registry(bus_=self.bus, email_from_=s.email_from, configuration_set_=self.configuration_set)
+        self.registry = Registry(
+            bus_=self.bus,
+            email_from_=s.email_from,
+            configuration_set_=self.configuration_set,
+            function_settings=dict(s.function_settings),
+        )
         self.api = CxmHttpApi(
             self,
             "HttpApi",

@@ -88,7 +88,9 @@ def cloud() -> Iterator[Any]:
     """A fresh local cloud per test module, on a frozen virtual clock starting at START."""
     from infra.local.cloud import LocalCloud
 
-    with LocalCloud(start=START) as running:
+    import uuid
+
+    with LocalCloud(start=START, stage=f"t{uuid.uuid4().hex[:6]}") as running:
         yield running
 
 

@@ -140,7 +140,7 @@ class ServiceFunction(Construct):
             )
         )
 
-        env = environment(service, declaration, registry)
+        env = environment(service, declaration, registry, registry.function_settings)
         env["POWERTOOLS_LOG_LEVEL"] = "INFO"
         self.function = lambda_.Function(
             self,

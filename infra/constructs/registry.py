@@ -53,6 +53,7 @@ class Registry:
     functions: dict[tuple[str, str], lambda_.IFunction] = field(default_factory=dict)
     state_machines: dict[tuple[str, str], sfn.IStateMachine] = field(default_factory=dict)
     secrets: dict[str, secretsmanager.ISecret] = field(default_factory=dict)
+    function_settings: dict[str, str] = field(default_factory=dict)  # CDK context `functionSettings`
 
     @staticmethod
     def _get(kind: str, items: dict, key: tuple[str, str]):  # type: ignore[no-untyped-def]

@@ -62,9 +62,13 @@ class LocalCloud:
         follow_real_time: bool = False,
         log_level: str = "WARNING",
         background_pump: bool = True,
+        function_settings: dict[str, str] | None = None,
+        stage: str = "local",
     ) -> None:
         self.region = region
-        self.names = LocalNames(region=region)
+        # Resource names carry the stage; tests give each cloud its own, so nothing cached in a warm "container"
+        # (key lookups, segment definitions) can leak from one test module's cloud into the next.
+        self.names = LocalNames(region=region, stage=stage)
         self.clock = VirtualClock(start or dt.datetime.now(dt.UTC).replace(microsecond=0))
         self.runtime = InProcessLambdaRuntime()
         self._port = port
@@ -72,6 +76,7 @@ class LocalCloud:
         self._follow = follow_real_time
         self._log_level = log_level
         self._background_pump = background_pump
+        self._function_settings = dict(function_settings or {})
         self._stack = ExitStack()
         self._ticker_stop = threading.Event()
         self.url = ""
@@ -102,7 +107,7 @@ class LocalCloud:
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_DEV": "false",
         }
-        self.provisioned = provision(self.names, local_env)
+        self.provisioned = provision(self.names, local_env, self._function_settings)
         self.keys = AccessKeys(
             boto3.resource("dynamodb", region_name=self.region).Table(self.names.table("platform", "access"))
         )

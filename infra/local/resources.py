@@ -105,7 +105,9 @@ def _empty_zip() -> bytes:
     return buffer.getvalue()
 
 
-def provision(names: LocalNames, local_env: dict[str, str]) -> Provisioned:
+def provision(
+    names: LocalNames, local_env: dict[str, str], function_settings: dict[str, str] | None = None
+) -> Provisioned:
     """Create every table, queue, rule, function, state machine and route the manifests declare."""
     region = names.region
     ddb = boto3.client("dynamodb", region_name=region)
@@ -152,7 +154,7 @@ def provision(names: LocalNames, local_env: dict[str, str]) -> Provisioned:
     # machine's ARN only as a string, which is known up front.
     for service in catalog.SERVICES:
         for function in service.functions:
-            _create_function(lam, role, code, names, service, function, local_env)
+            _create_function(lam, role, code, names, service, function, local_env, function_settings or {})
             out.inventory["functions"].add(f"{service.name}/{function.name}")
             for route in function.routes:
                 out.routes[route.key] = names.function_name(service.name, function.name)
@@ -213,8 +215,9 @@ def _create_function(
     service: ServiceManifest,
     function: Function,
     local_env: dict[str, str],
+    settings: dict[str, str],
 ) -> None:
-    env = {**catalog.environment(service, function, names), **local_env}
+    env = {**catalog.environment(service, function, names, settings), **local_env}
     lam.create_function(
         FunctionName=names.function_name(service.name, function.name),
         Runtime="python3.12",

@@ -92,6 +92,9 @@ class Function:
     starts_state_machines: tuple[str, ...] = ()  # names of this service's state machines
     invokes: tuple[str, ...] = ()  # "<service>.<function>" of internal APIs it calls
     secrets: tuple[str, ...] = ()  # names of PLATFORM secrets it may read
+    # Optional configuration variables it reads (defaults live in the code); a deployment sets them with the CDK
+    # context `functionSettings` ({"NAME": "value"}), the local cloud with LocalCloud(function_settings=...).
+    settings: tuple[str, ...] = ()
     timeout_seconds: int = 10
     memory_mb: int = 512
 

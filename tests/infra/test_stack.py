@@ -475,3 +475,18 @@ def test_email_feedback_goes_to_the_default_bus(t: T) -> None:
     assert config["Enabled"] is True
     assert {"BOUNCE", "COMPLAINT"} <= {e.upper() for e in config["MatchingEventTypes"]}
     assert ":event-bus/default" in json.dumps(config["EventBridgeDestination"])
+
+
+def test_a_deployment_sets_the_optional_settings_a_function_declares() -> None:
+    """`cdk deploy -c functionSettings='{"DEDUPE_WINDOW_HOURS": "48"}'` reaches the functions that read it, only."""
+    from infra.synth import synth_template
+
+    template = synth_template({"functionSettings": {"DEDUPE_WINDOW_HOURS": "48", "NOT_DECLARED_ANYWHERE": "x"}})
+    variables = {
+        r["Metadata"]["cxm:id"]: r["Properties"]["Environment"]["Variables"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function" and "cxm:id" in r.get("Metadata", {})
+    }
+    assert variables["events/api"]["DEDUPE_WINDOW_HOURS"] == "48"
+    assert "DEDUPE_WINDOW_HOURS" not in variables["identity/lookup"]
+    assert all("NOT_DECLARED_ANYWHERE" not in env for env in variables.values())
