@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ from services.common.access import AccessKeys, Principal, presented_key
 from services.common.manifest import ACCESS_TABLE_ENV, Function
 from services.common.problems import (
     PROBLEM_JSON,
+    FieldError,
     Problem,
     bad_request,
     forbidden,
@@ -79,8 +81,42 @@ def body_bytes(event: dict[str, Any]) -> bytes:
     return body.encode("utf-8") if isinstance(body, str) else bytes(body)
 
 
+def decoded_body(raw: bytes, encoding: str, max_bytes: int) -> bytes:
+    """The body as the client meant it: `Content-Encoding: gzip` is inflated, never beyond `max_bytes` (a small
+    compressed body that inflates to gigabytes is refused once the limit is passed, without inflating the rest)."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return raw
+    if encoding not in ("gzip", "x-gzip"):
+        raise Problem(
+            415,
+            "Unsupported Media Type",
+            f"Content-Encoding {encoding!r} is not supported; send gzip or no encoding.",
+            [FieldError("content-encoding", "only gzip is supported")],
+        )
+    out = bytearray()
+    pending = raw
+    try:
+        while pending:  # a gzip file may hold several members, one after the other
+            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            out += inflater.decompress(pending, max_bytes + 1 - len(out))
+            if len(out) > max_bytes or inflater.unconsumed_tail:
+                raise too_large(f"The decompressed body is larger than the limit of {max_bytes} bytes.")
+            if not inflater.eof:
+                raise zlib.error("truncated gzip data")
+            pending = inflater.unused_data
+    except zlib.error as error:
+        raise bad_request("The body is not valid gzip.", [FieldError("body", str(error))]) from error
+    return bytes(out)
+
+
 class Guard:
-    """Checks size and credentials of a request against the route's declared auth, before validation."""
+    """Checks size and credentials of a request against the route's declared auth, before validation.
+
+    `prepare` also hands the routes a plain-text body: base64 (API Gateway's form for binary and compressed
+    bodies) and gzip are undone, the limit applies to the decompressed size, and a body that is not UTF-8 is
+    refused (every route of the platform reads JSON).
+    """
 
     def __init__(self, function: Function, max_body_bytes: int, keys: Callable[[], AccessKeys]) -> None:
         self._auth = {route.key: route.auth for route in function.routes}
@@ -88,14 +124,30 @@ class Guard:
         self._keys = keys
 
     def check(self, event: dict[str, Any]) -> Principal | None:
+        return self.prepare(event)[0]
+
+    def prepare(self, event: dict[str, Any]) -> tuple[Principal | None, dict[str, Any]]:
+        """The caller, and the event with its body decoded; raises a Problem for any refusal."""
         body = body_bytes(event)
         if len(body) > self._max_body:
             raise too_large(f"The body is {len(body)} bytes; the limit is {self._max_body} bytes.")
+        headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+        encoding = headers.get("content-encoding", "")
+        if encoding:
+            body = decoded_body(body, encoding, self._max_body)
+        if encoding or event.get("isBase64Encoded"):
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise bad_request("The body is not UTF-8.", [FieldError("body", str(error))]) from error
+            kept = {k: v for k, v in (event.get("headers") or {}).items() if k.lower() != "content-encoding"}
+            event = {**event, "body": text, "isBase64Encoded": False, "headers": kept}
         auth = self._auth.get(event.get("routeKey", ""), "admin")
         if auth == "public":
-            return None
-        headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-        key = presented_key(headers, _body_write_key(body) if auth == "write_key" else None)
+            return None, event
+        key = presented_key(headers)
+        if not key and auth == "write_key":  # only then read the body: most clients send the Basic header
+            key = presented_key(headers, _body_write_key(body))
         if not key:
             raise unauthorized("No API key: send the write key as the HTTP Basic user, or `Bearer <admin key>`.")
         who = self._keys().lookup(key)
@@ -103,7 +155,7 @@ class Guard:
             raise unauthorized("Unknown or revoked API key.")
         if not who.may(auth):
             raise forbidden("This key may not call this route: it needs an admin key.")
-        return who
+        return who, event
 
 
 def _body_write_key(body: bytes) -> str | None:
@@ -141,7 +193,7 @@ def http_handler(
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
-            who = guard.check(event)
+            who, event = guard.prepare(event)
         except Problem as problem:
             log.info("request refused", extra={"status": problem.status, "route": event.get("routeKey")})
             return _raw_problem(problem)

@@ -123,14 +123,15 @@ def test_admin_lookup_needs_exactly_one_identifier(api: Api) -> None:
 
 
 def test_invalid_segment_definitions_name_the_path(api: Api) -> None:
-    reply = api.admin("POST", "/v1/segments", {"name": "x", "rule": {"type": "page", "atLeast": 0, "withinDays": 999}})
+    behaviour = {"behaviour": {"type": "page"}, "op": "atLeast", "value": 0, "withinDays": 999}
+    reply = api.admin("POST", "/v1/segments", {"name": "x", "condition": {"all": [behaviour]}})
     assert_problem(reply, 400)
     fields = {e["field"] for e in reply.body["errors"]}
-    assert {"rule.atLeast", "rule.withinDays"} <= fields
+    assert {"condition.all[0].value", "condition.all[0].withinDays"} <= fields
     assert_problem(
-        api.admin("POST", "/v1/segments", {"name": "x", "rule": {"type": "click", "atLeast": 1, "withinDays": 1}}),
+        api.admin("POST", "/v1/segments", {"name": "x", "condition": {"behaviour": {"type": "click"}, "op": "never"}}),
         400,
-        "rule.type",
+        "condition.behaviour.type",
     )
 
 

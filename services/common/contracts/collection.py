@@ -63,6 +63,11 @@ class Enrichment(BaseModel):
     local: LocalTime | None = None
     search_terms: str | None = Field(default=None, alias="searchTerms")
     machine: bool = Field(default=False, description="Looks machine-made (email scanner, bot): ignored by scoring.")
+    machine_reason: str | None = Field(
+        default=None,
+        alias="machineReason",
+        description="Why `machine` is set: bot-agent, after-delivery, scanner-agent or link-burst.",
+    )
 
 
 MessageType = Literal["track", "identify", "page", "screen", "group", "alias"]
@@ -88,3 +93,9 @@ class EventCollected(Contract):
     received_at: AwareDatetime = Field(alias="receivedAt")
     source_id: str = Field(alias="sourceId", description="The write key's source (a website, an app).")
     enrichment: Enrichment = Field(default_factory=Enrichment)
+    profile_id: str | None = Field(
+        default=None,
+        alias="profileId",
+        description="The profile a signed email link was sent to (email opens and clicks, which carry no client "
+        "id): identity attributes the event to this profile.",
+    )

@@ -7,14 +7,15 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
+from pydantic import BaseModel, Field
 
-from services.common import clock
 from services.common.api import http_handler, principal, resolver
 from services.common.bus import PublishFailed
-from services.common.contracts import envelope
 from services.common.problems import Problem
 from services.events import app as deps
+from services.events.domain.ingestion import Prepared, ingest_batch, ingest_one, refusal_problem
 from services.events.domain.messages import (
+    MAX_BATCH_BYTES,
     AliasMessage,
     BatchRequest,
     GroupMessage,
@@ -22,88 +23,116 @@ from services.events.domain.messages import (
     PageMessage,
     Request,
     ScreenMessage,
-    SegmentMessage,
     TrackMessage,
-    collected,
-    validate_batch,
 )
+from services.events.handlers.request import from_event
 from services.events.manifest import MANIFEST
+from services.events.ports import LedgerUnavailable
+from services.events.use_cases import Collection, collect
 
 app = resolver("CxM API")
 
 
-def _request() -> Request:
-    event = app.current_event
-    http = event.request_context.http
-    return Request(
-        received_at=clock.now(), source_id=principal(app).source_id, ip=http.source_ip, user_agent=http.user_agent
+class Duplicate(BaseModel):
+    index: int
+    messageId: str
+
+
+class BatchAnswer(BaseModel):
+    success: bool = True
+    accepted: int = Field(description="Messages collected now.")
+    duplicates: list[Duplicate] = Field(
+        default_factory=list, description="Already collected from this source within the dedupe window: not again."
+    )
+    rejected: list[dict[str, Any]] = Field(
+        default_factory=list, description="Refused messages: `index`, `messageId` and `errors[].field`."
     )
 
 
-def _publish(messages: list[SegmentMessage]) -> None:
-    request = _request()
+class Answer(BaseModel):
+    success: bool = True
+    duplicate: bool = Field(default=False, description="Already collected within the dedupe window: not again.")
+
+
+def _request() -> Request:
+    return from_event(app.current_event, principal(app).source_id)
+
+
+def _collect(events: list[Prepared], request: Request) -> Collection:
+    settings = deps.current()
     try:
-        deps.publisher().publish(
-            [
-                envelope(collected(m, request), correlation_id=app.current_event.request_context.request_id)
-                for m in messages
-            ]
-        )
-    except PublishFailed as failure:
+        return collect(events, request, settings.dedupe_window, deps.ledger(), deps.publisher())
+    except (PublishFailed, LedgerUnavailable) as failure:
         raise Problem(
             503, "Service Unavailable", "Events could not be queued; retry the request.", extra={"retryable": True}
         ) from failure
 
 
-@app.post("/v1/batch", summary="Send a batch of Segment-spec messages", tags=["collect"])
-def batch(body: Annotated[BatchRequest, Body()]) -> dict[str, Any]:
-    accepted, refused = validate_batch(body)
-    if not accepted:
-        errors = [error for refusal in refused for error in refusal.errors]
-        raise Problem(
-            400,
-            "Bad Request",
-            "No message in the batch is valid.",
-            errors,
-            extra={"rejected": [r.as_dict() for r in refused]},
-        )
-    _publish(accepted)
-    return {"success": True, "accepted": len(accepted), "rejected": [r.as_dict() for r in refused]}
+# The collection routes document their body for OpenAPI but leave validation to the ingestion core, which parses
+# the raw body once (whatever its content type: sendBeacon posts text/plain) and refuses per message.
+@app.post("/v1/batch", summary="Send a batch of Segment-spec messages", tags=["collect"], enable_validation=False)
+def batch(
+    body: Annotated[BatchRequest, Body()] = None,  # type: ignore[assignment]
+) -> BatchAnswer:
+    request = _request()
+    ingested = ingest_batch(app.current_event.body or "", request, deps.current().enrichment)
+    if not ingested.events:
+        raise refusal_problem(ingested.refused)
+    outcome = _collect(ingested.events, request)
+    return BatchAnswer(
+        accepted=len(outcome.published),
+        duplicates=[Duplicate(index=e.index, messageId=e.message_id) for e in outcome.duplicates],
+        rejected=[r.as_dict() for r in ingested.refused],
+    )
 
 
-def _single(message: SegmentMessage) -> dict[str, Any]:
-    _publish([message])
-    return {"success": True}
+def _single(kind: str) -> Answer:
+    request = _request()
+    event = ingest_one(kind, app.current_event.body or "", request, deps.current().enrichment)
+    outcome = _collect([event], request)
+    return Answer(duplicate=bool(outcome.duplicates))
 
 
-@app.post("/v1/track", summary="Record an action", tags=["collect"])
-def track(body: Annotated[TrackMessage, Body()]) -> dict[str, Any]:
-    return _single(body)
+@app.post("/v1/track", summary="Record an action", tags=["collect"], enable_validation=False)
+def track(
+    body: Annotated[TrackMessage, Body()] = None,  # type: ignore[assignment]
+) -> Answer:
+    return _single("track")
 
 
-@app.post("/v1/identify", summary="Tie a visitor to traits and a user id", tags=["collect"])
-def identify(body: Annotated[IdentifyMessage, Body()]) -> dict[str, Any]:
-    return _single(body)
+@app.post("/v1/identify", summary="Tie a visitor to traits and a user id", tags=["collect"], enable_validation=False)
+def identify(
+    body: Annotated[IdentifyMessage, Body()] = None,  # type: ignore[assignment]
+) -> Answer:
+    return _single("identify")
 
 
-@app.post("/v1/page", summary="Record a page view", tags=["collect"])
-def page(body: Annotated[PageMessage, Body()]) -> dict[str, Any]:
-    return _single(body)
+@app.post("/v1/page", summary="Record a page view", tags=["collect"], enable_validation=False)
+def page(
+    body: Annotated[PageMessage, Body()] = None,  # type: ignore[assignment]
+) -> Answer:
+    return _single("page")
 
 
-@app.post("/v1/screen", summary="Record an app screen view", tags=["collect"])
-def screen(body: Annotated[ScreenMessage, Body()]) -> dict[str, Any]:
-    return _single(body)
+@app.post("/v1/screen", summary="Record an app screen view", tags=["collect"], enable_validation=False)
+def screen(
+    body: Annotated[ScreenMessage, Body()] = None,  # type: ignore[assignment]
+) -> Answer:
+    return _single("screen")
 
 
-@app.post("/v1/group", summary="Associate a visitor with a group", tags=["collect"])
-def group(body: Annotated[GroupMessage, Body()]) -> dict[str, Any]:
-    return _single(body)
+@app.post("/v1/group", summary="Associate a visitor with a group", tags=["collect"], enable_validation=False)
+def group(
+    body: Annotated[GroupMessage, Body()] = None,  # type: ignore[assignment]
+) -> Answer:
+    return _single("group")
 
 
-@app.post("/v1/alias", summary="Link a previous id to a user id", tags=["collect"])
-def alias(body: Annotated[AliasMessage, Body()]) -> dict[str, Any]:
-    return _single(body)
+@app.post("/v1/alias", summary="Link a previous id to a user id", tags=["collect"], enable_validation=False)
+def alias(
+    body: Annotated[AliasMessage, Body()] = None,  # type: ignore[assignment]
+) -> Answer:
+    return _single("alias")
 
 
 @app.get("/v1/openapi.json", include_in_schema=False)
@@ -123,4 +152,4 @@ def docs() -> Response[str]:
     return Response(status_code=200, content_type="text/html", body=_SWAGGER)
 
 
-handler = http_handler(app, MANIFEST.name, MANIFEST.function("api"))
+handler = http_handler(app, MANIFEST.name, MANIFEST.function("api"), max_body_bytes=MAX_BATCH_BYTES)
