@@ -7,7 +7,7 @@ NODE_STAMP := node_modules/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 
-.PHONY: install dev test lint typecheck unit integration flows infra bench schemas openapi synth clean
+.PHONY: install dev test lint typecheck unit integration flows infra browser tracker bench schemas openapi synth clean
 
 $(PY_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,8 +39,19 @@ lint: $(PY_STAMP)
 typecheck: $(PY_STAMP)
 	$(BIN)/mypy services infra
 
-test: install lint typecheck
+test: install browser lint typecheck
 	$(BIN)/pytest -q -n 2 --dist loadfile
+
+# Headless Chromium for tests/browser: Debian's package (Playwright's own browser download does not work here).
+# Quiet and instant when installed; without root it only warns, and tests/browser then fail saying why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
+		echo "make browser: could not install Chromium (needs root and apt-get); tests/browser will fail" >&2
+
+# The minified tracker served at GET /v1/tracker.js (source: web/tracker/tracker.js; a test checks it is current).
+tracker: $(NODE_STAMP)
+	node web/tracker/build.mjs
 
 unit: $(PY_STAMP)
 	$(BIN)/pytest -q tests/unit
