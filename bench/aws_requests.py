@@ -168,7 +168,15 @@ def run() -> str:
             admin,
             {
                 "name": "Recipe readers",
-                "rule": {"type": "page", "pathPrefix": "/recipes", "atLeast": 2, "withinDays": 14},
+                "condition": {
+                    "behaviour": {
+                        "type": "page",
+                        "where": [{"property": "path", "op": "startsWith", "value": "/recipes"}],
+                    },
+                    "op": "atLeast",
+                    "value": 2,
+                    "withinDays": 14,
+                },
             },
             bearer=True,
         )["segmentId"]

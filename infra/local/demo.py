@@ -39,7 +39,12 @@ def load(base_url: str, admin_key: str) -> dict[str, str]:
         {
             "name": "Recipe readers",
             "description": "Viewed at least 2 recipe pages in the last 14 days",
-            "rule": {"type": "page", "pathPrefix": "/recipes", "atLeast": 2, "withinDays": 14},
+            "condition": {
+                "behaviour": {"type": "page", "where": [{"property": "path", "op": "startsWith", "value": "/recipes"}]},
+                "op": "atLeast",
+                "value": 2,
+                "withinDays": 14,
+            },
         },
     )
     journey = call(

@@ -9,13 +9,18 @@ import pytest
 
 from tests.conftest import Api
 
-RECIPE_RULE = {"type": "page", "pathPrefix": "/recipes", "atLeast": 2, "withinDays": 14}
+RECIPE_CONDITION = {
+    "behaviour": {"type": "page", "where": [{"property": "path", "op": "startsWith", "value": "/recipes"}]},
+    "op": "atLeast",
+    "value": 2,
+    "withinDays": 14,
+}
 
 
 @pytest.fixture(scope="module")
 def marketing_setup(cloud: Any, api: Api) -> dict[str, str]:
     """Given a marketer who defined a recipe segment, a welcome journey on it and a targeted home-page slot."""
-    segment = api.admin("POST", "/v1/segments", {"name": "Recipe readers", "rule": RECIPE_RULE})
+    segment = api.admin("POST", "/v1/segments", {"name": "Recipe readers", "condition": RECIPE_CONDITION})
     assert segment.status == 201, segment.body
     segment_id = segment.body["segmentId"]
     journey = api.admin(

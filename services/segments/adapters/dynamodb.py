@@ -1,110 +1,429 @@
-"""Segment definitions and per-profile rollups in the segments service's DynamoDB table."""
+"""The segments service's DynamoDB table: definitions (versioned), per-profile rollups, backfill progress and
+sharded statistics counters.
+
+Layout (pk / sk):
+- `DEF` / `SEGMENT#<id>`, `PLAN#<id>`, `QUESTIONNAIRE#<id>`: current definitions (one Query loads them all);
+  `DEF` / `CATALOG`: the definitions generation, bumped by every save (consumers' caches compare it);
+- `HIST#<kind>#<id>` / `v000001`…: every saved version;
+- `PROFILE#<profileId>` / `ROLLUP`: the profile's state as compact JSON, its `version` (optimistic writes), the
+  causes already applied (`seen`), the exactly-once `outbox`, and `dueShard`/`dueAt` (sparse `due` index);
+- `BACKFILL#<segmentId>` / `CURRENT`: progress of the segment's latest backfill;
+- `STATS#DAY#<shard>` / `<date>` and `STATS#NOW#<shard>` / `NOW`: counters, sharded by profile so no
+  partition runs hot.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
+import json
+import zlib
+from dataclasses import dataclass, field
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from services.common.clock import iso
 from services.common.dynamo import from_dynamo, is_condition_failure, to_dynamo
-from services.segments.domain.rules import BehaviourRule, Rollup, Segment
 
+DEF = "DEF"
+CATALOG = "CATALOG"
+KINDS = {
+    "segment": ("SEGMENT", "segmentId"),
+    "plan": ("PLAN", "planId"),
+    "questionnaire": ("QUESTIONNAIRE", "questionnaireId"),
+}
 DUE_SHARD = "due"  # one partition of the sparse `due` index; shard by time bucket when it grows hot
-SEEN_LIMIT = 50  # event ids remembered per profile for redelivery
+STATS_SHARDS = 8
+SEEN_LIMIT = 50  # causes remembered per profile, for redeliveries
 
 
 class StaleRollup(RuntimeError):
     """Another writer updated the rollup first; the caller re-reads and re-applies."""
 
 
+class StaleDefinition(RuntimeError):
+    """The definition changed (or exists) since the caller read it."""
+
+
+@dataclass
+class Definitions:
+    segments: list[dict[str, Any]] = field(default_factory=list)
+    plans: list[dict[str, Any]] = field(default_factory=list)
+    questionnaires: list[dict[str, Any]] = field(default_factory=list)
+    generation: int = 0
+
+
+@dataclass
+class StoredRollup:
+    """A rollup item: `state` is ProfileState JSON; `seen` maps applied causes to the messages they replay;
+    `outbox` holds messages written but not yet confirmed published."""
+
+    state: dict[str, Any] = field(default_factory=dict)
+    version: int = 0
+    seen: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    due_at: str | None = None
+
+
+def stats_shard(profile_id: str) -> int:
+    return zlib.crc32(profile_id.encode()) % STATS_SHARDS
+
+
 class DynamoSegments:
     def __init__(self, table: Any) -> None:
         self._table = table
+        self._client = table.meta.client  # the resource's client: takes and returns plain Python values
+        self._name = table.name
 
-    # ---- definitions ----
-    def save_segment(self, segment_id: str, definition: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
-        item = {
-            "pk": "SEGMENT",
-            "sk": segment_id,
-            "segmentId": segment_id,
-            "version": 1,
-            "createdAt": iso(now),
-            **to_dynamo(definition),
-        }
-        self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
-        return _clean(item)
+    # ---- definitions -----------------------------------------------------------------------------------------
+    def definitions(self) -> Definitions:
+        found = Definitions()
+        for item in self._query(KeyConditionExpression=Key("pk").eq(DEF)):
+            sk = item["sk"]
+            if sk == CATALOG:
+                found.generation = int(item.get("generation", 0))
+                continue
+            kind = sk.partition("#")[0]
+            clean = _clean(item)
+            {"SEGMENT": found.segments, "PLAN": found.plans, "QUESTIONNAIRE": found.questionnaires}[kind].append(clean)
+        return found
 
-    def segment(self, segment_id: str) -> dict[str, Any] | None:
-        item = self._table.get_item(Key={"pk": "SEGMENT", "sk": segment_id}).get("Item")
+    def definition(self, kind: str, definition_id: str) -> dict[str, Any] | None:
+        prefix, _ = KINDS[kind]
+        item = self._table.get_item(Key={"pk": DEF, "sk": f"{prefix}#{definition_id}"}, ConsistentRead=True).get("Item")
         return _clean(item) if item else None
 
-    def segments(self) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq("SEGMENT")}
-        while True:
-            page = self._table.query(**kwargs)
-            items.extend(_clean(i) for i in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    def save_definition(
+        self, kind: str, definition_id: str, body: dict[str, Any], now_iso: str, previous: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """Save a new definition (previous None) or its next version, atomically with its history entry and the
+        generation bump; refuses if someone saved in between (StaleDefinition)."""
+        prefix, id_field = KINDS[kind]
+        version = int(previous["version"]) + 1 if previous else 1
+        item = {
+            **to_dynamo(body),
+            id_field: definition_id,
+            "version": version,
+            "createdAt": previous["createdAt"] if previous else now_iso,
+            "updatedAt": now_iso,
+        }
+        current = {"pk": DEF, "sk": f"{prefix}#{definition_id}", **item}
+        history = {"pk": f"HIST#{kind}#{definition_id}", "sk": f"v{version:06d}", **item}
+        put: dict[str, Any] = {"TableName": self._name, "Item": current}
+        if previous:
+            put["ConditionExpression"] = "version = :v"
+            put["ExpressionAttributeValues"] = {":v": int(previous["version"])}
+        else:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {"Put": put},
+                    {"Put": {"TableName": self._name, "Item": history}},
+                    {
+                        "Update": {
+                            "TableName": self._name,
+                            "Key": {"pk": DEF, "sk": CATALOG},
+                            "UpdateExpression": "ADD generation :one",
+                            "ExpressionAttributeValues": {":one": 1},
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if _stale(error):
+                raise StaleDefinition(definition_id) from error
+            raise
+        return {**from_dynamo(item), "generation": self.generation()}
 
-    def active_segments(self) -> list[Segment]:
-        return [
-            Segment(s["segmentId"], int(s["version"]), BehaviourRule.model_validate(s["rule"])) for s in self.segments()
-        ]
+    def generation(self) -> int:
+        item = self._table.get_item(Key={"pk": DEF, "sk": CATALOG}, ConsistentRead=True).get("Item") or {}
+        return int(item.get("generation", 0))
 
-    # ---- rollups ----
-    def rollup(self, profile_id: str) -> tuple[Rollup, int, dict[str, list[dict[str, Any]]]]:
-        item = self._table.get_item(Key={"pk": f"PROFILE#{profile_id}", "sk": "ROLLUP"}, ConsistentRead=True).get(
+    def history(self, kind: str, definition_id: str) -> list[dict[str, Any]]:
+        return [_clean(i) for i in self._query(KeyConditionExpression=Key("pk").eq(f"HIST#{kind}#{definition_id}"))]
+
+    # ---- backfill progress ------------------------------------------------------------------------------------
+    def start_backfill(self, segment_id: str, backfill_id: str, version: int, parts: int, now_iso: str) -> None:
+        self._table.put_item(
+            Item={
+                "pk": f"BACKFILL#{segment_id}",
+                "sk": "CURRENT",
+                "backfillId": backfill_id,
+                "segmentVersion": version,
+                "status": "running",
+                "parts": parts,
+                "partsDone": 0,
+                "pages": 0,
+                "processed": 0,
+                "changed": 0,
+                "requestedAt": now_iso,
+            }
+        )
+
+    def backfill(self, segment_id: str) -> dict[str, Any] | None:
+        item = self._table.get_item(Key={"pk": f"BACKFILL#{segment_id}", "sk": "CURRENT"}, ConsistentRead=True).get(
             "Item"
         )
         if not item:
-            return Rollup(), 0, {}
-        item = from_dynamo(item)
-        return Rollup.from_dict(item.get("state")), int(item["version"]), item.get("seen", {})
+            return None
+        return {k: v for k, v in _clean(item).items() if k != "pageMarks"}
+
+    def record_backfill_page(
+        self, segment_id: str, backfill_id: str, mark: str, processed: int, changed: int, part_done: bool, now_iso: str
+    ) -> None:
+        """Add one page's figures once (a redelivered page is recognised by its mark); finish when all parts are."""
+        try:
+            updated = self._table.update_item(
+                Key={"pk": f"BACKFILL#{segment_id}", "sk": "CURRENT"},
+                UpdateExpression=(
+                    "SET #n = #n + :n, #c = #c + :c, #p = #p + :one, #d = #d + :done, #u = :at ADD #m :mark"
+                ),
+                ConditionExpression="#id = :id AND NOT contains(#m, :m)",
+                ExpressionAttributeNames={
+                    "#n": "processed",
+                    "#c": "changed",
+                    "#p": "pages",
+                    "#d": "partsDone",
+                    "#u": "updatedAt",
+                    "#m": "pageMarks",
+                    "#id": "backfillId",
+                },
+                ExpressionAttributeValues={
+                    ":n": processed,
+                    ":c": changed,
+                    ":one": 1,
+                    ":done": 1 if part_done else 0,
+                    ":at": now_iso,
+                    ":mark": {mark},
+                    ":m": mark,
+                    ":id": backfill_id,
+                },
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except ClientError as error:
+            if _stale(error):
+                return  # a redelivered page, or a newer backfill replaced this one
+            raise
+        if part_done and int(updated["partsDone"]) >= int(updated["parts"]):
+            self._table.update_item(
+                Key={"pk": f"BACKFILL#{segment_id}", "sk": "CURRENT"},
+                UpdateExpression="SET #s = :done, finishedAt = :at",
+                ConditionExpression="backfillId = :id",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":done": "done", ":at": now_iso, ":id": backfill_id},
+            )
+
+    # ---- rollups ----------------------------------------------------------------------------------------------
+    def rollup(self, profile_id: str) -> StoredRollup:
+        item = self._client.get_item(TableName=self._name, Key=_rollup_key(profile_id), ConsistentRead=True).get("Item")
+        return _stored(item) if item else StoredRollup()
 
     def save_rollup(
         self,
         profile_id: str,
-        rollup: Rollup,
-        version: int,
-        seen: dict[str, list[dict[str, Any]]],
-        review_at: dt.datetime | None,
-    ) -> None:
-        """Write only if nobody else wrote since `version` was read (no lost updates)."""
+        stored: StoredRollup,
+        read_version: int,
+        counters: tuple[str, dict[str, int], dict[str, int]] | None = None,
+    ) -> int:
+        """Write the new rollup only if nobody wrote since `read_version` (no lost updates); `counters` (day,
+        per-day deltas, current deltas) are added in the same transaction, so each change is counted once.
+        Returns the new version."""
+        version = read_version + 1
+        seen = stored.seen
         if len(seen) > SEEN_LIMIT:
             seen = dict(list(seen.items())[-SEEN_LIMIT:])
         item: dict[str, Any] = {
-            "pk": f"PROFILE#{profile_id}",
-            "sk": "ROLLUP",
+            **_rollup_key(profile_id),
             "profileId": profile_id,
-            "state": to_dynamo(rollup.as_dict()),
-            "version": version + 1,
-            "seen": to_dynamo(seen),
+            "version": version,
+            "state": _dumps(stored.state),
+            "seen": _dumps(seen),
         }
-        if review_at is not None:
-            item.update(dueShard=DUE_SHARD, dueAt=iso(review_at))
-        condition = "attribute_not_exists(pk)" if version == 0 else "version = :v"
-        kwargs: dict[str, Any] = {"Item": item, "ConditionExpression": condition}
-        if version:
-            kwargs["ExpressionAttributeValues"] = {":v": version}
+        if stored.outbox:
+            item["outbox"] = _dumps(stored.outbox)
+        if stored.due_at is not None:
+            item["dueShard"] = DUE_SHARD
+            item["dueAt"] = stored.due_at
+        put: dict[str, Any] = {"TableName": self._name, "Item": item}
+        if read_version:
+            put["ConditionExpression"] = "version = :v"
+            put["ExpressionAttributeValues"] = {":v": read_version}
+        else:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
         try:
-            self._table.put_item(**kwargs)
+            if counters and (counters[1] or counters[2]):
+                shard = stats_shard(profile_id)
+                writes = [{"Put": put}]
+                day, per_day, current = counters
+                if per_day:
+                    writes.append(self._add_counters({"pk": f"STATS#DAY#{shard}", "sk": day}, per_day))
+                if current:
+                    writes.append(self._add_counters({"pk": f"STATS#NOW#{shard}", "sk": "NOW"}, current))
+                self._client.transact_write_items(TransactItems=writes)
+            else:
+                self._client.put_item(**put)
         except ClientError as error:
-            if is_condition_failure(error):
+            if _stale(error):
+                raise StaleRollup(profile_id) from error
+            raise
+        return version
+
+    def delete_rollup(
+        self, profile_id: str, read_version: int, counters: tuple[str, dict[str, int], dict[str, int]]
+    ) -> None:
+        """Erase a profile's rollup (if unchanged since read) and take it out of the statistics, atomically."""
+        delete = {
+            "TableName": self._name,
+            "Key": _rollup_key(profile_id),
+            "ConditionExpression": "version = :v",
+            "ExpressionAttributeValues": {":v": read_version},
+        }
+        shard = stats_shard(profile_id)
+        day, per_day, current = counters
+        writes: list[dict[str, Any]] = [{"Delete": delete}]
+        if per_day:
+            writes.append(self._add_counters({"pk": f"STATS#DAY#{shard}", "sk": day}, per_day))
+        if current:
+            writes.append(self._add_counters({"pk": f"STATS#NOW#{shard}", "sk": "NOW"}, current))
+        try:
+            if len(writes) > 1:
+                self._client.transact_write_items(TransactItems=writes)
+            else:
+                self._client.delete_item(**delete)
+        except ClientError as error:
+            if _stale(error):
                 raise StaleRollup(profile_id) from error
             raise
 
-    def due_profiles(self, now: dt.datetime, limit: int = 500) -> list[str]:
+    def set_outbox(self, profile_id: str, version: int, outbox: list[dict[str, Any]], due_at: str | None) -> bool:
+        """Replace the outbox (dropping the messages now on the bus) and the due time, if the rollup is still at
+        `version`; bumps the version so a writer that read before cannot put the dropped messages back."""
+        values: dict[str, Any] = {":v": version, ":next": version + 1}
+        sets = ["version = :next"]
+        removes = []
+        if outbox:
+            sets.append("outbox = :o")
+            values[":o"] = _dumps(outbox)
+        else:
+            removes.append("outbox")
+        if due_at is None:
+            removes += ["dueShard", "dueAt"]
+        else:
+            sets += ["dueShard = :shard", "dueAt = :due"]
+            values.update({":shard": DUE_SHARD, ":due": due_at})
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        try:
+            self._client.update_item(
+                TableName=self._name,
+                Key=_rollup_key(profile_id),
+                UpdateExpression=expression,
+                ConditionExpression="version = :v",
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if _stale(error):
+                return False
+            raise
+        return True
+
+    def due_profiles(self, now_iso: str, limit: int = 500) -> list[str]:
         response = self._table.query(
             IndexName="due",
             Limit=limit,
-            KeyConditionExpression=Key("dueShard").eq(DUE_SHARD) & Key("dueAt").lte(iso(now)),
+            KeyConditionExpression=Key("dueShard").eq(DUE_SHARD) & Key("dueAt").lte(now_iso),
         )
         return [item["profileId"] for item in response.get("Items", [])]
+
+    def scan_rollups(
+        self, part: int, parts: int, cursor: dict[str, Any] | None, limit: int
+    ) -> tuple[list[tuple[str, StoredRollup]], dict[str, Any] | None]:
+        """One page of rollups of one parallel-scan part; returns them and where the next page starts."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._name,
+            "Limit": limit,
+            "FilterExpression": "sk = :r",
+            "ExpressionAttributeValues": {":r": "ROLLUP"},
+        }
+        if parts > 1:
+            kwargs.update(Segment=part, TotalSegments=parts)
+        if cursor:
+            kwargs["ExclusiveStartKey"] = cursor
+        page = self._client.scan(**kwargs)
+        found = [(item["profileId"], _stored(item)) for item in page.get("Items", [])]
+        return found, page.get("LastEvaluatedKey")
+
+    # ---- statistics -------------------------------------------------------------------------------------------
+    def _add_counters(self, key: dict[str, str], deltas: dict[str, int]) -> dict[str, Any]:
+        names = {f"#a{i}": name for i, name in enumerate(deltas)}
+        values = {f":v{i}": amount for i, amount in enumerate(deltas.values())}
+        return {
+            "Update": {
+                "TableName": self._name,
+                "Key": key,
+                "UpdateExpression": "ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(deltas))),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            }
+        }
+
+    def day_counters(self, first_day: str, last_day: str) -> dict[str, dict[str, int]]:
+        """Per-day counters summed over shards: date → counter → value."""
+        out: dict[str, dict[str, int]] = {}
+        for shard in range(STATS_SHARDS):
+            for item in self._query(
+                KeyConditionExpression=Key("pk").eq(f"STATS#DAY#{shard}") & Key("sk").between(first_day, last_day)
+            ):
+                day = out.setdefault(item["sk"], {})
+                for name, value in item.items():
+                    if name not in ("pk", "sk"):
+                        day[name] = day.get(name, 0) + int(value)
+        return out
+
+    def current_counters(self) -> dict[str, int]:
+        keys = [{"pk": f"STATS#NOW#{shard}", "sk": "NOW"} for shard in range(STATS_SHARDS)]
+        response = self._client.batch_get_item(RequestItems={self._name: {"Keys": keys}})
+        out: dict[str, int] = {}
+        for item in response.get("Responses", {}).get(self._name, []):
+            for name, value in item.items():
+                if name not in ("pk", "sk"):
+                    out[name] = out.get(name, 0) + int(value)
+        return out
+
+    # ---- helpers ----------------------------------------------------------------------------------------------
+    def _query(self, **kwargs: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        while True:
+            page = self._table.query(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _stale(error: ClientError) -> bool:
+    """A condition failed or a concurrent transaction won: re-read and retry. Any other refusal is a bug."""
+    if not is_condition_failure(error):
+        return False
+    reasons = {r.get("Code") for r in error.response.get("CancellationReasons", [])} - {"None", None}
+    return not reasons or reasons <= {"ConditionalCheckFailed", "TransactionConflict"}
+
+
+def _rollup_key(profile_id: str) -> dict[str, Any]:
+    return {"pk": f"PROFILE#{profile_id}", "sk": "ROLLUP"}
+
+
+def _stored(item: dict[str, Any]) -> StoredRollup:
+    return StoredRollup(
+        state=json.loads(item["state"]) if "state" in item else {},
+        version=int(item["version"]),
+        seen=json.loads(item["seen"]) if "seen" in item else {},
+        outbox=json.loads(item["outbox"]) if "outbox" in item else [],
+        due_at=item.get("dueAt"),
+    )
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _clean(item: dict[str, Any]) -> dict[str, Any]:

@@ -1,39 +1,306 @@
-"""HTTP entry of the segments service: the admin segments API."""
+"""HTTP entry of the segments service: segments, scoring plans, questionnaires and their analytics (admin)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.common import clock
 from services.common.api import http_handler, resolver
-from services.common.ids import new_id
-from services.common.problems import not_found
+from services.common.problems import FieldError, Problem, bad_request, conflict, not_found
 from services.segments import app as deps
-from services.segments.domain.rules import SegmentDefinition
+from services.segments.domain.faults import InvalidDefinition
 from services.segments.manifest import MANIFEST
+from services.segments.use_cases import analytics
+from services.segments.use_cases.definitions import NotFound, VersionConflict, preview, save, segment_view
 
 app = resolver("CxM segments API")
 
+CONDITION_EXAMPLE = {
+    "all": [
+        {
+            "behaviour": {"type": "page", "where": [{"property": "path", "op": "startsWith", "value": "/recipes"}]},
+            "op": "atLeast",
+            "value": 2,
+            "withinDays": 14,
+        },
+        {"environment": "country", "op": "in", "value": ["NL", "BE"]},
+    ]
+}
 
-@app.post("/v1/segments", summary="Define a segment", tags=["segments"])
-def create_segment(body: Annotated[SegmentDefinition, Body()]) -> Any:
-    saved = deps.segments().save_segment(new_id(), body.model_dump(by_alias=True), clock.now())
-    return saved, 201
+
+class SegmentBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=2000)
+    condition: dict[str, Any] = Field(
+        description="A condition tree: all / any / not over trait, behaviour, environment, score, tier, inSegment "
+        "and questionnaire leaves (docs/segments.md).",
+        examples=[CONDITION_EXAMPLE],
+    )
+
+
+class SegmentUpdate(SegmentBody):
+    expected_version: int | None = Field(
+        default=None, alias="expectedVersion", ge=1, description="Refuse (409) unless this is the current version."
+    )
+
+
+class PreviewBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    condition: dict[str, Any] = Field(examples=[CONDITION_EXAMPLE])
+    sample_size: int = Field(default=10, ge=0, le=100, alias="sampleSize")
+
+
+class PlanBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=2000)
+    rules: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=100,
+        description="Each: `name`, `points` (negative removes), and `activity` (an event filter; with optional "
+        "`maxPerDay` / `maxLifetime`) or `traits` (a trait condition, paid once).",
+        examples=[
+            [
+                {"name": "purchase", "activity": {"event": "Order Completed"}, "points": 50},
+                {"name": "has-email", "traits": {"trait": "email", "op": "exists"}, "points": 5},
+            ]
+        ],
+    )
+    decay: dict[str, Any] | None = Field(
+        default=None, description='`{"expireAfterDays": 90}` or `{"percentPerWeek": 10}`.'
+    )
+    tiers: list[dict[str, Any]] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Lowest first; the first has no `min`.",
+        examples=[[{"name": "cold"}, {"name": "warm", "min": 10}, {"name": "hot", "min": 50}]],
+    )
+
+
+class PlanUpdate(PlanBody):
+    expected_version: int | None = Field(default=None, alias="expectedVersion", ge=1)
+
+
+class QuestionnaireBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=2000)
+    event: str | None = Field(
+        default=None, max_length=200, description="The track event carrying answers (default `Questionnaire Answered`)."
+    )
+    questions: list[dict[str, Any]] = Field(min_length=2, max_length=50, description="Each `{id, text}`.")
+    scale: dict[str, Any] | None = Field(default=None, description='`{"min": 1, "max": 7}` (the default).')
+    key: dict[str, Any] = Field(
+        description='`{"method": "centroids", "segments": [{"key", "name", "centroid": [...]}]}` or '
+        '`{"method": "weights", "segments": [{"key", "weights": [...], "bias"}]}`.'
+    )
+    min_confidence: float = Field(default=0.0, ge=0, le=1, alias="minConfidence")
+
+
+class QuestionnaireUpdate(QuestionnaireBody):
+    expected_version: int | None = Field(default=None, alias="expectedVersion", ge=1)
+
+
+def _body(model: BaseModel) -> dict[str, Any]:
+    return {k: v for k, v in model.model_dump(by_alias=True, exclude_none=True).items() if k != "expectedVersion"}
+
+
+def _refused(error: InvalidDefinition) -> Problem:
+    return bad_request("The definition is invalid.", [FieldError(f.path, f.message) for f in error.faults])
+
+
+def _save(kind: str, model: BaseModel, definition_id: str | None = None) -> dict[str, Any]:
+    try:
+        saved = save(
+            kind,
+            _body(model),
+            deps.segments(),
+            deps.publisher(),
+            definition_id,
+            getattr(model, "expected_version", None),
+        )
+    except InvalidDefinition as error:
+        raise _refused(error) from None
+    except NotFound as error:
+        raise not_found(str(error), f"{kind}Id") from None
+    except VersionConflict as error:
+        raise conflict(str(error), "expectedVersion") from None
+    deps.definitions_changed()
+    return saved
+
+
+def _found(kind: str, definition_id: str) -> dict[str, Any]:
+    found = deps.segments().definition(kind, definition_id)
+    if found is None:
+        raise not_found(f"No {kind} {definition_id}.", f"{kind}Id")
+    return found
+
+
+def _days(first: str | None, last: str | None) -> tuple[dt.date, dt.date]:
+    today = clock.now().date()
+    try:
+        end = analytics.parse_day(last, today)
+        start = analytics.parse_day(first, end - dt.timedelta(days=29))
+    except ValueError:
+        raise bad_request("Dates are ISO dates such as 2026-03-02.", [FieldError("from", "not an ISO date")]) from None
+    if start > end or (end - start).days >= analytics.MAX_DAYS:
+        raise bad_request(
+            "`from` must not be after `to`, and the range is at most a year.",
+            [FieldError("from", f"must be on or before `to` and within {analytics.MAX_DAYS} days of it")],
+        )
+    return start, end
+
+
+# ---- segments -------------------------------------------------------------------------------------------------
+
+
+@app.post("/v1/segments", summary="Define a segment (its backfill starts at once)", tags=["segments"])
+def create_segment(body: Annotated[SegmentBody, Body()]) -> Any:
+    return _save("segment", body), 201
 
 
 @app.get("/v1/segments", summary="List segments", tags=["segments"])
 def list_segments() -> dict[str, Any]:
-    return {"segments": deps.segments().segments()}
+    return {"segments": deps.segments().definitions().segments}
 
 
-@app.get("/v1/segments/<segmentId>", summary="A segment definition", tags=["segments"])
+@app.post("/v1/segments/preview", summary="Count and sample current profiles meeting a condition", tags=["segments"])
+def preview_segment(body: Annotated[PreviewBody, Body()]) -> dict[str, Any]:
+    repo = deps.segments()
+    try:
+        return preview(body.condition, repo, deps.catalog(repo), body.sample_size)
+    except InvalidDefinition as error:
+        raise _refused(error) from None
+
+
+@app.get("/v1/segments/overlap", summary="Profiles in both of each pair of the chosen segments", tags=["analytics"])
+def segment_overlap(
+    segmentIds: Annotated[str, Query(min_length=1, max_length=2000, description="Comma-separated segment ids")],
+) -> dict[str, Any]:
+    ids = [s for s in segmentIds.split(",") if s]
+    if not 1 <= len(ids) <= 20:
+        raise bad_request("Choose 1 to 20 segments.", [FieldError("segmentIds", "1 to 20 comma-separated ids")])
+    return analytics.overlap(deps.segments(), ids)
+
+
+@app.get(
+    "/v1/segments/memberships/<profileId>",
+    summary="A profile's segments, scores and questionnaire segments",
+    tags=["segments"],
+)
+def profile_memberships(profileId: str) -> dict[str, Any]:
+    repo = deps.segments()
+    return analytics.memberships(repo, deps.catalog(repo), profileId)
+
+
+@app.get("/v1/segments/<segmentId>", summary="A segment, its backfill progress and its size", tags=["segments"])
 def get_segment(segmentId: str) -> dict[str, Any]:
-    found = deps.segments().segment(segmentId)
-    if not found:
-        raise not_found(f"No segment {segmentId}.", "segmentId")
-    return found
+    try:
+        return segment_view(deps.segments(), segmentId)
+    except NotFound as error:
+        raise not_found(str(error), "segmentId") from None
+
+
+@app.put("/v1/segments/<segmentId>", summary="Change a segment (a new version; backfilled)", tags=["segments"])
+def update_segment(segmentId: str, body: Annotated[SegmentUpdate, Body()]) -> dict[str, Any]:
+    return _save("segment", body, segmentId)
+
+
+@app.get("/v1/segments/<segmentId>/versions", summary="Every saved version of a segment", tags=["segments"])
+def segment_versions(segmentId: str) -> dict[str, Any]:
+    _found("segment", segmentId)
+    return {"versions": deps.segments().history("segment", segmentId)}
+
+
+@app.get("/v1/segments/<segmentId>/sizes", summary="A segment's size at the end of each day", tags=["analytics"])
+def segment_sizes(
+    segmentId: str,
+    first: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    last: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+) -> dict[str, Any]:
+    _found("segment", segmentId)
+    start, end = _days(first, last)
+    return analytics.segment_sizes(deps.segments(), segmentId, start, end)
+
+
+# ---- scoring plans --------------------------------------------------------------------------------------------
+
+
+@app.post("/v1/scoring/plans", summary="Define a scoring plan", tags=["scoring"])
+def create_plan(body: Annotated[PlanBody, Body()]) -> Any:
+    return _save("plan", body), 201
+
+
+@app.get("/v1/scoring/plans", summary="List scoring plans", tags=["scoring"])
+def list_plans() -> dict[str, Any]:
+    return {"plans": deps.segments().definitions().plans}
+
+
+@app.get("/v1/scoring/plans/<planId>", summary="A scoring plan", tags=["scoring"])
+def get_plan(planId: str) -> dict[str, Any]:
+    return _found("plan", planId)
+
+
+@app.put("/v1/scoring/plans/<planId>", summary="Change a scoring plan (a new version)", tags=["scoring"])
+def update_plan(planId: str, body: Annotated[PlanUpdate, Body()]) -> dict[str, Any]:
+    return _save("plan", body, planId)
+
+
+@app.get("/v1/scoring/plans/<planId>/pyramid", summary="Profiles per tier (the engagement pyramid)", tags=["analytics"])
+def plan_pyramid(planId: str) -> dict[str, Any]:
+    repo = deps.segments()
+    try:
+        return analytics.pyramid(repo, planId)
+    except NotFound as error:
+        raise not_found(str(error), "planId") from None
+
+
+# ---- questionnaires -------------------------------------------------------------------------------------------
+
+
+@app.post("/v1/questionnaires", summary="Define a questionnaire and its segmentation key", tags=["questionnaires"])
+def create_questionnaire(body: Annotated[QuestionnaireBody, Body()]) -> Any:
+    return _save("questionnaire", body), 201
+
+
+@app.get("/v1/questionnaires", summary="List questionnaires", tags=["questionnaires"])
+def list_questionnaires() -> dict[str, Any]:
+    return {"questionnaires": deps.segments().definitions().questionnaires}
+
+
+@app.get("/v1/questionnaires/<questionnaireId>", summary="A questionnaire", tags=["questionnaires"])
+def get_questionnaire(questionnaireId: str) -> dict[str, Any]:
+    return _found("questionnaire", questionnaireId)
+
+
+@app.put(
+    "/v1/questionnaires/<questionnaireId>", summary="Change a questionnaire (a new version)", tags=["questionnaires"]
+)
+def update_questionnaire(questionnaireId: str, body: Annotated[QuestionnaireUpdate, Body()]) -> dict[str, Any]:
+    return _save("questionnaire", body, questionnaireId)
+
+
+@app.get(
+    "/v1/questionnaires/<questionnaireId>/movements",
+    summary="Movements between a questionnaire's segments, and their sizes",
+    tags=["analytics"],
+)
+def questionnaire_movements(
+    questionnaireId: str,
+    first: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    last: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+) -> dict[str, Any]:
+    start, end = _days(first, last)
+    repo = deps.segments()
+    try:
+        return analytics.movements(repo, questionnaireId, start, end)
+    except NotFound as error:
+        raise not_found(str(error), "questionnaireId") from None
 
 
 handler = http_handler(app, MANIFEST.name, MANIFEST.function("api"))
