@@ -9,6 +9,7 @@ import json
 import os
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -87,8 +88,6 @@ def _decode(raw: bytes) -> Any:
 def cloud() -> Iterator[Any]:
     """A fresh local cloud per test module, on a frozen virtual clock starting at START."""
     from infra.local.cloud import LocalCloud
-
-    import uuid
 
     with LocalCloud(start=START, stage=f"t{uuid.uuid4().hex[:6]}") as running:
         yield running
