@@ -1,15 +1,20 @@
-"""`cxm`: the operator's command line (local clock control now; replay, import and keys as they land)."""
+"""`cxm`: the operator's command line (local clock control, contact import; replay and keys as they land)."""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import os
 import sys
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 STATE_FILE = Path(".cxm/local.json")
 
@@ -88,6 +93,159 @@ def keys(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- cxm import ----------------------------------------------------------------------------------------------
+
+PART_BYTES = 1024 * 1024  # per upload request (the imports API takes up to 4 MB)
+
+
+def _admin_target() -> tuple[str, str]:
+    """The API and an admin key: `CXM_URL` and `CXM_ADMIN_KEY` (a deployed stack), else the local cloud's."""
+    url, key = os.environ.get("CXM_URL"), os.environ.get("CXM_ADMIN_KEY")
+    if url and key:
+        return url.rstrip("/"), key
+    state = _local()
+    return state["url"].rstrip("/"), key or state["adminKey"]
+
+
+def _call(method: str, url: str, key: str, body: bytes | None = None, content_type: str = "application/json") -> Any:
+    request = urllib.request.Request(
+        url, method=method, data=body, headers={"content-type": content_type, "authorization": f"Bearer {key}"}
+    )
+    for attempt in range(5):
+        try:
+            with urllib.request.urlopen(request, timeout=300) as response:
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            if error.code >= 500 and attempt < 4:  # the part or start is idempotent: try again
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            raise SystemExit(f"refused ({error.code}): {error.read().decode()}") from None
+        except urllib.error.URLError as error:
+            raise SystemExit(f"cannot reach the API at {url}: {error.reason}") from None
+    raise SystemExit(f"{method} {url} kept failing")
+
+
+def _format(path: Path, chosen: str | None) -> str:
+    if chosen:
+        return chosen
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    raise SystemExit(f"cannot tell the format of {path.name}: use --format csv or --format jsonl")
+
+
+def _parts(handle: TextIO, fmt: str, limit: int) -> Iterator[tuple[int, bytes, int]]:
+    """(first record number, body, records) per part: whole records only; each CSV part repeats the header."""
+    first, count, size = 1, 0, 0
+    buffer = io.StringIO()
+    if fmt == "csv":
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            return
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(header)
+        start = buffer.tell()
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            writer.writerow(row)
+            count += 1
+            if buffer.tell() >= limit:
+                yield first, buffer.getvalue().encode(), count
+                first, count = first + count, 0
+                buffer = io.StringIO()
+                writer = csv.writer(buffer, lineterminator="\n")
+                writer.writerow(header)
+        if buffer.tell() > start or count:
+            yield first, buffer.getvalue().encode(), count
+        return
+    for line in handle:
+        if not line.strip():
+            continue
+        buffer.write(line if line.endswith("\n") else line + "\n")
+        count += 1
+        size += len(line)
+        if size >= limit:
+            yield first, buffer.getvalue().encode(), count
+            first, count, size = first + count, 0, 0
+            buffer = io.StringIO()
+    if count:
+        yield first, buffer.getvalue().encode(), count
+
+
+class Progress:
+    """A progress bar on stderr (stdlib only): redrawn in place on a terminal, every 10% otherwise."""
+
+    def __init__(self, label: str, total: int, out: TextIO | None = None) -> None:
+        self.label, self.total, self.out = label, max(total, 1), out or sys.stderr
+        self.tty = self.out.isatty()
+        self.shown = -1
+
+    def show(self, done: int, note: str = "") -> None:
+        share = min(done / self.total, 1.0)
+        step = int(share * 100) if self.tty else int(share * 10) * 10
+        if step == self.shown and done < self.total:
+            return
+        self.shown = step
+        bar = "#" * int(share * 30) + "." * (30 - int(share * 30))
+        text = f"{self.label:<10} [{bar}] {share:4.0%} {done:,}/{self.total:,} {note}"
+        self.out.write(("\r" + text) if self.tty else text + "\n")
+        self.out.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            self.out.write("\n")
+            self.out.flush()
+
+
+def import_contacts(args: argparse.Namespace) -> int:
+    """Upload a contacts file in parts, start the import job and follow it to the end with a progress bar."""
+    path = Path(args.file)
+    if not path.is_file():
+        raise SystemExit(f"no such file: {path}")
+    fmt = _format(path, args.format)
+    url, key = _admin_target()
+    job = _call("POST", f"{url}/v1/imports", key, json.dumps({"format": fmt, "name": path.name}).encode())
+    import_id = job["importId"]
+    size = path.stat().st_size
+    upload = Progress("uploading", size)
+    sent = 0
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        for number, (first, body, _records) in enumerate(_parts(handle, fmt, args.part_bytes), start=1):
+            query = urllib.parse.urlencode({"firstRow": first})
+            kind = "text/csv" if fmt == "csv" else "application/x-ndjson"
+            _call("PUT", f"{url}/v1/imports/{import_id}/parts/{number}?{query}", key, body, kind)
+            sent += len(body)
+            upload.show(min(sent, size), "bytes")
+    upload.show(size, "bytes")
+    upload.close()
+    status = _call("POST", f"{url}/v1/imports/{import_id}/start", key)
+    progress = Progress("importing", int(status["rows"]))
+    deadline = time.monotonic() + args.timeout
+    while status["status"] != "completed":
+        if time.monotonic() > deadline:
+            progress.close()
+            print(f"import {import_id} still running after {args.timeout}s: GET /v1/imports/{import_id}")
+            return 1
+        progress.show(int(status["processed"]), "rows")
+        time.sleep(args.poll)
+        status = _call("GET", f"{url}/v1/imports/{import_id}?limit=20", key)
+    progress.show(int(status["processed"]), "rows")
+    progress.close()
+    print(
+        f"import {import_id}: {status['rows']:,} rows, {status['created']:,} created, {status['updated']:,} updated, "
+        f"{status['unchanged']:,} unchanged, {status['rejected']:,} rejected"
+    )
+    for row in status["rejectedRows"]:
+        print(f"  row {row['row']}: {'; '.join(row['reasons'])}")
+    if status["rejected"] > len(status["rejectedRows"]):
+        print(f"  … every rejected row: GET /v1/imports/{import_id}?rejectedAfter=<row>")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cxm", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -95,6 +253,13 @@ def main(argv: list[str] | None = None) -> int:
     clock_parser.add_argument("action", choices=("now", "advance"))
     clock_parser.add_argument("duration", nargs="?", help="e.g. 14d, 36h, 2w")
     clock_parser.set_defaults(run=clock)
+    import_parser = commands.add_parser("import", help="import contacts from a CSV or JSON-lines file")
+    import_parser.add_argument("file", help="contacts.csv or contacts.jsonl (email required on every row)")
+    import_parser.add_argument("--format", choices=("csv", "jsonl"), help="default: from the file's extension")
+    import_parser.add_argument("--part-bytes", type=int, default=PART_BYTES, help=argparse.SUPPRESS)
+    import_parser.add_argument("--poll", type=float, default=0.5, help=argparse.SUPPRESS)
+    import_parser.add_argument("--timeout", type=float, default=3600.0, help="give up following after this (s)")
+    import_parser.set_defaults(run=import_contacts)
     replay_parser = commands.add_parser("replay", help="put dead-lettered messages back on their queues")
     replay_parser.add_argument("--only", help="only queues whose name contains this (e.g. event-collected)")
     replay_parser.add_argument("--aws", action="store_true", help="replay in the AWS account of your credentials")

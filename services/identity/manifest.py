@@ -1,33 +1,110 @@
-"""What the identity service deploys: profiles and the identity graph, their consumer and admin API."""
+"""What the identity service deploys: profiles, the identity graph and timelines, their consumers, the admin,
+privacy and import APIs, and the internal lookup API."""
 
 from services.common.manifest import Function, Route, ServiceManifest, Subscription, Table
 
 PROFILES = Table("profiles", env="PROFILES_TABLE", ttl_attribute="expiresAt")
+TIMELINE = Table("timeline", env="TIMELINE_TABLE", ttl_attribute="expiresAt")
+IMPORTS = Table("imports", env="IMPORTS_TABLE", ttl_attribute="expiresAt")
+
+API_ROUTES = (
+    Route("GET", "/v1/profiles", "admin"),
+    Route("GET", "/v1/profiles/search", "admin"),
+    Route("POST", "/v1/profiles/merge", "admin"),
+    Route("GET", "/v1/profiles/{profileId}", "admin"),
+    Route("PATCH", "/v1/profiles/{profileId}", "admin"),
+    Route("DELETE", "/v1/profiles/{profileId}", "admin"),
+    Route("GET", "/v1/profiles/{profileId}/timeline", "admin"),
+    Route("PUT", "/v1/profiles/{profileId}/consent", "admin"),
+    Route("GET", "/v1/profiles/{profileId}/merges", "admin"),
+    Route("POST", "/v1/profiles/{profileId}/merges/{mergeId}/undo", "admin"),
+    Route("POST", "/v1/privacy/export", "admin"),
+    Route("POST", "/v1/privacy/erase", "admin"),
+    Route("GET", "/v1/privacy/suppressions/{email}", "admin"),
+    Route("DELETE", "/v1/privacy/suppressions/{email}", "admin"),
+    Route("GET", "/v1/privacy/unsubscribe", "public"),
+    Route("POST", "/v1/privacy/unsubscribe", "public"),
+    Route("GET", "/v1/identity/settings", "admin"),
+    Route("PUT", "/v1/identity/settings", "admin"),
+)
+
+IMPORT_ROUTES = (
+    Route("POST", "/v1/imports", "admin"),
+    Route("GET", "/v1/imports/{importId}", "admin"),
+    Route("PUT", "/v1/imports/{importId}/parts/{part}", "admin"),
+    Route("POST", "/v1/imports/{importId}/start", "admin"),
+)
 
 MANIFEST = ServiceManifest(
     name="identity",
-    tables=(PROFILES,),
+    tables=(PROFILES, TIMELINE, IMPORTS),
     functions=(
         Function(
             name="api",
             handler="services.identity.handlers.api.handler",
-            description="Admin API over profiles: get by id, look up by email, user id or anonymous id.",
-            routes=(Route("GET", "/v1/profiles/{profileId}", "admin"), Route("GET", "/v1/profiles", "admin")),
-            tables={"profiles": "read"},
+            description="Admin API over profiles (look up, search, patch, timeline, consent, merges, delete), "
+            "privacy (export, erasure, suppression, one-click unsubscribe) and identity settings.",
+            routes=API_ROUTES,
+            tables={"profiles": "write", "timeline": "write"},
+            publishes=True,
+            secrets=("link-signing",),
+            timeout_seconds=29,  # export and erasure walk a whole timeline; API Gateway's own limit is 30 s
+        ),
+        Function(
+            name="imports",
+            handler="services.identity.handlers.imports.handler",
+            description="Contact import API: upload CSV or JSON lines (in one body or in parts), start, follow.",
+            routes=IMPORT_ROUTES,
+            tables={"imports": "write"},
+            publishes=True,
+            timeout_seconds=29,
+            memory_mb=1024,
         ),
         Function(
             name="on_event_collected",
             handler="services.identity.handlers.on_event_collected.handler",
-            description="Resolves each collected event to a profile, updates traits and timeline.",
+            description="Resolves each collected event to a profile, updates computed traits, traits and timeline.",
             subscriptions=(Subscription("event-collected", detail_types=("EventCollected",), sources=("cxm.events",)),),
-            tables={"profiles": "write"},
+            tables={"profiles": "write", "timeline": "write"},
             publishes=True,
+        ),
+        Function(
+            name="on_import_chunk",
+            handler="services.identity.handlers.on_import_chunk.handler",
+            description="Imports one stored chunk of contact rows (an asynchronous import job's unit of work).",
+            subscriptions=(
+                Subscription(
+                    "import-chunk",
+                    detail_types=("ContactsImportChunkQueued",),
+                    sources=("cxm.identity",),
+                    batch_size=1,
+                ),
+            ),
+            tables={"profiles": "write", "imports": "write"},
+            publishes=True,
+            timeout_seconds=120,
+            memory_mb=1024,
+        ),
+        Function(
+            name="on_email_feedback",
+            handler="services.identity.handlers.on_email_feedback.handler",
+            description="SES bounce and complaint notifications → the suppression list.",
+            subscriptions=(
+                Subscription(
+                    "email-feedback",
+                    detail_types=("Email Bounced", "Email Complaint Received"),
+                    sources=("aws.ses",),
+                ),
+            ),
+            tables={"profiles": "write"},
         ),
         Function(
             name="lookup",
             handler="services.identity.handlers.lookup.handler",
-            description="Internal API (IAM-invoked): resolve a visitor id to a profile, read contact details.",
+            description="Internal API (IAM-invoked): resolve a visitor id to a profile; contact details with "
+            "suppression, consent and an unsubscribe token.",
             tables={"profiles": "read"},
+            secrets=("link-signing",),
         ),
     ),
 )

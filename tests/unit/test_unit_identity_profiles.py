@@ -6,11 +6,9 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from services.common.contracts.events import EventCollected
-from services.identity.domain.profiles import Resolution, identifiers, merged_traits, resolve, trait_changes
+from services.identity.domain.profiles import Resolution, identifiers, resolve
 
 T = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
 
@@ -118,52 +116,3 @@ def test_without_a_known_owner_the_first_anonymous_owner_survives() -> None:
     other = ("anon", "a-0")
     resolution = resolve([other, ANON], {other: "B", ANON: "A"})
     assert resolution == Resolution("B", link=[ANON], merge=["A"])
-
-
-# ---- traits ----------------------------------------------------------------------------------------------
-
-
-def test_identify_sets_its_non_empty_traits() -> None:
-    identify = event("identify", userId="u", traits={"plan": "pro", "nick": "", "age": None, "seats": 0, "vip": False})
-    assert trait_changes(identify) == {"plan": "pro", "seats": 0, "vip": False}
-
-
-def test_other_events_only_set_an_email_they_carry() -> None:
-    assert trait_changes(event("track", anonymousId="a", event="x", traits={"email": "a@b.c", "plan": "x"})) == {
-        "email": "a@b.c"
-    }
-    assert trait_changes(event("track", anonymousId="a", event="x", traits={"plan": "x"})) == {}
-    assert trait_changes(event("page", anonymousId="a", traits={"email": ""})) == {}
-
-
-def test_merged_traits_survivor_wins_and_folded_fills_gaps() -> None:
-    survivor = {"firstName": "Ana", "plan": "", "city": None}
-    folded = {"firstName": "A.", "plan": "trial", "city": "Lyon", "utm": "spring"}
-    assert merged_traits(survivor, folded) == {"firstName": "Ana", "plan": "trial", "city": "Lyon", "utm": "spring"}
-
-
-trait_values = st.one_of(
-    st.none(),
-    st.just(""),
-    st.text(alphabet="aé Z0@", max_size=5),
-    st.integers(),
-    st.booleans(),
-    st.lists(st.integers(), max_size=2),
-)
-trait_maps = st.dictionaries(st.sampled_from(["firstName", "email", "plan", "city", "age", "tags"]), trait_values)
-
-
-def empty(value: Any) -> bool:
-    return value is None or value == ""
-
-
-@given(survivor=trait_maps, folded=trait_maps)
-def test_merged_traits_never_loses_a_non_empty_value(survivor: dict[str, Any], folded: dict[str, Any]) -> None:
-    merged = merged_traits(survivor, folded)
-    for key in survivor.keys() | folded.keys():
-        if key in survivor and not empty(survivor[key]):
-            assert merged[key] == survivor[key]
-        elif key in folded and not empty(folded[key]):
-            assert merged[key] == folded[key]
-        else:
-            assert key not in merged

@@ -42,6 +42,9 @@ class ProfileCreated(Contract):
 class ProfileUpdated(Contract):
     SOURCE = IDENTITY
     DETAIL_TYPE = "ProfileUpdated"
+    DESCRIPTION = (
+        "Traits or computed traits of a profile changed: `changed` maps each name to its new value (None: removed)."
+    )
     profile_id: str = Field(alias="profileId")
     changed: dict[str, Any] = Field(default_factory=dict, description="Trait name → new value.")
 
@@ -49,9 +52,21 @@ class ProfileUpdated(Contract):
 class ProfilesMerged(Contract):
     SOURCE = IDENTITY
     DETAIL_TYPE = "ProfilesMerged"
+    DESCRIPTION = "A profile was folded into another; its id resolves to the survivor from now on."
     surviving_profile_id: str = Field(alias="survivingProfileId")
     merged_profile_id: str = Field(alias="mergedProfileId")
     reason: str
+    merge_id: str | None = Field(default=None, alias="mergeId", description="Undo it with this id.")
+    changed: dict[str, Any] = Field(default_factory=dict, description="What the merge changed on the survivor.")
+
+
+class ProfilesUnmerged(Contract):
+    SOURCE = IDENTITY
+    DETAIL_TYPE = "ProfilesUnmerged"
+    DESCRIPTION = "A merge was undone: the restored profile stands on its own again with its identifiers."
+    surviving_profile_id: str = Field(alias="survivingProfileId")
+    restored_profile_id: str = Field(alias="restoredProfileId")
+    merge_id: str = Field(alias="mergeId")
 
 
 class ConsentChanged(Contract):
@@ -66,5 +81,17 @@ class ConsentChanged(Contract):
 class ProfileErased(Contract):
     SOURCE = IDENTITY
     DETAIL_TYPE = "ProfileErased"
+    DESCRIPTION = "A person was erased from identity; every service erases what it holds about them."
     profile_id: str = Field(alias="profileId")
     identifiers: list[str] = Field(default_factory=list, description="Every id and email the profile had.")
+    profile_ids: list[str] = Field(
+        default_factory=list, alias="profileIds", description="The profile and every profile merged into it."
+    )
+
+
+class ContactsImportChunkQueued(Contract):
+    SOURCE = IDENTITY
+    DETAIL_TYPE = "ContactsImportChunkQueued"
+    DESCRIPTION = "Internal to identity: one stored chunk of an import job is ready to be processed."
+    import_id: str = Field(alias="importId")
+    chunk: str

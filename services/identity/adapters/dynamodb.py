@@ -1,158 +1,511 @@
-"""Profiles, identity pointers and activity in the identity service's single DynamoDB table."""
+"""The identity service's DynamoDB tables.
+
+- `profiles`: pointers `ID#<kind>#<value>`/`ID` → profileId; profiles `PROFILE#<id>`/`PROFILE`; the suppression
+  list `SUPPRESS#<email>`/`SUPPRESS`; settings `SETTINGS`/`IDENTITY`. Every access is by key (no query), so its
+  cost does not grow with the number of profiles.
+- `timeline`: a profile's chain `P#<id>`/`EV#<seq, 12 digits>` (activity + computed traits after it; TTL
+  `expiresAt`), and its merge logs `P#<survivor>`/`AUDIT#MERGE#<mergeId>` (no TTL).
+
+Profiles, chain entries and merge logs keep their record as one JSON document (`doc`) next to the few attributes
+that conditions and filters use (`version`, `kind`, `type`, `expiresAt`).
+- `imports`: jobs `IMPORT#<id>`/`JOB`, their chunks `CHUNK#<key>` and rejected rows `REJECT#<row>` (30-day TTL).
+"""
 
 from __future__ import annotations
 
-import datetime as dt
+import base64
+import binascii
+import json
+from collections.abc import Collection, Iterator, Sequence
+from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from services.common.clock import iso
-from services.common.dynamo import expires_at, from_dynamo, is_condition_failure, to_dynamo
-from services.identity.domain.profiles import Identifier, merged_traits
+from services.common.dynamo import from_dynamo, is_condition_failure, to_dynamo
+from services.identity.domain.profiles import Identifier
+from services.identity.domain.records import Entry, IdentitySettings, MergeLog, Profile
 
-ACTIVITY_RETENTION_DAYS = 395  # 13 months
+BATCH_GET = 100
+SEQ_DIGITS = 12
 
 
-def _pointer_key(identifier: Identifier) -> dict[str, str]:
+def pointer_key(identifier: Identifier) -> dict[str, str]:
     return {"pk": f"ID#{identifier[0]}#{identifier[1]}", "sk": "ID"}
 
 
-def _profile_key(profile_id: str) -> dict[str, str]:
+def profile_key(profile_id: str) -> dict[str, str]:
     return {"pk": f"PROFILE#{profile_id}", "sk": "PROFILE"}
 
 
-class DynamoProfiles:
-    def __init__(self, table: Any) -> None:
-        self._table = table
+def entry_key(profile_id: str, seq: int) -> dict[str, str]:
+    return {"pk": f"P#{profile_id}", "sk": f"EV#{seq:0{SEQ_DIGITS}d}"}
 
-    def pointers(self, ids: list[Identifier]) -> dict[Identifier, str]:
-        if not ids:
-            return {}
-        keys = [_pointer_key(i) for i in dict.fromkeys(ids)]
-        # the resource's client serialises Python values itself (boto3's high-level DynamoDB interface)
-        response = _client(self._table).batch_get_item(RequestItems={self._table.name: {"Keys": keys}})
+
+def merge_key(survivor: str, merge_id: str) -> dict[str, str]:
+    return {"pk": f"P#{survivor}", "sk": f"AUDIT#MERGE#{merge_id}"}
+
+
+def suppression_key(email: str) -> dict[str, str]:
+    return {"pk": f"SUPPRESS#{email}", "sk": "SUPPRESS"}
+
+
+SETTINGS_KEY = {"pk": "SETTINGS", "sk": "IDENTITY"}
+
+
+def _clean(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in from_dynamo(item).items() if k not in ("pk", "sk", "expiresAt")}
+
+
+def _document(value: dict[str, Any]) -> str:
+    """Records are stored as one JSON document plus the few attributes conditions and filters need: the same
+    bytes as nested maps, and cheaper to (de)serialise (moto spends ~5 ms per nested item otherwise)."""
+    return json.dumps(value, separators=(",", ":"), default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def _profile_item(profile: Profile) -> dict[str, Any]:
+    item = {**profile_key(profile.profile_id), "profileId": profile.profile_id, "version": profile.version}
+    item["doc"] = _document(profile.to_json())
+    return item
+
+
+def _profile_of(item: dict[str, Any]) -> Profile:
+    return Profile.from_json(json.loads(item["doc"]))
+
+
+def _entry_of(item: dict[str, Any]) -> Entry:
+    return Entry.from_json(json.loads(item["doc"]))
+
+
+class DynamoProfiles:
+    """`ProfileStore` on the `profiles` and `timeline` tables."""
+
+    def __init__(self, profiles: Any, timeline: Any | None) -> None:
+        self._profiles = profiles
+        self._timeline_table = timeline
+
+    @property
+    def _timeline(self) -> Any:
+        if self._timeline_table is None:
+            raise RuntimeError("this function was not granted the timeline table (see the identity manifest)")
+        return self._timeline_table
+
+    # ---- identity graph ----
+    def pointers(self, ids: Sequence[Identifier]) -> dict[Identifier, str]:
         found: dict[Identifier, str] = {}
-        for item in response.get("Responses", {}).get(self._table.name, []):
+        for item in self._batch_get(self._profiles, [pointer_key(i) for i in dict.fromkeys(ids)]):
             kind, _, value = item["pk"].removeprefix("ID#").partition("#")
             found[(kind, value)] = item["profileId"]
         return found
 
-    def create_profile(self, profile_id: str, ids: list[Identifier], now: dt.datetime) -> dict[Identifier, str]:
-        stamp = iso(now)
-        items: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "TableName": self._table.name,
-                    "Item": {
-                        **_profile_key(profile_id),
-                        "profileId": profile_id,
-                        "traits": {},
-                        "createdAt": stamp,
-                        "firstSeenAt": stamp,
-                        "lastSeenAt": stamp,
-                        "identities": [f"{k}:{v}" for k, v in ids],
-                    },
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
-        ]
-        for identifier in ids:
-            items.append(
-                {
-                    "Put": {
-                        "TableName": self._table.name,
-                        "Item": {**_pointer_key(identifier), "profileId": profile_id, "createdAt": stamp},
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                }
-            )
-        client = _client(self._table)
+    def claim(self, identifier: Identifier, profile_id: str, at: str) -> str | None:
         try:
-            client.transact_write_items(TransactItems=items)
+            self._profiles.put_item(
+                Item={**pointer_key(identifier), "profileId": profile_id, "at": at},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
         except ClientError as error:
             if not is_condition_failure(error):
                 raise
-            return self.pointers(ids)  # another writer claimed some id first: the caller resolves again
-        return {}
+            item = self._profiles.get_item(Key=pointer_key(identifier), ConsistentRead=True).get("Item")
+            return str(item["profileId"]) if item else self.claim(identifier, profile_id, at)
+        return None
 
-    def link(self, profile_id: str, ids: list[Identifier], now: dt.datetime) -> None:
-        with self._table.batch_writer() as batch:
-            for identifier in ids:
-                batch.put_item(Item={**_pointer_key(identifier), "profileId": profile_id, "createdAt": iso(now)})
-        self._table.update_item(
-            Key=_profile_key(profile_id),
-            UpdateExpression="SET identities = list_append(if_not_exists(identities, :empty), :ids)",
-            ExpressionAttributeValues={":ids": [f"{k}:{v}" for k, v in ids], ":empty": []},
-        )
+    def point(self, ids: Sequence[Identifier], profile_id: str, at: str, *, if_owner: str | None = None) -> None:
+        if if_owner is None:
+            with self._profiles.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
+                for identifier in ids:
+                    batch.put_item(Item={**pointer_key(identifier), "profileId": profile_id, "at": at})
+            return
+        for identifier in ids:
+            try:
+                self._profiles.put_item(
+                    Item={**pointer_key(identifier), "profileId": profile_id, "at": at},
+                    ConditionExpression="profileId = :owner",
+                    ExpressionAttributeValues={":owner": if_owner},
+                )
+            except ClientError as error:
+                if not is_condition_failure(error):
+                    raise
 
-    def fold(self, survivor: str, folded: str, now: dt.datetime) -> None:
-        """Fold an anonymous profile into the survivor: traits fill gaps, its id redirects forever."""
-        loser = self.profile(folded) or {}
-        winner = self.profile(survivor) or {}
-        traits = merged_traits(winner.get("traits", {}), loser.get("traits", {}))
-        self._table.update_item(
-            Key=_profile_key(survivor),
-            UpdateExpression="SET traits = :t, mergedFrom = list_append(if_not_exists(mergedFrom, :empty), :f)",
-            ExpressionAttributeValues={":t": to_dynamo(traits), ":f": [folded], ":empty": []},
-        )
-        self._table.update_item(
-            Key=_profile_key(folded),
-            UpdateExpression="SET mergedInto = :s, mergedAt = :n",
-            ExpressionAttributeValues={":s": survivor, ":n": iso(now)},
-        )
+    def unpoint(self, ids: Sequence[Identifier], owners: Collection[str]) -> None:
+        names = {f":o{i}": owner for i, owner in enumerate(owners)}
+        if not names:
+            return
+        for identifier in ids:
+            try:
+                self._profiles.delete_item(
+                    Key=pointer_key(identifier),
+                    ConditionExpression=f"profileId IN ({', '.join(names)})",
+                    ExpressionAttributeValues=names,
+                )
+            except ClientError as error:
+                if not is_condition_failure(error):
+                    raise
 
-    def record_activity(self, profile_id: str, activity: dict[str, Any], now: dt.datetime) -> bool:
-        item = {
-            "pk": f"PROFILE#{profile_id}",
-            "sk": f"ACT#{activity['timestamp']}#{activity['messageId']}",
-            **to_dynamo(activity),
-            "expiresAt": expires_at(now, ACTIVITY_RETENTION_DAYS),
-        }
+    # ---- durable profiles ----
+    def profile(self, profile_id: str, consistent: bool = False) -> Profile | None:
+        item = self._profiles.get_item(Key=profile_key(profile_id), ConsistentRead=consistent).get("Item")
+        return _profile_of(item) if item else None
+
+    def profiles(self, profile_ids: Sequence[str]) -> dict[str, Profile]:
+        items = self._batch_get(self._profiles, [profile_key(p) for p in dict.fromkeys(profile_ids)])
+        return {str(i["profileId"]): _profile_of(i) for i in items}
+
+    def create_profile(self, profile: Profile) -> bool:
         try:
-            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+            self._profiles.put_item(
+                Item=_profile_item(profile),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
         except ClientError as error:
             if is_condition_failure(error):
                 return False
             raise
         return True
 
-    def touch(self, profile_id: str, traits: dict[str, Any], activity_type: str, now: dt.datetime) -> None:
-        names: dict[str, str] = {"#count": f"{activity_type}Count"}
-        values: dict[str, Any] = {":now": iso(now), ":one": 1}
-        sets = ["lastSeenAt = :now"]
-        for index, (name, value) in enumerate(traits.items()):
-            names[f"#t{index}"] = name
-            values[f":t{index}"] = to_dynamo(value)
-            sets.append(f"traits.#t{index} = :t{index}")
-        self._table.update_item(
-            Key=_profile_key(profile_id),
-            UpdateExpression=f"SET {', '.join(sets)} ADD activityCount :one, #count :one",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-        )
+    def create_profiles(self, profiles: Sequence[Profile]) -> None:
+        with self._profiles.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
+            for profile in profiles:
+                batch.put_item(Item=_profile_item(profile))
 
-    def profile(self, profile_id: str) -> dict[str, Any] | None:
-        item = self._table.get_item(Key=_profile_key(profile_id)).get("Item")
+    def save_profile(self, profile: Profile) -> bool:
+        try:
+            self._profiles.put_item(
+                Item=_profile_item(profile),
+                ConditionExpression="#v = :expected",
+                ExpressionAttributeNames={"#v": "version"},
+                ExpressionAttributeValues={":expected": profile.version - 1},
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def delete_profile(self, profile_id: str) -> None:
+        self._profiles.delete_item(Key=profile_key(profile_id))
+
+    def search(self, trait: str, value: Any, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:
+        """A filtered scan (admin tooling, paged): profiles whose trait equals the value (as text or number)."""
+        candidates: list[Any] = [value]
+        if isinstance(value, str):
+            try:
+                number = float(value)
+                candidates.append(int(number) if number.is_integer() else number)
+            except ValueError:
+                pass
+        needles = [_document({trait: {"v": v}})[1:-2] + "," for v in candidates]  # '"plan":{"v":"gold",'
+        condition = Attr("sk").eq("PROFILE")
+        matches = Attr("doc").contains(needles[0])
+        for needle in needles[1:]:
+            matches = matches | Attr("doc").contains(needle)
+        condition = condition & matches
+        found: list[Profile] = []
+        start = _decode_key(cursor)
+        while len(found) <= limit:
+            kwargs: dict[str, Any] = {"FilterExpression": condition, "Limit": 1000}
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            response = self._profiles.scan(**kwargs)
+            for item in response.get("Items", []):
+                profile = _profile_of(item)
+                stamped = profile.traits.get(trait)
+                if stamped is not None and stamped.value in candidates:  # the needle may occur inside a value
+                    found.append(profile)
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                break
+        if len(found) > limit:  # the rest of the last page is found again from the last one returned
+            start = profile_key(found[limit - 1].profile_id)
+            found = found[:limit]
+        return found, _encode_key(start) if start else None
+
+    # ---- timeline chains ----
+    def head(self, profile_id: str, consistent: bool = False) -> Entry | None:
+        response = self._timeline.query(
+            KeyConditionExpression=Key("pk").eq(f"P#{profile_id}") & Key("sk").begins_with("EV#"),
+            ScanIndexForward=False,
+            Limit=1,
+            ConsistentRead=consistent,
+        )
+        items = response.get("Items", [])
+        return _entry_of(items[0]) if items else None
+
+    def append(self, profile_id: str, entry: Entry, expires_at: int | None) -> bool:
+        item: dict[str, Any] = {
+            **entry_key(profile_id, entry.seq),
+            "kind": entry.kind,
+            "doc": _document(entry.to_json()),
+        }
+        if entry.activity:
+            item["type"] = entry.activity.get("type")
+        if expires_at is not None:
+            item["expiresAt"] = expires_at
+        try:
+            self._timeline.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def entry(self, profile_id: str, seq: int) -> Entry | None:
+        item = self._timeline.get_item(Key=entry_key(profile_id, seq), ConsistentRead=True).get("Item")
+        return _entry_of(item) if item else None
+
+    def entries(
+        self, profile_id: str, *, before_seq: int | None, limit: int, types: Collection[str], now_epoch: int
+    ) -> list[Entry]:
+        upper = entry_key(profile_id, (before_seq if before_seq is not None else 10**SEQ_DIGITS) - 1)["sk"]
+        condition = Attr("kind").eq("activity") & (Attr("expiresAt").not_exists() | Attr("expiresAt").gt(now_epoch))
+        if types:
+            condition = condition & Attr("type").is_in(list(types))
+        found: list[Entry] = []
+        start: dict[str, Any] | None = None
+        while len(found) < limit:
+            kwargs: dict[str, Any] = {
+                "KeyConditionExpression": Key("pk").eq(f"P#{profile_id}") & Key("sk").between("EV#", upper),
+                "FilterExpression": condition,
+                "ScanIndexForward": False,
+                "Limit": max(limit, 25),
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            response = self._timeline.query(**kwargs)
+            found.extend(_entry_of(i) for i in response.get("Items", []))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                break
+        return found[:limit]
+
+    def erase_chain(self, profile_id: str, keep_seq: int) -> int:
+        keep = entry_key(profile_id, keep_seq)["sk"]
+        deleted = 0
+        with self._timeline.batch_writer() as batch:
+            for item in self._partition(self._timeline, f"P#{profile_id}"):
+                if item["sk"] != keep:
+                    batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+                    deleted += 1
+        return deleted
+
+    # ---- merge logs ----
+    def save_merge(self, log: MergeLog) -> None:
+        self._timeline.put_item(Item={**merge_key(log.survivor, log.merge_id), "doc": _document(log.to_json())})
+
+    def merge_log(self, survivor: str, merge_id: str) -> MergeLog | None:
+        item = self._timeline.get_item(Key=merge_key(survivor, merge_id), ConsistentRead=True).get("Item")
+        return MergeLog.from_json(json.loads(item["doc"])) if item else None
+
+    def merge_logs(self, survivor: str) -> list[MergeLog]:
+        response = self._timeline.query(
+            KeyConditionExpression=Key("pk").eq(f"P#{survivor}") & Key("sk").begins_with("AUDIT#MERGE#")
+        )
+        logs = [MergeLog.from_json(json.loads(i["doc"])) for i in response.get("Items", [])]
+        return sorted(logs, key=lambda log: log.at)
+
+    # ---- suppression ----
+    def suppress(self, email: str, reason: str, at: str, detail: dict[str, Any]) -> bool:
+        try:
+            self._profiles.put_item(
+                Item={**suppression_key(email), "email": email, "reason": reason, "at": at, **to_dynamo(detail)},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def suppressions(self, emails: Sequence[str]) -> dict[str, dict[str, Any]]:
+        items = self._batch_get(self._profiles, [suppression_key(e) for e in dict.fromkeys(emails)])
+        return {str(i["email"]): _clean(i) for i in items}
+
+    def unsuppress(self, emails: Sequence[str]) -> None:
+        with self._profiles.batch_writer() as batch:
+            for email in dict.fromkeys(emails):
+                batch.delete_item(Key=suppression_key(email))
+
+    # ---- settings ----
+    def settings(self) -> IdentitySettings:
+        item = self._profiles.get_item(Key=SETTINGS_KEY).get("Item")
+        return IdentitySettings.from_json(_clean(item) if item else None)
+
+    def save_settings(self, settings: IdentitySettings) -> None:
+        self._profiles.put_item(Item={**SETTINGS_KEY, **to_dynamo(settings.to_json())})
+
+    # ---- helpers ----
+    def _batch_get(self, table: Any, keys: list[dict[str, str]]) -> list[dict[str, Any]]:
+        client = table.meta.client
+        items: list[dict[str, Any]] = []
+        for start in range(0, len(keys), BATCH_GET):
+            request: dict[str, Any] = {table.name: {"Keys": keys[start : start + BATCH_GET]}}
+            while request:
+                response = client.batch_get_item(RequestItems=request)
+                items.extend(response.get("Responses", {}).get(table.name, []))
+                request = response.get("UnprocessedKeys") or {}
+        return items
+
+    def _partition(self, table: Any, pk: str) -> Iterator[dict[str, Any]]:
+        start: dict[str, Any] | None = None
+        while True:
+            kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(pk)}
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            response = table.query(**kwargs)
+            yield from response.get("Items", [])
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return
+
+
+def _encode_key(key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _decode_key(cursor: str | None) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error):
+        raise ValueError("not a cursor this API returned") from None
+    if not isinstance(key, dict) or set(key) != {"pk", "sk"}:
+        raise ValueError("not a cursor this API returned")
+    return key
+
+
+class DynamoImports:
+    """`ImportStore` on the `imports` table."""
+
+    def __init__(self, table: Any, ttl_seconds: int = 30 * 86400) -> None:
+        self._table = table
+        self._ttl = ttl_seconds
+
+    def _key(self, import_id: str, sk: str) -> dict[str, str]:
+        return {"pk": f"IMPORT#{import_id}", "sk": sk}
+
+    def create_job(self, job: dict[str, Any]) -> None:
+        item = {**self._key(job["importId"], "JOB"), **to_dynamo(job), "expiresAt": job["expiresAt"]}
+        self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+
+    def job(self, import_id: str) -> dict[str, Any] | None:
+        item = self._table.get_item(Key=self._key(import_id, "JOB"), ConsistentRead=True).get("Item")
         if not item:
             return None
-        return {k: v for k, v in from_dynamo(item).items() if k not in ("pk", "sk")}
+        job = from_dynamo(item)
+        job["chunksDone"] = len(item.get("chunksDone") or ())
+        job["parts"] = len(item.get("parts") or ())
+        return {k: v for k, v in job.items() if k not in ("pk", "sk")}
 
-    def timeline(self, profile_ids: list[str], limit: int) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        if limit <= 0:
-            return rows
-        for profile_id in profile_ids:
-            response = self._table.query(
-                KeyConditionExpression=Key("pk").eq(f"PROFILE#{profile_id}") & Key("sk").begins_with("ACT#"),
-                ScanIndexForward=False,
-                Limit=limit,
+    def add_chunks(
+        self, import_id: str, part: str, chunks: Sequence[tuple[str, list[dict[str, Any]]]], rows: int
+    ) -> bool:
+        job = self._table.get_item(Key=self._key(import_id, "JOB"), ConsistentRead=True).get("Item") or {}
+        if part in (job.get("parts") or ()):
+            return False
+        with self._table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
+            for key, chunk_rows in chunks:
+                batch.put_item(
+                    Item={
+                        **self._key(import_id, f"CHUNK#{key}"),
+                        "rows": json.dumps(chunk_rows, separators=(",", ":"), default=str),
+                        "count": len(chunk_rows),
+                        "expiresAt": job.get("expiresAt"),
+                    }
+                )
+        try:
+            self._table.update_item(
+                Key=self._key(import_id, "JOB"),
+                UpdateExpression="ADD chunkCount :c, #rows :r, parts :p",
+                ConditionExpression="attribute_exists(pk) AND NOT contains(parts, :part)",
+                ExpressionAttributeNames={"#rows": "rows"},
+                ExpressionAttributeValues={":c": len(chunks), ":r": rows, ":p": {part}, ":part": part},
             )
-            rows.extend(response.get("Items", []))
-        rows.sort(key=lambda r: r["sk"], reverse=True)
-        return [{k: v for k, v in from_dynamo(r).items() if k not in ("pk", "sk", "expiresAt")} for r in rows[:limit]]
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
 
+    def chunk(self, import_id: str, key: str) -> list[dict[str, Any]] | None:
+        item = self._table.get_item(Key=self._key(import_id, f"CHUNK#{key}")).get("Item")
+        return json.loads(item["rows"]) if item else None
 
-def _client(table: Any) -> Any:
-    return table.meta.client
+    def chunk_keys(self, import_id: str) -> list[str]:
+        keys: list[str] = []
+        start: dict[str, Any] | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "KeyConditionExpression": Key("pk").eq(f"IMPORT#{import_id}") & Key("sk").begins_with("CHUNK#"),
+                "ProjectionExpression": "sk",
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            response = self._table.query(**kwargs)
+            keys.extend(str(i["sk"]).removeprefix("CHUNK#") for i in response.get("Items", []))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return keys
+
+    def mark_started(self, import_id: str, at: str) -> bool:
+        try:
+            self._table.update_item(
+                Key=self._key(import_id, "JOB"),
+                UpdateExpression="SET #s = :running, startedAt = :at",
+                ConditionExpression="#s = :uploading",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":running": "running", ":uploading": "uploading", ":at": at},
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def finish_chunk(self, import_id: str, key: str, counts: dict[str, int], rejected: list[dict[str, Any]]) -> bool:
+        job = self._table.get_item(Key=self._key(import_id, "JOB")).get("Item") or {}
+        with self._table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
+            for row in rejected:
+                batch.put_item(
+                    Item={
+                        **self._key(import_id, f"REJECT#{int(row['row']):09d}"),
+                        **to_dynamo(row),
+                        "expiresAt": job.get("expiresAt"),
+                    }
+                )
+        names = {"#done": "chunksDone"}
+        values: dict[str, Any] = {":key": {key}, ":k": key}
+        adds = ["#done :key"]
+        for index, (name, count) in enumerate(counts.items()):
+            names[f"#c{index}"] = name
+            values[f":c{index}"] = count
+            adds.append(f"#c{index} :c{index}")
+        try:
+            self._table.update_item(
+                Key=self._key(import_id, "JOB"),
+                UpdateExpression="ADD " + ", ".join(adds),
+                ConditionExpression="attribute_exists(pk) AND NOT contains(#done, :k)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def rejected(self, import_id: str, after_row: int, limit: int) -> list[dict[str, Any]]:
+        response = self._table.query(
+            KeyConditionExpression=Key("pk").eq(f"IMPORT#{import_id}")
+            & Key("sk").between(f"REJECT#{after_row + 1:09d}", "REJECT#999999999"),
+            Limit=limit,
+        )
+        return [_clean(i) for i in response.get("Items", [])]

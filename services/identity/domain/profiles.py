@@ -1,14 +1,45 @@
-"""Identity resolution and trait rules: which profile an event belongs to, and what it changes. Pure."""
+"""The identity graph: which client ids an event carries, and which profile it belongs to. Pure.
+
+Identifiers are `(kind, value)`: `anon` (anonymousId, alias previousId), `device` (context.device.id), `user`
+(userId) and `email` (lower-cased). `user` and `email` are *known* identifiers: a profile holding one is a known
+person. Profile ids themselves are random (UUIDv7) and never come from a client.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from services.common.contracts.events import EventCollected
 
 Identifier = tuple[str, str]  # (kind, value): ("anon", "a-1"), ("user", "u-9"), ("email", "ana@x.com")
+KNOWN_KINDS = ("user", "email")
+
+
+@dataclass(frozen=True)
+class MergePolicy:
+    """How far an identifier is trusted (configurable per installation, `PUT /v1/identity/settings`).
+
+    `link_anonymous_on_email`: an email from a public client (unverified) links the visitor's anonymous activity to
+    the profile that owns the email, as Segment and Mautic do. Off: an email only ever attaches to the profile the
+    event already belongs to, and only when no one else owns it.
+    `merge_known_on_verified`: two *known* profiles merge when an event carries a verified identifier (a signed
+    email-click profile reference); admin merges (`POST /v1/profiles/merge`) are always allowed.
+    """
+
+    link_anonymous_on_email: bool = True
+    merge_known_on_verified: bool = True
+
+
+def normalise_email(value: str) -> str:
+    return value.strip().lower()
+
+
+def looks_like_email(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    local, at, domain = value.strip().rpartition("@")
+    return bool(at and local and "." in domain and " " not in value.strip() and len(value) <= 254)
 
 
 def identifiers(event: EventCollected) -> list[Identifier]:
@@ -18,16 +49,35 @@ def identifiers(event: EventCollected) -> list[Identifier]:
         found.append(("anon", event.anonymous_id))
     if event.type == "alias" and event.previous_id:
         found.append(("anon", event.previous_id))
+    device = event.context.get("device")
+    if isinstance(device, dict) and isinstance(device.get("id"), str) and device["id"]:
+        found.append(("device", device["id"][:200]))
     if event.user_id:
         found.append(("user", event.user_id))
     email = event.traits.get("email")
     if isinstance(email, str) and "@" in email:
-        found.append(("email", email.strip().lower()))
+        found.append(("email", normalise_email(email)))
     return found
 
 
+def alias_lookups(event: EventCollected) -> list[Identifier]:
+    """An alias's previousId may be an earlier *user* id (Segment: "rename a user"); look that up too."""
+    return [("user", event.previous_id)] if event.type == "alias" and event.previous_id else []
+
+
+def settle_alias(ids: list[Identifier], event: EventCollected, pointers: Mapping[Identifier, str]) -> list[Identifier]:
+    """When an alias's previousId is a known user id, it stands for that user id rather than an anonymous id."""
+    if event.type != "alias" or not event.previous_id:
+        return ids
+    as_user: Identifier = ("user", event.previous_id)
+    as_anon: Identifier = ("anon", event.previous_id)
+    if as_user in pointers and as_anon not in pointers:
+        return [as_user if i == as_anon else i for i in ids]
+    return ids
+
+
 def is_known(identifier: Identifier) -> bool:
-    return identifier[0] in ("user", "email")
+    return identifier[0] in KNOWN_KINDS
 
 
 @dataclass(frozen=True)
@@ -40,37 +90,34 @@ class Resolution:
 
 
 def resolve(
-    ids: list[Identifier], pointers: Mapping[Identifier, str], known_profiles: frozenset[str] = frozenset()
+    ids: Sequence[Identifier],
+    pointers: Mapping[Identifier, str],
+    known_profiles: frozenset[str] = frozenset(),
+    verified: str | None = None,
+    policy: MergePolicy = MergePolicy(),
 ) -> Resolution:
-    """Pick the surviving profile: the one a known identifier (user id, email) points at, else the first.
+    """Pick the surviving profile: a verified profile reference, else the one a known identifier points at, else
+    the first anonymous owner.
 
-    An anonymous profile is folded into the known one when a visitor identifies (as Segment and Mautic do).
-    Two known profiles are never merged here (that needs a verified identifier): the event goes to the first
-    known owner, and a device id that pointed at another *known* profile (a shared browser) is moved to the
-    survivor without folding that person's history into someone else's. `known_profiles` names the profiles
-    that have a user id or email; the caller reads them only when there is a fold to decide.
+    An anonymous profile is folded into the survivor (a visitor identifying links their anonymous history). A
+    *known* profile (`known_profiles`: it has a user id or email) is folded only on a verified identifier and when
+    the policy allows it; otherwise a device that pointed at it (a shared browser) just moves to the survivor.
+    Known identifiers owned by another known profile stay where they are.
     """
-    owners = [pointers[i] for i in ids if i in pointers]
-    if not owners:
-        return Resolution(None, link=list(ids))
-    known_owners = [pointers[i] for i in ids if i in pointers and is_known(i)]
-    survivor = known_owners[0] if known_owners else owners[0]
-    anonymous_only = {pointers[i] for i in ids if i in pointers and not is_known(i)} - set(known_owners)
-    merge = sorted(p for p in anonymous_only if p != survivor and p not in known_profiles)
+
+    def decisive(i: Identifier) -> bool:
+        return i[0] == "user" or (i[0] == "email" and policy.link_anonymous_on_email)
+
+    def counts(i: Identifier) -> bool:  # may choose (or pull in) a profile
+        return i in pointers and (decisive(i) or not is_known(i))
+
+    if verified is None and not any(counts(i) for i in ids):
+        return Resolution(None, link=[i for i in ids if i not in pointers])
+    known_owners = [pointers[i] for i in ids if counts(i) and is_known(i)]
+    anonymous_owners = [pointers[i] for i in ids if counts(i) and not is_known(i)]
+    survivor = verified or (known_owners[0] if known_owners else anonymous_owners[0])
+    verified_merge = verified is not None and policy.merge_known_on_verified
+    candidates = set(anonymous_owners) | (set(known_owners) if verified_merge else set())
+    merge = sorted(p for p in candidates if p != survivor and (verified_merge or p not in known_profiles))
     link = [i for i in ids if pointers.get(i) != survivor and (i not in pointers or not is_known(i))]
     return Resolution(survivor, link=link, merge=merge)
-
-
-def trait_changes(event: EventCollected) -> dict[str, Any]:
-    """Traits an event sets on the profile: identify traits; an email seen in any event's traits."""
-    if event.type == "identify":
-        return {k: v for k, v in event.traits.items() if v not in (None, "")}
-    email = event.traits.get("email")
-    return {"email": email} if isinstance(email, str) and email else {}
-
-
-def merged_traits(survivor: Mapping[str, Any], folded: Mapping[str, Any]) -> dict[str, Any]:
-    """The survivor's non-empty values win; the folded profile fills the gaps."""
-    out = {k: v for k, v in folded.items() if v not in (None, "")}
-    out.update({k: v for k, v in survivor.items() if v not in (None, "")})
-    return out

@@ -1,26 +1,153 @@
-"""HTTP entry of the identity service: the admin profiles API."""
+"""HTTP entry of the identity service: the admin profiles API, privacy (export, erasure, suppression, one-click
+unsubscribe) and identity settings."""
 
 from __future__ import annotations
 
+from html import escape
 from typing import Annotated, Any
+from urllib.parse import unquote
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from services.common import clock
 from services.common.api import http_handler, resolver
-from services.common.problems import FieldError, bad_request, not_found
+from services.common.contracts import envelope
+from services.common.contracts.identity import ProfileUpdated
+from services.common.problems import FieldError, bad_request, conflict, not_found
 from services.identity import app as deps
+from services.identity import privacy
+from services.identity.domain.profiles import MergePolicy, looks_like_email, normalise_email
+from services.identity.domain.records import IdentitySettings
 from services.identity.manifest import MANIFEST
-from services.identity.use_cases import ProfileNotFound, find_profile_id, profile_view
+from services.identity.use_cases import (
+    Conflict,
+    ProfileNotFound,
+    find_profile_id,
+    merge_by_admin,
+    profile_view,
+    resolve_profile_id,
+    timeline,
+    unmerge,
+    update_profile,
+)
 
 app = resolver("CxM identity API")
 
+LOOKUP_KINDS = {"email": "email", "userId": "user", "anonymousId": "anon"}
+TRAIT_NAME = r"^[A-Za-z0-9_\-]{1,100}$"
 
-@app.get("/v1/profiles/<profileId>", summary="A profile with its traits and recent activity", tags=["profiles"])
-def get_profile(profileId: str) -> dict[str, Any]:
+
+class TraitsPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    traits: dict[str, Any] = Field(
+        min_length=1,
+        max_length=200,
+        description="Trait name → value; `null` removes the trait. Values set now win over older ones.",
+        examples=[{"crmStage": "customer", "phone": "+31 20 123 4567", "nickname": None}],
+    )
+
+    @field_validator("traits")
+    @classmethod
+    def _names(cls, traits: dict[str, Any]) -> dict[str, Any]:
+        for name in traits:
+            if not name or len(name) > 100:
+                raise ValueError(f"trait names are 1 to 100 characters: {name[:20]!r}")
+        return traits
+
+
+class ConsentBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tracking: bool | None = None
+    email_marketing: bool | None = None
+    personalisation: bool | None = None
+    source: str = Field(default="admin", min_length=1, max_length=100, description="Where the decision came from.")
+
+    @model_validator(mode="after")
+    def _some(self) -> ConsentBody:
+        if self.decisions() == {}:
+            raise ValueError("give at least one of tracking, email_marketing, personalisation")
+        return self
+
+    def decisions(self) -> dict[str, bool]:
+        return {
+            p: v
+            for p, v in (
+                ("tracking", self.tracking),
+                ("email_marketing", self.email_marketing),
+                ("personalisation", self.personalisation),
+            )
+            if v is not None
+        }
+
+
+class MergeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    surviving_profile_id: str = Field(alias="survivingProfileId", min_length=1, max_length=100)
+    merged_profile_id: str = Field(alias="mergedProfileId", min_length=1, max_length=100)
+
+
+class PersonRef(BaseModel):
+    """Exactly one way of naming the person."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    profile_id: str | None = Field(default=None, alias="profileId", max_length=100)
+    email: str | None = Field(default=None, max_length=320)
+    user_id: str | None = Field(default=None, alias="userId", max_length=200)
+    anonymous_id: str | None = Field(default=None, alias="anonymousId", max_length=200)
+
+    @model_validator(mode="after")
+    def _one(self) -> PersonRef:
+        given = [v for v in (self.profile_id, self.email, self.user_id, self.anonymous_id) if v]
+        if len(given) != 1:
+            raise ValueError("give exactly one of profileId, email, userId, anonymousId")
+        return self
+
+
+class PolicyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    link_anonymous_on_email: bool = Field(
+        default=True,
+        alias="linkAnonymousOnEmail",
+        description="An unverified email (public client) links anonymous activity to the profile owning it.",
+    )
+    merge_known_on_verified: bool = Field(
+        default=True,
+        alias="mergeKnownOnVerified",
+        description="Two known profiles merge on a verified identifier (signed email-click profile reference).",
+    )
+
+
+class SettingsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    merge_policy: PolicyBody = Field(default_factory=PolicyBody, alias="mergePolicy")
+    retention_days: int = Field(
+        default=395, alias="retentionDays", ge=30, le=3650, description="Timeline retention (TTL), in days."
+    )
+
+
+def _profile_id(ref: PersonRef) -> str:
     try:
-        return profile_view(profileId, deps.profiles())
+        if ref.profile_id:
+            return resolve_profile_id(ref.profile_id, deps.profiles())
+        kind, value = (
+            ("email", ref.email)
+            if ref.email
+            else ("user", ref.user_id)
+            if ref.user_id
+            else ("anon", ref.anonymous_id or "")
+        )
+        return find_profile_id(kind, value or "", deps.profiles())
     except ProfileNotFound:
-        raise not_found(f"No profile {profileId}.", "profileId") from None
+        raise not_found("No profile for this person.", "profileId") from None
+
+
+def _missing(profile_id: str) -> Exception:
+    return not_found(f"No profile {profile_id}.", "profileId")
+
+
+# ---- profiles ------------------------------------------------------------------------------------------------
 
 
 @app.get("/v1/profiles", summary="Look up a profile by email, user id or anonymous id", tags=["profiles"])
@@ -29,20 +156,248 @@ def lookup_profile(
     userId: Annotated[str | None, Query(max_length=200)] = None,
     anonymousId: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
-    given = [(k, v) for k, v in (("email", email), ("user", userId), ("anon", anonymousId)) if v]
+    given = [(k, v) for k, v in (("email", email), ("userId", userId), ("anonymousId", anonymousId)) if v]
     if len(given) != 1:
         raise bad_request(
             "Give exactly one of email, userId, anonymousId.",
             [FieldError("email", "exactly one of email, userId, anonymousId is required")],
         )
-    kind, value = given[0]
-    repo = deps.profiles()
+    name, value = given[0]
+    store = deps.profiles()
     try:
-        return profile_view(find_profile_id(kind, value, repo), repo)
+        return profile_view(find_profile_id(LOOKUP_KINDS[name], value, store), store)
     except ProfileNotFound:
-        raise not_found(
-            f"No profile for {kind} {value}.", {"user": "userId", "anon": "anonymousId"}.get(kind, kind)
-        ) from None
+        raise not_found(f"No profile for {name} {value}.", name) from None
+
+
+@app.get("/v1/profiles/search", summary="Profiles whose trait has a value (a paged scan)", tags=["profiles"])
+def search_profiles(
+    trait: Annotated[str, Query(pattern=TRAIT_NAME)],
+    value: Annotated[str, Query(max_length=500)],
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+) -> dict[str, Any]:
+    try:
+        found, next_cursor = deps.profiles().search(trait, value, limit, cursor)
+    except ValueError as error:
+        raise bad_request(str(error), [FieldError("cursor", str(error))]) from None
+    return {
+        "profiles": [{"profileId": p.profile_id, "traits": {k: s.value for k, s in p.traits.items()}} for p in found],
+        "next": next_cursor,
+    }
+
+
+@app.post("/v1/profiles/merge", summary="Merge two profiles (a verified decision: known ones too)", tags=["merges"])
+def merge_profiles(body: Annotated[MergeBody, Body()]) -> dict[str, Any]:
+    try:
+        log = merge_by_admin(deps.profiles(), deps.publisher(), body.surviving_profile_id, body.merged_profile_id)
+    except ProfileNotFound as missing:
+        raise not_found(f"No profile {missing}.", "mergedProfileId") from None
+    except Conflict as refused:
+        raise conflict(str(refused), "mergedProfileId") from None
+    return {
+        "mergeId": log.merge_id,
+        "survivingProfileId": log.survivor,
+        "mergedProfileId": log.folded_id,
+        "changed": log.changed(),
+    }
+
+
+@app.get(
+    "/v1/profiles/<profileId>",
+    summary="A profile: traits, computed traits, consent, recent activity",
+    tags=["profiles"],
+)
+def get_profile(profileId: str) -> dict[str, Any]:
+    try:
+        return profile_view(profileId, deps.profiles())
+    except ProfileNotFound:
+        raise _missing(profileId) from None
+
+
+@app.patch("/v1/profiles/<profileId>", summary="Set or clear traits (CRM fields)", tags=["profiles"])
+def patch_profile(profileId: str, body: Annotated[TraitsPatch, Body()]) -> dict[str, Any]:
+    store = deps.profiles()
+    try:
+        survivor = resolve_profile_id(profileId, store)
+    except ProfileNotFound:
+        raise _missing(profileId) from None
+    changed, _ = update_profile(
+        store,
+        survivor,
+        traits={k: v for k, v in body.traits.items() if v is not None},
+        traits_at=clock.iso(clock.now()),
+        remove=[k for k, v in body.traits.items() if v is None],
+    )
+    if changed:
+        deps.publisher().publish([envelope(ProfileUpdated(profileId=survivor, changed=changed))])
+    return {**profile_view(survivor, store, activity_limit=0), "changed": changed}
+
+
+@app.delete("/v1/profiles/<profileId>", summary="Erase the person (as POST /v1/privacy/erase)", tags=["privacy"])
+def delete_profile(profileId: str) -> dict[str, Any]:
+    return erase(PersonRef(profileId=profileId))
+
+
+@app.get("/v1/profiles/<profileId>/timeline", summary="A profile's activity, newest first, paged", tags=["profiles"])
+def get_timeline(
+    profileId: str,
+    type: Annotated[str | None, Query(max_length=100, description="Comma-separated: page,track,identify,…")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=4000)] = None,
+) -> dict[str, Any]:
+    types = [t.strip() for t in (type or "").split(",") if t.strip()]
+    try:
+        return timeline(profileId, deps.profiles(), limit=limit, types=types, cursor=cursor)
+    except ProfileNotFound:
+        raise _missing(profileId) from None
+    except ValueError as error:
+        raise bad_request(str(error), [FieldError("cursor", str(error))]) from None
+
+
+@app.put("/v1/profiles/<profileId>/consent", summary="Record consent decisions", tags=["privacy"])
+def put_consent(profileId: str, body: Annotated[ConsentBody, Body()]) -> dict[str, Any]:
+    try:
+        return privacy.set_consent(deps.profiles(), deps.publisher(), profileId, body.decisions(), body.source)
+    except ProfileNotFound:
+        raise _missing(profileId) from None
+
+
+@app.get("/v1/profiles/<profileId>/merges", summary="The merges into a profile (the merge log)", tags=["merges"])
+def get_merges(profileId: str) -> dict[str, Any]:
+    store = deps.profiles()
+    try:
+        survivor = resolve_profile_id(profileId, store)
+    except ProfileNotFound:
+        raise _missing(profileId) from None
+    return {
+        "profileId": survivor,
+        "merges": [
+            {
+                "mergeId": log.merge_id,
+                "mergedProfileId": log.folded_id,
+                "reason": log.reason,
+                "at": log.at,
+                "status": log.status,
+                "undoneAt": log.undone_at,
+                "changed": log.changed(),
+            }
+            for log in store.merge_logs(survivor)
+        ],
+    }
+
+
+@app.post("/v1/profiles/<profileId>/merges/<mergeId>/undo", summary="Undo a merge (un-merge)", tags=["merges"])
+def undo_merge(profileId: str, mergeId: str) -> dict[str, Any]:
+    try:
+        log = unmerge(deps.profiles(), deps.publisher(), profileId, mergeId)
+    except ProfileNotFound:
+        raise not_found(f"No merge {mergeId} into {profileId}.", "mergeId") from None
+    except Conflict as refused:
+        raise conflict(str(refused), "mergeId") from None
+    return {
+        "mergeId": log.merge_id,
+        "survivingProfileId": log.survivor,
+        "restoredProfileId": log.folded_id,
+        "status": log.status,
+        "undoneAt": log.undone_at,
+    }
+
+
+# ---- privacy ---------------------------------------------------------------------------------------------------
+
+
+@app.post("/v1/privacy/export", summary="Everything identity holds about a person, as one document", tags=["privacy"])
+def export(body: Annotated[PersonRef, Body()]) -> dict[str, Any]:
+    try:
+        return privacy.export(deps.profiles(), _profile_id(body))
+    except ProfileNotFound:
+        raise not_found("No profile for this person.", "profileId") from None
+
+
+@app.post("/v1/privacy/erase", summary="Erase a person from identity (and tell every service)", tags=["privacy"])
+def erase(body: Annotated[PersonRef, Body()]) -> dict[str, Any]:
+    try:
+        return privacy.erase(deps.profiles(), deps.publisher(), _profile_id(body))
+    except ProfileNotFound:
+        raise not_found("No profile for this person.", "profileId") from None
+    except Conflict as refused:
+        raise conflict(str(refused), "profileId") from None
+
+
+def _address(email: str) -> str:
+    address = normalise_email(unquote(email))
+    if not looks_like_email(address):
+        raise bad_request("Not an email address.", [FieldError("email", "not an email address")])
+    return address
+
+
+@app.get("/v1/privacy/suppressions/<email>", summary="Whether an address is on the suppression list", tags=["privacy"])
+def get_suppression(email: str) -> dict[str, Any]:
+    address = _address(email)
+    found = deps.profiles().suppressions([address]).get(address)
+    return {"email": address, "suppressed": found is not None, **({"entry": found} if found else {})}
+
+
+@app.delete("/v1/privacy/suppressions/<email>", summary="Take an address off the suppression list", tags=["privacy"])
+def delete_suppression(email: str) -> dict[str, Any]:
+    address = _address(email)
+    deps.profiles().unsuppress([address])
+    return {"email": address, "suppressed": False}
+
+
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<meta name="viewport" content="width=device-width"></head><body><main><h1>{title}</h1>{body}</main></body></html>"""
+
+
+def _page(title: str, body: str, status: int = 200) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type="text/html; charset=utf-8",
+        body=_PAGE.format(title=escape(title), body=body),
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
+@app.get("/v1/privacy/unsubscribe", summary="The unsubscribe page of an email link (asks to confirm)", tags=["privacy"])
+def unsubscribe_page(token: Annotated[str, Query(min_length=10, max_length=300)]) -> Response[str]:
+    # A GET never unsubscribes: mail scanners follow links. The page posts the one-click form (RFC 8058).
+    return _page(
+        "Unsubscribe",
+        '<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
+        '<p>Stop receiving these emails?</p><button type="submit">Unsubscribe</button></form>',
+    )
+
+
+@app.post("/v1/privacy/unsubscribe", summary="One-click unsubscribe (RFC 8058 List-Unsubscribe-Post)", tags=["privacy"])
+def unsubscribe(token: Annotated[str, Query(min_length=10, max_length=300)]) -> Response[str]:
+    try:
+        privacy.unsubscribe(deps.profiles(), deps.publisher(), token, deps.signing_key())
+    except privacy.InvalidToken as invalid:
+        raise bad_request(str(invalid), [FieldError("token", str(invalid))]) from None
+    return _page("Unsubscribed", "<p>You will not receive these emails any more.</p>")
+
+
+# ---- settings --------------------------------------------------------------------------------------------------
+
+
+@app.get("/v1/identity/settings", summary="Merge policy and timeline retention", tags=["settings"])
+def get_settings() -> dict[str, Any]:
+    return deps.profiles().settings().to_json()
+
+
+@app.put("/v1/identity/settings", summary="Change the merge policy or the timeline retention", tags=["settings"])
+def put_settings(body: Annotated[SettingsBody, Body()]) -> dict[str, Any]:
+    chosen = IdentitySettings(
+        policy=MergePolicy(
+            link_anonymous_on_email=body.merge_policy.link_anonymous_on_email,
+            merge_known_on_verified=body.merge_policy.merge_known_on_verified,
+        ),
+        retention_days=body.retention_days,
+    )
+    deps.profiles().save_settings(chosen)
+    deps.forget_settings()
+    return chosen.to_json()
 
 
 handler = http_handler(app, MANIFEST.name, MANIFEST.function("api"))

@@ -7,7 +7,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from services.identity import app
-from services.identity.use_cases import ProfileNotFound, find_profile_id, profile_view
+from services.identity.domain.consent import unsubscribe_token
+from services.identity.use_cases import ProfileNotFound, contact, find_profile_id
 
 
 class LookupRequest(BaseModel):
@@ -18,19 +19,15 @@ class LookupRequest(BaseModel):
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """`resolve` → {profileId}. `contact` → {profileId, email, firstName, traits, suppressed, consent
+    (purpose → true/false/null), unsubscribeToken} for `/v1/privacy/unsubscribe?token=…` (List-Unsubscribe)."""
     request = LookupRequest.model_validate(event)
-    repo = app.profiles()
+    store = app.profiles()
     try:
         if request.op == "resolve":
             kind, value = ("user", request.user_id) if request.user_id else ("anon", request.anonymous_id)
-            return {"profileId": find_profile_id(kind, value, repo) if value else None}
-        profile = profile_view(request.profile_id or "", repo, activity_limit=0)
+            return {"profileId": find_profile_id(kind, value, store, follow=False) if value else None}
+        found = contact(request.profile_id or "", store)
     except ProfileNotFound:
         return {"profileId": None}
-    traits = profile.get("traits", {})
-    return {
-        "profileId": profile["profileId"],
-        "email": traits.get("email"),
-        "firstName": traits.get("firstName"),
-        "traits": traits,
-    }
+    return {**found, "unsubscribeToken": unsubscribe_token(found["profileId"], app.signing_key())}

@@ -1,0 +1,184 @@
+"""Privacy use cases: consent, one-click unsubscribe, the suppression list, export and erasure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from services.common import clock
+from services.common.bus import Publisher
+from services.common.contracts.identity import ConsentChanged, ProfileErased
+from services.common.dynamo import expires_at
+from services.common.ids import new_id
+from services.identity.domain import computed as computed_traits
+from services.identity.domain.computed import Computed
+from services.identity.domain.consent import as_purpose, verify_unsubscribe_token
+from services.identity.domain.records import Entry, identity_of
+from services.identity.domain.suppression import feedback
+from services.identity.ports import ProfileStore
+from services.identity.use_cases import (
+    MAX_ATTEMPTS,
+    Conflict,
+    Outbox,
+    ProfileNotFound,
+    identities_view,
+    resolve_profile_id,
+    timeline,
+    update_profile,
+)
+
+
+class InvalidToken(ValueError):
+    pass
+
+
+def set_consent(
+    store: ProfileStore, publisher: Publisher, profile_id: str, decisions: Mapping[str, bool], source: str
+) -> dict[str, Any]:
+    """Record consent decisions (now, from `source`); publishes ConsentChanged for each purpose that flipped."""
+    survivor = resolve_profile_id(profile_id, store)
+    at = clock.iso(clock.now())
+    _, changes = update_profile(store, survivor, consent=dict(decisions), consent_source=source, consent_at=at)
+    out = Outbox(new_id())
+    for purpose, decision in sorted(changes.items()):
+        out.add(
+            ConsentChanged(
+                profileId=survivor, purpose=as_purpose(purpose), granted=decision.granted, source=decision.source
+            ),
+            purpose,
+        )
+    out.publish(publisher)
+    profile = store.profile(survivor)
+    return {
+        "profileId": survivor,
+        "consent": {p: d.to_json() for p, d in (profile.consent if profile else {}).items()},
+        "changed": sorted(changes),
+    }
+
+
+def unsubscribe(store: ProfileStore, publisher: Publisher, token: str, key: bytes) -> None:
+    """One-click unsubscribe (RFC 8058): a valid signed token turns email-marketing consent off. The answer is the
+    same whether or not the profile still exists, so a token reveals nothing."""
+    profile_id = verify_unsubscribe_token(token, key)
+    if profile_id is None:
+        raise InvalidToken("this unsubscribe link is not valid")
+    try:
+        set_consent(store, publisher, profile_id, {"email_marketing": False}, "unsubscribe")
+    except ProfileNotFound:
+        return
+
+
+def record_email_feedback(store: ProfileStore, detail_type: str, detail: Mapping[str, Any]) -> list[str]:
+    """Put the addresses an SES bounce or complaint names on the suppression list; returns the new ones."""
+    found = feedback(detail_type, detail)
+    if found is None:
+        return []
+    at = clock.iso(clock.now())
+    return [email for email in found.addresses if store.suppress(email, found.reason, at, found.detail)]
+
+
+def _family(store: ProfileStore, profile_id: str) -> tuple[str, list[str]]:
+    survivor = resolve_profile_id(profile_id, store)
+    profile = store.profile(survivor)
+    if profile is None:
+        raise ProfileNotFound(profile_id)
+    return survivor, [survivor, *profile.merged_from]
+
+
+def export(store: ProfileStore, profile_id: str) -> dict[str, Any]:
+    """Everything identity holds about a person, as one JSON document (other services add their parts later)."""
+    survivor, family = _family(store, profile_id)
+    profiles = store.profiles(family)
+    profile = profiles[survivor]
+    head = store.head(survivor)
+    emails = sorted({e for p in profiles.values() for e in p.emails})
+    activity: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page = timeline(survivor, store, limit=500, cursor=cursor)
+        activity.extend(page["items"])
+        cursor = page["next"]
+        if not cursor:
+            break
+    return {
+        "exportedAt": clock.iso(clock.now()),
+        "service": "identity",
+        "profileId": survivor,
+        "profiles": [
+            {
+                "profileId": p.profile_id,
+                "createdAt": p.created_at,
+                "identities": identities_view(p),
+                "mergedInto": p.merged_into,
+            }
+            for p in (profiles[i] for i in family if i in profiles)
+        ],
+        "traits": {name: {"value": s.value, "setAt": s.at} for name, s in profile.traits.items()},
+        "computed": computed_traits.view(head.computed if head else Computed()),
+        "consent": {p: d.to_json() for p, d in profile.consent.items()},
+        "suppression": list(store.suppressions(emails).values()) if emails else [],
+        "merges": [
+            {
+                "mergeId": log.merge_id,
+                "survivingProfileId": log.survivor,
+                "mergedProfileId": log.folded_id,
+                "reason": log.reason,
+                "at": log.at,
+                "status": log.status,
+            }
+            for pid in family
+            for log in store.merge_logs(pid)
+        ],
+        "activity": activity,
+    }
+
+
+def erase(store: ProfileStore, publisher: Publisher, profile_id: str) -> dict[str, Any]:
+    """Delete everything identity holds about a person — the profile and every profile merged into it, their
+    pointers (emails included), timelines, merge logs, consent and suppression entries — and publish
+    ProfileErased with every identifier so other services erase their part.
+
+    Each chain is first closed with an `erased` fence (no personal data), so an event that was about to land on
+    the profile finds it and starts a new profile instead of leaving an orphan entry behind.
+    """
+    survivor, family = _family(store, profile_id)
+    profiles = store.profiles(family)
+    identities = sorted({i for p in profiles.values() for i in p.identities})
+    emails = sorted({e for p in profiles.values() for e in p.emails})
+    now = clock.now()
+    at = clock.iso(now)
+    settings = store.settings()
+    fences = {pid: _fence(store, pid, at, expires_at(now, settings.retention_days)) for pid in family}
+    store.unpoint([identity_of(i) for i in identities], family)
+    deleted = sum(store.erase_chain(pid, fences[pid]) for pid in family)
+    for pid in family:
+        store.delete_profile(pid)
+    if emails:
+        store.unsuppress(emails)
+    out = Outbox(new_id())
+    out.add(
+        ProfileErased(
+            profileId=survivor,
+            identifiers=[*identities, *(f"profile:{pid}" for pid in family)],
+            profileIds=family,
+        )
+    )
+    out.publish(publisher)
+    return {
+        "profileId": survivor,
+        "profileIds": family,
+        "identifiers": len(identities),
+        "timelineEntries": deleted,
+        "erasedAt": at,
+    }
+
+
+def _fence(store: ProfileStore, profile_id: str, at: str, expires: int) -> int:
+    for attempt in range(MAX_ATTEMPTS):
+        head = store.head(profile_id, consistent=attempt > 0)
+        if head is not None and head.kind == "erased":
+            return head.seq
+        fence = Entry(seq=(head.seq if head else 0) + 1, kind="erased", recorded_at=at)
+        if store.append(profile_id, fence, expires):
+            return fence.seq
+    raise Conflict(f"profile {profile_id} kept receiving events during erasure; try again")

@@ -1,0 +1,88 @@
+"""Fixtures for the identity service on the local cloud: one cloud per worker, a browser-like client, the real
+store, and a tap on what identity publishes."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from services.identity.adapters.dynamodb import DynamoProfiles
+from tests.conftest import START, Api, Reply
+
+BROWSER_AGENT = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4"
+
+
+@pytest.fixture(scope="package")
+def cloud() -> Iterator[Any]:
+    """One local cloud for the identity tests (per xdist worker): each test uses its own visitors and emails."""
+    from infra.local.cloud import LocalCloud
+
+    # its own stage: nothing cached in a warm "container" (settings, keys) leaks from another cloud of this process
+    with LocalCloud(start=START, stage=f"id{uuid.uuid4().hex[:6]}") as running:
+        yield running
+
+
+@pytest.fixture(scope="package")
+def api(cloud: Any) -> Api:
+    return Api(cloud.url, cloud.create_key("write", "test-site", "tests"), cloud.create_key("admin", "ops", "tests"))
+
+
+def visit(api: Api, kind: str, message: dict[str, Any]) -> Reply:
+    """A message from a browser (a bot's user agent would be marked machine-made and not count as engagement)."""
+    reply = api.request("POST", f"/v1/{kind}", message, key=api.write_key, headers={"user-agent": BROWSER_AGENT})
+    assert reply.status == 200, reply.body
+    return reply
+
+
+@pytest.fixture(scope="package")
+def store(cloud: Any) -> DynamoProfiles:
+    dynamodb = boto3.resource("dynamodb", region_name=cloud.region)
+    return DynamoProfiles(
+        dynamodb.Table(cloud.table_name("identity", "profiles")),
+        dynamodb.Table(cloud.table_name("identity", "timeline")),
+    )
+
+
+class Tap:
+    """A rule of the test's own delivering every `cxm.identity` event to a queue: what identity published."""
+
+    def __init__(self, cloud: Any) -> None:
+        self._sqs = boto3.client("sqs", region_name=cloud.region)
+        events = boto3.client("events", region_name=cloud.region)
+        self._url = self._sqs.create_queue(QueueName="test-identity-tap")["QueueUrl"]
+        arn = self._sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(
+            Name="test-identity-tap",
+            EventBusName=cloud.names.bus(),
+            EventPattern=json.dumps({"source": ["cxm.identity"]}),
+        )
+        events.put_targets(
+            Rule="test-identity-tap", EventBusName=cloud.names.bus(), Targets=[{"Id": "tap", "Arn": arn}]
+        )
+        self.seen: list[dict[str, Any]] = []
+
+    def drain(self) -> list[dict[str, Any]]:
+        """Every event published so far (kept across calls), as {type, id, data}."""
+        while True:
+            messages = self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                return self.seen
+            for message in messages:
+                body = json.loads(message["Body"])
+                self.seen.append(
+                    {"type": body["detail-type"], "id": body["detail"]["id"], "data": body["detail"]["data"]}
+                )
+                self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
+
+    def of(self, *types: str, **match: Any) -> list[dict[str, Any]]:
+        return [e for e in self.drain() if e["type"] in types and all(e["data"].get(k) == v for k, v in match.items())]
+
+
+@pytest.fixture(scope="package")
+def tap(cloud: Any) -> Tap:
+    return Tap(cloud)

@@ -1,0 +1,200 @@
+"""A person's data through its life (use cases over in-memory stores): imported, unsubscribed, suppressed,
+exported, erased."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from services.common import clock
+from services.common.bus import PublishFailed, RecordingPublisher
+from services.common.contracts import envelope
+from services.common.contracts.events import EventCollected
+from services.identity import privacy
+from services.identity.adapters.memory import MemoryImports, MemoryProfiles
+from services.identity.contact_import import add_part, create_import, import_status, process_chunk, start_import
+from services.identity.domain.consent import unsubscribe_token
+from services.identity.use_cases import ProfileNotFound, contact, find_profile_id, profile_view, record_event
+
+NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+KEY = b"signing-key" * 4
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock() -> Any:
+    clock.set_source(lambda: NOW)
+    yield
+    clock.set_source(None)
+
+
+@pytest.fixture
+def store() -> MemoryProfiles:
+    return MemoryProfiles()
+
+
+def page(anonymous_id: str, message_id: str, **fields: Any) -> Any:
+    return envelope(
+        EventCollected.model_validate(
+            {
+                "messageId": message_id,
+                "type": "page",
+                "timestamp": NOW,
+                "receivedAt": NOW,
+                "sourceId": "site",
+                "anonymousId": anonymous_id,
+                "properties": {"path": "/recipes/x"},
+                **fields,
+            }
+        )
+    )
+
+
+def run_import(store: MemoryProfiles, text: str, fmt: str = "csv") -> tuple[dict[str, Any], RecordingPublisher]:
+    imports, bus = MemoryImports(), RecordingPublisher()
+    job = create_import(imports, fmt, "contacts")  # type: ignore[arg-type]
+    add_part(imports, job["importId"], 1, text, first_row=1)
+    start_import(imports, bus, job["importId"])
+    for queued in [e.data for e in bus.published if e.detail_type == "ContactsImportChunkQueued"]:
+        process_chunk(imports, store, bus, queued.import_id, queued.chunk)
+    return import_status(imports, job["importId"]), bus
+
+
+CONTACTS = (
+    "email,firstName,userId,consent.email_marketing,answers.q1\n"
+    "ana@example.com,Ana,u-1,yes,5\n"
+    "bo@example.com,Bo,,no,\n"
+    "broken,Cy,,,\n"
+    "ANA@example.com,Anna,,,\n"
+)
+
+
+def test_an_import_creates_contacts_reports_rejected_rows_and_is_idempotent_by_email(store: MemoryProfiles) -> None:
+    status, bus = run_import(store, CONTACTS)
+    assert (status["status"], status["rows"], status["created"], status["rejected"]) == ("completed", 4, 3, 1)
+    assert status["rejectedRows"][0]["row"] == 3
+    assert status["rejectedRows"][0]["reasons"] == ["email: not a valid address"]
+    ana = profile_view(find_profile_id("email", "ana@example.com", store), store, activity_limit=0)
+    assert ana["traits"]["firstName"] == "Anna"  # the later row of the same person wins
+    assert ana["traits"]["answers"] == {"q1": 5}
+    assert ana["identities"]["userIds"] == ["u-1"]
+    assert ana["consent"]["email_marketing"]["granted"] is True
+    assert ana["consent"]["email_marketing"]["source"].startswith("import:")
+    assert {e.detail_type for e in bus.published} >= {"ProfileCreated", "ProfileUpdated", "ConsentChanged"}
+    # When the same file is imported again, nobody is created or changed
+    again, bus = run_import(store, CONTACTS)
+    assert (again["created"], again["updated"], again["unchanged"], again["rejected"]) == (0, 0, 3, 1)
+    assert [e.detail_type for e in bus.published] == ["ContactsImportChunkQueued"]
+
+
+def test_an_import_updates_a_visitor_known_by_their_user_id_and_refuses_a_conflicting_row(
+    store: MemoryProfiles,
+) -> None:
+    bus = RecordingPublisher()
+    record_event(page("web-1", "m-1", type="identify", userId="u-7"), store, bus)
+    record_event(page("web-2", "m-2", type="identify", traits={"email": "taken@example.com"}), store, bus)
+    status, _ = run_import(
+        store,
+        '{"email": "cy@example.com", "userId": "u-7", "traits": {"tier": "gold"}}\n'
+        '{"email": "taken@example.com", "userId": "u-7"}\n',
+        "jsonl",
+    )
+    assert (status["updated"], status["rejected"]) == (1, 1)
+    assert "belongs to another profile" in status["rejectedRows"][0]["reasons"][0]
+    cy = profile_view(find_profile_id("user", "u-7", store), store, activity_limit=0)
+    assert cy["traits"]["tier"] == "gold"
+    assert cy["identities"]["emails"] == ["cy@example.com"]
+
+
+def test_one_click_unsubscribe_turns_email_consent_off_and_a_forged_token_does_nothing(store: MemoryProfiles) -> None:
+    run_import(store, "email,consent.email_marketing\nana@example.com,yes\n")
+    ana = find_profile_id("email", "ana@example.com", store)
+    bus = RecordingPublisher()
+    with pytest.raises(privacy.InvalidToken):
+        privacy.unsubscribe(store, bus, unsubscribe_token(ana, b"another key"), KEY)
+    assert contact(ana, store)["consent"]["email_marketing"] is True
+    privacy.unsubscribe(store, bus, unsubscribe_token(ana, KEY), KEY)
+    assert contact(ana, store)["consent"]["email_marketing"] is False
+    (changed,) = [e.data for e in bus.published]
+    assert (changed.purpose, changed.granted, changed.source) == ("email_marketing", False, "unsubscribe")
+    # a token for a profile that no longer exists gets the same answer and changes nothing
+    privacy.unsubscribe(store, bus, unsubscribe_token("erased-profile", KEY), KEY)
+
+
+def test_a_bounce_suppresses_the_address_and_the_contact_answer_says_so(store: MemoryProfiles) -> None:
+    run_import(store, "email,firstName\nAna@Example.com,Ana\n")
+    ana = find_profile_id("email", "ana@example.com", store)
+    assert contact(ana, store)["suppressed"] is False
+    bounce = {"bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": "ana@example.com"}]}}
+    assert privacy.record_email_feedback(store, "Email Bounced", bounce) == ["ana@example.com"]
+    assert privacy.record_email_feedback(store, "Email Bounced", bounce) == []  # once is enough
+    answer = contact(ana, store)
+    assert (answer["email"], answer["firstName"], answer["suppressed"]) == ("Ana@Example.com", "Ana", True)
+
+
+def test_export_holds_everything_and_erasure_removes_everything(store: MemoryProfiles) -> None:
+    bus = RecordingPublisher()
+    record_event(page("phone", "m-1"), store, bus)
+    record_event(page("laptop", "m-2", type="identify", userId="ana", traits={"email": "ana@example.com"}), store, bus)
+    record_event(page("phone", "m-3", type="identify", userId="ana"), store, bus)  # the phone's profile folds in
+    ana = find_profile_id("user", "ana", store)
+    privacy.set_consent(store, bus, ana, {"tracking": True}, "banner")
+    privacy.record_email_feedback(
+        store,
+        "Email Complaint Received",
+        {"complaint": {"complainedRecipients": [{"emailAddress": "ana@example.com"}]}},
+    )
+    document = privacy.export(store, ana)
+    assert document["profileId"] == ana
+    assert len(document["profiles"]) == 2
+    assert sorted(a["messageId"] for a in document["activity"]) == ["m-1", "m-2", "m-3"]
+    assert document["traits"]["email"]["value"] == "ana@example.com"
+    assert document["consent"]["tracking"]["granted"] is True
+    assert document["suppression"][0]["reason"] == "complaint"
+    assert len(document["merges"]) == 1
+
+    summary = privacy.erase(store, bus, ana)
+    assert len(summary["profileIds"]) == 2
+    assert store.pointer_items == {}
+    assert store.profile_items == {}
+    assert store.suppressed == {}
+    assert store.logs == {}
+    assert all(entry.kind == "erased" for chain in store.chains.values() for entry, _ in chain.values())
+    (erased,) = [e.data for e in bus.published if e.detail_type == "ProfileErased"]
+    assert set(erased.identifiers) >= {"anon:phone", "anon:laptop", "user:ana", "email:ana@example.com"}
+    assert set(erased.profile_ids) == set(summary["profileIds"])
+    with pytest.raises(ProfileNotFound):
+        profile_view(ana, store)
+    # A later visit from the same browser starts a new, empty profile
+    record_event(page("phone", "m-4"), store, bus)
+    fresh = profile_view(find_profile_id("anon", "phone", store), store)
+    assert fresh["profileId"] != ana
+    assert [a["messageId"] for a in fresh["activity"]] == ["m-4"]
+
+
+class DiesOnPublish(RecordingPublisher):
+    def publish(self, events: Any) -> None:
+        super().publish(events)
+        raise PublishFailed([{"id": "all", "error": "the publisher died"}])
+
+
+def test_a_chunk_retried_after_its_writes_announces_the_same_events_and_counts_once(store: MemoryProfiles) -> None:
+    imports, bus = MemoryImports(), RecordingPublisher()
+    job = create_import(imports, "csv", "crm.csv")
+    add_part(imports, job["importId"], 1, "email,firstName,consent.email_marketing\na@x.io,A,yes\nb@x.io,B,no\n", 1)
+    start_import(imports, bus, job["importId"])
+    (chunk,) = [e.data.chunk for e in bus.published if e.detail_type == "ContactsImportChunkQueued"]
+    # Given a first attempt that wrote the profiles and then died while publishing
+    dying = DiesOnPublish()
+    with pytest.raises(PublishFailed):
+        process_chunk(imports, store, dying, job["importId"], chunk)
+    # When the chunk is redelivered
+    retry = RecordingPublisher()
+    process_chunk(imports, store, retry, job["importId"], chunk)
+    # Then it announces exactly what the first attempt would have (same ids), and the job counts each row once
+    assert sorted((e.id, e.detail_type) for e in retry.published) == sorted(
+        (e.id, e.detail_type) for e in dying.published
+    )
+    status = import_status(imports, job["importId"])
+    assert (status["status"], status["created"], status["updated"], status["unchanged"]) == ("completed", 2, 0, 0)
