@@ -94,6 +94,7 @@ MANIFEST = ServiceManifest(
                     "email-feedback",
                     detail_types=("Email Bounced", "Email Complaint Received"),
                     sources=("aws.ses",),
+                    bus="default",  # SES configuration-set events arrive on the account's default bus
                 ),
             ),
             tables={"profiles": "write"},

@@ -60,11 +60,11 @@ def test_one_click_unsubscribe_needs_a_valid_token_and_turns_email_consent_off(c
 
 
 def ses_notification(cloud: Any, detail_type: str, detail: dict[str, Any]) -> None:
-    """An SES event as its configuration set's EventBridge destination sends it (here on the platform bus)."""
+    """An SES event as its configuration set's EventBridge destination sends it: on the default bus."""
     boto3.client("events", region_name=cloud.region).put_events(
         Entries=[
             {
-                "EventBusName": cloud.names.bus(),
+                "EventBusName": "default",
                 "Source": "aws.ses",
                 "DetailType": detail_type,
                 "Detail": json.dumps({"mail": {"messageId": "ses-msg-1"}, **detail}),
