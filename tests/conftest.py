@@ -96,3 +96,32 @@ def cloud() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def api(cloud: Any) -> Api:
     return Api(cloud.url, cloud.create_key("write", "test-site", "tests"), cloud.create_key("admin", "ops", "tests"))
+
+
+class BusTap:
+    """A rule of the test's own delivering every event of one source to a queue: what a service published,
+    independent of its consumers. `drain()` returns every event seen so far as {type, id, data}."""
+
+    def __init__(self, cloud: Any, source: str) -> None:
+        import boto3
+
+        name = "test-tap-" + source.replace(".", "-")
+        self._sqs = boto3.client("sqs", region_name=cloud.region)
+        events = boto3.client("events", region_name=cloud.region)
+        self._url = self._sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = self._sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name=name, EventBusName=cloud.names.bus(), EventPattern=json.dumps({"source": [source]}))
+        events.put_targets(Rule=name, EventBusName=cloud.names.bus(), Targets=[{"Id": "tap", "Arn": arn}])
+        self.seen: list[dict[str, Any]] = []
+
+    def drain(self) -> list[dict[str, Any]]:
+        while True:
+            messages = self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                return self.seen
+            for message in messages:
+                body = json.loads(message["Body"])
+                self.seen.append(
+                    {"type": body["detail-type"], "id": body["detail"]["id"], "data": body["detail"]["data"]}
+                )
+                self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])

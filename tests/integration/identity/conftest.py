@@ -3,7 +3,6 @@ store, and a tap on what identity publishes."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -12,7 +11,7 @@ import boto3
 import pytest
 
 from services.identity.adapters.dynamodb import DynamoProfiles
-from tests.conftest import START, Api, Reply
+from tests.conftest import START, Api, BusTap, Reply
 
 BROWSER_AGENT = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4"
 
@@ -48,36 +47,11 @@ def store(cloud: Any) -> DynamoProfiles:
     )
 
 
-class Tap:
-    """A rule of the test's own delivering every `cxm.identity` event to a queue: what identity published."""
+class Tap(BusTap):
+    """What identity published (a rule and queue of the test's own)."""
 
     def __init__(self, cloud: Any) -> None:
-        self._sqs = boto3.client("sqs", region_name=cloud.region)
-        events = boto3.client("events", region_name=cloud.region)
-        self._url = self._sqs.create_queue(QueueName="test-identity-tap")["QueueUrl"]
-        arn = self._sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events.put_rule(
-            Name="test-identity-tap",
-            EventBusName=cloud.names.bus(),
-            EventPattern=json.dumps({"source": ["cxm.identity"]}),
-        )
-        events.put_targets(
-            Rule="test-identity-tap", EventBusName=cloud.names.bus(), Targets=[{"Id": "tap", "Arn": arn}]
-        )
-        self.seen: list[dict[str, Any]] = []
-
-    def drain(self) -> list[dict[str, Any]]:
-        """Every event published so far (kept across calls), as {type, id, data}."""
-        while True:
-            messages = self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10).get("Messages", [])
-            if not messages:
-                return self.seen
-            for message in messages:
-                body = json.loads(message["Body"])
-                self.seen.append(
-                    {"type": body["detail-type"], "id": body["detail"]["id"], "data": body["detail"]["data"]}
-                )
-                self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
+        super().__init__(cloud, "cxm.identity")
 
     def of(self, *types: str, **match: Any) -> list[dict[str, Any]]:
         return [e for e in self.drain() if e["type"] in types and all(e["data"].get(k) == v for k, v in match.items())]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 import boto3
@@ -14,7 +13,7 @@ from services.common.contracts import envelope
 from services.common.contracts.events import ActivityRecorded
 from services.segments.adapters.dynamodb import DynamoSegments
 from services.segments.domain.catalog import Catalog, build
-from tests.conftest import START
+from tests.conftest import START, BusTap
 
 
 @pytest.fixture(scope="module")
@@ -33,37 +32,11 @@ def catalog_of(repo: DynamoSegments) -> Catalog:
     return build(found.segments, found.plans, found.questionnaires, found.generation)
 
 
-class Tap:
-    """A rule of the test's own delivering every `cxm.segments` event to a queue: what the service published,
-    independent of its consumers."""
+class Tap(BusTap):
+    """What segments published (a rule and queue of the test's own)."""
 
     def __init__(self, cloud: Any) -> None:
-        self._sqs = boto3.client("sqs", region_name=cloud.region)
-        events = boto3.client("events", region_name=cloud.region)
-        self._url = self._sqs.create_queue(QueueName="test-segments-tap")["QueueUrl"]
-        arn = self._sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events.put_rule(
-            Name="test-segments-tap",
-            EventBusName=cloud.names.bus(),
-            EventPattern=json.dumps({"source": ["cxm.segments"]}),
-        )
-        events.put_targets(
-            Rule="test-segments-tap", EventBusName=cloud.names.bus(), Targets=[{"Id": "tap", "Arn": arn}]
-        )
-        self.seen: list[dict[str, Any]] = []
-
-    def drain(self) -> list[dict[str, Any]]:
-        """Every event published so far (kept across calls), as {type, id, data}."""
-        while True:
-            messages = self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10).get("Messages", [])
-            if not messages:
-                return self.seen
-            for message in messages:
-                body = json.loads(message["Body"])
-                self.seen.append(
-                    {"type": body["detail-type"], "id": body["detail"]["id"], "data": body["detail"]["data"]}
-                )
-                self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
+        super().__init__(cloud, "cxm.segments")
 
     def of(self, profile_id: str, *types: str) -> list[dict[str, Any]]:
         return [
