@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
-
+from services.common.privacy import ExportRequest
 from services.content import app
-
-
-class ExportRequest(BaseModel):
-    profile_ids: list[str] = Field(alias="profileIds", min_length=1, max_length=100)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
-
+from services.common.privacy import ExportRequest
 from services.journeys import app
 from services.journeys.use_cases import export_profile
-
-
-class ExportRequest(BaseModel):
-    profile_ids: list[str] = Field(alias="profileIds", min_length=1, max_length=100)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ the passage of time alone (None: only an event can change it) — which is when 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -280,15 +280,9 @@ def _tier(reader: Reader, raw: dict[str, Any], path: str, refs: References) -> N
         reader.fault(join(path, "op"), f"unknown operator {op!r}; expected one of {', '.join(TIER_OPS)}")
         return None
     value = raw.get("value")
-    names: list[Any] = value if isinstance(value, list) and op == "in" else [value]
-    if op == "in" and (not isinstance(value, list) or not value):
-        reader.fault(join(path, "value"), "`in` needs a list of tier names")
+    names = _named_values(reader, value, op, path, tiers, "tier names", "a tier of this plan")
+    if names is None:
         return None
-    for index, name in enumerate(names):
-        if name not in tiers:
-            where = join(join(path, "value"), index) if op == "in" else join(path, "value")
-            reader.fault(where, f"{name!r} is not a tier of this plan; expected one of {', '.join(tiers)}")
-            return None
     if op == "atLeast":
         return Tier(plan, frozenset(tiers[tiers.index(value) :]))
     return Tier(plan, frozenset(names))
@@ -320,16 +314,9 @@ def _questionnaire(reader: Reader, raw: dict[str, Any], path: str, refs: Referen
             reader.fault(join(path, "value"), f"`{op}` takes no value")
             return None
         return Questionnaire(questionnaire, op)
-    value = raw.get("value")
-    names: list[Any] = value if isinstance(value, list) and op == "in" else [value]
-    if op == "in" and (not isinstance(value, list) or not value):
-        reader.fault(join(path, "value"), "`in` needs a list of segment keys")
+    names = _named_values(reader, raw.get("value"), op, path, keys, "segment keys", "a segment of this questionnaire")
+    if names is None:
         return None
-    for index, name in enumerate(names):
-        if name not in keys:
-            where = join(join(path, "value"), index) if op == "in" else join(path, "value")
-            reader.fault(where, f"{name!r} is not a segment of this questionnaire; expected one of {', '.join(keys)}")
-            return None
     return Questionnaire(questionnaire, "in", frozenset(names))
 
 
@@ -646,3 +633,19 @@ _LEAF_COMPILERS: dict[type, Callable[[Any], Compiled]] = {
     InSegment: _compile_in_segment,
     Questionnaire: _compile_questionnaire,
 }
+
+
+def _named_values(
+    reader: Reader, value: Any, op: str, path: str, allowed: Sequence[str], plural: str, member: str
+) -> list[Any] | None:
+    """`value` is one name, or a non-empty list of names for `in`; every name must be in `allowed`."""
+    names: list[Any] = value if isinstance(value, list) and op == "in" else [value]
+    if op == "in" and (not isinstance(value, list) or not value):
+        reader.fault(join(path, "value"), f"`in` needs a list of {plural}")
+        return None
+    for index, name in enumerate(names):
+        if name not in allowed:
+            where = join(join(path, "value"), index) if op == "in" else join(path, "value")
+            reader.fault(where, f"{name!r} is not {member}; expected one of {', '.join(allowed)}")
+            return None
+    return names
