@@ -29,6 +29,7 @@ class Names(Protocol):
     """Physical names of deployed resources: CDK tokens in the stack, plain strings in the local cloud."""
 
     def table(self, service: str, table: str) -> str: ...
+    def bucket(self, service: str, bucket: str) -> str: ...
     def bus(self) -> str: ...
     def state_machine_arn(self, service: str, machine: str) -> str: ...
     def function_name(self, service: str, function: str) -> str: ...
@@ -49,6 +50,8 @@ def environment(
     env = {"POWERTOOLS_SERVICE_NAME": service.name, "POWERTOOLS_METRICS_NAMESPACE": "CxM"}
     for table_name in function.tables:
         env[service.table(table_name).env] = names.table(service.name, table_name)
+    for bucket_name in function.buckets:
+        env[service.bucket(bucket_name).env] = names.bucket(service.name, bucket_name)
     if function.routes:
         env[ACCESS_TABLE_ENV] = names.table(PLATFORM.name, "access")
     if function.publishes:

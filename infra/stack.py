@@ -19,8 +19,6 @@ from infra.constructs.registry import Registry, cxm_id
 from infra.constructs.service import ServiceConstruct, pascal
 from services.common.manifest import ServiceManifest
 
-BUS_ARCHIVE_RETENTION = cdk.Duration.days(365)
-
 
 def _bool(value: Any) -> bool:
     if isinstance(value, str):  # `cdk synth -c deletionProtection=false` passes strings
@@ -94,7 +92,7 @@ def service_order(manifests: Sequence[ServiceManifest]) -> list[ServiceManifest]
 
 
 class CxmStack(cdk.Stack):
-    """Bus (+ archive), SES configuration set, HTTP API and one `ServiceConstruct` per manifest (PLATFORM too)."""
+    """Bus, SES configuration set, HTTP API and one `ServiceConstruct` per manifest (PLATFORM too)."""
 
     def __init__(
         self,
@@ -110,12 +108,8 @@ class CxmStack(cdk.Stack):
 
         self.bus = events.EventBus(self, "Bus", event_bus_name=f"cxm-{s.stage}")
         cxm_id(self.bus, "platform/bus")
-        self.bus.archive(
-            "Archive",
-            description=f"Every event on cxm-{s.stage}, for replay",
-            event_pattern=events.EventPattern(account=[self.account]),  # matches all events of this account
-            retention=BUS_ARCHIVE_RETENTION,
-        )
+        # No EventBridge archive: it cannot be edited, and it would keep an erased person's events for its whole
+        # retention. The raw event archive is the events service's crypto-shredded bucket (docs/decisions.md #18).
         self.configuration_set = ses.ConfigurationSet(self, "EmailConfigurationSet", reputation_metrics=True)
         cxm_id(self.configuration_set, "platform/configuration-set")
         # Delivery feedback (bounces, complaints, deliveries) goes to the default bus, where SES may publish; the

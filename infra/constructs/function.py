@@ -178,6 +178,8 @@ class ServiceFunction(Construct):
         d, service, registry = self.declaration, self.service, self.registry
         for table_name, access in d.tables.items():
             self._grant_table(service, table_name, access)
+        for bucket_name, access in d.buckets.items():
+            self._grant_bucket(bucket_name, access)
         if d.routes:  # API functions check credentials in the platform's access table (see catalog.environment)
             self._grant_table(PLATFORM, "access", "read")
         if d.publishes:
@@ -231,6 +233,18 @@ class ServiceFunction(Construct):
         resources = [table.table_arn, *(f"{table.table_arn}/index/{index.name}" for index in declared.indexes)]
         actions = list(DYNAMODB_READ) + (list(DYNAMODB_WRITE) if access == "write" else [])
         self._allow(actions, resources)
+
+    def _grant_bucket(self, bucket_name: str, access: Access) -> None:
+        bucket = self.registry.bucket_construct(self.service.name, bucket_name)
+        self._allow(["s3:ListBucket"], [bucket.bucket_arn])
+        self._allow(["s3:GetObject", *(["s3:PutObject"] if access == "write" else [])], [bucket.arn_for_objects("*")])
+        bucket_id = cdk.Stack.of(self).get_logical_id(bucket.node.default_child)  # type: ignore[arg-type]
+        acknowledge(
+            self.role,
+            f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/*]",
+            f"Objects of this service's own {bucket_name} bucket: their keys are made at run time (date and batch "
+            "id). No delete is granted.",
+        )
 
     def _ses_arn(self, resource: str) -> str:
         stack = cdk.Stack.of(self)

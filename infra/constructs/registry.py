@@ -8,6 +8,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_stepfunctions as sfn
@@ -50,6 +51,7 @@ class Registry:
     email_from_: str
     configuration_set_: ses.IConfigurationSet
     tables: dict[tuple[str, str], dynamodb.Table] = field(default_factory=dict)
+    buckets: dict[tuple[str, str], s3.Bucket] = field(default_factory=dict)
     functions: dict[tuple[str, str], lambda_.IFunction] = field(default_factory=dict)
     state_machines: dict[tuple[str, str], sfn.IStateMachine] = field(default_factory=dict)
     secrets: dict[str, secretsmanager.ISecret] = field(default_factory=dict)
@@ -65,6 +67,9 @@ class Registry:
     def table_construct(self, service: str, table: str) -> dynamodb.Table:
         return self._get("table", self.tables, (service, table))
 
+    def bucket_construct(self, service: str, bucket: str) -> s3.Bucket:
+        return self._get("bucket", self.buckets, (service, bucket))
+
     def function_construct(self, service: str, function: str) -> lambda_.IFunction:
         return self._get("function", self.functions, (service, function))
 
@@ -74,6 +79,9 @@ class Registry:
     # --- infra.catalog.Names ---
     def table(self, service: str, table: str) -> str:
         return self.table_construct(service, table).table_name
+
+    def bucket(self, service: str, bucket: str) -> str:
+        return self.bucket_construct(service, bucket).bucket_name
 
     def bus(self) -> str:
         return self.bus_.event_bus_name

@@ -14,6 +14,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
@@ -21,7 +22,7 @@ from constructs import Construct
 
 from infra.constructs.function import DEFAULT_POWERTOOLS_LAYER_VERSION, REPO_ROOT, ServiceFunction
 from infra.constructs.registry import Registry, acknowledge, cxm_id
-from services.common.manifest import Function, Route, ServiceManifest, StateMachine, Subscription, Table
+from services.common.manifest import Bucket, Function, Route, ServiceManifest, StateMachine, Subscription, Table
 
 DLQ_RETENTION = cdk.Duration.days(14)
 VISIBILITY_TIMEOUT_FACTOR = 6  # AWS guidance for SQS event sources: 6x the function timeout
@@ -109,6 +110,9 @@ class ServiceConstruct(Construct):
             self.tables[table.name] = self._table(table, deletion_protection)
             registry.tables[(manifest.name, table.name)] = self.tables[table.name]
 
+        for bucket in manifest.buckets:
+            registry.buckets[(manifest.name, bucket.name)] = self._bucket(bucket)
+
         for secret in manifest.secrets:
             generated = secretsmanager.Secret(
                 self,
@@ -164,6 +168,34 @@ class ServiceConstruct(Construct):
             )
         cxm_id(table, self._id(declared.name))
         return table
+
+    # --- buckets ---
+    def _bucket(self, declared: Bucket) -> s3.Bucket:
+        bucket = s3.Bucket(
+            self,
+            f"Bucket{pascal(declared.name)}",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            versioned=False,  # nothing is overwritten; old versions would outlive the expiry below
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=cdk.Duration.days(declared.expire_after_days),
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+                )
+            ],
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        cxm_id(bucket, self._id(declared.name))
+        acknowledge(
+            bucket,
+            "AwsSolutions-S1",
+            "Written by one function of this service and read by operators only; object keys name no person. "
+            "Server access logs would need a second bucket with its own retention; enable CloudTrail S3 data "
+            "events on this bucket where an audit of reads is required.",
+        )
+        return bucket
 
     # --- functions and what triggers them ---
     def _function(self, declared: Function) -> ServiceFunction:

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 
 from infra import catalog
-from services.common.manifest import Function, ServiceManifest
+from services.common.manifest import Bucket, Function, ServiceManifest
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
@@ -33,6 +33,9 @@ class LocalNames:
 
     def table(self, service: str, table: str) -> str:
         return self._name(service, table)
+
+    def bucket(self, service: str, bucket: str) -> str:
+        return self._name(service, bucket)
 
     def bus(self) -> str:
         return self._name("bus")
@@ -117,7 +120,10 @@ def provision(
     sfn = boto3.client("stepfunctions", region_name=region)
     sesv2 = boto3.client("sesv2", region_name=region)
     iam = boto3.client("iam", region_name=region)
-    out = Provisioned(inventory={k: set() for k in ("tables", "queues", "rules", "state_machines", "functions")})
+    s3 = boto3.client("s3", region_name=region)
+    out = Provisioned(
+        inventory={k: set() for k in ("tables", "buckets", "queues", "rules", "state_machines", "functions")}
+    )
 
     role = iam.create_role(
         RoleName="cxm-local-lambda",
@@ -149,6 +155,9 @@ def provision(
         for table in service.tables:
             _create_table(ddb, names.table(service.name, table.name), table, f"{service.name}/{table.name}")
             out.inventory["tables"].add(f"{service.name}/{table.name}")
+        for bucket in service.buckets:
+            _create_bucket(s3, names.bucket(service.name, bucket.name), bucket, f"{service.name}/{bucket.name}")
+            out.inventory["buckets"].add(f"{service.name}/{bucket.name}")
 
     # Functions first (state machines substitute their ARNs), but a function that starts a machine needs the
     # machine's ARN only as a string, which is known up front.
@@ -175,6 +184,36 @@ def provision(
         _subscribe(sqs, events, names, service, out)
         _schedule(events, lam, names, service, out)
     return out
+
+
+def _create_bucket(s3: Any, name: str, bucket: Bucket, logical_id: str) -> None:
+    """Private and expiring like the stack's (moto keeps the lifecycle rule; the local cloud does not expire)."""
+    config = {} if s3.meta.region_name == "us-east-1" else {"LocationConstraint": s3.meta.region_name}
+    s3.create_bucket(Bucket=name, **({"CreateBucketConfiguration": config} if config else {}))
+    s3.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=name,
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": "expire",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": ""},
+                    "Expiration": {"Days": bucket.expire_after_days},
+                    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                }
+            ]
+        },
+    )
+    s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": ID_TAG, "Value": logical_id}]})
 
 
 def _create_table(ddb: Any, name: str, table: Any, logical_id: str) -> None:

@@ -31,6 +31,16 @@ class Table:
 
 
 @dataclass(frozen=True)
+class Bucket:
+    """An S3 bucket owned by one service (private, encrypted, TLS only). Objects expire `expire_after_days` after
+    they are written; `env` names the variable carrying the bucket's name."""
+
+    name: str
+    env: str
+    expire_after_days: int
+
+
+@dataclass(frozen=True)
 class Secret:
     """A random secret the platform generates at deploy time (e.g. an HMAC key). `env` names the variable that
     carries its ARN (Secrets Manager); functions read it at run time, it never appears in code or logs."""
@@ -86,6 +96,7 @@ class Function:
     subscriptions: tuple[Subscription, ...] = ()
     schedules: tuple[Schedule, ...] = ()
     tables: dict[str, Access] = field(default_factory=dict)
+    buckets: dict[str, Access] = field(default_factory=dict)  # "write" may put objects, never delete them
     publishes: bool = False
     sends_email: bool = False  # ses:SendEmail from the stack's sender address
     manages_email_templates: bool = False  # create/update/read SES templates (no sending)
@@ -114,6 +125,7 @@ class StateMachine:
 class ServiceManifest:
     name: str
     tables: tuple[Table, ...] = ()
+    buckets: tuple[Bucket, ...] = ()
     functions: tuple[Function, ...] = ()
     state_machines: tuple[StateMachine, ...] = ()
     secrets: tuple[Secret, ...] = ()
@@ -123,6 +135,9 @@ class ServiceManifest:
 
     def table(self, name: str) -> Table:
         return next(t for t in self.tables if t.name == name)
+
+    def bucket(self, name: str) -> Bucket:
+        return next(b for b in self.buckets if b.name == name)
 
     def state_machine(self, name: str) -> StateMachine:
         return next(m for m in self.state_machines if m.name == name)

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from functools import cache
 
 from services.common import secrets, settings
+from services.events.adapters.archive import DynamoKeyRing, S3Archive
 from services.events.adapters.dynamodb import DynamoClickLog, DynamoLedger
 from services.events.adapters.eventbridge import EventBridgePublisher
 from services.events.domain import referrers
 from services.events.domain.ingestion import Config
 from services.events.domain.machine import Thresholds
-from services.events.manifest import MESSAGES
-from services.events.ports import ClickLog, EventPublisher, MessageLedger
+from services.events.manifest import ARCHIVE, ARCHIVE_KEYS, MESSAGES
+from services.events.ports import ArchiveStore, ClickLog, EventPublisher, KeyRing, MessageLedger
 
 # Optional environment variables (all have defaults); see docs/collection.md.
 DEDUPE_WINDOW_HOURS = "DEDUPE_WINDOW_HOURS"
@@ -105,3 +106,16 @@ def signing_key() -> bytes:
 @cache
 def _dynamo_ledger(table_name: str) -> DynamoLedger:
     return DynamoLedger(settings.client("dynamodb"), table_name)  # one per container: it keeps a thread pool
+
+
+def key_ring() -> KeyRing:
+    return _key_ring(settings.setting(ARCHIVE_KEYS.env))
+
+
+def archive_store() -> ArchiveStore:
+    return S3Archive(settings.client("s3"), settings.setting(ARCHIVE.env))
+
+
+@cache
+def _key_ring(table_name: str) -> DynamoKeyRing:
+    return DynamoKeyRing(settings.client("dynamodb"), table_name)  # one per container: it caches people's keys

@@ -1,7 +1,8 @@
 """What the events service deploys: the collection endpoints (Segment HTTP Tracking API), the API docs, email
-open/click tracking with the tracker script, and the table of recently seen messages (dedupe) and email clicks."""
+open/click tracking with the tracker script, the table of recently seen messages (dedupe) and email clicks, and
+the raw event archive (crypto-shredded per person)."""
 
-from services.common.manifest import Function, Route, ServiceManifest, Table
+from services.common.manifest import Bucket, Function, Route, ServiceManifest, Subscription, Table
 
 SEGMENT_SPEC_ROUTES = tuple(
     Route("POST", f"/v1/{kind}", "write_key")
@@ -11,6 +12,11 @@ SEGMENT_SPEC_ROUTES = tuple(
 # messageIds seen per source within the dedupe window, and the recent link clicks of each sent email; every item
 # expires (TTL), nothing here is personal data beyond a profile-free message id.
 MESSAGES = Table("messages", env="MESSAGES_TABLE", ttl_attribute="expiresAt")
+
+# The raw event archive: every attributed activity, sealed under its person's key, kept 13 months (as the
+# timeline). The key ring holds one key per person; erasure destroys it (docs/decisions.md #18).
+ARCHIVE = Bucket("archive", env="ARCHIVE_BUCKET", expire_after_days=395)
+ARCHIVE_KEYS = Table("archive-keys", env="ARCHIVE_KEYS_TABLE", sort_key=None, ttl_attribute="expiresAt")
 
 # Optional configuration (documented in docs/collection.md; defaults in services/events/app.py). A deployment sets
 # them with `cdk deploy -c functionSettings='{"DEDUPE_WINDOW_HOURS": "48"}'`.
@@ -25,7 +31,8 @@ TRACKING_SETTINGS = (*COLLECTION_SETTINGS, "TRACKING_TOKEN_DAYS", "MACHINE_AFTER
 
 MANIFEST = ServiceManifest(
     name="events",
-    tables=(MESSAGES,),
+    tables=(MESSAGES, ARCHIVE_KEYS),
+    buckets=(ARCHIVE,),
     functions=(
         Function(
             name="api",
@@ -54,6 +61,21 @@ MANIFEST = ServiceManifest(
             publishes=True,
             secrets=("link-signing",),
             settings=TRACKING_SETTINGS,
+            memory_mb=512,
+        ),
+        Function(
+            name="archive",
+            handler="services.events.handlers.archive.handler",
+            description="Keeps attributed activity in the raw event archive, sealed per person; erasure destroys "
+            "the person's key (crypto-shredding).",
+            subscriptions=(
+                Subscription(
+                    "archive-activity", ("ActivityRecorded", "ProfileErased"), sources=("cxm.identity",), batch_size=10
+                ),
+            ),
+            tables={"archive-keys": "write"},
+            buckets={"archive": "write"},
+            timeout_seconds=30,
             memory_mb=512,
         ),
     ),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
+from services.events.domain.archive import ArchiveKey
 from services.events.domain.ingestion import Prepared
 
 
@@ -37,3 +38,28 @@ class EventPublisher(Protocol):
     """Puts prepared (already serialised) events on the bus; raises `PublishFailed` naming the refused ones."""
 
     def publish(self, events: Sequence[Prepared]) -> None: ...
+
+
+class KeyRing(Protocol):
+    """The raw event archive's keys: one per person, destroyed when the person is erased (crypto-shredding)."""
+
+    def key_for(self, profile_id: str, now: dt.datetime) -> ArchiveKey | None:
+        """The profile's key, made on first use; None once the profile has been erased."""
+        ...
+
+    def key(self, key_id: str) -> ArchiveKey | None:
+        """A key by its id; None when it was destroyed (the records it sealed are unreadable for good)."""
+        ...
+
+    def shred(self, profile_id: str, now: dt.datetime) -> bool:
+        """Destroy the profile's key and leave a tombstone so late events are not archived under a new key; True
+        when there was a key to destroy."""
+        ...
+
+
+class ArchiveStore(Protocol):
+    """Where sealed batches are kept (write-once objects)."""
+
+    def put(self, name: str, body: bytes) -> None: ...
+    def names(self, prefix: str) -> Iterator[str]: ...
+    def get(self, name: str) -> bytes: ...

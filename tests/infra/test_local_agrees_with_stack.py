@@ -145,3 +145,17 @@ def test_secrets_agree(cloud: Any, template: dict[str, Any]) -> None:
         tags = {t["Key"]: t["Value"] for t in secret.get("Tags", [])}
         local.add(tags[ID_TAG])
     assert set(stack_resources(template, "AWS::SecretsManager::Secret")) == local
+
+
+def test_buckets_agree_in_expiry(cloud: Any, template: dict[str, Any]) -> None:
+    s3 = boto3.client("s3", region_name=cloud.region)
+    local = {}
+    for bucket in s3.list_buckets()["Buckets"]:
+        tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=bucket["Name"])["TagSet"]}
+        rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket["Name"])["Rules"]
+        local[tags[ID_TAG]] = [r["Expiration"]["Days"] for r in rules if "Expiration" in r]
+    stack = {
+        k: [r["ExpirationInDays"] for r in p["LifecycleConfiguration"]["Rules"] if "ExpirationInDays" in r]
+        for k, p in stack_resources(template, "AWS::S3::Bucket").items()
+    }
+    assert stack and stack == local

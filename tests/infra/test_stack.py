@@ -114,6 +114,9 @@ class _TokenNames:
     def table(self, service: str, table: str) -> str:
         return f"table:{service}/{table}"
 
+    def bucket(self, service: str, bucket: str) -> str:
+        return f"bucket:{service}/{bucket}"
+
     def bus(self) -> str:
         return "bus"
 
@@ -157,13 +160,14 @@ def test_function_is_built_from_its_declaration(t: T, manifest: ServiceManifest,
             target_type = t.resources[target]["Type"]
             assert {
                 "table": "AWS::DynamoDB::Table",
+                "bucket": "AWS::S3::Bucket",
                 "bus": "AWS::Events::EventBus",
                 "machine": "AWS::StepFunctions::StateMachine",
                 "function": "AWS::Lambda::Function",
                 "configuration-set": "AWS::SES::ConfigurationSet",
                 "secret": "AWS::SecretsManager::Secret",
             }[kind] == target_type, key
-            if kind in ("table", "machine", "function"):
+            if kind in ("table", "bucket", "machine", "function"):
                 assert t.resources[target]["Metadata"][CXM_ID] == marker.partition(":")[2], key
     log_group = refs(props["LoggingConfig"]["LogGroup"]).pop()
     assert t.resources[log_group]["Properties"]["RetentionInDays"] == 30
@@ -306,12 +310,38 @@ def test_tables_are_on_demand_with_pitr_ttl_and_indexes(t: T, manifest, table) -
         assert indexes[index.name]["Projection"] == {"ProjectionType": "ALL"}
 
 
-def test_bus_is_named_for_the_stage_and_archived(t: T) -> None:
-    ((bus_id, bus),) = t.of_type("AWS::Events::EventBus").items()
+def test_bus_is_named_for_the_stage_and_has_no_archive_erasure_could_not_reach(t: T) -> None:
+    (bus,) = t.of_type("AWS::Events::EventBus").values()
     assert bus["Properties"]["Name"] == "cxm-dev"
-    (archive,) = t.of_type("AWS::Events::Archive").values()
-    assert refs(archive["Properties"]["SourceArn"]) == {bus_id}
-    assert archive["Properties"]["RetentionDays"] == 365
+    assert t.of_type("AWS::Events::Archive") == {}
+
+
+def test_the_raw_event_archive_is_private_encrypted_expiring_and_append_only(t: T) -> None:
+    bucket_id, bucket = t.by_cxm_id("AWS::S3::Bucket", "events/archive")
+    props = bucket["Properties"]
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "AES256"
+    }
+    assert [r["ExpirationInDays"] for r in props["LifecycleConfiguration"]["Rules"]] == [395]
+    assert "VersioningConfiguration" not in props  # old versions would outlive the expiry
+    (policy,) = [
+        p for p in t.of_type("AWS::S3::BucketPolicy").values() if refs(p["Properties"]["Bucket"]) == {bucket_id}
+    ]
+    (deny,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    # Only the archive function reaches it, and it may add objects but never delete them
+    for manifest, function in all_functions():
+        actions = actions_on(t.statements(t.function(manifest.name, function.name)[0]), bucket_id)
+        if (manifest.name, function.name) == ("events", "archive"):
+            assert actions == {"s3:ListBucket", "s3:GetObject", "s3:PutObject"}
+        else:
+            assert actions == set(), f"{manifest.name}.{function.name}"
 
 
 def test_cxm_ids_are_unique_and_cover_the_manifests(t: T) -> None:
