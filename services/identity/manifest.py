@@ -1,7 +1,7 @@
 """What the identity service deploys: profiles, the identity graph and timelines, their consumers, the admin,
 privacy and import APIs, and the internal lookup API."""
 
-from services.common.manifest import Function, Route, ServiceManifest, Subscription, Table
+from services.common.manifest import Function, Route, Schedule, ServiceManifest, Subscription, Table
 
 PROFILES = Table("profiles", env="PROFILES_TABLE", ttl_attribute="expiresAt")
 TIMELINE = Table("timeline", env="TIMELINE_TABLE", ttl_attribute="expiresAt")
@@ -98,6 +98,15 @@ MANIFEST = ServiceManifest(
                 ),
             ),
             tables={"profiles": "write"},
+        ),
+        Function(
+            name="erasure_sweep",
+            handler="services.identity.handlers.erasure_sweep.handler",
+            description="Last step of each erasure: lifts the fences that kept in-flight events off erased "
+            "profiles, once no such event can still be in flight.",
+            schedules=(Schedule("erasure-fences", "rate(5 minutes)"),),
+            tables={"profiles": "read", "timeline": "write"},
+            timeout_seconds=60,
         ),
         Function(
             name="lookup",

@@ -60,8 +60,20 @@ class ProfileStore(Protocol):
         ...
 
     def erase_chain(self, profile_id: str, keep_seq: int) -> int:
-        """Delete every entry and merge log of a chain except the fence at `keep_seq`; returns how many."""
+        """Delete every entry and merge log of a chain except the fence at `keep_seq` (-1: keep nothing, the fence
+        included); returns how many."""
         ...
+
+    # ---- erasure fences (they name the erased profile only until the sweep lifts them) ----
+    def hold_fences(self, profile_ids: Sequence[str], at: str) -> None:
+        """Note the fences erected at `at`, so the sweep can lift them once no writer can still be in flight."""
+        ...
+
+    def lapsed_fences(self, before: str) -> list[tuple[str, str]]:
+        """(at, profile id) of the fences erected before `before`."""
+        ...
+
+    def lift_fence(self, at: str, profile_id: str) -> None: ...
 
     # ---- merge logs ----
     def save_merge(self, log: MergeLog) -> None: ...

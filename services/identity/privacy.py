@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -149,6 +150,7 @@ def erase(store: ProfileStore, publisher: Publisher, profile_id: str) -> dict[st
     at = clock.iso(now)
     settings = store.settings()
     fences = {pid: _fence(store, pid, at, expires_at(now, settings.retention_days)) for pid in family}
+    store.hold_fences(family, at)
     store.unpoint([identity_of(i) for i in identities], family)
     deleted = sum(store.erase_chain(pid, fences[pid]) for pid in family)
     for pid in family:
@@ -171,6 +173,21 @@ def erase(store: ProfileStore, publisher: Publisher, profile_id: str) -> dict[st
         "timelineEntries": deleted,
         "erasedAt": at,
     }
+
+
+FENCE_GRACE = dt.timedelta(minutes=10)  # far longer than any identity function runs (timeouts ≤ 2 minutes)
+
+
+def lift_fences(store: ProfileStore, now: dt.datetime, grace: dt.timedelta = FENCE_GRACE) -> int:
+    """The last step of an erasure, run by a schedule: once no writer that resolved the profile before the erasure
+    can still be running, the fence has done its work. Lift it, with anything such a writer appended after it,
+    so nothing keyed by the erased profile's id is left. Later events resolve by identifiers, which are gone."""
+    lifted = 0
+    for at, profile_id in store.lapsed_fences(clock.iso(now - grace)):
+        store.erase_chain(profile_id, keep_seq=-1)
+        store.lift_fence(at, profile_id)
+        lifted += 1
+    return lifted
 
 
 def _fence(store: ProfileStore, profile_id: str, at: str, expires: int) -> int:

@@ -173,6 +173,29 @@ def test_export_holds_everything_and_erasure_removes_everything(store: MemoryPro
     assert [a["messageId"] for a in fresh["activity"]] == ["m-4"]
 
 
+def test_the_fences_of_an_erasure_are_lifted_with_what_landed_after_them_once_no_writer_can_be_in_flight(
+    store: MemoryProfiles,
+) -> None:
+    from services.identity.domain.records import Entry
+
+    bus = RecordingPublisher()
+    record_event(page("phone", "m-1", type="identify", userId="ivy"), store, bus)
+    ivy = find_profile_id("user", "ivy", store)
+    privacy.erase(store, bus, ivy)
+    (fence_seq,) = store.chains[ivy]
+    # A writer that resolved Ivy's profile just before the erasure lands one entry after the fence
+    store.append(ivy, Entry(seq=fence_seq + 1, kind="activity", recorded_at=clock.iso(NOW)), None)
+
+    # Within the grace period the fence stays (it still turns writers away)
+    assert privacy.lift_fences(store, NOW + dt.timedelta(minutes=9)) == 0
+    assert fence_seq in store.chains[ivy]
+    # After it, the fence and what landed after it are gone: nothing keyed by her profile id is left
+    assert privacy.lift_fences(store, NOW + dt.timedelta(minutes=11)) == 1
+    assert not store.chains.get(ivy)
+    assert store.fences == set()
+    assert privacy.lift_fences(store, NOW + dt.timedelta(minutes=20)) == 0
+
+
 class DiesOnPublish(RecordingPublisher):
     def publish(self, events: Any) -> None:
         super().publish(events)

@@ -28,6 +28,7 @@ from services.identity.domain.profiles import Identifier
 from services.identity.domain.records import Entry, IdentitySettings, MergeLog, Profile
 
 BATCH_GET = 100
+FENCES_PK = "ERASURE#FENCES"  # the register of erasure fences not yet lifted
 SEQ_DIGITS = 12
 
 
@@ -295,6 +296,23 @@ class DynamoProfiles:
                     batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
                     deleted += 1
         return deleted
+
+    # ---- erasure fences: one item per fence in a register partition, lifted by the sweep ----
+    def hold_fences(self, profile_ids: Sequence[str], at: str) -> None:
+        with self._timeline.batch_writer() as batch:
+            for pid in profile_ids:
+                batch.put_item(Item={"pk": FENCES_PK, "sk": f"{at}#{pid}", "profileId": pid})
+
+    def lapsed_fences(self, before: str) -> list[tuple[str, str]]:
+        out = []
+        for item in self._partition(self._timeline, FENCES_PK):
+            at, _, pid = str(item["sk"]).partition("#")
+            if at < before:
+                out.append((at, pid))
+        return out
+
+    def lift_fence(self, at: str, profile_id: str) -> None:
+        self._timeline.delete_item(Key={"pk": FENCES_PK, "sk": f"{at}#{profile_id}"})
 
     # ---- merge logs ----
     def save_merge(self, log: MergeLog) -> None:

@@ -21,6 +21,7 @@ class MemoryProfiles:
         self.config = IdentitySettings()
         self.writes = 0
         self._lock = threading.Lock()
+        self.fences: set[tuple[str, str]] = set()
 
     # ---- identity graph ----
     def pointers(self, ids: Sequence[Identifier]) -> dict[Identifier, str]:
@@ -141,6 +142,19 @@ class MemoryProfiles:
             for key in logs:
                 del self.logs[key]
             return len(gone) + len(logs)
+
+    # ---- erasure fences ----
+    def hold_fences(self, profile_ids: Sequence[str], at: str) -> None:
+        with self._lock:
+            self.fences.update((at, pid) for pid in profile_ids)
+
+    def lapsed_fences(self, before: str) -> list[tuple[str, str]]:
+        with self._lock:
+            return sorted(f for f in self.fences if f[0] < before)
+
+    def lift_fence(self, at: str, profile_id: str) -> None:
+        with self._lock:
+            self.fences.discard((at, profile_id))
 
     # ---- merge logs ----
     def save_merge(self, log: MergeLog) -> None:

@@ -79,9 +79,14 @@ def record_profile_update(
 
 
 def erase_profile(incoming: Envelope[ProfileErased], repo: DynamoSegments) -> bool:
-    """The person asked for erasure: drop the rollup (traits, behaviour, scores, answers) and take the profile
-    out of the statistics. Returns whether there was anything to erase; a redelivery finds nothing."""
-    profile_id = incoming.data.profile_id
+    """The person asked for erasure: drop the rollup (traits, behaviour, scores, answers) of their profile and of
+    every profile merged into it, and take them out of the statistics. Returns whether there was anything to
+    erase; a redelivery finds nothing."""
+    data = incoming.data
+    return any([_erase_rollup(pid, repo) for pid in dict.fromkeys([data.profile_id, *data.profile_ids])])
+
+
+def _erase_rollup(profile_id: str, repo: DynamoSegments) -> bool:
     for _ in range(MAX_ATTEMPTS):
         stored = repo.rollup(profile_id)
         if not stored.version:
