@@ -424,6 +424,19 @@ def test_only_declared_tables_and_publishers(t: T) -> None:
         assert ("events:PutEvents" in actions_on(statements, bus_id)) == function.publishes
 
 
+def test_functions_invoke_exactly_the_internal_apis_they_declare(t: T) -> None:
+    """lambda:InvokeFunction names the declared functions only (identity's export reaches the three privacy
+    functions, and nothing else may call them)."""
+    for manifest, function in all_functions():
+        statements = t.statements(t.function(manifest.name, function.name)[0])
+        invoke = [s for s in statements if "lambda:InvokeFunction" in as_list(s["Action"])]
+        declared = {t.function(*target.split("."))[0] for target in function.invokes}
+        assert {r for s in invoke for r in refs(s["Resource"])} == declared, f"{manifest.name}.{function.name}"
+        assert all("*" not in json.dumps(s["Resource"]) for s in invoke)
+    identity_api = next(f for f in manifest_of("identity").functions if f.name == "api")
+    assert set(identity_api.invokes) == {"segments.privacy", "journeys.privacy", "content.privacy"}
+
+
 def test_services_may_call_each_other_both_ways_but_functions_not_in_a_cycle() -> None:
     from infra.constructs.service import DependencyCycle, build_order
     from services.common.manifest import Function as Fn
