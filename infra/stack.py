@@ -16,7 +16,7 @@ from infra.catalog import ALL
 from infra.constructs.api import CxmHttpApi
 from infra.constructs.function import DEFAULT_POWERTOOLS_LAYER_VERSION
 from infra.constructs.registry import Registry, cxm_id
-from infra.constructs.service import ServiceConstruct, pascal
+from infra.constructs.service import ServiceConstruct, build_order, pascal
 from services.common.manifest import ServiceManifest
 
 
@@ -66,29 +66,6 @@ class Settings:
             api_throttle_burst_limit=int(get("apiThrottleBurstLimit", d.api_throttle_burst_limit)),
             function_settings=tuple(sorted((str(k), str(v)) for k, v in dict(get("functionSettings", {})).items())),
         )
-
-
-def service_order(manifests: Sequence[ServiceManifest]) -> list[ServiceManifest]:
-    """Manifests ordered so that a service comes after those whose functions it invokes (their names are in its
-    functions' environment). Declaration order otherwise."""
-    by_name = {m.name: m for m in manifests}
-    ordered: list[ServiceManifest] = []
-
-    def visit(m: ServiceManifest, path: tuple[str, ...]) -> None:
-        if m in ordered:
-            return
-        if m.name in path:
-            raise ValueError(f"services invoke each other in a cycle: {' -> '.join((*path, m.name))}")
-        for f in m.functions:
-            for target in f.invokes:
-                target_service = target.partition(".")[0]
-                if target_service != m.name:
-                    visit(by_name[target_service], (*path, m.name))
-        ordered.append(m)
-
-    for m in manifests:
-        visit(m, ())
-    return ordered
 
 
 class CxmStack(cdk.Stack):
@@ -142,8 +119,10 @@ class CxmStack(cdk.Stack):
             throttle_burst_limit=s.api_throttle_burst_limit,
         )
         self.services: dict[str, ServiceConstruct] = {}
-        for manifest in service_order(manifests):
-            service = ServiceConstruct(
+        # Every service's tables and secrets first (functions are granted the platform's too), then each function
+        # and state machine after what it references, across services.
+        for manifest in manifests:
+            self.services[manifest.name] = ServiceConstruct(
                 self,
                 pascal(manifest.name),
                 manifest=manifest,
@@ -151,7 +130,9 @@ class CxmStack(cdk.Stack):
                 deletion_protection=s.deletion_protection,
                 powertools_layer_version=s.powertools_layer_version,
             )
-            self.services[manifest.name] = service
+        for manifest, node in build_order(manifests):
+            self.services[manifest.name].add(node)
+        for service in self.services.values():
             self.api.add_routes(service.routes)
 
         cdk.CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the HTTP API")

@@ -42,9 +42,9 @@ class UnknownResource(LookupError):
 class Registry:
     """Everything built so far, keyed by manifest names. Implements `infra.catalog.Names` with CDK tokens.
 
-    Lookups of something not built yet raise `UnknownResource`: the stack builds services (and each service its
-    functions and state machines) in dependency order, so this only happens for a manifest that names a resource
-    that is not declared, or a dependency cycle.
+    Lookups of something not built yet raise `UnknownResource`: the stack builds every table and secret first,
+    then functions and state machines in dependency order (`build_order`), so this only happens for a manifest
+    that names a resource that is not declared.
     """
 
     bus_: events.IEventBus

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,30 +49,44 @@ class DependencyCycle(ValueError):
     pass
 
 
-def build_order(manifest: ServiceManifest) -> list[Function | StateMachine]:
-    """The service's functions and state machines, each after what its definition references: a function after
-    the state machines it starts (their ARN is in its environment) and the functions of this service it invokes;
-    a state machine after the functions it invokes (their ARNs are substituted into its definition)."""
-    nodes: dict[tuple[str, str], Function | StateMachine] = {("function", f.name): f for f in manifest.functions}
-    nodes.update({("machine", m.name): m for m in manifest.state_machines})
+Node = Function | StateMachine
 
-    def deps(node: Function | StateMachine) -> list[tuple[str, str]]:
+
+def build_order(manifests: Sequence[ServiceManifest]) -> list[tuple[ServiceManifest, Node]]:
+    """Every service's functions and state machines, each after what its definition references: a function after
+    the state machines it starts (their ARN is in its environment) and the functions it invokes, in any service
+    (their names are in its environment); a state machine after the functions it invokes (their ARNs are
+    substituted into its definition).
+
+    Ordered per function, not per service: services may call each other's internal APIs both ways (identity's
+    export asks journeys for its part, journeys' sends ask identity for the contact). Only a cycle of functions
+    is refused."""
+    by_name = {m.name: m for m in manifests}
+    nodes: dict[tuple[str, str, str], tuple[ServiceManifest, Node]] = {}
+    for manifest in manifests:
+        nodes.update({(manifest.name, "function", f.name): (manifest, f) for f in manifest.functions})
+        nodes.update({(manifest.name, "machine", m.name): (manifest, m) for m in manifest.state_machines})
+
+    def deps(service: str, node: Node) -> list[tuple[str, str, str]]:
         if isinstance(node, StateMachine):
-            return [("function", name) for name in node.invokes]
-        local = [t.partition(".")[2] for t in node.invokes if t.partition(".")[0] == manifest.name]
-        return [("machine", m) for m in node.starts_state_machines] + [("function", f) for f in local]
+            return [(service, "function", name) for name in node.invokes]
+        invoked = [(t.partition(".")[0], "function", t.partition(".")[2]) for t in node.invokes]
+        return [(service, "machine", m) for m in node.starts_state_machines] + invoked
 
-    ordered: list[Function | StateMachine] = []
-    done: set[tuple[str, str]] = set()
+    ordered: list[tuple[ServiceManifest, Node]] = []
+    done: set[tuple[str, str, str]] = set()
 
-    def visit(key: tuple[str, str], path: tuple[tuple[str, str], ...]) -> None:
+    def visit(key: tuple[str, str, str], path: tuple[tuple[str, str, str], ...]) -> None:
         if key in done:
             return
         if key in path:
-            raise DependencyCycle(f"{manifest.name}: {' -> '.join(k[1] for k in (*path, key))}")
+            raise DependencyCycle(" -> ".join(f"{k[0]}.{k[2]}" for k in (*path, key)))
         if key not in nodes:
-            raise KeyError(f"{manifest.name}: {key[0]} {key[1]!r} is referenced but not declared")
-        for dep in deps(nodes[key]):
+            where = f"{path[-1][0]}.{path[-1][2]}: " if path else ""
+            known = "" if key[0] in by_name else f" (no service {key[0]!r})"
+            raise KeyError(f"{where}{key[1]} {key[0]}.{key[2]} is referenced but not declared{known}")
+        manifest, node = nodes[key]
+        for dep in deps(manifest.name, node):
             visit(dep, (*path, key))
         done.add(key)
         ordered.append(nodes[key])
@@ -83,7 +98,8 @@ def build_order(manifest: ServiceManifest) -> list[Function | StateMachine]:
 
 class ServiceConstruct(Construct):
     """Tables, functions, subscriptions (rule → queue + DLQ → function), schedules and state machines of one
-    service. Routes are exposed as `routes` for the shared HTTP API (see `CxmHttpApi`)."""
+    service. Tables and secrets are built at once; functions and state machines by `add`, in the platform-wide
+    `build_order`. Routes are exposed as `routes` for the shared HTTP API (see `CxmHttpApi`)."""
 
     def __init__(
         self,
@@ -131,13 +147,15 @@ class ServiceConstruct(Construct):
             )
             registry.secrets[secret.name] = generated
 
-        for node in build_order(manifest):
-            if isinstance(node, StateMachine):
-                self.state_machines[node.name] = self._state_machine(node)
-                registry.state_machines[(manifest.name, node.name)] = self.state_machines[node.name]
-            else:
-                self.functions[node.name] = self._function(node)
-                registry.functions[(manifest.name, node.name)] = self.functions[node.name].function
+    def add(self, node: Node) -> None:
+        """Build one of this service's functions or state machines; the stack calls this in `build_order`, once
+        every service's tables and secrets exist."""
+        if isinstance(node, StateMachine):
+            self.state_machines[node.name] = self._state_machine(node)
+            self.registry.state_machines[(self.manifest.name, node.name)] = self.state_machines[node.name]
+        else:
+            self.functions[node.name] = self._function(node)
+            self.registry.functions[(self.manifest.name, node.name)] = self.functions[node.name].function
 
     def _id(self, name: str) -> str:
         return f"{self.manifest.name}/{name}"

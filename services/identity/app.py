@@ -8,8 +8,10 @@ import time
 from services.common import secrets, settings
 from services.common.bus import EventBridgePublisher, Publisher
 from services.identity.adapters.dynamodb import DynamoImports, DynamoProfiles
+from services.identity.adapters.internal import export_part
 from services.identity.domain.records import IdentitySettings
-from services.identity.manifest import IMPORTS, PROFILES, TIMELINE
+from services.identity.manifest import IMPORTS, MANIFEST, PROFILES, TIMELINE
+from services.identity.ports import ExportPart
 
 SETTINGS_CACHE_SECONDS = 60.0
 _settings: dict[str, tuple[float, IdentitySettings]] = {}
@@ -27,6 +29,13 @@ def imports() -> DynamoImports:
 
 def publisher() -> Publisher:
     return EventBridgePublisher(settings.client("events"), settings.bus_name())
+
+
+def export_parts() -> dict[str, ExportPart]:
+    """The other services' parts of a person's export, by service: the internal `privacy` functions the API
+    function is declared to invoke (so this list and the IAM grants cannot differ)."""
+    targets = MANIFEST.function("api").invokes
+    return {t.partition(".")[0]: export_part(t) for t in targets if t.partition(".")[2] == "privacy"}
 
 
 def identity_settings() -> IdentitySettings:

@@ -48,6 +48,8 @@ MANIFEST = ServiceManifest(
             tables={"profiles": "write", "timeline": "write"},
             publishes=True,
             secrets=("link-signing",),
+            # a person's export asks every other service holding personal data for its part
+            invokes=("segments.privacy", "journeys.privacy", "content.privacy"),
             timeout_seconds=29,  # export and erasure walk a whole timeline; API Gateway's own limit is 30 s
         ),
         Function(

@@ -1,8 +1,9 @@
-"""What the identity core needs from the outside world: the profile store and the import store."""
+"""What the identity core needs from the outside world: the profile store, the import store, and the other
+services' parts of a person's export."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, Protocol
 
 from services.identity.domain.profiles import Identifier
@@ -115,3 +116,19 @@ class ImportStore(Protocol):
         ...
 
     def rejected(self, import_id: str, after_row: int, limit: int) -> list[dict[str, Any]]: ...
+
+
+ExportPart = Callable[[Sequence[str]], dict[str, Any]]
+"""One service's part of a person's export, given the person's profile ids (survivor first, then every profile
+merged into it). Raises `ExportPartFailed` when the service cannot give it."""
+
+
+class ExportPartFailed(RuntimeError):
+    """A service could not give its part of an export: it failed (`unavailable` False), or it could not be asked
+    at all — throttled, unreachable, not deployed (`unavailable` True)."""
+
+    def __init__(self, service: str, reason: str, *, unavailable: bool) -> None:
+        super().__init__(f"{service}: {reason}")
+        self.service = service
+        self.reason = reason
+        self.unavailable = unavailable

@@ -16,7 +16,7 @@ from services.identity.domain.computed import Computed
 from services.identity.domain.consent import as_purpose, verify_unsubscribe_token
 from services.identity.domain.records import Entry, identity_of
 from services.identity.domain.suppression import feedback
-from services.identity.ports import ProfileStore
+from services.identity.ports import ExportPart, ProfileStore
 from services.identity.use_cases import (
     MAX_ATTEMPTS,
     Conflict,
@@ -86,9 +86,28 @@ def _family(store: ProfileStore, profile_id: str) -> tuple[str, list[str]]:
     return survivor, [survivor, *profile.merged_from]
 
 
-def export(store: ProfileStore, profile_id: str) -> dict[str, Any]:
-    """Everything identity holds about a person, as one JSON document (other services add their parts later)."""
+def export(store: ProfileStore, profile_id: str, parts: Mapping[str, ExportPart]) -> dict[str, Any]:
+    """Everything held about a person, from every service, as one JSON document: identity's own part and one
+    section per service in `parts`, each asked for the person's profile ids (survivor and merged profiles).
+
+    All or nothing: when a service cannot give its part, `ExportPartFailed` propagates and no document is made —
+    a partial export must never pass for a complete one.
+    """
     survivor, family = _family(store, profile_id)
+    document: dict[str, Any] = {
+        "exportedAt": clock.iso(clock.now()),
+        "profileId": survivor,
+        "profileIds": family,
+        "identity": _identity_part(store, survivor, family),
+    }
+    for service, part in parts.items():
+        document[service] = part(family)
+    return document
+
+
+def _identity_part(store: ProfileStore, survivor: str, family: list[str]) -> dict[str, Any]:
+    """The profile and the profiles merged into it, traits with when each was set, computed traits, consent,
+    suppression entries, merge log and the whole timeline."""
     profiles = store.profiles(family)
     profile = profiles[survivor]
     head = store.head(survivor)
@@ -102,9 +121,6 @@ def export(store: ProfileStore, profile_id: str) -> dict[str, Any]:
         if not cursor:
             break
     return {
-        "exportedAt": clock.iso(clock.now()),
-        "service": "identity",
-        "profileId": survivor,
         "profiles": [
             {
                 "profileId": p.profile_id,

@@ -71,6 +71,13 @@ MANIFEST = ServiceManifest(
             memory_mb=1024,
         ),
         Function(
+            name="privacy",
+            handler="services.segments.handlers.privacy.handler",
+            description="Internal API (IAM-invoked by identity): a person's memberships, scores, behaviour counters "
+            "and questionnaire answers, for export.",
+            tables={"segments": "read"},
+        ),
+        Function(
             name="sweep",
             handler="services.segments.handlers.sweep.handler",
             description="Applies what time alone changes (windows passing, decay) to due profiles, every minute.",

@@ -454,6 +454,41 @@ def test_only_declared_tables_and_publishers(t: T) -> None:
         assert ("events:PutEvents" in actions_on(statements, bus_id)) == function.publishes
 
 
+def test_functions_invoke_exactly_the_internal_apis_they_declare(t: T) -> None:
+    """lambda:InvokeFunction names the declared functions only (identity's export reaches the three privacy
+    functions, and nothing else may call them)."""
+    for manifest, function in all_functions():
+        statements = t.statements(t.function(manifest.name, function.name)[0])
+        invoke = [s for s in statements if "lambda:InvokeFunction" in as_list(s["Action"])]
+        declared = {t.function(*target.split("."))[0] for target in function.invokes}
+        assert {r for s in invoke for r in refs(s["Resource"])} == declared, f"{manifest.name}.{function.name}"
+        assert all("*" not in json.dumps(s["Resource"]) for s in invoke)
+    identity_api = next(f for f in manifest_of("identity").functions if f.name == "api")
+    assert set(identity_api.invokes) == {"segments.privacy", "journeys.privacy", "content.privacy"}
+
+
+def test_services_may_call_each_other_both_ways_but_functions_not_in_a_cycle() -> None:
+    from infra.constructs.service import DependencyCycle, build_order
+    from services.common.manifest import Function as Fn
+    from services.common.manifest import ServiceManifest as Manifest
+
+    def svc(name: str, *functions: Fn) -> Manifest:
+        return Manifest(name=name, functions=functions)
+
+    # identity.api → journeys.privacy and journeys.send → identity.lookup: a service cycle, no function cycle
+    identity = svc("identity", Fn("api", "h", "d", invokes=("journeys.privacy",)), Fn("lookup", "h", "d"))
+    journeys = svc("journeys", Fn("privacy", "h", "d"), Fn("send", "h", "d", invokes=("identity.lookup",)))
+    order = [f"{m.name}.{n.name}" for m, n in build_order([identity, journeys])]
+    assert order.index("journeys.privacy") < order.index("identity.api")
+    assert order.index("identity.lookup") < order.index("journeys.send")
+    # a.f → b.g → a.f is refused, naming the cycle
+    looping = [svc("a", Fn("f", "h", "d", invokes=("b.g",))), svc("b", Fn("g", "h", "d", invokes=("a.f",)))]
+    with pytest.raises(DependencyCycle, match=re.escape("a.f -> b.g -> a.f")):
+        build_order(looping)
+    with pytest.raises(KeyError, match="not declared"):
+        build_order([svc("a", Fn("f", "h", "d", invokes=("b.missing",)))])
+
+
 # --- context -------------------------------------------------------------------------------------------------
 def test_context_overrides_as_the_cli_passes_them() -> None:
     """`cdk synth -c stage=prod -c deletionProtection=false -c corsAllowOrigins=...` (the CLI passes strings)."""

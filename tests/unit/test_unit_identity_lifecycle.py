@@ -4,6 +4,7 @@ exported, erased."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from services.identity import privacy
 from services.identity.adapters.memory import MemoryImports, MemoryProfiles
 from services.identity.contact_import import add_part, create_import, import_status, process_chunk, start_import
 from services.identity.domain.consent import unsubscribe_token
+from services.identity.ports import ExportPartFailed
 from services.identity.use_cases import ProfileNotFound, contact, find_profile_id, profile_view, record_event
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -145,14 +147,15 @@ def test_export_holds_everything_and_erasure_removes_everything(store: MemoryPro
         "Email Complaint Received",
         {"complaint": {"complainedRecipients": [{"emailAddress": "ana@example.com"}]}},
     )
-    document = privacy.export(store, ana)
+    document = privacy.export(store, ana, {})
     assert document["profileId"] == ana
-    assert len(document["profiles"]) == 2
-    assert sorted(a["messageId"] for a in document["activity"]) == ["m-1", "m-2", "m-3"]
-    assert document["traits"]["email"]["value"] == "ana@example.com"
-    assert document["consent"]["tracking"]["granted"] is True
-    assert document["suppression"][0]["reason"] == "complaint"
-    assert len(document["merges"]) == 1
+    mine = document["identity"]
+    assert len(mine["profiles"]) == 2
+    assert sorted(a["messageId"] for a in mine["activity"]) == ["m-1", "m-2", "m-3"]
+    assert mine["traits"]["email"]["value"] == "ana@example.com"
+    assert mine["consent"]["tracking"]["granted"] is True
+    assert mine["suppression"][0]["reason"] == "complaint"
+    assert len(mine["merges"]) == 1
 
     summary = privacy.erase(store, bus, ana)
     assert len(summary["profileIds"]) == 2
@@ -194,6 +197,69 @@ def test_the_fences_of_an_erasure_are_lifted_with_what_landed_after_them_once_no
     assert not store.chains.get(ivy)
     assert store.fences == set()
     assert privacy.lift_fences(store, NOW + dt.timedelta(minutes=20)) == 0
+
+
+class ServiceParts:
+    """Other services' export functions as identity's use case sees them: a part per service, or a failure."""
+
+    def __init__(self, failing: str | None = None, unavailable: bool = False) -> None:
+        self.failing, self.unavailable = failing, unavailable
+        self.asked: list[tuple[str, list[str]]] = []
+
+    def part(self, service: str) -> Callable[[Sequence[str]], dict[str, Any]]:
+        def answer(profile_ids: Sequence[str]) -> dict[str, Any]:
+            self.asked.append((service, list(profile_ids)))
+            if service == self.failing:
+                raise ExportPartFailed(service, "it broke", unavailable=self.unavailable)
+            return {"profiles": [{"profileId": p, "of": service} for p in profile_ids]}
+
+        return answer
+
+    def all(self) -> dict[str, Callable[[Sequence[str]], dict[str, Any]]]:
+        return {s: self.part(s) for s in ("segments", "journeys", "content")}
+
+
+def merged_ana(store: MemoryProfiles) -> str:
+    bus = RecordingPublisher()
+    record_event(page("phone", "m-1"), store, bus)
+    record_event(page("laptop", "m-2", type="identify", userId="ana", traits={"email": "ana@example.com"}), store, bus)
+    record_event(page("phone", "m-3", type="identify", userId="ana"), store, bus)
+    return find_profile_id("user", "ana", store)
+
+
+def test_the_export_is_one_document_with_identitys_part_and_a_section_per_service(store: MemoryProfiles) -> None:
+    # Given Ana, whose phone's anonymous profile was folded into her known one
+    ana = merged_ana(store)
+    services = ServiceParts()
+
+    # When her data is exported
+    document = privacy.export(store, ana, services.all())
+
+    # Then every service was asked once, for the survivor and the merged profile, and each answer has its section
+    (folded,) = [p["profileId"] for p in document["identity"]["profiles"] if p["profileId"] != ana]
+    assert document["profileIds"] == [ana, folded]
+    assert services.asked == [(s, [ana, folded]) for s in ("segments", "journeys", "content")]
+    assert list(document) == ["exportedAt", "profileId", "profileIds", "identity", "segments", "journeys", "content"]
+    assert document["exportedAt"] == "2026-03-02T09:00:00.000Z"
+    assert document["segments"]["profiles"][0] == {"profileId": ana, "of": "segments"}
+    assert document["identity"]["traits"]["email"]["value"] == "ana@example.com"
+
+
+@pytest.mark.parametrize("unavailable", [False, True])
+def test_a_service_that_cannot_give_its_part_fails_the_whole_export(store: MemoryProfiles, unavailable: bool) -> None:
+    ana = merged_ana(store)
+    services = ServiceParts(failing="journeys", unavailable=unavailable)
+    with pytest.raises(ExportPartFailed) as failed:
+        privacy.export(store, ana, services.all())
+    # no partial document: the failure names the service, and whether it could be asked at all
+    assert (failed.value.service, failed.value.unavailable) == ("journeys", unavailable)
+
+
+def test_an_export_of_nobody_asks_no_service(store: MemoryProfiles) -> None:
+    services = ServiceParts()
+    with pytest.raises(ProfileNotFound):
+        privacy.export(store, "no-such-profile", services.all())
+    assert services.asked == []
 
 
 class DiesOnPublish(RecordingPublisher):

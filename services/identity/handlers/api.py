@@ -15,12 +15,13 @@ from services.common import clock
 from services.common.api import http_handler, resolver
 from services.common.contracts import envelope
 from services.common.contracts.identity import ProfileUpdated
-from services.common.problems import FieldError, bad_request, conflict, not_found
+from services.common.problems import FieldError, Problem, bad_request, conflict, not_found
 from services.identity import app as deps
 from services.identity import privacy
 from services.identity.domain.profiles import MergePolicy, looks_like_email, normalise_email
 from services.identity.domain.records import IdentitySettings
 from services.identity.manifest import MANIFEST
+from services.identity.ports import ExportPartFailed
 from services.identity.use_cases import (
     Conflict,
     ProfileNotFound,
@@ -307,12 +308,49 @@ def undo_merge(profileId: str, mergeId: str) -> dict[str, Any]:
 # ---- privacy ---------------------------------------------------------------------------------------------------
 
 
-@app.post("/v1/privacy/export", summary="Everything identity holds about a person, as one document", tags=["privacy"])
-def export(body: Annotated[PersonRef, Body()]) -> dict[str, Any]:
+class PersonExport(BaseModel):
+    """A person's data export: identity's part and one section per service, all or nothing."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="allow")
+    exported_at: str = Field(alias="exportedAt", description="When the document was made (ISO-8601 UTC).")
+    profile_id: str = Field(alias="profileId", description="The person's profile (the survivor of any merges).")
+    profile_ids: list[str] = Field(
+        alias="profileIds", description="The profile and every profile merged into it: what each service was asked."
+    )
+    identity: dict[str, Any] = Field(
+        description="`profiles` (identities, merged into), `traits` (value, setAt), `computed`, `consent`, "
+        "`suppression`, `merges`, `activity` (the whole timeline, newest first)."
+    )
+    segments: dict[str, Any] = Field(
+        description="`profiles[]`: memberships (segment, since), scores per plan with tier and points, behaviour "
+        "counters per event filter, questionnaire answers and segment, the trait and context snapshot, what was "
+        "announced about the person."
+    )
+    journeys: dict[str, Any] = Field(description="`entries` (journeys entered) and `messages` (sends).")
+    content: dict[str, Any] = Field(description="`segmentMemberships`: the read model decisions use, per profile.")
+
+
+def _part_failed(failed: ExportPartFailed) -> Problem:
+    detail = f"The {failed.service} service could not give its part of the export; no document was made. Try again."
+    status, title = (503, "Service Unavailable") if failed.unavailable else (502, "Bad Gateway")
+    return Problem(status, title, detail, [FieldError(failed.service, failed.reason)], {"service": failed.service})
+
+
+@app.post(
+    "/v1/privacy/export",
+    summary="Everything held about a person, from every service, as one document",
+    description="All or nothing: when a service cannot give its part the answer is a problem (502 when it failed, "
+    "503 when it could not be asked) naming the service, never a partial document.",
+    tags=["privacy"],
+)
+def export(body: Annotated[PersonRef, Body()]) -> PersonExport:
     try:
-        return privacy.export(deps.profiles(), _profile_id(body))
+        document = privacy.export(deps.profiles(), _profile_id(body), deps.export_parts())
     except ProfileNotFound:
         raise not_found("No profile for this person.", "profileId") from None
+    except ExportPartFailed as failed:
+        raise _part_failed(failed) from None
+    return PersonExport.model_validate(document)
 
 
 @app.post("/v1/privacy/erase", summary="Erase a person from identity (and tell every service)", tags=["privacy"])

@@ -4,10 +4,13 @@ the contact answer of the internal API, export and erasure."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
 
+from services.common.manifest import invoke_env
 from tests.conftest import Api
 from tests.integration.identity.conftest import Tap, visit
 
@@ -121,14 +124,19 @@ def test_export_then_erasure_of_a_person_with_a_merged_history(cloud: Any, api: 
     cloud.settle()
     document = api.admin("POST", "/v1/privacy/export", {"email": "eve@example.com"})
     assert document.status == 200, document.body
-    assert len(document.body["profiles"]) == 2
-    assert len(document.body["activity"]) == 4
-    assert document.body["traits"]["email"]["value"] == "eve@example.com"
+    assert len(document.body["identity"]["profiles"]) == 2
+    assert len(document.body["identity"]["activity"]) == 4
+    assert document.body["identity"]["traits"]["email"]["value"] == "eve@example.com"
+    assert set(document.body["profileIds"]) == {p["profileId"] for p in document.body["identity"]["profiles"]}
+    # every other service gave its part, for both of her profiles (segments heard of both)
+    assert {p["profileId"] for p in document.body["segments"]["profiles"]} == set(document.body["profileIds"])
+    assert document.body["journeys"] == {"entries": [], "messages": []}
+    assert set(document.body["content"]["segmentMemberships"]) == set(document.body["profileIds"])
     profile_id = document.body["profileId"]
 
     erased = api.admin("POST", "/v1/privacy/erase", {"userId": "erase-eve"})
     assert erased.status == 200, erased.body
-    assert set(erased.body["profileIds"]) == {p["profileId"] for p in document.body["profiles"]}
+    assert set(erased.body["profileIds"]) == set(document.body["profileIds"])
     # Nothing about her is found any more, by any identifier or profile id
     for query in ("email=eve@example.com", "userId=erase-eve", "anonymousId=erase-phone", "anonymousId=erase-laptop"):
         assert api.admin("GET", f"/v1/profiles?{query}").status == 404
@@ -141,3 +149,45 @@ def test_export_then_erasure_of_a_person_with_a_merged_history(cloud: Any, api: 
         event["data"]["identifiers"]
     )
     assert api.admin("DELETE", f"/v1/profiles/{profile_id}").status == 404
+
+
+@contextmanager
+def reconfigured(cloud: Any, service: str, function: str, **changes: Any) -> Iterator[None]:
+    """A function deployed with another configuration for the duration (a bad deployment), then restored."""
+    lam = boto3.client("lambda", region_name=cloud.region)
+    name = cloud.names.function_name(service, function)
+    before = lam.get_function_configuration(FunctionName=name)
+    lam.update_function_configuration(FunctionName=name, **changes)
+    try:
+        yield
+    finally:
+        lam.update_function_configuration(
+            FunctionName=name, Handler=before["Handler"], Environment={"Variables": before["Environment"]["Variables"]}
+        )
+
+
+def test_an_export_a_service_fails_to_give_its_part_of_is_refused_naming_the_service(cloud: Any, api: Api) -> None:
+    known(cloud, api, "export-fay", "fay@example.com")
+    # When segments' export function fails (a deployment whose handler does not load)
+    with reconfigured(cloud, "segments", "privacy", Handler="services.segments.handlers.privacy.gone"):
+        refused = api.admin("POST", "/v1/privacy/export", {"userId": "export-fay"})
+    # Then the answer is a problem naming segments (502), never a document with a section missing
+    assert (refused.status, refused.content_type) == (502, PROBLEM), refused.body
+    assert refused.body["service"] == "segments"
+    assert refused.body["errors"][0]["field"] == "segments"
+    assert "identity" not in refused.body
+
+    # When identity cannot even ask content (its function is not where identity was told it is)
+    identity_api = boto3.client("lambda", region_name=cloud.region).get_function_configuration(
+        FunctionName=cloud.names.function_name("identity", "api")
+    )
+    variables = {**identity_api["Environment"]["Variables"], invoke_env("content.privacy"): "no-such-function"}
+    with reconfigured(cloud, "identity", "api", Environment={"Variables": variables}):
+        unavailable = api.admin("POST", "/v1/privacy/export", {"userId": "export-fay"})
+    assert (unavailable.status, unavailable.content_type) == (503, PROBLEM), unavailable.body
+    assert unavailable.body["service"] == "content"
+
+    # And once both are back, the export is whole again
+    whole = api.admin("POST", "/v1/privacy/export", {"userId": "export-fay"})
+    assert whole.status == 200, whole.body
+    assert {"identity", "segments", "journeys", "content"} <= set(whole.body)
