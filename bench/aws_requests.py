@@ -33,6 +33,7 @@ PRICE_PER_MILLION = {
     "dynamodb.write": 0.625,  # on-demand write request unit
     "states": 25.00,  # Standard workflow state transition
     "ses": 100.00,  # email sent ($0.10 per 1,000)
+    "s3.put": 5.00,  # S3 Standard PUT/COPY/POST/LIST ($0.005 per 1,000): the raw event archive
 }
 DDB_READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"}
 DDB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
@@ -137,6 +138,7 @@ def measure(
         "dynamodb.write": log.units["dynamodb.write"],
         "states": _transitions(sfn) - transitions_before,
         "ses": len(cloud.sent_emails()) - emails_before,
+        "s3.put": sum(n for (service, op), n in log.calls.items() if service == "s3" and op == "PutObject"),
     }
     operations["states.StateTransition"] = int(units["states"])
     return units, +operations
@@ -253,6 +255,7 @@ def run() -> str:
         "DDB WRU",
         "SFN trans",
         "SES",
+        "S3 PUT",
         "total",
         "$ / 1M",
     ]
