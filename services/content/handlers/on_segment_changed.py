@@ -16,7 +16,8 @@ def _apply(envelope: Envelope[Any], member: bool) -> None:
 
 
 def _erase(envelope: Envelope[Any]) -> None:
-    for profile_id in [envelope.data.profile_id, *getattr(envelope.data, "merged_profile_ids", [])]:
+    """The survivor and every profile merged into it."""
+    for profile_id in dict.fromkeys([envelope.data.profile_id, *envelope.data.profile_ids]):
         app.content().erase_profile(profile_id)
 
 
