@@ -1,8 +1,10 @@
-"""What the content service deploys: slots and variants, decisions, and its segment-membership read model."""
+"""What the content service deploys: slots and variants, decisions, its segment-membership read model and the
+exposures its decisions leave (which profile was served which variant of a slot)."""
 
 from services.common.manifest import Function, Route, ServiceManifest, Subscription, Table
 
-CONTENT = Table("content", env="CONTENT_TABLE")
+# expiresAt: exposures are personal data, kept 13 months after their last recorded serve
+CONTENT = Table("content", env="CONTENT_TABLE", ttl_attribute="expiresAt")
 
 MANIFEST = ServiceManifest(
     name="content",
@@ -11,7 +13,7 @@ MANIFEST = ServiceManifest(
         Function(
             name="api",
             handler="services.content.handlers.api.handler",
-            description="Decides the variant of a slot for a visitor; admin API for slots and variants.",
+            description="Decides a slot's variant for a visitor, records a known one's exposure; admin API for slots.",
             routes=(
                 Route("GET", "/v1/decide", "write_key"),
                 Route("PUT", "/v1/content/slots/{slotId}", "admin"),
@@ -23,7 +25,7 @@ MANIFEST = ServiceManifest(
         Function(
             name="on_segment_changed",
             handler="services.content.handlers.on_segment_changed.handler",
-            description="Keeps the read model of which profile is in which segment, for decisions.",
+            description="Keeps the read model of which profile is in which segment; erasure deletes it and exposures.",
             subscriptions=(
                 Subscription(
                     "segment-changed", detail_types=("SegmentEntered", "SegmentExited"), sources=("cxm.segments",)
@@ -35,7 +37,7 @@ MANIFEST = ServiceManifest(
         Function(
             name="privacy",
             handler="services.content.handlers.privacy.handler",
-            description="Internal API (IAM-invoked by identity): a person's content read model, for export.",
+            description="Internal API (IAM-invoked by identity): a person's memberships and exposures, for export.",
             tables={"content": "read"},
         ),
     ),

@@ -11,6 +11,7 @@ from services.common.api import http_handler, resolver
 from services.common.problems import FieldError, bad_request, not_found
 from services.content import app as deps
 from services.content.domain.decisions import SlotDefinition, decide
+from services.content.domain.exposures import Audience, serve_to_record
 from services.content.manifest import MANIFEST
 
 app = resolver("CxM content API")
@@ -26,13 +27,16 @@ def decide_slot(
     if not found:
         raise not_found(f"No slot {slot}.", "slot")
     definition = SlotDefinition.model_validate({k: found[k] for k in ("name", "variants")})
-    segments: set[str] = set()
+    profile_id = None
     if anonymousId or userId:
         request = {"op": "resolve", "anonymousId": anonymousId, "userId": userId}
         profile_id = internal.invoke("identity.lookup", request).get("profileId")
-        if profile_id:
-            segments = deps.content().memberships(profile_id)
-    variant = decide(definition, segments)
+    audience = deps.content().audience(profile_id, slot) if profile_id else Audience()
+    variant = decide(definition, audience.segments)
+    if profile_id:  # a visitor identity does not know leaves no exposure behind
+        serve = serve_to_record(audience.exposure, slot, variant, clock.now())
+        if serve:
+            deps.content().record_exposure(profile_id, serve)
     # A public caller learns which variant to show, never the visitor's profile id or segments.
     return {"slot": slot, "variantId": variant.variant_id, "content": variant.content}
 

@@ -1,4 +1,4 @@
-"""Consumer: segment transitions keep the membership read model used by decisions; erasure deletes it."""
+"""Consumer: segment transitions keep the membership read model of decisions; erasure deletes it and exposures."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ def _apply(envelope: Envelope[Any], member: bool) -> None:
 
 
 def _erase(envelope: Envelope[Any]) -> None:
-    for profile_id in [envelope.data.profile_id, *getattr(envelope.data, "merged_profile_ids", [])]:
+    """The survivor and every profile merged into it: memberships and exposures."""
+    for profile_id in dict.fromkeys([envelope.data.profile_id, *envelope.data.profile_ids]):
         app.content().erase_profile(profile_id)
 
 
