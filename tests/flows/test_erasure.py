@@ -221,6 +221,17 @@ def test_before_the_erasure_the_person_is_everywhere(cloud: Any, api: Api, peopl
     assert memberships.status == 200 and memberships.body, memberships.body
     running = [e for e in cloud.executions("RUNNING") if profile_id in e["name"]]
     assert running, cloud.executions()
+    exposures = [
+        item
+        for item in boto3.client("dynamodb", region_name=cloud.region).scan(
+            TableName=cloud.table_name("content", "content")
+        )["Items"]
+        if item["sk"]["S"].startswith("EXPOSURE#") and item.get("profileId", {}).get("S") in eve.profile_ids
+    ]
+    assert [e["variantId"]["S"] for e in exposures] == ["recipes-hero"], exposures
+    export = api.admin("POST", "/v1/privacy/export", {"profileId": profile_id})
+    assert export.status == 200, export.body
+    assert {"identity", "segments", "journeys", "content"} <= set(export.body)
     found = traces(cloud, eve)
     services = {where.split()[1].split("-")[2] for places in found.values() for where in places}
     assert {"identity", "segments", "journeys", "content"} <= services, found
