@@ -11,6 +11,7 @@ from services.common.manifest import (
     EMAIL_CONFIGURATION_SET_ENV,
     EMAIL_FROM_ENV,
     PLATFORM,
+    PUBLIC_API_URL_ENV,
     Function,
     ServiceManifest,
     invoke_env,
@@ -36,6 +37,7 @@ class Names(Protocol):
     def email_from(self) -> str: ...
     def configuration_set(self) -> str: ...
     def secret_arn(self, secret: str) -> str: ...
+    def api_url(self) -> str: ...
 
 
 def manifest(name: str) -> ServiceManifest:
@@ -66,6 +68,8 @@ def environment(
             env[name] = str(settings[name])
     for secret in function.secrets:
         env[PLATFORM.secret(secret).env] = names.secret_arn(secret)
+    if function.links_to_api:
+        env[PUBLIC_API_URL_ENV] = names.api_url()
     if function.sends_email:
         env[EMAIL_FROM_ENV] = names.email_from()
         env[EMAIL_CONFIGURATION_SET_ENV] = names.configuration_set()

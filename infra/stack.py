@@ -46,6 +46,7 @@ class Settings:
     api_throttle_rate_limit: float = 100.0
     api_throttle_burst_limit: int = 200
     function_settings: tuple[tuple[str, str], ...] = ()
+    public_api_url: str = ""  # the API's address in emails when a custom domain fronts it; else its stage URL
 
     @classmethod
     def from_context(cls, scope: Construct) -> Settings:
@@ -65,6 +66,7 @@ class Settings:
             api_throttle_rate_limit=float(get("apiThrottleRateLimit", d.api_throttle_rate_limit)),
             api_throttle_burst_limit=int(get("apiThrottleBurstLimit", d.api_throttle_burst_limit)),
             function_settings=tuple(sorted((str(k), str(v)) for k, v in dict(get("functionSettings", {})).items())),
+            public_api_url=str(get("publicApiUrl", d.public_api_url)),
         )
 
 
@@ -104,12 +106,6 @@ class CxmStack(cdk.Stack):
             ],
         )
 
-        self.registry = Registry(
-            bus_=self.bus,
-            email_from_=s.email_from,
-            configuration_set_=self.configuration_set,
-            function_settings=dict(s.function_settings),
-        )
         self.api = CxmHttpApi(
             self,
             "HttpApi",
@@ -117,6 +113,15 @@ class CxmStack(cdk.Stack):
             cors_allow_origins=s.cors_allow_origins,
             throttle_rate_limit=s.api_throttle_rate_limit,
             throttle_burst_limit=s.api_throttle_burst_limit,
+        )
+        # Functions that write links into emails get the API's address (the stage URL names only the API id, so
+        # no function depends on its own routes).
+        self.registry = Registry(
+            bus_=self.bus,
+            email_from_=s.email_from,
+            configuration_set_=self.configuration_set,
+            api_url_=s.public_api_url.rstrip("/") or self.api.url,
+            function_settings=dict(s.function_settings),
         )
         self.services: dict[str, ServiceConstruct] = {}
         # Every service's tables and secrets first (functions are granted the platform's too), then each function

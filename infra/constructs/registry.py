@@ -50,6 +50,7 @@ class Registry:
     bus_: events.IEventBus
     email_from_: str
     configuration_set_: ses.IConfigurationSet
+    api_url_: str  # the HTTP API's public base URL (its stage URL, or the deployment's own domain)
     tables: dict[tuple[str, str], dynamodb.Table] = field(default_factory=dict)
     buckets: dict[tuple[str, str], s3.Bucket] = field(default_factory=dict)
     functions: dict[tuple[str, str], lambda_.IFunction] = field(default_factory=dict)
@@ -106,3 +107,6 @@ class Registry:
 
     def secret_arn(self, secret: str) -> str:
         return self.secret_construct(secret).secret_arn
+
+    def api_url(self) -> str:
+        return self.api_url_

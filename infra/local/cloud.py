@@ -107,6 +107,10 @@ class LocalCloud:
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_DEV": "false",
         }
+        # The gateway is bound first: functions that write links into emails get its URL in their environment.
+        self.gateway = Gateway({}, self.region, self._host, self._port, local_routes=self._local_routes())
+        self._stack.callback(self.gateway.stop)
+        self.url = self.names.public_api_url = self.gateway.url
         self.provisioned = provision(self.names, local_env, self._function_settings)
         self.keys = AccessKeys(
             boto3.resource("dynamodb", region_name=self.region).Table(self.names.table("platform", "access"))
@@ -117,11 +121,8 @@ class LocalCloud:
         if self._background_pump:
             self.pump.start()
             self._stack.callback(self.pump.stop)
-        self.gateway = Gateway(
-            self.provisioned.routes, self.region, self._host, self._port, local_routes=self._local_routes()
-        ).start()
-        self._stack.callback(self.gateway.stop)
-        self.url = self.gateway.url
+        self.gateway.set_routes(self.provisioned.routes)
+        self.gateway.start()
         if self._follow:
             threading.Thread(target=self._tick, name="cxm-clock", daemon=True).start()
             self._stack.callback(self._ticker_stop.set)

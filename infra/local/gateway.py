@@ -99,10 +99,7 @@ class Gateway:
         local_routes: dict[str, LocalRoute] | None = None,
         cors_origin: str = "*",
     ) -> None:
-        self._routes = [
-            (key.split(" ", 1)[0], route_pattern(key.split(" ", 1)[1]), key, target)
-            for key, target in sorted(routes.items(), key=lambda kv: "{" in kv[0])
-        ]
+        self.set_routes(routes)
         self._local = [
             (key.split(" ", 1)[0], route_pattern(key.split(" ", 1)[1]), key, fn)
             for key, fn in (local_routes or {}).items()
@@ -152,6 +149,13 @@ class Gateway:
         self.url = f"http://{host}:{self.port}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="cxm-gateway", daemon=True)
 
+    def set_routes(self, routes: dict[str, str]) -> None:
+        """Serve these routes (route key → function name); the socket may be bound before they are known."""
+        self._routes = [
+            (key.split(" ", 1)[0], route_pattern(key.split(" ", 1)[1]), key, target)
+            for key, target in sorted(routes.items(), key=lambda kv: "{" in kv[0])
+        ]
+
     def dispatch(
         self, method: str, path: str, query: str, headers: dict[str, str], body: bytes, source_ip: str
     ) -> tuple[int, dict[str, str], bytes]:
@@ -175,5 +179,6 @@ class Gateway:
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
+        if self._thread.is_alive():  # shutdown() would wait forever for a loop that never started
+            self.server.shutdown()
         self.server.server_close()

@@ -27,6 +27,7 @@ class LocalNames:
     stage: str = "local"
     sender: str = "no-reply@cxm.local"
     secret_arns: dict[str, str] = field(default_factory=dict)
+    public_api_url: str = ""  # the local gateway's URL, known once it is bound (before provisioning)
 
     def _name(self, *parts: str) -> str:
         return "-".join(("cxm", self.stage, *parts)).replace("_", "-")
@@ -63,6 +64,11 @@ class LocalNames:
 
     def secret_arn(self, secret: str) -> str:
         return self.secret_arns[secret]
+
+    def api_url(self) -> str:
+        if not self.public_api_url:
+            raise LookupError("the local API's URL is not known yet: bind the gateway before provisioning")
+        return self.public_api_url
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,7 @@ class Function:
     publishes: bool = False
     sends_email: bool = False  # ses:SendEmail from the stack's sender address
     manages_email_templates: bool = False  # create/update/read SES templates (no sending)
+    links_to_api: bool = False  # writes links to the public HTTP API (email tracking, unsubscribe): PUBLIC_API_URL
     starts_state_machines: tuple[str, ...] = ()  # names of this service's state machines
     invokes: tuple[str, ...] = ()  # "<service>.<function>" of internal APIs it calls
     secrets: tuple[str, ...] = ()  # names of PLATFORM secrets it may read
@@ -151,6 +152,7 @@ BUS_ENV = "EVENT_BUS_NAME"
 EMAIL_FROM_ENV = "EMAIL_FROM"
 EMAIL_CONFIGURATION_SET_ENV = "EMAIL_CONFIGURATION_SET"
 ACCESS_TABLE_ENV = "ACCESS_TABLE"
+PUBLIC_API_URL_ENV = "PUBLIC_API_URL"  # the HTTP API's public base URL, e.g. https://api.example.com
 
 
 def invoke_env(target: str) -> str:
@@ -162,5 +164,5 @@ def invoke_env(target: str) -> str:
 PLATFORM = ServiceManifest(
     name="platform",
     tables=(Table("access", env=ACCESS_TABLE_ENV),),
-    secrets=(Secret("link-signing", env="LINK_SIGNING_SECRET_ARN"),),  # HMAC key of email open/click tokens
+    secrets=(Secret("link-signing", env="LINK_SIGNING_SECRET_ARN"),),  # HMAC key of email links (tracking, unsubscribe)
 )

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from services.common import email_links
 from services.common.bus import PublishFailed
-from services.events.domain import machine, tokens
+from services.events.domain import machine
 from services.events.domain.email_tracking import email_activity, link_key
 from services.events.domain.ingestion import Config, Prepared
 from services.events.domain.messages import Request
@@ -58,13 +59,13 @@ class Tracking:
     enrichment: Config
 
 
-def verified(text: str, kind: tokens.Kind, request: Request, tracking: Tracking) -> tokens.TrackingToken:
+def verified(text: str, kind: email_links.Kind, request: Request, tracking: Tracking) -> email_links.TrackingToken:
     """The token's content; raises InvalidToken or ExpiredToken."""
-    return tokens.verify(text, tracking.key, request.received_at, kind, tracking.max_age)
+    return email_links.verify(text, tracking.key, request.received_at, kind, tracking.max_age)
 
 
 def record_open(
-    token: tokens.TrackingToken, request: Request, tracking: Tracking, publisher: EventPublisher
+    token: email_links.TrackingToken, request: Request, tracking: Tracking, publisher: EventPublisher
 ) -> Prepared:
     verdict = machine.judge(
         at=request.received_at,
@@ -78,7 +79,7 @@ def record_open(
 
 
 def record_click(
-    token: tokens.TrackingToken, request: Request, tracking: Tracking, clicks: ClickLog, publisher: EventPublisher
+    token: email_links.TrackingToken, request: Request, tracking: Tracking, clicks: ClickLog, publisher: EventPublisher
 ) -> Prepared:
     """Record a click with the machine-made verdict, which needs the email's other recent clicks."""
     assert token.url is not None  # verify() guarantees a safe URL in every click token

@@ -48,9 +48,12 @@ MANIFEST = ServiceManifest(
         Function(
             name="send_email",
             handler="services.journeys.handlers.task_send_email.handler",
-            description="Journey step: renders the journey's SES template for the profile and sends it once.",
+            description="Journey step: sends the journey's SES template to the profile once, with signed tracking "
+            "links and one-click unsubscribe headers.",
             tables={"journeys": "write"},
             invokes=("identity.lookup",),
+            secrets=("link-signing",),
+            links_to_api=True,
             sends_email=True,
             publishes=True,
             timeout_seconds=30,

@@ -15,6 +15,7 @@ from services.common.contracts.events import JourneyEntered, MessageFailed, Mess
 from services.common.ids import derived_id
 from services.journeys.adapters.dynamodb import DynamoJourneys
 from services.journeys.domain.journeys import execution_name, template_data, template_name, why_not_send
+from services.journeys.domain.tracked_email import LinkSigning, recipient_links
 
 
 def start_journeys(
@@ -62,11 +63,16 @@ def send_journey_email(
     sender: str,
     configuration_set: str,
     publisher: Publisher,
+    signing: LinkSigning,
 ) -> dict[str, Any]:
-    """The journey's email step. The dedupe key (execution + step) makes a retried task never send twice."""
+    """The journey's email step. The dedupe key (execution + step) makes a retried task never send twice.
+
+    The email carries this recipient's signed links (open pixel, each tracked link's click URL; the token names
+    the profile and the dedupe key as the message) and the one-click unsubscribe headers (RFC 8058)."""
     dedupe_key = derived_id(task["execution"], task["step"])
     profile_id, journey_id = task["profileId"], task["journeyId"]
-    earlier = repo.claim_send(profile_id, dedupe_key, clock.now())
+    now = clock.now()
+    earlier = repo.claim_send(profile_id, dedupe_key, now)
     if earlier is not None:
         return {"status": earlier.get("status", "sending"), "dedupeKey": dedupe_key, "duplicate": True}
     contact = lookup({"op": "contact", "profileId": profile_id})
@@ -84,10 +90,20 @@ def send_journey_email(
             ]
         )
         return {"status": "skipped", "reason": reason, "dedupeKey": dedupe_key}
+    journey = repo.journey(journey_id) or {}
+    links, headers = recipient_links(
+        journey.get("trackedLinks") or [], signing, profile_id, dedupe_key, now, contact.get("unsubscribeToken")
+    )
+    template: dict[str, Any] = {
+        "TemplateName": task["template"],
+        "TemplateData": json.dumps({**template_data(contact), **links}),
+    }
+    if headers:
+        template["Headers"] = headers
     request: dict[str, Any] = {
         "FromEmailAddress": sender,
         "Destination": {"ToAddresses": [contact["email"]]},
-        "Content": {"Template": {"TemplateName": task["template"], "TemplateData": json.dumps(template_data(contact))}},
+        "Content": {"Template": template},
         "EmailTags": [{"Name": "journey", "Value": journey_id[:256]}],
     }
     if configuration_set:

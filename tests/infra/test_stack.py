@@ -135,6 +135,9 @@ class _TokenNames:
     def secret_arn(self, secret: str) -> str:
         return f"secret:{secret}"
 
+    def api_url(self) -> str:
+        return "api:url"
+
 
 @pytest.mark.parametrize(("manifest", "function"), all_functions(), ids=lambda x: getattr(x, "name", None))
 def test_function_is_built_from_its_declaration(t: T, manifest: ServiceManifest, function: Function) -> None:
@@ -166,6 +169,7 @@ def test_function_is_built_from_its_declaration(t: T, manifest: ServiceManifest,
                 "function": "AWS::Lambda::Function",
                 "configuration-set": "AWS::SES::ConfigurationSet",
                 "secret": "AWS::SecretsManager::Secret",
+                "api": "AWS::ApiGatewayV2::Api",
             }[kind] == target_type, key
             if kind in ("table", "bucket", "machine", "function"):
                 assert t.resources[target]["Metadata"][CXM_ID] == marker.partition(":")[2], key
@@ -518,6 +522,20 @@ def test_context_overrides_as_the_cli_passes_them() -> None:
     _, send = t.function("journeys", "send_email")
     assert send["Properties"]["Environment"]["Variables"]["EMAIL_FROM"] == "hello@mail.example.org"
     assert send["Properties"]["Layers"][0]["Fn::Sub"].endswith(":27")
+
+
+def test_email_links_point_at_the_api_or_at_the_deployments_own_address(t: T) -> None:
+    """The send step writes links to the public API into emails: its stage URL, unless `publicApiUrl` names the
+    domain that fronts it (`cdk deploy -c publicApiUrl=https://api.brand.example`)."""
+    from infra.synth import synth_template
+
+    _, send = t.function("journeys", "send_email")
+    url = send["Properties"]["Environment"]["Variables"]["PUBLIC_API_URL"]
+    (api,) = t.of_type("AWS::ApiGatewayV2::Api")
+    assert refs(url) == {api} and "execute-api" in json.dumps(url)
+    custom = T(synth_template({"publicApiUrl": "https://api.brand.example/"}))
+    _, send = custom.function("journeys", "send_email")
+    assert send["Properties"]["Environment"]["Variables"]["PUBLIC_API_URL"] == "https://api.brand.example"
 
 
 def test_cdk_json_context_and_settings_defaults_agree() -> None:

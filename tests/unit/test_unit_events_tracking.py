@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.common.email_links import ExpiredToken, InvalidToken, TrackingToken, safe_url, sign, verify
 from services.events.domain.machine import Thresholds, judge, scanner_agent
-from services.events.domain.tokens import ExpiredToken, InvalidToken, TrackingToken, safe_url, sign, verify
 
 KEY = b"k" * 48
 SENT = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)

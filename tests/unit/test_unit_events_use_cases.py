@@ -10,12 +10,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from services.common.bus import PublishFailed
+from services.common.email_links import TrackingToken
 from services.events.adapters.dynamodb import DynamoLedger, claim_key
 from services.events.adapters.memory import MemoryClickLog, MemoryLedger, RecordingPublisher
 from services.events.domain.ingestion import Config, Prepared, ingest_batch
 from services.events.domain.machine import Thresholds
 from services.events.domain.messages import Request
-from services.events.domain.tokens import TrackingToken
 from services.events.ports import LedgerUnavailable
 from services.events.use_cases import Tracking, collect, record_click, record_open
 

@@ -10,8 +10,8 @@ Templates are stored in moto's SES v1 backend (``ses_backends[account][region].t
 with ``ses.create_template`` and ``TestRenderTemplate``. A templated send is rendered with moto's own SES
 renderer (``{{var}}``, ``{{#each}}``) and sent through the v1 ``send_email``, so identity verification, the
 recipient limit, the quota counters and ``sent_messages`` all apply. The recorded ``Message`` carries the
-rendered ``subject`` and ``body`` (HTML, else text) plus ``template``, ``template_data`` (dict), ``text`` and
-``html`` for assertions.
+rendered ``subject`` and ``body`` (HTML, else text) plus ``template``, ``template_data`` (dict), ``text``,
+``html`` and ``headers`` (the ``Content.Template.Headers`` as sent: ``[{"Name", "Value"}]``) for assertions.
 
 As in AWS, a template that cannot be rendered (missing variable) does not fail ``SendEmail``: AWS accepts the
 call and drops the message with a "Rendering Failure" event. Here the message is not recorded in
@@ -43,6 +43,8 @@ from ._patching import (
     require_params,
     require_source,
 )
+
+_MAX_HEADERS = 15  # SESv2 SendEmail's limit on Content.Template.Headers
 
 _TEMPLATE_OPERATIONS = (
     "create_email_template",
@@ -229,6 +231,11 @@ def sesv2_templates() -> Iterator[SesV2TemplateLog]:
         except json.JSONDecodeError as exc:
             raise BadRequestException(f"TemplateData is not valid JSON: {exc}") from None
         destination = params.get("Destination") or {}
+        headers = [
+            {"Name": str(h.get("Name", "")), "Value": str(h.get("Value", ""))} for h in spec.get("Headers") or []
+        ]
+        if len(headers) > _MAX_HEADERS:
+            raise BadRequestException(f"At most {_MAX_HEADERS} headers can be added to a message.")
         try:
             subject, text, html = _render(template, data)
         except MissingRenderingAttributeException as exc:
@@ -247,6 +254,7 @@ def sesv2_templates() -> Iterator[SesV2TemplateLog]:
             "template_data": data,
             "text": text,
             "html": html,
+            "headers": headers,
         }.items():
             setattr(message, attribute, value)
         return json.dumps({"MessageId": message.id})

@@ -6,12 +6,12 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from services.common.email_links import TrackingToken
 from services.common.ids import new_id
 from services.events.domain import devices, geo
 from services.events.domain.ingestion import DEFAULT, Config, Prepared, event_id, serialise
 from services.events.domain.machine import Verdict
 from services.events.domain.messages import Request, anonymise_ip, valid_ip
-from services.events.domain.tokens import TrackingToken
 
 EMAIL_OPENED = "Email Opened"
 EMAIL_LINK_CLICKED = "Email Link Clicked"

@@ -10,11 +10,11 @@ from aws_lambda_powertools.event_handler import Response
 
 from services.common import observability
 from services.common.api import http_handler, problem_response, resolver
+from services.common.email_links import ExpiredToken, InvalidToken
 from services.common.problems import FieldError, bad_request, not_found
 from services.events import app as deps
 from services.events.domain.email_tracking import EMAIL_SOURCE, PIXEL
 from services.events.domain.messages import Request
-from services.events.domain.tokens import ExpiredToken, InvalidToken
 from services.events.handlers.request import from_event
 from services.events.manifest import MANIFEST
 from services.events.use_cases import Tracking, record_click, record_open, verified

@@ -22,4 +22,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         app.email_from(),
         app.configuration_set(),
         app.publisher(),
+        app.link_signing(),
     )

@@ -9,8 +9,8 @@ from typing import Any
 import boto3
 import pytest
 
+from services.common.email_links import TrackingToken, sign
 from services.events.domain.email_tracking import PIXEL
-from services.events.domain.tokens import TrackingToken, sign
 from tests.conftest import Api
 
 from .conftest import PROBLEM, Tap, assert_problem, get_raw

@@ -790,6 +790,44 @@ def test_sesv2_templates_render_on_send(aws: LocalAwsPatches) -> None:
     assert v2.list_email_templates()["TemplatesMetadata"] == []
 
 
+def test_sesv2_templated_send_keeps_its_headers(aws: LocalAwsPatches) -> None:
+    # Given a template, sent with the one-click unsubscribe headers (RFC 8058)
+    v2 = client("sesv2")
+    v2.create_email_identity(EmailIdentity="app.test")
+    v2.create_email_template(TemplateName="news", TemplateContent={"Subject": "News", "Html": "<p>{{name}}</p>"})
+    headers = [
+        {"Name": "List-Unsubscribe", "Value": "<https://api.app.test/v1/privacy/unsubscribe?token=u1.p.s>"},
+        {"Name": "List-Unsubscribe-Post", "Value": "List-Unsubscribe=One-Click"},
+    ]
+    v2.send_email(
+        FromEmailAddress="hello@app.test",
+        Destination={"ToAddresses": ["ana@example.com"]},
+        Content={"Template": {"TemplateName": "news", "TemplateData": json.dumps({"name": "Ana"}), "Headers": headers}},
+    )
+
+    # Then the recorded message carries them as sent; a send without headers records none
+    assert ses_backends[ACCOUNT][REGION].sent_messages[-1].headers == headers
+    v2.send_email(
+        FromEmailAddress="hello@app.test",
+        Destination={"ToAddresses": ["ana@example.com"]},
+        Content={"Template": {"TemplateName": "news", "TemplateData": json.dumps({"name": "Ana"})}},
+    )
+    assert ses_backends[ACCOUNT][REGION].sent_messages[-1].headers == []
+    # And more headers than SES allows (15) are refused
+    with pytest.raises(v2.exceptions.BadRequestException):
+        v2.send_email(
+            FromEmailAddress="hello@app.test",
+            Destination={"ToAddresses": ["ana@example.com"]},
+            Content={
+                "Template": {
+                    "TemplateName": "news",
+                    "TemplateData": json.dumps({"name": "Ana"}),
+                    "Headers": [{"Name": f"X-Extra-{i}", "Value": "x"} for i in range(16)],
+                }
+            },
+        )
+
+
 def test_sesv2_errors(aws: LocalAwsPatches) -> None:
     v2 = client("sesv2")
     v2.create_email_identity(EmailIdentity="app.test")

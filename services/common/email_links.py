@@ -1,4 +1,5 @@
-"""Signed email tracking tokens: which profile, which sent message, which link, issued when. Pure (key passed in).
+"""Signed email links: the open/click tracking tokens (which profile, which sent message, which link, issued when)
+and the public URLs an email carries. Pure (key and API URL passed in). Journeys signs, events verifies.
 
 A token is `<payload>.<mac>`, both base64url without padding: the payload is the compact JSON array
 `[version, kind, profileId, messageId, issuedAt (epoch seconds), url]` (url only for clicks) and the mac is
@@ -16,7 +17,7 @@ import hmac
 import json
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 VERSION = 1
 Kind = Literal["open", "click"]
@@ -25,6 +26,12 @@ _CODES = {kind: code for code, kind in _KIND_CODES.items()}
 MAX_TOKEN = 4096  # characters; a longer path segment is refused before any decoding
 DEFAULT_MAX_AGE = dt.timedelta(days=365)
 MAX_FUTURE_SKEW = dt.timedelta(minutes=5)  # a token issued "later" than now by more than this is refused
+
+
+# The public routes the links point at (events' tracking routes, identity's one-click unsubscribe).
+OPEN_PATH = "/v1/t/open/"
+CLICK_PATH = "/v1/t/click/"
+UNSUBSCRIBE_PATH = "/v1/privacy/unsubscribe"
 
 
 class InvalidToken(ValueError):
@@ -142,3 +149,18 @@ def _unb64(text: str) -> bytes:
 
 
 _ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def open_url(api_url: str, token: str) -> str:
+    """The open pixel's address: `<API>/v1/t/open/<token>`."""
+    return api_url.rstrip("/") + OPEN_PATH + token
+
+
+def click_url(api_url: str, token: str) -> str:
+    """A tracked link's address: `<API>/v1/t/click/<token>` (redirects to the URL inside the token)."""
+    return api_url.rstrip("/") + CLICK_PATH + token
+
+
+def unsubscribe_url(api_url: str, unsubscribe_token: str) -> str:
+    """The one-click unsubscribe address (RFC 8058): a GET shows a confirmation page, a POST unsubscribes."""
+    return f"{api_url.rstrip('/')}{UNSUBSCRIBE_PATH}?token={quote(unsubscribe_token, safe='')}"
