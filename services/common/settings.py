@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from functools import cache
 from typing import Any
 
@@ -30,9 +31,23 @@ def bus_name() -> str:
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=10)
 
 
+# Creating clients is not thread-safe in boto3 (a shared session's loaders race); handlers may run on several
+# threads of one process (the local cloud, Step Functions tasks), so ours are made one at a time from a session of
+# our own, never from the default session other code (moto's) uses concurrently.
+_CREATING = threading.Lock()
+_SESSION: list[boto3.session.Session] = []
+
+
+def _session() -> boto3.session.Session:
+    if not _SESSION:
+        _SESSION.append(boto3.session.Session())
+    return _SESSION[0]
+
+
 @cache
 def _client(service: str, region: str, endpoint: str | None) -> Any:
-    return boto3.client(service, region_name=region, endpoint_url=endpoint, config=_CONFIG)  # type: ignore[call-overload]
+    with _CREATING:
+        return _session().client(service, region_name=region, endpoint_url=endpoint, config=_CONFIG)  # type: ignore[call-overload]
 
 
 def client(service: str) -> Any:
@@ -49,4 +64,5 @@ def table(env_name: str) -> Any:
 
 @cache
 def _resource(region: str, endpoint: str | None) -> Any:
-    return boto3.resource("dynamodb", region_name=region, endpoint_url=endpoint, config=_CONFIG)  # type: ignore[call-overload]
+    with _CREATING:
+        return _session().resource("dynamodb", region_name=region, endpoint_url=endpoint, config=_CONFIG)  # type: ignore[call-overload]
