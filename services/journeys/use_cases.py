@@ -12,6 +12,7 @@ from services.common import clock
 from services.common.bus import Publisher
 from services.common.contracts import Envelope, envelope
 from services.common.contracts.events import JourneyEntered, MessageFailed, MessageSent, ProfileErased, SegmentEntered
+from services.common.erasure import erased_profile_ids
 from services.common.ids import derived_id
 from services.journeys.adapters.dynamodb import DynamoJourneys
 from services.journeys.domain.journeys import execution_name, template_data, template_name, why_not_send
@@ -25,7 +26,10 @@ def start_journeys(
     profile_id = incoming.data.profile_id
     started: list[str] = []
     out: list[Envelope[Any]] = []
-    for journey in repo.triggered_by_segment(incoming.data.segment_id):
+    journeys = repo.triggered_by_segment(incoming.data.segment_id)
+    if journeys and repo.is_erased(profile_id, clock.now()):
+        return started  # an entry announced before the person was erased, delivered after: no run
+    for journey in journeys:
         name = execution_name(journey["journeyId"], profile_id)
         run_input = {
             "journeyId": journey["journeyId"],
@@ -134,9 +138,9 @@ def send_journey_email(
 
 def erase_profile(incoming: Envelope[ProfileErased], repo: DynamoJourneys, sfn: Any) -> int:
     """Stop the person's running journeys and delete every entry and send record held about them."""
-    profile_ids = [incoming.data.profile_id, *getattr(incoming.data, "merged_profile_ids", [])]
     erased = 0
-    for profile_id in profile_ids:
+    for profile_id in erased_profile_ids(incoming.data):
+        repo.mark_erased(profile_id, clock.now())  # first: a late segment entry must not start a new run
         for record in repo.profile_records(profile_id):
             if record["kind"] == "entry" and record.get("execution"):
                 try:

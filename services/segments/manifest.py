@@ -2,7 +2,12 @@
 
 from services.common.manifest import Function, Index, Route, Schedule, ServiceManifest, Subscription, Table
 
-SEGMENTS = Table("segments", env="SEGMENTS_TABLE", indexes=(Index("due", partition_key="dueShard", sort_key="dueAt"),))
+SEGMENTS = Table(
+    "segments",
+    env="SEGMENTS_TABLE",
+    ttl_attribute="expiresAt",
+    indexes=(Index("due", partition_key="dueShard", sort_key="dueAt"),),
+)
 
 MANIFEST = ServiceManifest(
     name="segments",

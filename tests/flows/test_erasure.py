@@ -15,6 +15,9 @@ from typing import Any
 import boto3
 import pytest
 
+from services.common.bus import EventBridgePublisher
+from services.common.contracts import envelope
+from services.common.contracts.events import ActivityRecorded, SegmentEntered
 from services.events.adapters.archive import DynamoKeyRing, S3Archive
 from services.events.archive import ReadReport, read
 from tests.conftest import START, Api
@@ -268,3 +271,36 @@ def test_after_the_erasure_no_trace_of_the_person_is_left_anywhere(
     bob_archived, _ = archived(cloud, bob)
     assert sorted(e["detail"]["data"]["messageId"] for e in bob_archived) == sorted(bob.message_ids)
     assert api.admin("GET", f"/v1/profiles?email={bob.email.lower()}").status == 200
+
+
+def test_messages_about_her_delivered_late_bring_nothing_back(
+    cloud: Any, api: Api, people: dict[str, Person], marketing: dict[str, str]
+) -> None:
+    """A retry or a dead-letter replay after the erasure: her activity and her segment entry, once more."""
+    eve = people["eve"]
+    bus = EventBridgePublisher(boto3.client("events", region_name=cloud.region), cloud.names.bus())
+    late = cloud.clock.now()
+    for profile_id in sorted(eve.profile_ids):
+        bus.publish(
+            [
+                envelope(
+                    ActivityRecorded(
+                        profileId=profile_id,
+                        messageId=eve.message_ids[0],
+                        type="page",
+                        properties={"path": "/recipes/pancakes"},
+                        traits={"email": eve.email},
+                        timestamp=late,
+                    )
+                ),
+                envelope(SegmentEntered(profileId=profile_id, segmentId=marketing["segment"], sequence=99)),
+            ]
+        )
+    cloud.settle()
+    cloud.advance("15m")
+    cloud.settle()
+    assert traces(cloud, eve) == {}
+    assert not [e for e in cloud.executions("RUNNING") if any(p in e["name"] for p in eve.profile_ids)]
+    mine, _ = archived(cloud, eve)
+    assert mine == []
+    assert cloud.dead_letters() == {}

@@ -13,8 +13,10 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from services.common import clock
 from services.common.clock import iso, parse_iso
 from services.common.dynamo import expires_at, from_dynamo, is_condition_failure, to_dynamo
+from services.common.erasure import tombstone_item, tombstone_key
 from services.content.domain.exposures import RETENTION_DAYS, Audience, Exposure, Serve
 
 SEGMENTS = "SEGMENTS"
@@ -87,6 +89,13 @@ class DynamoContent:
         item = self._table.get_item(Key={"pk": f"PROFILE#{profile_id}", "sk": SEGMENTS}).get("Item") or {}
         return {k.removeprefix("seg:"): v for k, v in from_dynamo(item).items() if k.startswith("seg:")}
 
+    def mark_erased(self, profile_id: str, now: dt.datetime) -> None:
+        self._table.put_item(Item=tombstone_item(profile_id, now))
+
+    def is_erased(self, profile_id: str, now: dt.datetime) -> bool:
+        item = self._table.get_item(Key=tombstone_key(profile_id), ConsistentRead=True).get("Item")
+        return bool(item) and int(item["expiresAt"]) > now.timestamp()
+
     def erase_profile(self, profile_id: str) -> None:
         """Every item of the person's partition: memberships and exposures. A redelivery finds nothing left."""
         keys = [{"pk": item["pk"], "sk": item["sk"]} for item in self._profile_items(profile_id, keys_only=True)]
@@ -108,18 +117,24 @@ class DynamoContent:
     def set_membership(self, profile_id: str, segment_id: str, member: bool, sequence: int, at: dt.datetime) -> bool:
         """Apply a transition unless a later one (by the profile's sequence) was applied: events may arrive out of
         order, and an exit and a re-entry can share one timestamp."""
+        key = {"pk": f"PROFILE#{profile_id}", "sk": SEGMENTS}
         try:
-            self._table.update_item(
-                Key={"pk": f"PROFILE#{profile_id}", "sk": SEGMENTS},
+            before = self._table.update_item(
+                Key=key,
                 UpdateExpression="SET #seg = :v",
                 ConditionExpression="attribute_not_exists(#seg) OR #seg.#seq < :seq",
                 ExpressionAttributeNames={"#seg": f"seg:{segment_id}", "#seq": "seq"},
                 ExpressionAttributeValues={":v": {"in": member, "seq": sequence, "at": iso(at)}, ":seq": sequence},
-            )
+                ReturnValues="ALL_OLD",
+            ).get("Attributes")
         except ClientError as error:
             if is_condition_failure(error):
                 return False
             raise
+        if not before and self.is_erased(profile_id, clock.now()):
+            # The first record of this profile, for a person erased meanwhile (a late transition): undo it.
+            self._table.delete_item(Key=key)
+            return False
         return True
 
 

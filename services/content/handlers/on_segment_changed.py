@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.common import clock
 from services.common.consumer import sqs_handler
 from services.common.contracts import Envelope
+from services.common.erasure import erased_profile_ids
 from services.content import app
 
 
@@ -17,7 +19,8 @@ def _apply(envelope: Envelope[Any], member: bool) -> None:
 
 def _erase(envelope: Envelope[Any]) -> None:
     """The survivor and every profile merged into it: memberships and exposures."""
-    for profile_id in dict.fromkeys([envelope.data.profile_id, *envelope.data.profile_ids]):
+    for profile_id in erased_profile_ids(envelope.data):
+        app.content().mark_erased(profile_id, clock.now())  # first: a late transition must not recreate a record
         app.content().erase_profile(profile_id)
 
 

@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from services.common.clock import iso
 from services.common.dynamo import expires_at, from_dynamo, is_condition_failure, to_dynamo
+from services.common.erasure import tombstone_item, tombstone_key
 
 SEND_RECORD_DAYS = 400
 
@@ -103,6 +104,13 @@ class DynamoJourneys:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return [{"kind": i["sk"].partition("#")[0].lower(), **_clean(i)} for i in items]
+
+    def mark_erased(self, profile_id: str, now: dt.datetime) -> None:
+        self._table.put_item(Item=tombstone_item(profile_id, now))
+
+    def is_erased(self, profile_id: str, now: dt.datetime) -> bool:
+        item = self._table.get_item(Key=tombstone_key(profile_id), ConsistentRead=True).get("Item")
+        return bool(item) and int(item["expiresAt"]) > now.timestamp()
 
     def erase_profile(self, profile_id: str) -> int:
         records = self._table.query(

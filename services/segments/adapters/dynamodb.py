@@ -14,6 +14,7 @@ Layout (pk / sk):
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import zlib
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from services.common.dynamo import from_dynamo, is_condition_failure, to_dynamo
+from services.common.erasure import tombstone_item, tombstone_key
 
 DEF = "DEF"
 CATALOG = "CATALOG"
@@ -214,6 +216,15 @@ class DynamoSegments:
             )
 
     # ---- rollups ----------------------------------------------------------------------------------------------
+    def mark_erased(self, profile_id: str, now: dt.datetime) -> None:
+        self._client.put_item(TableName=self._name, Item=tombstone_item(profile_id, now))
+
+    def is_erased(self, profile_id: str, now: dt.datetime) -> bool:
+        item = self._client.get_item(TableName=self._name, Key=tombstone_key(profile_id), ConsistentRead=True).get(
+            "Item"
+        )
+        return bool(item) and int(item["expiresAt"]) > now.timestamp()
+
     def rollup(self, profile_id: str) -> StoredRollup:
         item = self._client.get_item(TableName=self._name, Key=_rollup_key(profile_id), ConsistentRead=True).get("Item")
         return _stored(item) if item else StoredRollup()

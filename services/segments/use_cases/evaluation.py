@@ -25,6 +25,7 @@ from services.common import clock
 from services.common.bus import Publisher
 from services.common.contracts import Envelope, envelope
 from services.common.contracts.events import BY_DETAIL_TYPE, ActivityRecorded, ProfileErased, ProfileUpdated
+from services.common.erasure import erased_profile_ids
 from services.common.ids import derived_id
 from services.segments.adapters.dynamodb import DynamoSegments, StaleRollup, StoredRollup
 from services.segments.domain.activities import activity_view, to_ms
@@ -82,8 +83,11 @@ def erase_profile(incoming: Envelope[ProfileErased], repo: DynamoSegments) -> bo
     """The person asked for erasure: drop the rollup (traits, behaviour, scores, answers) of their profile and of
     every profile merged into it, and take them out of the statistics. Returns whether there was anything to
     erase; a redelivery finds nothing."""
-    data = incoming.data
-    return any([_erase_rollup(pid, repo) for pid in dict.fromkeys([data.profile_id, *data.profile_ids])])
+    erased = []
+    for profile_id in erased_profile_ids(incoming.data):
+        repo.mark_erased(profile_id, clock.now())  # first: an activity in flight must not start a new rollup
+        erased.append(_erase_rollup(profile_id, repo))
+    return any(erased)
 
 
 def _erase_rollup(profile_id: str, repo: DynamoSegments) -> bool:
@@ -131,6 +135,9 @@ def process(
                 _publish(publisher, abandoned)
                 _confirm(repo, profile_id, stored, abandoned)
             return Result(evaluated=outcome.evaluated, published=len(abandoned))
+        if not stored.version and repo.is_erased(profile_id, moment):
+            # About to write a profile's first rollup: unless it is a person erased meanwhile (a late message).
+            return Result(evaluated=outcome.evaluated)
         version = stored.version + 1
         once, replay = messages(profile_id, outcome, version, moment, correlation_id, cause)
         outbox = stored.outbox + once
