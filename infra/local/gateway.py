@@ -38,6 +38,11 @@ def http_api_event(
 ) -> dict[str, Any]:
     """An API Gateway HTTP API payload-2.0 event, as the Lambda integration delivers it."""
     text = headers.get("content-type", "").startswith(_TEXT_TYPES) and headers.get("content-encoding") is None
+    if text:
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            text = False  # bytes that are not UTF-8 reach the function as they are (base64), never "repaired"
     query_parameters: dict[str, str] = {}
     for key, value in parse_qsl(query, keep_blank_values=True):
         query_parameters[key] = f"{query_parameters[key]},{value}" if key in query_parameters else value
@@ -69,7 +74,7 @@ def http_api_event(
                 "userAgent": headers.get("user-agent", ""),
             },
         },
-        "body": (body.decode("utf-8", "replace") if text else base64.b64encode(body).decode()) if body else None,
+        "body": (body.decode("utf-8") if text else base64.b64encode(body).decode()) if body else None,
         "isBase64Encoded": bool(body) and not text,
         "stageVariables": None,
     }

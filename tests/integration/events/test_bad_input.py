@@ -107,6 +107,10 @@ def test_a_body_that_is_not_utf8_is_400(api: Api) -> None:
     plain = post_raw(api, "/v1/page", latin1, {"content-type": "application/octet-stream"}, key=api.write_key)
     assert_problem(plain, 400, "body")
     assert "UTF-8" in plain.body["detail"]
+    # Labelled JSON, but not UTF-8: refused too, not "repaired" into a profile for "Jos\ufffd"
+    labelled = post_raw(api, "/v1/page", latin1, JSON, key=api.write_key)
+    assert_problem(labelled, 400, "body")
+    assert "UTF-8" in labelled.body["detail"]
     compressed = post_raw(
         api, "/v1/page", gzip.compress(latin1), {**JSON, "content-encoding": "gzip"}, key=api.write_key
     )
