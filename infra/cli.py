@@ -93,6 +93,68 @@ def keys(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- cxm archive ----
+
+
+def _stack_outputs(stack_name: str) -> dict[str, str]:
+    import boto3
+
+    stack = boto3.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def archive(args: argparse.Namespace) -> int:
+    """The raw event archive's events of some UTC days, as JSON lines on stdout (a summary on stderr): from a
+    deployed stack (--stack, or --bucket and --keys-table), else from the local cloud."""
+    import datetime as dt
+
+    try:
+        # The local cloud's "today" is its virtual clock's: it fills in what is not given.
+        today = dt.datetime.now(dt.UTC).date() if (args.stack or args.bucket) else None
+        until = dt.date.fromisoformat(args.until) if args.until else today
+        since = dt.date.fromisoformat(args.since) if args.since else until
+    except ValueError as error:
+        raise SystemExit(f"dates are YYYY-MM-DD: {error}") from None
+    if since and until and since > until:
+        raise SystemExit("--since is after --until")
+    if args.stack or args.bucket:
+        assert since is not None and until is not None
+        import boto3
+
+        from services.events.adapters.archive import DynamoKeyRing, S3Archive
+        from services.events.archive import ReadReport, read
+
+        bucket, table = args.bucket, args.keys_table
+        if args.stack:
+            outputs = _stack_outputs(args.stack)
+            bucket, table = outputs.get("ArchiveBucketName"), outputs.get("ArchiveKeysTableName")
+            if not bucket or not table:
+                raise SystemExit(f"stack {args.stack} has no archive outputs: is it a CxM stack?")
+        if not table:
+            raise SystemExit("--bucket needs --keys-table")
+        report = ReadReport()
+        for event in read(
+            S3Archive(boto3.client("s3"), bucket), DynamoKeyRing(boto3.client("dynamodb"), table), since, until, report
+        ):
+            print(json.dumps(event, separators=(",", ":")))
+        summary = report.to_json()
+    else:
+        state = _local()
+        asked = {"since": args.since, "until": args.until}
+        query = urllib.parse.urlencode({k: v for k, v in asked.items() if v})
+        answer = _call("GET", f"{state['url'].rstrip('/')}/_local/archive?{query}", state["adminKey"])
+        for event in answer["events"]:
+            print(json.dumps(event, separators=(",", ":")))
+        summary = answer["report"]
+    print(
+        f"{summary['events']} event(s) from {summary['objects']} object(s); "
+        f"{summary['shredded']} record(s) of erased people cannot be read; {summary['duplicates']} duplicate(s) "
+        "dropped",
+        file=sys.stderr,
+    )
+    return 0
+
+
 # ---- cxm import ----------------------------------------------------------------------------------------------
 
 PART_BYTES = 1024 * 1024  # per upload request (the imports API takes up to 4 MB)
@@ -265,6 +327,15 @@ def main(argv: list[str] | None = None) -> int:
     replay_parser.add_argument("--aws", action="store_true", help="replay in the AWS account of your credentials")
     replay_parser.add_argument("--prefix", default="", help="with --aws: only queues whose name starts with this")
     replay_parser.set_defaults(run=replay)
+    archive_parser = commands.add_parser("archive", help="read the raw event archive back (JSON lines)")
+    archive_parser.add_argument("action", choices=("read",))
+    archive_parser.add_argument("--since", help="first UTC day, YYYY-MM-DD (default: --until)")
+    archive_parser.add_argument("--until", help="last UTC day, YYYY-MM-DD (default: today)")
+    archive_where = archive_parser.add_mutually_exclusive_group()
+    archive_where.add_argument("--stack", help="a deployed stack, e.g. cxm-prod (default: the local cloud)")
+    archive_where.add_argument("--bucket", help="or the archive bucket's name directly (with --keys-table)")
+    archive_parser.add_argument("--keys-table", help="with --bucket: the archive key ring table's name")
+    archive_parser.set_defaults(run=archive)
     keys_parser = commands.add_parser("keys", help="create an API key in a deployed stack")
     keys_parser.add_argument("action", choices=("create",))
     where = keys_parser.add_mutually_exclusive_group(required=True)

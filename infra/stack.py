@@ -148,3 +148,15 @@ class CxmStack(cdk.Stack):
             value=self.registry.table("platform", "access"),
             description="API keys (hashed); `cxm keys create --stack <name>` adds one",
         )
+        cdk.CfnOutput(
+            self,
+            "ArchiveBucketName",
+            value=self.registry.bucket("events", "archive"),
+            description="The raw event archive (sealed per person); `cxm archive read --stack <name>` reads it back",
+        )
+        cdk.CfnOutput(
+            self,
+            "ArchiveKeysTableName",
+            value=self.registry.table("events", "archive-keys"),
+            description="The raw event archive's key ring (one key per person; erasure destroys it)",
+        )

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
+from urllib.parse import parse_qsl
 
 import boto3
 from moto import mock_aws
@@ -24,6 +25,9 @@ from infra.local.schedules import Scheduler
 from infra.replay import replay_all
 from services.common import clock as app_clock
 from services.common.access import AccessKeys, Role, presented_key
+from services.events.adapters.archive import DynamoKeyRing, S3Archive
+from services.events.archive import ReadReport
+from services.events.archive import read as read_archive_days
 
 _DURATION = re.compile(r"^(\d+)\s*(s|m|h|d|w)$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -212,24 +216,47 @@ class LocalCloud:
             FunctionName=target.function_name, InvocationType="Event", Payload=event.encode()
         )
 
+    def archive(self, since: dt.date, until: dt.date) -> tuple[list[dict[str, Any]], ReadReport]:
+        """The raw event archive's events of these UTC days (read with the key ring, as an operator would)."""
+        report = ReadReport()
+        events = list(
+            read_archive_days(
+                S3Archive(boto3.client("s3", region_name=self.region), self.names.bucket("events", "archive")),
+                DynamoKeyRing(
+                    boto3.client("dynamodb", region_name=self.region), self.table_name("events", "archive-keys")
+                ),
+                since,
+                until,
+                report,
+            )
+        )
+        return events, report
+
+    def _refuse_unless_admin(self, headers: dict[str, str], what: str) -> tuple[int, dict[str, str], bytes] | None:
+        key = presented_key(headers)
+        who = self.keys.lookup(key) if key else None
+        if who is not None and who.role == "admin":
+            return None
+        status = 401 if who is None else 403
+        return _json(
+            status,
+            {
+                "title": "Unauthorized" if status == 401 else "Forbidden",
+                "status": status,
+                "detail": f"{what} needs an admin key",
+                "errors": [{"field": "authorization", "message": "admin key required"}],
+            },
+            problem=True,
+        )
+
     def _local_routes(self) -> dict[str, LocalRoute]:
         def clock_now(query: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
             return _json(200, {"now": app_clock.iso(self.clock.now())})
 
         def clock_advance(query: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
-            key = presented_key(headers)
-            who = self.keys.lookup(key) if key else None
-            if who is None or who.role != "admin":
-                return _json(
-                    401 if who is None else 403,
-                    {
-                        "title": "Unauthorized",
-                        "status": 401,
-                        "detail": "moving the clock needs an admin key",
-                        "errors": [{"field": "authorization", "message": "admin key required"}],
-                    },
-                    problem=True,
-                )
+            refused = self._refuse_unless_admin(headers, "moving the clock")
+            if refused:
+                return refused
             try:
                 by = json.loads(body or b"{}").get("by", "")
                 moved = self.advance(str(by))
@@ -247,21 +274,34 @@ class LocalCloud:
             return _json(200, {"now": app_clock.iso(moved)})
 
         def replay_dead_letters(query: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
-            key = presented_key(headers)
-            who = self.keys.lookup(key) if key else None
-            if who is None or who.role != "admin":
+            refused = self._refuse_unless_admin(headers, "replay")
+            if refused:
+                return refused
+            only = json.loads(body or b"{}").get("only")
+            return _json(200, {"replayed": self.replay(only)})
+
+        def read_archive(query: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+            refused = self._refuse_unless_admin(headers, "reading the archive")
+            if refused:
+                return refused
+            asked = dict(parse_qsl(query))
+            try:
+                until = dt.date.fromisoformat(asked.get("until") or self.clock.now().date().isoformat())
+                since = dt.date.fromisoformat(asked.get("since") or until.isoformat())
+                events, report = self.archive(since, until)
+            except ValueError as error:
+                field = "until" if "until" in str(error) else "since"
                 return _json(
-                    401,
+                    400,
                     {
-                        "title": "Unauthorized",
-                        "status": 401,
-                        "detail": "replay needs an admin key",
-                        "errors": [{"field": "authorization", "message": "admin key required"}],
+                        "title": "Bad Request",
+                        "status": 400,
+                        "detail": str(error),
+                        "errors": [{"field": field, "message": str(error)}],
                     },
                     problem=True,
                 )
-            only = json.loads(body or b"{}").get("only")
-            return _json(200, {"replayed": self.replay(only)})
+            return _json(200, {"events": events, "report": report.to_json()})
 
         def demo_page(query: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
             page = (ROOT / "web" / "demo" / "index.html").read_bytes()
@@ -270,6 +310,7 @@ class LocalCloud:
         return {
             "GET /_local/clock": clock_now,
             "POST /_local/replay": replay_dead_letters,
+            "GET /_local/archive": read_archive,
             "POST /_local/clock/advance": clock_advance,
             "GET /demo/": demo_page,
             "GET /demo": demo_page,

@@ -62,6 +62,15 @@ class ReadReport:
     unreadable: int = 0  # records that failed authentication (should stay 0)
     key_ids: set[str] = field(default_factory=set)
 
+    def to_json(self) -> dict[str, int]:
+        return {
+            "objects": self.objects,
+            "events": self.records,
+            "duplicates": self.duplicates,
+            "shredded": self.shredded,
+            "unreadable": self.unreadable,
+        }
+
 
 def read(
     store: ArchiveStore, ring: KeyRing, since: dt.date, until: dt.date, report: ReadReport | None = None

@@ -212,3 +212,42 @@ def test_a_redelivered_activity_reads_back_once(cloud: Any, archive: Archive) ->
     events, report = archive.read()
     assert [e["detail"]["data"]["messageId"] for e in mine(events, pid)] == ["twice"]
     assert report.duplicates >= 1
+
+
+def _cxm(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[list[dict[str, Any]], str]:
+    from infra.cli import main
+
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    return [json.loads(line) for line in out.splitlines() if line.strip()], err
+
+
+def test_cxm_archive_read_gives_the_events_back_from_the_local_cloud_and_from_the_bucket(
+    cloud: Any, api: Api, archive: Archive, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    visitor = f"cli-{uuid.uuid4().hex[:8]}"
+    visit(api, visitor, f"{uuid.uuid4().hex[:10]}@example.com")
+    cloud.settle()
+    pid = profile_id(api, visitor)
+    expected = [f"{visitor}-1", f"{visitor}-2", f"{visitor}-3"]
+
+    # From the local cloud (as after `make dev`: its state file names the URL and the admin key)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".cxm").mkdir()
+    (tmp_path / ".cxm" / "local.json").write_text(json.dumps({"url": cloud.url, "adminKey": api.admin_key}))
+    events, summary = _cxm(["archive", "read"], capsys)
+    assert sorted(e["detail"]["data"]["messageId"] for e in mine(events, pid)) == expected
+    assert "cannot be read" in summary
+
+    # From the bucket and key ring directly (what --stack resolves through the stack outputs)
+    today = cloud.clock.now().date().isoformat()
+    events, _ = _cxm(
+        ["archive", "read", "--since", today, "--bucket", archive.bucket, "--keys-table", archive.keys_table], capsys
+    )
+    assert sorted(e["detail"]["data"]["messageId"] for e in mine(events, pid)) == expected
+
+
+def test_the_local_archive_route_wants_an_admin_key_and_real_dates(cloud: Any, api: Api) -> None:
+    assert api.request("GET", "/_local/archive", key=api.write_key).status == 403
+    reply = api.admin("GET", "/_local/archive?since=yesterday")
+    assert reply.status == 400 and reply.body["errors"][0]["field"] == "since", reply.body
