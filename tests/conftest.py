@@ -75,6 +75,22 @@ class Api:
         return self.request(method, path, body, key=self.admin_key, scheme="bearer")
 
 
+def home_hero_slot(api: Api, segment_id: str, title: str = "Cook tonight") -> None:
+    """The marketer's home-page slot: a recipes hero for the segment's members, a generic one for everyone else."""
+    slot = api.admin(
+        "PUT",
+        "/v1/content/slots/home-hero",
+        {
+            "name": "Home hero",
+            "variants": [
+                {"variantId": "recipes-hero", "segmentId": segment_id, "content": {"title": title}},
+                {"variantId": "generic-hero", "content": {"title": "Welcome"}},
+            ],
+        },
+    )
+    assert slot.status == 200, slot.body
+
+
 def _decode(raw: bytes) -> Any:
     if raw[:2] == b"\x1f\x8b":
         raw = gzip.decompress(raw)

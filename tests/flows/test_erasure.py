@@ -20,7 +20,7 @@ from services.common.contracts import envelope
 from services.common.contracts.events import ActivityRecorded, SegmentEntered
 from services.events.adapters.archive import DynamoKeyRing, S3Archive
 from services.events.archive import ReadReport, read
-from tests.conftest import START, Api
+from tests.conftest import START, Api, home_hero_slot
 
 BROWSER = {
     "user-agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -177,20 +177,23 @@ def marketing(cloud: Any, api: Api) -> dict[str, str]:
             "email": {"subject": "Recipes for {{firstName}}", "html": "<p>Hello {{firstName}}</p>"},
         },
     )
-    slot = api.admin(
-        "PUT",
-        "/v1/content/slots/home-hero",
-        {
-            "name": "Home hero",
-            "variants": [
-                {"variantId": "recipes-hero", "segmentId": segment.body["segmentId"], "content": {"title": "Cook"}},
-                {"variantId": "generic-hero", "content": {"title": "Welcome"}},
-            ],
-        },
-    )
-    assert journey.status == 201 and slot.status == 200, (journey.body, slot.body)
+    home_hero_slot(api, segment.body["segmentId"], "Cook")
+    assert journey.status == 201, journey.body
     cloud.settle()
     return {"plan": plan.body["planId"], "segment": segment.body["segmentId"], "journey": journey.body["journeyId"]}
+
+
+@pytest.fixture(scope="module")
+def erased(cloud: Any, api: Api, people: dict[str, Person]) -> Person:
+    """Eve, erased by her email; 15 minutes later (whatever fences off in-flight events lapses within minutes)."""
+    eve = people["eve"]
+    reply = api.admin("POST", "/v1/privacy/erase", {"email": eve.email})
+    assert reply.status == 200, reply.body
+    eve.profile_ids.update(reply.body["profileIds"])
+    cloud.settle()
+    cloud.advance("15m")
+    cloud.settle()
+    return eve
 
 
 @pytest.fixture(scope="module")
@@ -243,17 +246,9 @@ def test_before_the_erasure_the_person_is_everywhere(cloud: Any, api: Api, peopl
 
 
 def test_after_the_erasure_no_trace_of_the_person_is_left_anywhere(
-    cloud: Any, api: Api, people: dict[str, Person]
+    cloud: Any, api: Api, people: dict[str, Person], erased: Person
 ) -> None:
-    eve, bob = people["eve"], people["bob"]
-    reply = api.admin("POST", "/v1/privacy/erase", {"email": eve.email})
-    assert reply.status == 200, reply.body
-    eve.profile_ids.update(reply.body["profileIds"])
-    cloud.settle()
-    # Whatever the services keep to fence off in-flight events lapses within minutes
-    cloud.advance("15m")
-    cloud.settle()
-
+    eve, bob = erased, people["bob"]
     assert traces(cloud, eve) == {}
     # Her journey run was stopped, not left to send the email
     assert not [e for e in cloud.executions("RUNNING") if any(p in e["name"] for p in eve.profile_ids)]
@@ -274,10 +269,10 @@ def test_after_the_erasure_no_trace_of_the_person_is_left_anywhere(
 
 
 def test_messages_about_her_delivered_late_bring_nothing_back(
-    cloud: Any, api: Api, people: dict[str, Person], marketing: dict[str, str]
+    cloud: Any, erased: Person, marketing: dict[str, str]
 ) -> None:
     """A retry or a dead-letter replay after the erasure: her activity and her segment entry, once more."""
-    eve = people["eve"]
+    eve = erased
     bus = EventBridgePublisher(boto3.client("events", region_name=cloud.region), cloud.names.bus())
     late = cloud.clock.now()
     for profile_id in sorted(eve.profile_ids):

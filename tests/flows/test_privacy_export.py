@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api
+from tests.conftest import Api, home_hero_slot
 
 RECIPES = {"type": "page", "where": [{"property": "path", "op": "startsWith", "value": "/recipes"}]}
 # A browser's user agent: activity from an unknown client is machine-made, which neither scores nor counts as engagement
@@ -49,18 +49,7 @@ def marketing(api: Api) -> dict[str, str]:
         },
     )
     assert journey.status == 201, journey.body
-    slot = api.admin(
-        "PUT",
-        "/v1/content/slots/home-hero",
-        {
-            "name": "Home hero",
-            "variants": [
-                {"variantId": "recipes-hero", "segmentId": segment.body["segmentId"], "content": {"title": "Cook"}},
-                {"variantId": "generic-hero", "content": {"title": "Welcome"}},
-            ],
-        },
-    )
-    assert slot.status == 200, slot.body
+    home_hero_slot(api, segment.body["segmentId"], "Cook")
     return {"plan": plan.body["planId"], "segment": segment.body["segmentId"], "journey": journey.body["journeyId"]}
 
 

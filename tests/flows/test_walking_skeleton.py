@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api
+from tests.conftest import Api, home_hero_slot
 
 RECIPE_CONDITION = {
     "behaviour": {"type": "page", "where": [{"property": "path", "op": "startsWith", "value": "/recipes"}]},
@@ -38,18 +38,7 @@ def marketing_setup(cloud: Any, api: Api) -> dict[str, str]:
         },
     )
     assert journey.status == 201, journey.body
-    slot = api.admin(
-        "PUT",
-        "/v1/content/slots/home-hero",
-        {
-            "name": "Home hero",
-            "variants": [
-                {"variantId": "recipes-hero", "segmentId": segment_id, "content": {"title": "Cook tonight"}},
-                {"variantId": "generic-hero", "content": {"title": "Welcome"}},
-            ],
-        },
-    )
-    assert slot.status == 200, slot.body
+    home_hero_slot(api, segment_id)
     return {"segment": segment_id, "journey": journey.body["journeyId"]}
 
 
