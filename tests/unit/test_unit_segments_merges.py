@@ -325,3 +325,21 @@ def test_the_fold_combines_only_what_the_folded_profile_had() -> None:
     state, share = combine(cat, laptop, ProfileState(), T0 + HOUR)
     assert state.counters == laptop.counters and state.scores == laptop.scores
     assert share.plans == {} and share.first == {}
+
+
+def test_an_unmerge_right_after_the_fold_gives_every_plan_its_own_score_back() -> None:
+    # Given both profiles scored under every plan, the phone's points capped against the laptop's the same day
+    cat = catalog()
+    email = (TraitsChanged({"email": "ana@example.com"}), T0)
+    phone = profile(cat, email, (page(T0), T0), (page(T0 + 1, index=1), T0 + 1), (page(T0 + 2, index=2), T0 + 2))
+    laptop = profile(cat, email, (page(T0 + 3, index=3), T0 + 3), (page(T0 - 9 * DAY, index=4), T0 - 9 * DAY))
+    now = T0 + DAY
+
+    # When the merge is undone at once
+    folded, share = fold(cat, laptop, phone, T0 + HOUR)
+    back = unfold(cat, folded.state, Share.from_json(share.to_json()), now)
+
+    # Then each plan holds the laptop's own points again
+    for plan_id in ("engagement", "expiring", "fading"):
+        assert abs(score(cat, back.state, plan_id, now) - score(cat, laptop, plan_id, now)) < 1e-3, plan_id
+    assert back.state.scores["engagement"]["o"] == ["has-email"]
