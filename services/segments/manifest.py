@@ -46,11 +46,18 @@ MANIFEST = ServiceManifest(
             name="on_activity_recorded",
             handler="services.segments.handlers.on_activity_recorded.handler",
             description="Updates the profile's rollup, scores and questionnaire segment and evaluates the segments "
-            "the activity or trait change can change; erases the rollup on ProfileErased.",
+            "the activity or trait change can change; folds a merged profile's rollup into the survivor's (and back "
+            "on an un-merge); erases the rollup on ProfileErased.",
             subscriptions=(
                 Subscription(
                     "activity-recorded",
-                    detail_types=("ActivityRecorded", "ProfileUpdated", "ProfileErased"),
+                    detail_types=(
+                        "ActivityRecorded",
+                        "ProfileUpdated",
+                        "ProfilesMerged",
+                        "ProfilesUnmerged",
+                        "ProfileErased",
+                    ),
                     sources=("cxm.identity",),
                 ),
             ),

@@ -1,6 +1,7 @@
 """Segments and scores in real time, over real HTTP on the local cloud with the virtual clock: a visitor enters a
 segment on her second recipe view, becomes a hot lead after a form and a purchase, leaves the windowed segment
-exactly when its window passes, and each transition reaches the journeys once."""
+exactly when its window passes, and each transition reaches the journeys once; another's anonymous phone history
+counts once she logs in."""
 
 from __future__ import annotations
 
@@ -166,6 +167,44 @@ def test_a_visitor_is_segmented_and_scored_in_real_time_and_leaves_when_the_wind
     assert {s["segmentId"] for s in memberships(api, profile_id)["segments"]} == {marketing["hot"]}
     assert len(cloud.sent_emails()) == 2
     assert sorted(triggers_seen(cloud, profile_id)) == sorted((marketing["fans"], marketing["hot"]))
+    assert cloud.dead_letters() == {}
+
+
+def test_the_anonymous_history_counts_once_the_visitor_logs_in(cloud: Any, api: Api, marketing: dict[str, str]) -> None:
+    # Given Lea, known on her laptop, who reads a recipe on her phone before logging in there
+    send(api, "identify", {"anonymousId": "lea-laptop", "userId": "lea-1", "traits": {"email": "lea@example.com"}})
+    send(api, "identify", {"anonymousId": "lea-laptop", "traits": {"firstName": "Lea"}})
+    cloud.settle()
+    lea = api.admin("GET", "/v1/profiles?email=lea@example.com").body["profileId"]
+    send(api, "page", {"anonymousId": "lea-phone", "properties": {"path": "/recipes/shakshuka"}})
+    cloud.settle()
+    phone = api.admin("GET", "/v1/profiles?anonymousId=lea-phone").body["profileId"]
+    assert phone != lea
+    assert memberships(api, phone)["scores"][marketing["plan"]] == {"score": 5.0, "tier": "cold"}
+
+    # When she logs in on the phone (its history joins her profile), then reads a recipe on the laptop
+    cloud.advance("1h")
+    send(api, "identify", {"anonymousId": "lea-phone", "traits": {"email": "lea@example.com"}})
+    cloud.settle()
+    assert api.admin("GET", "/v1/profiles?anonymousId=lea-phone").body["profileId"] == lea
+    cloud.advance("1h")
+    send(api, "page", {"anonymousId": "lea-laptop", "properties": {"path": "/recipes/dal"}})
+    cloud.settle()
+
+    # Then she read two recipes: she is a recipe fan and warm, the phone's profile holds nothing any more
+    mine = memberships(api, lea)
+    assert [s["segmentId"] for s in mine["segments"]] == [marketing["fans"]]
+    assert mine["scores"][marketing["plan"]] == {"score": 10.0, "tier": "warm"}
+    assert memberships(api, phone)["segments"] == [] and memberships(api, phone)["scores"] == {}
+    fans = api.admin("GET", f"/v1/segments/{marketing['fans']}").body
+    assert fans["size"] == 1  # Lea alone (Ana's window passed)
+
+    # And the recipes journey started once, for her, and mailed her once
+    runs = cloud.wait_for(lambda: [e for e in cloud.executions() if e["name"].endswith(lea)] or None)
+    assert [r["name"].split(f"-{lea}")[0] for r in runs] == [marketing["recipes"]]
+    assert triggers_seen(cloud, lea) == [marketing["fans"]] and triggers_seen(cloud, phone) == []
+    mails = cloud.wait_for(lambda: [m for m in cloud.sent_emails() if m.subject == "recipes for Lea"] or None)
+    assert len(mails) == 1
     assert cloud.dead_letters() == {}
 
 

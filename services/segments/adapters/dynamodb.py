@@ -6,7 +6,9 @@ Layout (pk / sk):
   `DEF` / `CATALOG`: the definitions generation, bumped by every save (consumers' caches compare it);
 - `HIST#<kind>#<id>` / `v000001`…: every saved version;
 - `PROFILE#<profileId>` / `ROLLUP`: the profile's state as compact JSON, its `version` (optimistic writes), the
-  causes already applied (`seen`), the exactly-once `outbox`, and `dueShard`/`dueAt` (sparse `due` index);
+  causes already applied (`seen`), the exactly-once `outbox`, and `dueShard`/`dueAt` (sparse `due` index); a
+  profile folded into another keeps instead `foldedInto`, `mergeId`, `foldedAt`, the `share` the survivor took
+  (for an un-merge) and `expiresAt` (TTL: the un-merge window);
 - `BACKFILL#<segmentId>` / `CURRENT`: progress of the segment's latest backfill;
 - `STATS#DAY#<shard>` / `<date>` and `STATS#NOW#<shard>` / `NOW`: counters, sharded by profile so no
   partition runs hot.
@@ -64,6 +66,30 @@ class StoredRollup:
     seen: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     outbox: list[dict[str, Any]] = field(default_factory=list)
     due_at: str | None = None
+    folded: Folded | None = None  # set on the rollup of a profile folded into another
+
+
+@dataclass
+class Folded:
+    """A folded profile's rollup: which profile it went into, by which merge and when, the share the survivor took
+    (the folded state included) and until when it is kept (epoch seconds)."""
+
+    into: str
+    merge_id: str
+    at: str
+    share: dict[str, Any]
+    expires_at: int
+
+
+@dataclass
+class RollupWrite:
+    """One conditional rollup write of a transaction: the new item (`stored`), the version it was read at (0: none)
+    and the statistics deltas (day, per-day, current) it brings."""
+
+    profile_id: str
+    stored: StoredRollup
+    read_version: int
+    counters: tuple[str, dict[str, int], dict[str, int]]
 
 
 def stats_shard(profile_id: str) -> int:
@@ -239,17 +265,54 @@ class DynamoSegments:
         """Write the new rollup only if nobody wrote since `read_version` (no lost updates); `counters` (day,
         per-day deltas, current deltas) are added in the same transaction, so each change is counted once.
         Returns the new version."""
-        version = read_version + 1
+        put = self._put_rollup(profile_id, stored, read_version)
+        try:
+            if counters and (counters[1] or counters[2]):
+                writes = [{"Put": put}, *self._counter_updates({profile_id: counters})]
+                self._client.transact_write_items(TransactItems=writes)
+            else:
+                self._client.put_item(**put)
+        except ClientError as error:
+            if _stale(error):
+                raise StaleRollup(profile_id) from error
+            raise
+        return read_version + 1
+
+    def save_rollups(self, writes: list[RollupWrite]) -> None:
+        """Write several rollups (a fold or an un-merge: both profiles) in one transaction, each only if unchanged
+        since read, with their statistics; all or nothing (StaleRollup: re-read both and retry)."""
+        items: list[dict[str, Any]] = [
+            {"Put": self._put_rollup(w.profile_id, w.stored, w.read_version)} for w in writes
+        ]
+        items += self._counter_updates({w.profile_id: w.counters for w in writes})
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if _stale(error):
+                raise StaleRollup(", ".join(w.profile_id for w in writes)) from error
+            raise
+
+    def _put_rollup(self, profile_id: str, stored: StoredRollup, read_version: int) -> dict[str, Any]:
         seen = stored.seen
         if len(seen) > SEEN_LIMIT:
             seen = dict(list(seen.items())[-SEEN_LIMIT:])
         item: dict[str, Any] = {
             **_rollup_key(profile_id),
             "profileId": profile_id,
-            "version": version,
-            "state": _dumps(stored.state),
+            "version": read_version + 1,
             "seen": _dumps(seen),
         }
+        if stored.folded is not None:
+            folded = stored.folded
+            item.update(
+                foldedInto=folded.into,
+                mergeId=folded.merge_id,
+                foldedAt=folded.at,
+                share=_dumps(folded.share),
+                expiresAt=folded.expires_at,
+            )
+        else:
+            item["state"] = _dumps(stored.state)
         if stored.outbox:
             item["outbox"] = _dumps(stored.outbox)
         if stored.due_at is not None:
@@ -261,23 +324,23 @@ class DynamoSegments:
             put["ExpressionAttributeValues"] = {":v": read_version}
         else:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
-        try:
-            if counters and (counters[1] or counters[2]):
-                shard = stats_shard(profile_id)
-                writes = [{"Put": put}]
-                day, per_day, current = counters
-                if per_day:
-                    writes.append(self._add_counters({"pk": f"STATS#DAY#{shard}", "sk": day}, per_day))
-                if current:
-                    writes.append(self._add_counters({"pk": f"STATS#NOW#{shard}", "sk": "NOW"}, current))
-                self._client.transact_write_items(TransactItems=writes)
-            else:
-                self._client.put_item(**put)
-        except ClientError as error:
-            if _stale(error):
-                raise StaleRollup(profile_id) from error
-            raise
-        return version
+        return put
+
+    def _counter_updates(self, counters: dict[str, tuple[str, dict[str, int], dict[str, int]]]) -> list[dict[str, Any]]:
+        """Counter updates for the profiles' deltas, one per counter item (profiles may share a shard)."""
+        by_item: dict[tuple[str, str], dict[str, int]] = {}
+        for profile_id, (day, per_day, current) in counters.items():
+            shard = stats_shard(profile_id)
+            for key, deltas in (((f"STATS#DAY#{shard}", day), per_day), ((f"STATS#NOW#{shard}", "NOW"), current)):
+                target = by_item.setdefault(key, {})
+                for name, amount in deltas.items():
+                    target[name] = target.get(name, 0) + amount
+        updates = []
+        for (pk, sk), deltas in by_item.items():
+            deltas = {name: amount for name, amount in deltas.items() if amount}
+            if deltas:
+                updates.append(self._add_counters({"pk": pk, "sk": sk}, deltas))
+        return updates
 
     def delete_rollup(
         self, profile_id: str, read_version: int, counters: tuple[str, dict[str, int], dict[str, int]]
@@ -289,13 +352,7 @@ class DynamoSegments:
             "ConditionExpression": "version = :v",
             "ExpressionAttributeValues": {":v": read_version},
         }
-        shard = stats_shard(profile_id)
-        day, per_day, current = counters
-        writes: list[dict[str, Any]] = [{"Delete": delete}]
-        if per_day:
-            writes.append(self._add_counters({"pk": f"STATS#DAY#{shard}", "sk": day}, per_day))
-        if current:
-            writes.append(self._add_counters({"pk": f"STATS#NOW#{shard}", "sk": "NOW"}, current))
+        writes: list[dict[str, Any]] = [{"Delete": delete}, *self._counter_updates({profile_id: counters})]
         try:
             if len(writes) > 1:
                 self._client.transact_write_items(TransactItems=writes)
@@ -352,7 +409,7 @@ class DynamoSegments:
         kwargs: dict[str, Any] = {
             "TableName": self._name,
             "Limit": limit,
-            "FilterExpression": "sk = :r",
+            "FilterExpression": "sk = :r AND attribute_not_exists(foldedInto)",  # folded profiles are no profiles
             "ExpressionAttributeValues": {":r": "ROLLUP"},
         }
         if parts > 1:
@@ -424,12 +481,22 @@ def _rollup_key(profile_id: str) -> dict[str, Any]:
 
 
 def _stored(item: dict[str, Any]) -> StoredRollup:
+    folded = None
+    if "foldedInto" in item:
+        folded = Folded(
+            into=item["foldedInto"],
+            merge_id=item.get("mergeId", ""),
+            at=item.get("foldedAt", ""),
+            share=json.loads(item["share"]) if "share" in item else {},
+            expires_at=int(item.get("expiresAt", 0)),
+        )
     return StoredRollup(
         state=json.loads(item["state"]) if "state" in item else {},
         version=int(item["version"]),
         seen=json.loads(item["seen"]) if "seen" in item else {},
         outbox=json.loads(item["outbox"]) if "outbox" in item else [],
         due_at=item.get("dueAt"),
+        folded=folded,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from services.segments.domain.activities import EventFilter
 from services.segments.domain.catalog import Catalog
+from services.segments.domain.merges import Share
 from services.segments.domain.profiles import ProfileState
 from services.segments.domain.rollups import Counter
 from services.segments.domain.scoring import tier_of, value_at
@@ -72,6 +73,40 @@ def profile_export(
         "recentInputs": list(inputs),
         "announcements": _announcements(m for replay in inputs.values() for m in replay),
         "pendingAnnouncements": _announcements(pending),
+    }
+
+
+def folded_export(
+    profile_id: str,
+    *,
+    into: str,
+    merge_id: str,
+    at: str,
+    kept_until: int,
+    share: Share,
+    catalog: Catalog,
+    now: int,
+    inputs: Mapping[str, list[dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    """A profile folded into another (a merge): where it went and the share kept for an un-merge — its state as it
+    was at the fold, and what the fold replaced on the survivor."""
+    before: dict[str, Any] = {
+        "firstSeenAt": iso(share.first_seen),
+        "firstOccurrences": {key: iso(first) for key, first in sorted(share.first.items())},
+        "questionnaires": {q: before for q, (before, _after) in sorted(share.answers.items())},
+    }
+    if share.environment is not None:
+        before["environment"] = {**(share.environment[0] or {}), "at": iso(share.environment[1])}
+    return {
+        "profileId": profile_id,
+        "foldedInto": into,
+        "mergeId": merge_id,
+        "foldedAt": at,
+        "keptUntil": iso(kept_until * 1000),
+        "asFolded": profile_export(profile_id, share.folded, catalog, now),
+        "scoreShares": share.plans,
+        "survivorBeforeTheFold": before,
+        "recentInputs": list(inputs or {}),
     }
 
 

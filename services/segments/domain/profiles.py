@@ -100,7 +100,15 @@ class Reevaluate:
     segment_ids: frozenset[str]
 
 
-Stimulus = Activity | TraitsChanged | Tick | Reevaluate
+@dataclass(frozen=True)
+class Rebuilt:
+    """The state was rebuilt from two profiles' (a fold, an un-merge: see merges): evaluate every segment and settle
+    the scores of `plans` (announced when they differ from what was last announced)."""
+
+    plans: frozenset[str]
+
+
+Stimulus = Activity | TraitsChanged | Tick | Reevaluate | Rebuilt
 
 
 @dataclass(frozen=True)
@@ -201,7 +209,7 @@ def apply(catalog: Catalog, state: ProfileState, stimulus: Stimulus, now: int) -
     due_passed = state.due is not None and state.due <= now
     # A profile seen for the first time is evaluated against every segment once, so conditions true without any
     # event ("never visited", "not ...") hold from the start; and it is written once, so backfills reach it.
-    everything = isinstance(stimulus, Tick) or state.is_blank()
+    everything = isinstance(stimulus, Tick | Rebuilt) or state.is_blank()
     if state.is_blank() and isinstance(stimulus, Activity | TraitsChanged):
         new.first_seen = now
         out.changed = True
@@ -245,6 +253,9 @@ def apply(catalog: Catalog, state: ProfileState, stimulus: Stimulus, now: int) -
     elif isinstance(stimulus, TraitsChanged):
         traits_changed = _merge_traits(new, stimulus.changed)
         _pay_trait_rules(catalog, new, now, scored)
+    elif isinstance(stimulus, Rebuilt):
+        out.changed = True
+        scored.update((plan_id, True) for plan_id in stimulus.plans if plan_id in new.scores)
     elif isinstance(stimulus, Reevaluate):
         for segment_id in stimulus.segment_ids:
             position = catalog.position(segment_id)

@@ -97,3 +97,29 @@ def count_changes_at(
         if holds(min(count, cap)) != current:
             return at + window
     return None
+
+
+def merge(a: Counter, b: Counter) -> Counter:
+    """The hits of both counters as one (two profiles folded into one): buckets add up per millisecond, totals add
+    up, the first occurrence is the earlier. Commutative and associative; prune the result as `record` would."""
+    hits: dict[int, int] = {}
+    for at, count in (*a.buckets, *b.buckets):
+        hits[at] = hits.get(at, 0) + count
+    firsts = [f for f in (a.first, b.first) if f is not None]
+    return Counter([[at, hits[at]] for at in sorted(hits, reverse=True)], a.total + b.total, min(firsts, default=None))
+
+
+def take_back(counter: Counter, share: Counter, first_before: int | None) -> Counter:
+    """`counter` without the hits `share` brought into it (an un-merge). Buckets the share added lose its hits (those
+    pruned since are gone from both); the first occurrence goes back to `first_before` if it still is the share's."""
+    own = {at: hits for at, hits in share.buckets}
+    buckets = []
+    for at, hits in counter.buckets:
+        left = hits - own.get(at, 0)
+        if left > 0:
+            buckets.append([at, left])
+    total = max(counter.total - share.total, sum(hits for _, hits in buckets))
+    first = counter.first
+    if first is not None and first == share.first:
+        first = first_before if first_before is not None else (buckets[-1][0] if buckets else None)
+    return Counter(buckets, total, first)

@@ -297,6 +297,137 @@ def _add(plan: Plan, state: dict[str, Any], points: float, at: int, now: int) ->
     state["t"] = now
 
 
+# ---- two profiles become one -----------------------------------------------------------------------------------
+
+
+def combine(
+    plan: Plan, mine: dict[str, Any] | None, theirs: dict[str, Any] | None, now: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One plan's state when the folded profile (`theirs`) joins the survivor (`mine`) at `now`, and the share the
+    folded profile brought (kept to take it back out on an un-merge).
+
+    Points add up: expiring points per award day (each keeps its expiry), otherwise the two values at `now` (decay
+    applied to each). Caps count what one person could have earned: a trait rule paid on both is paid once; when
+    both were paid for a rule on the same UTC day beyond `maxPerDay`, or together beyond `maxLifetime`, the excess
+    is taken off the folded profile's share — from the day it was last paid for that rule (its newest day for a
+    trait rule), with the decay since then. Per-rule caps keep only the last day paid, so a daily cap exceeded on an
+    earlier day both profiles scored on cannot be seen. The score and tier last announced stay the survivor's, so
+    what changes for it is announced. Pure: neither argument is changed."""
+    mine, theirs = mine or {}, theirs or {}
+    rules = {rule.name: rule for rule in plan.rules}
+    combined: dict[str, Any] = {k: mine[k] for k in ("s", "tier") if k in mine}
+    share: dict[str, Any] = {}
+    # (when it was paid — None: the folded profile's newest points —, signed points) its share must give up
+    takeoff: list[tuple[int | None, float]] = []
+
+    mine_caps, their_caps = mine.get("c") or {}, theirs.get("c") or {}
+    caps: dict[str, list[Any]] = {}
+    share_caps: dict[str, list[Any]] = {}
+    for name in sorted(mine_caps.keys() | their_caps.keys()):
+        a, b = mine_caps.get(name), their_caps.get(name)
+        if b is None or a is None:
+            caps[name] = list(a or b)  # type: ignore[arg-type]
+            if b is not None:
+                share_caps[name] = list(b)
+            continue
+        day = max(a[0], b[0])
+        today = (a[1] if a[0] == day else 0) + (b[1] if b[0] == day else 0)
+        ever = a[2] + b[2]
+        rule = rules.get(name)
+        over = 0.0
+        if rule is not None and rule.max_per_day is not None and a[0] == b[0]:
+            over = max(over, today - rule.max_per_day)
+        if rule is not None and rule.max_lifetime is not None:
+            over = max(over, ever - rule.max_lifetime)
+        over = min(over, b[2])  # never more than the folded profile earned on the rule
+        from_today = min(over, b[1]) if b[0] == day else 0
+        caps[name] = [day, today - from_today, ever - over]
+        share_caps[name] = [b[0], b[1] - (min(over, b[1])), b[2] - over]
+        if over > 0 and rule is not None:
+            takeoff.append((b[0] * DAY_MS, math.copysign(over, rule.points)))
+    if caps:
+        combined["c"] = caps
+    if share_caps:
+        share["c"] = share_caps
+
+    mine_paid, their_paid = list(mine.get("o") or ()), list(theirs.get("o") or ())
+    if mine_paid or their_paid:
+        combined["o"] = mine_paid + [r for r in their_paid if r not in mine_paid]
+    added = [r for r in their_paid if r not in mine_paid]
+    if added:
+        share["o"] = added
+    for name in their_paid:
+        if name in mine_paid and name in rules:  # a trait rule pays once per person
+            takeoff.append((None, rules[name].points))
+
+    decay = plan.decay
+    if decay is not None and decay.expire_after_days is not None:
+        days: dict[int, float] = {}
+        their_days: dict[int, float] = {}
+        for source, target in ((mine, days), (theirs, their_days)):
+            for day, points in source.get("d", ()):
+                if _expires(day, decay) > now:
+                    target[day] = target.get(day, 0.0) + points
+        for moment, points in takeoff:
+            day = max(their_days, default=None) if moment is None else moment // DAY_MS
+            if day in their_days:  # else those points have expired already: nothing left to give up
+                their_days[day] = their_days[day] - points  # type: ignore[index]
+        for day, points in their_days.items():
+            days[day] = days.get(day, 0.0) + points
+        combined["d"] = [[day, round(points, 4)] for day, points in sorted(days.items())]
+        share["d"] = [[day, round(points, 4)] for day, points in sorted(their_days.items())]
+    else:
+        theirs_now = value_at(plan, theirs, now)
+        for moment, points in takeoff:
+            theirs_now -= _decayed(plan, points, int(theirs.get("t", now)) if moment is None else moment, now)
+        combined["v"] = round(value_at(plan, mine, now) + theirs_now, 4)
+        combined["t"] = now
+        share["v"] = round(theirs_now, 4)
+        share["t"] = now
+    return combined, share
+
+
+def take_back(plan: Plan, state: dict[str, Any], share: dict[str, Any], now: int) -> dict[str, Any]:
+    """One plan's state without the share a fold brought (`combine`'s second result): an un-merge. Points added
+    since the fold stay, caps give back what the share used, trait rules only the folded profile had paid are
+    unpaid (so the survivor earns them again if its own traits qualify). Pure."""
+    out: dict[str, Any] = {k: v for k, v in state.items() if k in ("s", "tier")}
+    decay = plan.decay
+    if decay is not None and decay.expire_after_days is not None:
+        days = {d: p for d, p in state.get("d", ()) if _expires(d, decay) > now}
+        for day, points in share.get("d", ()):
+            if day in days:
+                days[day] = round(days[day] - points, 4)
+        out["d"] = [[d, p] for d, p in sorted(days.items()) if abs(p) > 1e-9]
+    else:
+        out["v"] = round(value_at(plan, state, now) - value_at(plan, share, now), 4)
+        out["t"] = now
+    caps = {name: list(spent) for name, spent in (state.get("c") or {}).items()}
+    for name, (day, today, ever) in (share.get("c") or {}).items():
+        spent = caps.get(name)
+        if spent is None:
+            continue
+        spent[2] = max(0.0, spent[2] - ever)
+        if spent[0] == day:
+            spent[1] = max(0.0, spent[1] - today)
+        if spent[2] <= 0:
+            del caps[name]
+    if caps:
+        out["c"] = caps
+    paid = [r for r in state.get("o") or () if r not in (share.get("o") or ())]
+    if paid:
+        out["o"] = paid
+    return out
+
+
+def _decayed(plan: Plan, points: float, paid_at: int, now: int) -> float:
+    """What `points` paid at `paid_at` are worth at `now` under a plan without expiring points."""
+    decay = plan.decay
+    if decay is not None and decay.keep_per_week is not None:
+        return points * decay.keep_per_week ** (max(0, now - paid_at) / WEEK_MS)
+    return points
+
+
 def matching_rules(plan: Plan, matched: set[str]) -> list[ScoringRule]:
     """The activity rules whose filter matched (by filter key)."""
     return [r for r in plan.rules if r.activity is not None and r.activity.key in matched]
@@ -315,7 +446,9 @@ __all__ = [
     "award",
     "award_once",
     "changes_at",
+    "combine",
     "parse_plan",
+    "take_back",
     "tier_of",
     "value_at",
 ]

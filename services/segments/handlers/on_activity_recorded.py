@@ -1,9 +1,16 @@
 """Consumer: ActivityRecorded and ProfileUpdated → the profile's rollup, scores and memberships, in real time;
+ProfilesMerged / ProfilesUnmerged → the folded profile's rollup joins the survivor's (or comes back);
 ProfileErased → the rollup is erased."""
 
 from services.common.consumer import sqs_handler
 from services.segments import app
-from services.segments.use_cases import erase_profile, record_activity, record_profile_update
+from services.segments.use_cases import (
+    erase_profile,
+    fold_profiles,
+    record_activity,
+    record_profile_update,
+    unfold_profiles,
+)
 
 
 def _activity(envelope: object) -> object:
@@ -16,10 +23,27 @@ def _profile_updated(envelope: object) -> object:
     return record_profile_update(envelope, repo, app.publisher(), app.catalog(repo))  # type: ignore[arg-type]
 
 
+def _merged(envelope: object) -> object:
+    repo = app.segments()
+    return fold_profiles(envelope, repo, app.publisher(), app.catalog(repo))  # type: ignore[arg-type]
+
+
+def _unmerged(envelope: object) -> object:
+    repo = app.segments()
+    return unfold_profiles(envelope, repo, app.publisher(), app.catalog(repo))  # type: ignore[arg-type]
+
+
 def _erased(envelope: object) -> object:
     return erase_profile(envelope, app.segments())  # type: ignore[arg-type]
 
 
 handler = sqs_handler(
-    "segments", {"ActivityRecorded": _activity, "ProfileUpdated": _profile_updated, "ProfileErased": _erased}
+    "segments",
+    {
+        "ActivityRecorded": _activity,
+        "ProfileUpdated": _profile_updated,
+        "ProfilesMerged": _merged,
+        "ProfilesUnmerged": _unmerged,
+        "ProfileErased": _erased,
+    },
 )

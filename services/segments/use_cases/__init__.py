@@ -9,9 +9,11 @@ from services.segments.use_cases.evaluation import (
     reevaluate,
     sweep,
 )
+from services.segments.use_cases.merges import fold_profiles, unfold_profiles
 
 __all__ = [
     "erase_profile",
+    "fold_profiles",
     "process",
     "record_activity",
     "record_profile_update",
@@ -20,4 +22,5 @@ __all__ = [
     "resend_stalled",
     "run_backfill_page",
     "sweep",
+    "unfold_profiles",
 ]

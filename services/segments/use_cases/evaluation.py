@@ -43,6 +43,7 @@ from services.segments.domain.profiles import (
 from services.segments.domain.statistics import deltas, snapshot
 
 MAX_ATTEMPTS = 8
+MAX_HOPS = 5  # folded profiles followed to their survivor (A into B, then B into C)
 UNCONFIRMED_RETRY = dt.timedelta(minutes=1)  # after this, an unconfirmed outbox message counts as abandoned
 
 
@@ -115,6 +116,7 @@ def process(
     correlation_id: str | None = None,
     now: dt.datetime | None = None,
     first_read: StoredRollup | None = None,
+    hops: int = 0,
 ) -> Result:
     """Read, apply, write conditionally (retrying on a concurrent write), publish, confirm. `first_read` saves
     the read when the caller has just read the rollup (a backfill scan)."""
@@ -122,6 +124,14 @@ def process(
     now_ms = to_ms(moment)
     for attempt in range(MAX_ATTEMPTS):
         stored = first_read if attempt == 0 and first_read is not None else repo.rollup(profile_id)
+        if stored.folded is not None and is_folded(stored, moment):
+            # The profile was folded into another (use_cases.merges). An activity recorded on it just before the
+            # merge counts for the survivor, unless the fold brought it along already; nothing else applies.
+            if cause in stored.seen or not isinstance(stimulus, Activity) or hops >= MAX_HOPS:
+                return Result()
+            return process(
+                repo, publisher, catalog, stored.folded.into, stimulus, cause, correlation_id, now, hops=hops + 1
+            )
         if cause in stored.seen:  # a redelivery: announce again what may not have been announced
             mine = [m for m in stored.outbox if m.get("cause") == cause or _abandoned(m, moment)]
             _publish(publisher, stored.seen[cause] + mine)
@@ -162,6 +172,11 @@ def process(
             transitions=[m for m in once if m["type"] in ("SegmentEntered", "SegmentExited")],
         )
     raise StaleRollup(f"{profile_id}: too many concurrent writers; the message will be retried")
+
+
+def is_folded(stored: StoredRollup, moment: dt.datetime) -> bool:
+    """The rollup of a profile folded into another, within the un-merge window (after it: a blank rollup)."""
+    return stored.folded is not None and stored.folded.expires_at > moment.timestamp()
 
 
 def _abandoned(message: dict[str, Any], moment: dt.datetime) -> bool:
