@@ -16,6 +16,7 @@ from services.common.contracts.identity import (
     ProfileCreated,
     ProfileErased,
     ProfilesMerged,
+    ProfilesUnmerged,
     ProfileUpdated,
 )
 from services.common.contracts.journeys import (
@@ -72,6 +73,7 @@ __all__ = [
     "ProfileErased",
     "ProfileUpdated",
     "ProfilesMerged",
+    "ProfilesUnmerged",
     "ScoreChanged",
     "ScoreThresholdCrossed",
     "SegmentEntered",

@@ -21,7 +21,7 @@ from typing import Any
 from services.common import clock
 from services.common.bus import Publisher
 from services.common.contracts import Envelope
-from services.common.contracts.identity import ProfilesMerged, ProfilesUnmerged
+from services.common.contracts.events import ProfilesMerged, ProfilesUnmerged
 from services.segments.adapters.dynamodb import DynamoSegments, Folded, RollupWrite, StaleRollup, StoredRollup
 from services.segments.domain.activities import to_ms
 from services.segments.domain.catalog import Catalog
