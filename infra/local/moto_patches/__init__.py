@@ -1,4 +1,5 @@
-"""Patches that make moto 5.2.5 behave like AWS where the local cloud needs it (time, Lambda, EventBridge, SESv2).
+"""Patches that make moto 5.2.5 behave like AWS where the local cloud needs it (time, Lambda, EventBridge, SESv2,
+SQS at a cost that does not grow with the backlog).
 
 Every patch touches moto internals, so they are proven against one moto version only: ``moto_version_guard()``
 refuses any other, and each module's ``verify_patch_points()`` (run on entry and by the canary tests in
@@ -29,6 +30,7 @@ from .lambdas import (
     inprocess_lambdas,
 )
 from .sesv2 import SesV2TemplateLog, sesv2_templates
+from .sqs import sqs_constant_time
 from .virtual_clock import VirtualClock, virtual_time
 
 SUPPORTED_MOTO_VERSION = "5.2.5"
@@ -56,6 +58,7 @@ __all__ = [
     "local_aws_patches",
     "moto_version_guard",
     "sesv2_templates",
+    "sqs_constant_time",
     "virtual_time",
 ]
 
@@ -71,7 +74,7 @@ def moto_version_guard() -> None:
         raise MotoVersionError(
             f"infra.local.moto_patches is proven against moto {SUPPORTED_MOTO_VERSION}, but moto {installed} is "
             "installed. The patches replace moto internals (Step Functions wait/callback/retry, "
-            "LambdaFunction._invoke_lambda, events Rule.send_to_targets, SESV2Response); re-run "
+            "LambdaFunction._invoke_lambda, events Rule.send_to_targets, SESV2Response, SQS queue internals); re-run "
             "tests/integration/local_cloud against the new version, fix what moved, then bump "
             "SUPPORTED_MOTO_VERSION together with the pin in pyproject.toml."
         )
@@ -91,7 +94,7 @@ class LocalAwsPatches:
 def local_aws_patches(
     clock: VirtualClock | None = None, runtime: InProcessLambdaRuntime | None = None
 ) -> Iterator[LocalAwsPatches]:
-    """Enter all four patches (inside or outside ``mock_aws``; they patch classes, not backends).
+    """Enter all five patches (inside or outside ``mock_aws``; they patch classes, not backends).
 
     The clock also drives EventBridge envelope times, so events and state machines share one "now".
     """
@@ -103,4 +106,5 @@ def local_aws_patches(
         stack.enter_context(inprocess_lambdas(runtime))
         events = stack.enter_context(eventbridge_targets(clock))
         ses = stack.enter_context(sesv2_templates())
+        stack.enter_context(sqs_constant_time())
         yield LocalAwsPatches(clock=clock, runtime=runtime, events=events, ses=ses)
