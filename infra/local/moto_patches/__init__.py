@@ -1,5 +1,5 @@
-"""Patches that make moto 5.2.5 behave like AWS where the local cloud needs it (time, Lambda, EventBridge, SESv2,
-SQS at a cost that does not grow with the backlog).
+"""Patches that make moto 5.2.5 behave like AWS where the local cloud needs it (time, Lambda, EventBridge, SESv2),
+and cost what it should (SQS that does not slow down with the backlog, cheaper request dispatch).
 
 Every patch touches moto internals, so they are proven against one moto version only: ``moto_version_guard()``
 refuses any other, and each module's ``verify_patch_points()`` (run on entry and by the canary tests in
@@ -22,6 +22,7 @@ from typing import Any
 import moto
 
 from ._patching import PatchPointMoved
+from .dispatch import moto_dispatch_shortcuts
 from .eventbridge import EventBridgeDeliveries, eventbridge_targets
 from .lambdas import (
     FakeLambdaContext,
@@ -56,6 +57,7 @@ __all__ = [
     "eventbridge_targets",
     "inprocess_lambdas",
     "local_aws_patches",
+    "moto_dispatch_shortcuts",
     "moto_version_guard",
     "sesv2_templates",
     "sqs_constant_time",
@@ -74,7 +76,8 @@ def moto_version_guard() -> None:
         raise MotoVersionError(
             f"infra.local.moto_patches is proven against moto {SUPPORTED_MOTO_VERSION}, but moto {installed} is "
             "installed. The patches replace moto internals (Step Functions wait/callback/retry, "
-            "LambdaFunction._invoke_lambda, events Rule.send_to_targets, SESV2Response, SQS queue internals); re-run "
+            "LambdaFunction._invoke_lambda, events Rule.send_to_targets, SESV2Response, SQS queue internals, "
+            "BaseResponse.call_action's action lookup); re-run "
             "tests/integration/local_cloud against the new version, fix what moved, then bump "
             "SUPPORTED_MOTO_VERSION together with the pin in pyproject.toml."
         )
@@ -94,7 +97,7 @@ class LocalAwsPatches:
 def local_aws_patches(
     clock: VirtualClock | None = None, runtime: InProcessLambdaRuntime | None = None
 ) -> Iterator[LocalAwsPatches]:
-    """Enter all five patches (inside or outside ``mock_aws``; they patch classes, not backends).
+    """Enter all six patches (inside or outside ``mock_aws``; they patch classes, not backends).
 
     The clock also drives EventBridge envelope times, so events and state machines share one "now".
     """
@@ -107,4 +110,5 @@ def local_aws_patches(
         events = stack.enter_context(eventbridge_targets(clock))
         ses = stack.enter_context(sesv2_templates())
         stack.enter_context(sqs_constant_time())
+        stack.enter_context(moto_dispatch_shortcuts())
         yield LocalAwsPatches(clock=clock, runtime=runtime, events=events, ses=ses)

@@ -28,6 +28,9 @@ the ledger is in the queue. Then
 * ``DeleteMessage`` and ``ChangeMessageVisibility`` find the message by handle (any handle it ever had, as moto
   accepts), falling back to moto's scan for a handle the ledger does not know.
 
+``Queue.attributes`` (read on every send and three times per received message) also converts each attribute name
+with ``camelcase_to_underscores``, a character loop; the patch memoises that pure function for the module.
+
 The ledger is rebuilt from the list the first time a queue is used under a new activation of the patch, so queues
 created (or changed) while it was off are handled too. ``verify_patch_points`` also counts the places in
 ``moto.sqs.models`` that change a message's visibility, delay or queue membership: if an upgrade adds one, the
@@ -36,6 +39,7 @@ invariant could break silently, so the patch refuses to start instead.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import itertools
 import re
@@ -316,6 +320,11 @@ def verify_patch_points() -> None:
     for attr in ("visible_at", "delayed_until", "sent_timestamp", "approximate_receive_count", "group_id"):
         require_source(Message.__init__, f"self.{attr}", "Message.__init__")
     require_attr(sqs_models, "_filter_message_attributes")
+    require_attr(sqs_models, "camelcase_to_underscores")
+    attributes = vars(Queue).get("attributes")
+    if not isinstance(attributes, property) or attributes.fget is None:
+        raise PatchPointMoved("Queue.attributes is no longer a property")
+    require_source(attributes.fget, "camelcase_to_underscores(attribute)", "Queue.attributes")
     require_attr(sqs_models, "unix_time_millis")
     try:
         source = inspect.getsource(sqs_models)
@@ -362,6 +371,8 @@ def sqs_constant_time() -> Iterator[None]:
     patches.set(SQSBackend, "change_message_visibility", _change_message_visibility)
     patches.set(SQSBackend, "send_message", send_message)
     patches.set(SQSBackend, "purge_queue", purge_queue)
+    convert: Any = functools.lru_cache(maxsize=1024)(sqs_models.camelcase_to_underscores)
+    patches.set(sqs_models, "camelcase_to_underscores", convert)
     previous = _active_generation
     _active_generation = next(_generation)
     try:

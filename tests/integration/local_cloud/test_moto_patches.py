@@ -30,6 +30,7 @@ from infra.local.moto_patches import (
     LocalAwsPatches,
     MotoVersionError,
     VirtualClock,
+    dispatch,
     eventbridge,
     lambdas,
     local_aws_patches,
@@ -188,7 +189,9 @@ def receive(url: str, count: int = 1, timeout: float = 2.0) -> list[dict[str, An
 
 
 # ---- canaries: patch points and version pin -------------------------------------------------------------------
-@pytest.mark.parametrize("module", [virtual_clock, lambdas, eventbridge, sesv2, sqs], ids=lambda m: m.__name__)
+@pytest.mark.parametrize(
+    "module", [virtual_clock, lambdas, eventbridge, sesv2, sqs, dispatch], ids=lambda m: m.__name__
+)
 def test_patch_points_are_where_the_patches_expect_them(module: Any) -> None:
     module.verify_patch_points()
 
@@ -206,6 +209,7 @@ def test_moto_version_guard(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_patches_are_removed_on_exit() -> None:
     from moto.awslambda.models import LambdaFunction
     from moto.awslambda_simple.models import LambdaSimpleBackend
+    from moto.core import responses as core_responses
     from moto.events.models import Rule
     from moto.sesv2.responses import SESV2Response
     from moto.sqs.models import Queue, SQSBackend
@@ -226,6 +230,8 @@ def test_patches_are_removed_on_exit() -> None:
             Queue.delete_message,
             SQSBackend.receive_message,
             SQSBackend.send_message,
+            core_responses.method_names_from_class,
+            core_responses.camelcase_to_underscores,
         )
 
     before = current()
@@ -938,6 +944,29 @@ def test_sqs_patch_takes_over_queues_that_already_hold_messages(aws_env: None, m
         sqs.delete_message(QueueUrl=url, ReceiptHandle=held[1]["ReceiptHandle"])  # unpatched again
         with sqs_constant_time():
             assert counts(url) == (3, 0, 1)
+
+
+# ---- moto request dispatch --------------------------------------------------------------------------------------
+def test_dispatch_shortcut_finds_exactly_the_actions_moto_would(aws: LocalAwsPatches) -> None:
+    from moto.core.utils import method_names_from_class
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.events.responses import EventsHandler
+    from moto.sesv2.responses import SESV2Response
+    from moto.sqs.responses import SQSResponse
+
+    for cls in (DynamoHandler, EventsHandler, SQSResponse, SESV2Response):
+        listed = set(method_names_from_class(cls))  # moto's own, unpatched function
+        shortcut = dispatch.FunctionNames(cls)
+        assert {name for name in dir(cls) if name in shortcut} == listed and set(shortcut) == listed
+    assert "create_email_template" in dispatch.FunctionNames(SESV2Response)  # added by the SESv2 patch
+    assert "send_message" in dispatch.FunctionNames(SQSResponse) and "not_an_action" not in dispatch.FunctionNames(
+        SQSResponse
+    )
+    # and requests still reach implemented actions and refuse the rest as moto does
+    assert client("sqs").list_queues().get("QueueUrls") is None
+    client("sesv2").create_email_template(TemplateName="t", TemplateContent={"Subject": "s", "Text": "x"})
+    with pytest.raises(NotImplementedError, match="has not been implemented"):
+        client("sesv2").get_account()
 
 
 # ---- SESv2 ----------------------------------------------------------------------------------------------------
