@@ -5,11 +5,22 @@ from __future__ import annotations
 import json
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 
 from infra.local.resources import Consumer
+
+
+@dataclass
+class ConsumerStats:
+    """What the pump handed one subscription's function: records done and failed, and when it last delivered."""
+
+    delivered: int = 0
+    failed: int = 0
+    batches: int = 0
+    last_delivery: float | None = None  # time.monotonic()
 
 
 def sqs_event(consumer: Consumer, messages: list[dict[str, Any]], region: str) -> dict[str, Any]:
@@ -41,10 +52,10 @@ class Pump:
     One thread plays every mapping, so the consumers take turns. In AWS each mapping polls on its own and scales
     out with its backlog; here the background loop lets a consumer whose batches come back full keep going for
     up to `turn` seconds before the next one gets its turn, so a long backlog is not drained ten messages per
-    round of (mostly empty) receives on every other queue.
+    round of (mostly empty) receives on every other queue. `stats` counts per subscription.
     """
 
-    def __init__(self, consumers: list[Consumer], region: str, idle_sleep: float = 0.02, turn: float = 0.25) -> None:
+    def __init__(self, consumers: list[Consumer], region: str, idle_sleep: float = 0.02, turn: float = 0.5) -> None:
         self._consumers = consumers
         self._region = region
         self._idle = idle_sleep
@@ -56,6 +67,7 @@ class Pump:
         self._lock = threading.Lock()
         self.delivered = 0
         self.failed = 0
+        self.stats: dict[str, ConsumerStats] = {f"{c.service}/{c.subscription}": ConsumerStats() for c in consumers}
 
     def start(self) -> Pump:
         self._thread = threading.Thread(target=self._run, name="cxm-pump", daemon=True)
@@ -116,6 +128,11 @@ class Pump:
                 )
         self.delivered += len(done)
         self.failed += len(failed_ids)
+        stats = self.stats[f"{consumer.service}/{consumer.subscription}"]
+        stats.delivered += len(done)
+        stats.failed += len(failed_ids)
+        stats.batches += 1
+        stats.last_delivery = time.monotonic()
         return len(messages)
 
     def backlog(self, stop_at: int | None = None) -> int:
