@@ -31,6 +31,8 @@ from infra.local.moto_patches import (
     MotoVersionError,
     VirtualClock,
     dispatch,
+    dynamodb,
+    dynamodb_item_transactions,
     eventbridge,
     lambdas,
     local_aws_patches,
@@ -190,7 +192,7 @@ def receive(url: str, count: int = 1, timeout: float = 2.0) -> list[dict[str, An
 
 # ---- canaries: patch points and version pin -------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "module", [virtual_clock, lambdas, eventbridge, sesv2, sqs, dispatch], ids=lambda m: m.__name__
+    "module", [virtual_clock, lambdas, eventbridge, sesv2, sqs, dispatch, dynamodb], ids=lambda m: m.__name__
 )
 def test_patch_points_are_where_the_patches_expect_them(module: Any) -> None:
     module.verify_patch_points()
@@ -210,6 +212,7 @@ def test_patches_are_removed_on_exit() -> None:
     from moto.awslambda.models import LambdaFunction
     from moto.awslambda_simple.models import LambdaSimpleBackend
     from moto.core import responses as core_responses
+    from moto.dynamodb.models import DynamoDBBackend
     from moto.events.models import Rule
     from moto.sesv2.responses import SESV2Response
     from moto.sqs.models import Queue, SQSBackend
@@ -232,6 +235,7 @@ def test_patches_are_removed_on_exit() -> None:
             SQSBackend.send_message,
             core_responses.method_names_from_class,
             core_responses.camelcase_to_underscores,
+            DynamoDBBackend.transact_write_items,
         )
 
     before = current()
@@ -944,6 +948,139 @@ def test_sqs_patch_takes_over_queues_that_already_hold_messages(aws_env: None, m
         sqs.delete_message(QueueUrl=url, ReceiptHandle=held[1]["ReceiptHandle"])  # unpatched again
         with sqs_constant_time():
             assert counts(url) == (3, 0, 1)
+
+
+# ---- DynamoDB transactions ----------------------------------------------------------------------------------------
+def create_tables(suffix: str) -> tuple[str, str]:
+    ddb = client("dynamodb")
+    ranged, plain = f"ranged{suffix}", f"plain{suffix}"
+    ddb.create_table(
+        TableName=ranged,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    ddb.create_table(
+        TableName=plain,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return ranged, plain
+
+
+def stream_events(table: str) -> list[tuple[str, str]]:
+    from moto.dynamodb.models import dynamodb_backends
+
+    shard = dynamodb_backends[ACCOUNT][REGION].get_table(table).stream_shard
+    return [(r.record["eventName"], r.record["dynamodb"]["SequenceNumber"]) for r in shard.items]
+
+
+def test_a_cancelled_transaction_leaves_items_and_stream_as_they_were(aws: LocalAwsPatches) -> None:
+    ddb = client("dynamodb")
+    ranged, plain = create_tables("-rollback")
+    ddb.put_item(TableName=ranged, Item={"pk": {"S": "p"}, "sk": {"S": "a"}, "n": {"N": "1"}})
+    ddb.put_item(TableName=plain, Item={"id": {"S": "gone"}})
+    for i in range(2_000):  # a table big enough that copying it would show
+        ddb.put_item(TableName=plain, Item={"id": {"S": f"x{i}"}})
+    stream_before = stream_events(ranged)
+
+    writes = [
+        {"Update": {"TableName": ranged, "Key": {"pk": {"S": "p"}, "sk": {"S": "a"}}, "UpdateExpression": "ADD n :one",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+        {"Put": {"TableName": ranged, "Item": {"pk": {"S": "p"}, "sk": {"S": "new"}}}},
+        {"Delete": {"TableName": plain, "Key": {"id": {"S": "gone"}}}},
+        {"ConditionCheck": {"TableName": plain, "Key": {"id": {"S": "x1"}},
+                            "ConditionExpression": "attribute_not_exists(id)",
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
+    ]  # fmt: skip
+    started = time.monotonic()
+    with pytest.raises(ClientError) as refused:
+        ddb.transact_write_items(TransactItems=writes)
+    assert time.monotonic() - started < 2
+    assert refused.value.response["Error"]["Code"] == "TransactionCanceledException"
+    reasons = refused.value.response["CancellationReasons"]
+    assert [r["Code"] for r in reasons] == ["None", "None", "None", "ConditionalCheckFailed"]
+    assert reasons[3]["Item"] == {"id": {"S": "x1"}}
+    assert ddb.get_item(TableName=ranged, Key={"pk": {"S": "p"}, "sk": {"S": "a"}})["Item"]["n"] == {"N": "1"}
+    assert "Item" not in ddb.get_item(TableName=ranged, Key={"pk": {"S": "p"}, "sk": {"S": "new"}})
+    assert "Item" in ddb.get_item(TableName=plain, Key={"id": {"S": "gone"}})
+    assert ddb.query(TableName=ranged, KeyConditionExpression="pk = :p",
+                     ExpressionAttributeValues={":p": {"S": "p"}})["Count"] == 1  # fmt: skip
+    assert stream_events(ranged) == stream_before
+
+    ddb.transact_write_items(TransactItems=writes[:3])  # without the failing check: all of it
+    assert ddb.get_item(TableName=ranged, Key={"pk": {"S": "p"}, "sk": {"S": "a"}})["Item"]["n"] == {"N": "2"}
+    assert "Item" not in ddb.get_item(TableName=plain, Key={"id": {"S": "gone"}})
+    assert [name for name, _ in stream_events(ranged)[len(stream_before) :]] == ["MODIFY", "INSERT"]
+
+
+def _transaction_transcript(seed: int) -> list[Any]:
+    """A seeded random series of transactions on two tables, and everything observable after each."""
+    import random
+
+    rng = random.Random(seed)
+    ddb = client("dynamodb")
+    ranged, plain = create_tables(f"-{seed}")
+    seen: list[Any] = []
+
+    def op() -> dict[str, Any]:
+        kind = rng.choice(["Put", "Update", "Delete", "ConditionCheck", "bad"])
+        on_plain = rng.random() < 0.4
+        key = (
+            {"id": {"S": f"k{rng.randint(0, 5)}"}}
+            if on_plain
+            else {"pk": {"S": f"p{rng.randint(0, 2)}"}, "sk": {"S": f"s{rng.randint(0, 2)}"}}
+        )
+        table = plain if on_plain else ranged
+        condition = rng.choice([None, "attribute_exists(v)", "attribute_not_exists(v)", "v < :limit"])
+        body: dict[str, Any] = {"TableName": table}
+        if kind == "Put":
+            body["Item"] = {**key, "v": {"N": str(rng.randint(0, 9))}}
+        elif kind == "bad":  # an update the validator refuses: the whole call fails with a ValidationException
+            return {"Update": {"TableName": table, "Key": key, "UpdateExpression": "SET v = v + :missing"}}
+        else:
+            body["Key"] = key
+        if kind == "Update":
+            body["UpdateExpression"] = "ADD v :one SET touched = :t"
+            body["ExpressionAttributeValues"] = {":one": {"N": "1"}, ":t": {"S": str(rng.random())[:6]}}
+        if kind == "ConditionCheck" and condition is None:
+            condition = "attribute_exists(v)"
+        if condition:
+            body["ConditionExpression"] = condition
+            if ":limit" in condition:
+                body.setdefault("ExpressionAttributeValues", {})[":limit"] = {"N": "5"}
+            if rng.random() < 0.5:
+                body["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        return {kind: body}
+
+    for _ in range(150):
+        items = [op() for _ in range(rng.randint(1, 5))]
+        try:
+            ddb.transact_write_items(TransactItems=items)
+            seen.append("ok")
+        except ClientError as error:
+            seen.append((error.response["Error"]["Code"], error.response.get("CancellationReasons")))
+        seen.append(
+            sorted(map(str, ddb.scan(TableName=ranged)["Items"])) + sorted(map(str, ddb.scan(TableName=plain)["Items"]))
+        )
+        seen.append(stream_events(ranged))
+    return seen
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_transactions_observe_exactly_what_moto_does(aws_env: None, seed: int) -> None:
+    with mock_aws():
+        plain = _transaction_transcript(seed)
+    with mock_aws(), dynamodb_item_transactions():
+        patched = _transaction_transcript(seed)
+    outcomes = [entry if isinstance(entry, str) else entry[0] for entry in plain[::3]]
+    assert {"ok", "TransactionCanceledException", "ValidationException"} <= set(outcomes)
+    assert patched == plain
 
 
 # ---- moto request dispatch --------------------------------------------------------------------------------------
