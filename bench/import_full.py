@@ -1,11 +1,13 @@
 """Bulk contact import through the whole local cloud, as `make dev DEMO=1` runs it: `cxm import` uploads the CSV in
-1 MB parts, the asynchronous job imports 500-row chunks, and every consumer is subscribed (segments evaluates each
-new profile's traits against the demo segment, journeys and content listen for what segments announces), with the
-background pump and a clock that follows the wall clock (so the every-minute sweeps run too).
+1 MB parts, the asynchronous job imports 500-row chunks, and every consumer is subscribed, with the background pump
+and a clock that follows the wall clock (so the every-minute sweeps run too). Besides the demo definitions there is
+a segment on a trait that 2% of the contacts have (`city` = `City 7`) with a welcome journey: segments evaluates
+every new profile, and for those 2% records a transition, content updates its read model and journeys starts an
+execution (which then waits a day).
 
 Then the same file size through identity alone (the other services' rules disabled), for comparison, each in a
-fresh local cloud. Every row is accounted for: the job's counts, the profiles in identity's table, the rollups in
-segments' table, no dead letters.
+fresh local cloud. Every row is accounted for: the job's counts, the profiles in identity's table, one segments
+evaluation and one rollup per profile, one content update and one journey per segment entry, no dead letters.
 
 `make bench ARGS="import_full"` imports 100,000 rows; `make bench ARGS="import_full rows=20000 identity_rows=0"`
 imports 20,000 and skips the comparison.
@@ -29,6 +31,7 @@ from bench.table import render
 
 ROWS = 100_000
 START = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+CITY = "City 7"  # bench.identity_import.contacts gives row i the city `City {i % 50}`
 
 
 @dataclass
@@ -42,17 +45,30 @@ class Outcome:
     profiles: int
     rollups: int
     dead_letters: int
+    executions: int  # journey executions started (and waiting)
     consumers: list[tuple[str, int, int, int, float | None]] = field(default_factory=list)
+    all_consumers: bool = True
+
+    def delivered(self, subscription: str) -> int:
+        return next((d for name, d, *_ in self.consumers if name == subscription), 0)
+
+    @property
+    def entered(self) -> int:
+        return sum(1 for i in range(self.rows) if f"City {i % 50}" == CITY and i % 1000 != 999)
 
     @property
     def accounted(self) -> bool:
         counted = sum(int(self.status[k]) for k in ("created", "updated", "unchanged", "rejected"))
-        return (
-            counted == self.rows
-            and self.status["status"] == "completed"
-            and self.profiles == int(self.status["created"])
-            and self.dead_letters == 0
+        job = counted == self.rows and self.status["status"] == "completed"
+        identity = self.profiles == int(self.status["created"]) and self.dead_letters == 0
+        if not self.all_consumers:
+            return job and identity
+        downstream = (
+            self.delivered("segments/activity-recorded") == self.profiles == self.rollups
+            and self.delivered("content/segment-changed") == self.entered
+            and self.delivered("journeys/segment-entered") == self.entered == self.executions
         )
+        return job and identity and downstream
 
 
 def count_items(region: str, table_name: str, sort_key: str) -> int:
@@ -90,6 +106,18 @@ def import_through_local_cloud(rows: int, all_consumers: bool, folder: str) -> O
         admin = cloud.create_key("admin", "bench")
         if all_consumers:
             load(cloud.url, admin)  # the demo definitions of `make dev DEMO=1`
+            segment = call(
+                cloud.url,
+                "POST",
+                "/v1/segments",
+                admin,
+                {"name": CITY, "condition": {"trait": "city", "op": "equals", "value": CITY}},
+            )
+            call(cloud.url, "POST", "/v1/journeys", admin, {
+                "name": f"Welcome to {CITY}", "trigger": {"segmentEntered": segment["segmentId"]},
+                "waitSeconds": 86_400,
+                "email": {"subject": "Hi {{firstName}}", "html": "<p>Hi {{firstName}}</p>", "text": "Hi {{firstName}}"},
+            })  # fmt: skip
             cloud.settle()
         else:
             _others_subscribed(cloud, enabled=False)
@@ -123,7 +151,9 @@ def import_through_local_cloud(rows: int, all_consumers: bool, folder: str) -> O
             profiles=count_items(cloud.region, cloud.table_name("identity", "profiles"), "PROFILE"),
             rollups=count_items(cloud.region, cloud.table_name("segments", "segments"), "ROLLUP"),
             dead_letters=sum(len(v) for v in cloud.dead_letters().values()),
+            executions=sum(1 for e in cloud.executions() if "journey" in e["stateMachineArn"]),
             consumers=consumers,
+            all_consumers=all_consumers,
         )
 
 
@@ -137,13 +167,16 @@ def run(rows: int | str = ROWS, identity_rows: int | str | None = None) -> str:
     summary = render(
         "Contact import through the local cloud (`cxm import`: 1 MB parts, a job of 500-row chunks, the pump)",
         ["consumers", "file", "job done", "rows/s", "all queues idle", "rows/s end to end", "created",
-         "rejected", "profiles", "rollups", "dead letters", "every row accounted"],
+         "rejected", "profiles", "rollups", "journeys", "dead letters", "every row accounted"],
         [[o.label, f"{o.rows:,} rows, {o.megabytes:.1f} MB", f"{o.imported:,.0f} s", f"{o.rows / o.imported:,.0f}",
           f"{o.idle:,.0f} s", f"{o.rows / o.idle:,.0f}", int(o.status["created"]), int(o.status["rejected"]),
-          o.profiles, o.rollups, o.dead_letters, "yes" if o.accounted else "NO"] for o in outcomes],
+          o.profiles, o.rollups, o.executions, o.dead_letters, "yes" if o.accounted else "NO"] for o in outcomes],
         note=(
             "1 row in 1,000 has a bad email (rejected with its reason). 'job done' is when the job reported every "
-            "chunk imported; 'all queues idle' is when every consumer had processed what the import announced."
+            "chunk imported; 'all queues idle' is when every consumer had processed what the import announced. "
+            f"Accounted: job counts = rows, a profile per created row; whole platform also one segments evaluation "
+            f"and rollup per profile, and one content update and journey per contact in {CITY} "
+            f"({outcomes[0].entered:,})."
         ),
     )  # fmt: skip
     full = outcomes[0]
