@@ -478,6 +478,28 @@ def test_heartbeat_timeout_follows_the_virtual_clock(aws: LocalAwsPatches) -> No
     assert clock.now() == START + dt.timedelta(minutes=100)
 
 
+def test_parked_executions_do_not_spin_and_still_stop_at_once(aws: LocalAwsPatches) -> None:
+    arn = create_state_machine(
+        {"StartAt": "Park", "States": {"Park": {"Type": "Wait", "Seconds": 86_400, "End": True}}}
+    )
+    executions = [start(arn) for _ in range(200)]
+    blocked_on(aws.clock, *[START + dt.timedelta(days=1)] * 200)
+    time.sleep(2.5)  # long enough for every waiter to back off its safety poll
+    cpu = time.process_time()
+    time.sleep(1.0)
+    # measured: 200 waiters polling every 20 ms cost ~0.5 s of CPU a second (1,000: more than a core); now ~0.02
+    assert time.process_time() - cpu < 0.15
+
+    sfn = client("stepfunctions")
+    sfn.stop_execution(executionArn=executions[0])
+    started = time.monotonic()
+    eventually(lambda: status(executions[0]) == "ABORTED", timeout=2.0, what="the stopped execution")
+    assert time.monotonic() - started < 0.5  # woken by the stop, not by the next safety poll
+    aws.clock.advance(days=1)
+    for execution in executions[1:]:
+        assert finished(execution)["status"] == "SUCCEEDED"
+
+
 def test_retry_backoff_sleeps_in_virtual_time(aws: LocalAwsPatches) -> None:
     clock = aws.clock
     create_function("flaky", f"{HANDLERS}.flaky")
