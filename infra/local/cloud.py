@@ -152,18 +152,25 @@ class LocalCloud:
 
     # ---- waiting for asynchronous work ----
     def settle(self, timeout: float = 10.0, quiet_for: float = 0.15) -> None:
-        """Wait until every consumer queue is empty and stays empty for `quiet_for` seconds."""
+        """Wait until every consumer queue is empty and stays empty for `quiet_for` seconds.
+
+        While the cloud is busy the checks back off (20 ms doubling to 0.5 s): each one is a round of
+        GetQueueAttributes calls that would otherwise compete with the pump for the interpreter.
+        """
         assert self.pump is not None
         deadline = time.monotonic() + timeout
         quiet_since: float | None = None
+        pause = 0.02
         while time.monotonic() < deadline:
-            if self.pump.backlog() == 0:
+            if self.pump.backlog(stop_at=1) == 0:
                 quiet_since = quiet_since or time.monotonic()
                 if time.monotonic() - quiet_since >= quiet_for:
                     return
+                pause = 0.02
             else:
                 quiet_since = None
-            time.sleep(0.02)
+                pause = min(pause * 2, 0.5)
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
         raise TimeoutError(f"the local cloud did not settle in {timeout}s (backlog {self.pump.backlog()})")
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:

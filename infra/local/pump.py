@@ -5,11 +5,22 @@ from __future__ import annotations
 import json
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 
 from infra.local.resources import Consumer
+
+
+@dataclass
+class ConsumerStats:
+    """What the pump handed one subscription's function: records done and failed, and when it last delivered."""
+
+    delivered: int = 0
+    failed: int = 0
+    batches: int = 0
+    last_delivery: float | None = None  # time.monotonic()
 
 
 def sqs_event(consumer: Consumer, messages: list[dict[str, Any]], region: str) -> dict[str, Any]:
@@ -37,12 +48,18 @@ class Pump:
 
     A failed record (listed in `batchItemFailures`, or the whole batch when the function raised) is made
     visible again at once, so it is retried; after `maxReceiveCount` receives SQS moves it to the DLQ.
+
+    One thread plays every mapping, so the consumers take turns. In AWS each mapping polls on its own and scales
+    out with its backlog; here the background loop lets a consumer whose batches come back full keep going for
+    up to `turn` seconds before the next one gets its turn, so a long backlog is not drained ten messages per
+    round of (mostly empty) receives on every other queue. `stats` counts per subscription.
     """
 
-    def __init__(self, consumers: list[Consumer], region: str, idle_sleep: float = 0.02) -> None:
+    def __init__(self, consumers: list[Consumer], region: str, idle_sleep: float = 0.02, turn: float = 0.5) -> None:
         self._consumers = consumers
         self._region = region
         self._idle = idle_sleep
+        self._turn = turn
         self._sqs = boto3.client("sqs", region_name=region)
         self._lambda = boto3.client("lambda", region_name=region)
         self._stop = threading.Event()
@@ -50,6 +67,7 @@ class Pump:
         self._lock = threading.Lock()
         self.delivered = 0
         self.failed = 0
+        self.stats: dict[str, ConsumerStats] = {f"{c.service}/{c.subscription}": ConsumerStats() for c in consumers}
 
     def start(self) -> Pump:
         self._thread = threading.Thread(target=self._run, name="cxm-pump", daemon=True)
@@ -63,15 +81,23 @@ class Pump:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            if not self.pump_once():
+            if not self.pump_once(turn=self._turn):
                 time.sleep(self._idle)
 
-    def pump_once(self) -> int:
-        """One pass over every queue; returns how many messages were handed to functions."""
+    def pump_once(self, turn: float = 0.0) -> int:
+        """One pass over every queue; returns how many messages were handed to functions.
+
+        Each queue gets one batch, and more while its batches come back full and `turn` seconds have not passed.
+        """
         handled = 0
         with self._lock:
             for consumer in self._consumers:
-                handled += self._deliver(consumer)
+                started = time.monotonic()
+                while True:
+                    received = self._deliver(consumer)
+                    handled += received
+                    if received < consumer.batch_size or time.monotonic() - started >= turn or self._stop.is_set():
+                        break
         return handled
 
     def _deliver(self, consumer: Consumer) -> int:
@@ -102,10 +128,16 @@ class Pump:
                 )
         self.delivered += len(done)
         self.failed += len(failed_ids)
+        stats = self.stats[f"{consumer.service}/{consumer.subscription}"]
+        stats.delivered += len(done)
+        stats.failed += len(failed_ids)
+        stats.batches += 1
+        stats.last_delivery = time.monotonic()
         return len(messages)
 
-    def backlog(self) -> int:
-        """Messages waiting or in flight on every consumer queue (not the DLQs)."""
+    def backlog(self, stop_at: int | None = None) -> int:
+        """Messages waiting or in flight on every consumer queue (not the DLQs); with `stop_at`, counting stops
+        once the total reaches it (enough to know the cloud is busy)."""
         total = 0
         for consumer in self._consumers:
             attrs = self._sqs.get_queue_attributes(
@@ -113,4 +145,6 @@ class Pump:
                 AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
             )["Attributes"]
             total += int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+            if stop_at is not None and total >= stop_at:
+                break
         return total

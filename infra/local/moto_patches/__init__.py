@@ -1,4 +1,6 @@
-"""Patches that make moto 5.2.5 behave like AWS where the local cloud needs it (time, Lambda, EventBridge, SESv2).
+"""Patches that make moto 5.2.5 behave like AWS where the local cloud needs it (time, Lambda, EventBridge, SESv2),
+and cost what it should (SQS and DynamoDB transactions that do not slow down with the backlog or the table, cheaper
+request dispatch).
 
 Every patch touches moto internals, so they are proven against one moto version only: ``moto_version_guard()``
 refuses any other, and each module's ``verify_patch_points()`` (run on entry and by the canary tests in
@@ -21,6 +23,8 @@ from typing import Any
 import moto
 
 from ._patching import PatchPointMoved
+from .dispatch import moto_dispatch_shortcuts
+from .dynamodb import dynamodb_item_transactions
 from .eventbridge import EventBridgeDeliveries, eventbridge_targets
 from .lambdas import (
     FakeLambdaContext,
@@ -29,6 +33,7 @@ from .lambdas import (
     inprocess_lambdas,
 )
 from .sesv2 import SesV2TemplateLog, sesv2_templates
+from .sqs import sqs_constant_time
 from .virtual_clock import VirtualClock, virtual_time
 
 SUPPORTED_MOTO_VERSION = "5.2.5"
@@ -51,11 +56,14 @@ __all__ = [
     "PatchPointMoved",
     "SesV2TemplateLog",
     "VirtualClock",
+    "dynamodb_item_transactions",
     "eventbridge_targets",
     "inprocess_lambdas",
     "local_aws_patches",
+    "moto_dispatch_shortcuts",
     "moto_version_guard",
     "sesv2_templates",
+    "sqs_constant_time",
     "virtual_time",
 ]
 
@@ -71,7 +79,8 @@ def moto_version_guard() -> None:
         raise MotoVersionError(
             f"infra.local.moto_patches is proven against moto {SUPPORTED_MOTO_VERSION}, but moto {installed} is "
             "installed. The patches replace moto internals (Step Functions wait/callback/retry, "
-            "LambdaFunction._invoke_lambda, events Rule.send_to_targets, SESV2Response); re-run "
+            "LambdaFunction._invoke_lambda, events Rule.send_to_targets, SESV2Response, SQS queue internals, "
+            "BaseResponse.call_action's action lookup, DynamoDB transact_write_items); re-run "
             "tests/integration/local_cloud against the new version, fix what moved, then bump "
             "SUPPORTED_MOTO_VERSION together with the pin in pyproject.toml."
         )
@@ -91,7 +100,7 @@ class LocalAwsPatches:
 def local_aws_patches(
     clock: VirtualClock | None = None, runtime: InProcessLambdaRuntime | None = None
 ) -> Iterator[LocalAwsPatches]:
-    """Enter all four patches (inside or outside ``mock_aws``; they patch classes, not backends).
+    """Enter all seven patches (inside or outside ``mock_aws``; they patch classes, not backends).
 
     The clock also drives EventBridge envelope times, so events and state machines share one "now".
     """
@@ -103,4 +112,7 @@ def local_aws_patches(
         stack.enter_context(inprocess_lambdas(runtime))
         events = stack.enter_context(eventbridge_targets(clock))
         ses = stack.enter_context(sesv2_templates())
+        stack.enter_context(sqs_constant_time())
+        stack.enter_context(moto_dispatch_shortcuts())
+        stack.enter_context(dynamodb_item_transactions())
         yield LocalAwsPatches(clock=clock, runtime=runtime, events=events, ses=ses)

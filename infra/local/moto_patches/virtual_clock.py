@@ -19,7 +19,10 @@ Retry ``IntervalSeconds`` / ``BackoffRate``    the ``time`` attribute of ``retri
 
 A blocked execution thread resumes when the clock reaches its deadline (``clock.advance(days=14)``,
 ``clock.advance_to_next_deadline()``) or when its real trigger fires (``send_task_success``,
-``send_task_heartbeat``, ``stop_execution``).
+``send_task_heartbeat``, ``stop_execution``): ``CallbackPoolManager.notify``/``heartbeat`` and ``Execution.stop``
+are wrapped to wake the waiters at once. The waiters also re-check their trigger on their own, every 20 ms at
+first and backing off to once a second (for what nothing announces, such as a Parallel branch stopping the
+execution), so a thousand parked journeys do not wake fifty thousand times a second.
 
 Still wall-clock (not patched): ``TimeoutSeconds`` enforced by ``ExecuteState._evaluate_with_timeout`` for
 non-callback tasks (harmless: in-process tasks return at once) and, therefore, the overall ``TimeoutSeconds`` of
@@ -55,8 +58,10 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 )
 from moto.stepfunctions.parser.asl.eval.callback.callback import (
     CallbackEndpoint,
+    CallbackPoolManager,
     HeartbeatEndpoint,
 )
+from moto.stepfunctions.parser.backend.execution import Execution
 
 from ._patching import (
     PatchPointMoved,
@@ -71,9 +76,11 @@ UTC = dt.UTC
 AdvanceCallback = Callable[[dt.datetime, dt.datetime], None]
 
 # Real seconds between re-checks of a waiter's ``done`` predicate. The predicates watch threading.Events owned
-# by moto (task token received, execution stopped) that cannot notify our condition, so they are polled; a
-# clock move itself wakes waiters immediately via notify_all.
+# by moto (task token received, execution stopped); the calls that set them are wrapped to wake the waiters
+# (``VirtualClock.wake``), and a clock move wakes them via notify_all, so polling is only a safety net: it starts
+# at 20 ms and doubles up to a second.
 _DEFAULT_POLL_SECONDS = 0.02
+_DEFAULT_MAX_POLL_SECONDS = 1.0
 
 
 def _as_utc(when: dt.datetime) -> dt.datetime:
@@ -95,9 +102,11 @@ class VirtualClock:
         start: dt.datetime | None = None,
         *,
         poll_seconds: float = _DEFAULT_POLL_SECONDS,
+        max_poll_seconds: float = _DEFAULT_MAX_POLL_SECONDS,
     ) -> None:
         self._now = _as_utc(start) if start is not None else dt.datetime.now(UTC).replace(microsecond=0)
         self._poll_seconds = poll_seconds
+        self._max_poll_seconds = max(poll_seconds, max_poll_seconds)
         self._cond = threading.Condition()
         self._sleepers: dict[int, dt.datetime] = {}
         self._ids = itertools.count()
@@ -184,6 +193,11 @@ class VirtualClock:
         if first_error is not None:
             raise first_error
 
+    def wake(self) -> None:
+        """Make every blocked thread re-check its ``done`` predicate now (something it watches may have changed)."""
+        with self._cond:
+            self._cond.notify_all()
+
     # ---- blocking ------------------------------------------------------------------------------------------
     def sleep(self, seconds: float | None, done: Callable[[], bool] | None = None) -> bool:
         """Block until ``seconds`` of *virtual* time passed (returns False) or ``done()`` is true (returns True).
@@ -198,6 +212,7 @@ class VirtualClock:
             key = next(self._ids)
             if deadline is not None:
                 self._sleepers[key] = deadline
+            poll = self._poll_seconds
             try:
                 while True:
                     if generation != self._generation:
@@ -207,7 +222,8 @@ class VirtualClock:
                     if deadline is not None and self._now >= deadline:
                         return False
                     # Without a predicate only a clock move (notify_all) can end the wait: no polling needed.
-                    self._cond.wait(self._poll_seconds if done is not None else None)
+                    self._cond.wait(poll if done is not None else None)
+                    poll = min(poll * 2, self._max_poll_seconds)
             finally:
                 self._sleepers.pop(key, None)
 
@@ -228,6 +244,25 @@ class VirtualClock:
 
 def verify_patch_points() -> None:
     """Raise :class:`PatchPointMoved` if the moto internals patched by :func:`virtual_time` changed shape."""
+    # the calls that set what waiters watch, wrapped to wake them
+    require_params(
+        require_attr(CallbackPoolManager, "notify"), ["self", "callback_id", "outcome"], "CallbackPoolManager.notify"
+    )
+    require_params(
+        require_attr(CallbackPoolManager, "heartbeat"), ["self", "callback_id"], "CallbackPoolManager.heartbeat"
+    )
+    require_params(require_attr(Execution, "stop"), ["self", "stop_date", "error", "cause"], "Execution.stop")
+    from moto.stepfunctions.models import StateMachine
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    require_source(StateMachine.stop_execution, "execution.stop(", "StateMachine.stop_execution")
+
+    for name, call in (
+        ("send_task_success", "callback_pool_manager.notify("),
+        ("send_task_failure", "callback_pool_manager.notify("),
+        ("send_task_heartbeat", "callback_pool_manager.heartbeat("),
+    ):
+        require_source(getattr(StepFunctionsParserBackend, name), call, f"StepFunctionsParserBackend.{name}")
     require_params(
         require_attr(WaitFunction, "_wait_interval"),
         ["self", "env", "wait_seconds"],
@@ -325,6 +360,18 @@ def virtual_time(clock: VirtualClock | None = None) -> Iterator[VirtualClock]:
     # (botocore retries, test polling loops) wait for the virtual clock.
     retry_time = types.SimpleNamespace(sleep=lambda seconds: clock.sleep(seconds))
 
+    def waking(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return original(*args, **kwargs)
+            finally:
+                clock.wake()
+
+        return call
+
+    patches.set(CallbackPoolManager, "notify", waking(CallbackPoolManager.notify))
+    patches.set(CallbackPoolManager, "heartbeat", waking(CallbackPoolManager.heartbeat))
+    patches.set(Execution, "stop", waking(Execution.stop))
     patches.set(WaitFunction, "_wait_interval", wait_interval)
     patches.set(Timestamp, "_get_wait_seconds", get_wait_seconds)
     patches.set(CallbackEndpoint, "wait", callback_wait)

@@ -30,11 +30,16 @@ from infra.local.moto_patches import (
     LocalAwsPatches,
     MotoVersionError,
     VirtualClock,
+    dispatch,
+    dynamodb,
+    dynamodb_item_transactions,
     eventbridge,
     lambdas,
     local_aws_patches,
     moto_version_guard,
     sesv2,
+    sqs,
+    sqs_constant_time,
     virtual_clock,
 )
 from infra.local.moto_patches.eventbridge import render_input_template
@@ -186,7 +191,9 @@ def receive(url: str, count: int = 1, timeout: float = 2.0) -> list[dict[str, An
 
 
 # ---- canaries: patch points and version pin -------------------------------------------------------------------
-@pytest.mark.parametrize("module", [virtual_clock, lambdas, eventbridge, sesv2], ids=lambda m: m.__name__)
+@pytest.mark.parametrize(
+    "module", [virtual_clock, lambdas, eventbridge, sesv2, sqs, dispatch, dynamodb], ids=lambda m: m.__name__
+)
 def test_patch_points_are_where_the_patches_expect_them(module: Any) -> None:
     module.verify_patch_points()
 
@@ -204,32 +211,39 @@ def test_moto_version_guard(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_patches_are_removed_on_exit() -> None:
     from moto.awslambda.models import LambdaFunction
     from moto.awslambda_simple.models import LambdaSimpleBackend
+    from moto.core import responses as core_responses
+    from moto.dynamodb.models import DynamoDBBackend
     from moto.events.models import Rule
     from moto.sesv2.responses import SESV2Response
+    from moto.sqs.models import Queue, SQSBackend
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
         WaitFunction,
     )
 
-    before = (
-        WaitFunction._wait_interval,
-        retrier_decl.time,
-        LambdaFunction._invoke_lambda,
-        LambdaSimpleBackend.invoke,
-        Rule.send_to_targets,
-        SESV2Response.send_email,
-    )
+    def current() -> tuple[Any, ...]:
+        return (
+            WaitFunction._wait_interval,
+            retrier_decl.time,
+            LambdaFunction._invoke_lambda,
+            LambdaSimpleBackend.invoke,
+            Rule.send_to_targets,
+            SESV2Response.send_email,
+            vars(Queue)["approximate_number_of_messages"],
+            Queue.delete_message,
+            SQSBackend.receive_message,
+            SQSBackend.send_message,
+            core_responses.method_names_from_class,
+            core_responses.camelcase_to_underscores,
+            DynamoDBBackend.transact_write_items,
+        )
+
+    before = current()
     with local_aws_patches():
         assert WaitFunction._wait_interval is not before[0]
         assert hasattr(SESV2Response, "create_email_template")
-    after = (
-        WaitFunction._wait_interval,
-        retrier_decl.time,
-        LambdaFunction._invoke_lambda,
-        LambdaSimpleBackend.invoke,
-        Rule.send_to_targets,
-        SESV2Response.send_email,
-    )
+        assert SQSBackend.receive_message is not before[8]
+    after = current()
     assert after == before
     assert not hasattr(SESV2Response, "create_email_template")
 
@@ -462,6 +476,28 @@ def test_heartbeat_timeout_follows_the_virtual_clock(aws: LocalAwsPatches) -> No
     # heartbeat can have fired here, the 30-day TimeoutSeconds is far away.
     assert json.loads(finished(execution)["output"])["err"]["Error"] == "States.Timeout"
     assert clock.now() == START + dt.timedelta(minutes=100)
+
+
+def test_parked_executions_do_not_spin_and_still_stop_at_once(aws: LocalAwsPatches) -> None:
+    arn = create_state_machine(
+        {"StartAt": "Park", "States": {"Park": {"Type": "Wait", "Seconds": 86_400, "End": True}}}
+    )
+    executions = [start(arn) for _ in range(200)]
+    blocked_on(aws.clock, *[START + dt.timedelta(days=1)] * 200)
+    time.sleep(2.5)  # long enough for every waiter to back off its safety poll
+    cpu = time.process_time()
+    time.sleep(1.0)
+    # measured: 200 waiters polling every 20 ms cost ~0.5 s of CPU a second (1,000: more than a core); now ~0.02
+    assert time.process_time() - cpu < 0.15
+
+    sfn = client("stepfunctions")
+    sfn.stop_execution(executionArn=executions[0])
+    started = time.monotonic()
+    eventually(lambda: status(executions[0]) == "ABORTED", timeout=2.0, what="the stopped execution")
+    assert time.monotonic() - started < 0.5  # woken by the stop, not by the next safety poll
+    aws.clock.advance(days=1)
+    for execution in executions[1:]:
+        assert finished(execution)["status"] == "SUCCEEDED"
 
 
 def test_retry_backoff_sleeps_in_virtual_time(aws: LocalAwsPatches) -> None:
@@ -742,6 +778,354 @@ def test_input_template_placeholders_follow_aws_quoting() -> None:
         "f": None,
         "g": '<unknown> "3"',
     }
+
+
+# ---- SQS ------------------------------------------------------------------------------------------------------
+class FakeSqsTime:
+    """moto's SQS reads the time through its module's unix_time/unix_time_millis; this makes them a dial."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from moto.sqs import models as sqs_models
+
+        self.now = 1_750_000_000.0
+        monkeypatch.setattr(sqs_models, "unix_time", lambda dt=None: self.now)
+        monkeypatch.setattr(sqs_models, "unix_time_millis", lambda dt=None: self.now * 1000)
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def counts(url: str) -> tuple[int, int, int]:
+    attributes = client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    return (
+        int(attributes["ApproximateNumberOfMessages"]),
+        int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+        int(attributes["ApproximateNumberOfMessagesDelayed"]),
+    )
+
+
+def queue_with_dlq(name: str, max_receives: int = 2, visibility: int = 30) -> tuple[str, str]:
+    sqs = client("sqs")
+    dlq_url, dlq_arn = queue(f"{name}-dlq")
+    url = sqs.create_queue(
+        QueueName=name,
+        Attributes={
+            "VisibilityTimeout": str(visibility),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receives)}),
+        },
+    )["QueueUrl"]
+    return url, dlq_url
+
+
+def fill(name: str, count: int) -> None:
+    """Put `count` messages on the queue straight through the backend (the test is about what comes after)."""
+    from moto.sqs.models import sqs_backends
+
+    backend = sqs_backends[ACCOUNT][REGION]
+    for i in range(count):
+        backend.send_message(name, f"filler-{i}")
+
+
+def test_sqs_semantics_hold_behind_a_long_backlog(aws: LocalAwsPatches, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeSqsTime(monkeypatch)
+    sqs = client("sqs")
+    url, dlq_url = queue_with_dlq("work", max_receives=2, visibility=30)
+    sqs.send_message(QueueUrl=url, MessageBody="first")
+    fill("work", 20_000)
+    sqs.send_message(QueueUrl=url, MessageBody="late", DelaySeconds=5)
+    assert counts(url) == (20_001, 0, 1)
+
+    # receive, delete, and again: each call costs the same however long the queue is
+    started = time.monotonic()
+    for _ in range(100):
+        [message] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    assert time.monotonic() - started < 10  # unpatched: about a second per receive at this backlog
+    assert counts(url) == (19_901, 0, 1)
+
+    # visibility timeout: a received message is invisible until it runs out, then comes back with its count
+    batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
+    assert [m["Body"] for m in batch] == [f"filler-{i}" for i in range(99, 109)]
+    assert counts(url) == (19_891, 10, 1)
+    clock.advance(31)
+    assert counts(url) == (19_902, 0, 0)  # ... and the delayed message is due
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
+    assert [m["Body"] for m in again] == [m["Body"] for m in batch]
+    assert {m["Attributes"]["ApproximateReceiveCount"] for m in again} == {"2"}
+
+    # delete: by the newest handle or an older one (moto accepts both), twice is fine, a made-up one is refused
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=again[0]["ReceiptHandle"])
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=batch[1]["ReceiptHandle"])
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=again[0]["ReceiptHandle"])
+    with pytest.raises(ClientError, match="ReceiptHandleIsInvalid"):
+        sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-handle")
+    result = sqs.delete_message_batch(
+        QueueUrl=url,
+        Entries=[
+            {"Id": "ok", "ReceiptHandle": again[2]["ReceiptHandle"]},
+            {"Id": "bad", "ReceiptHandle": "nope"},
+        ],
+    )
+    assert [e["Id"] for e in result["Successful"]] == ["ok"] and [e["Id"] for e in result["Failed"]] == ["bad"]
+    assert counts(url) == (19_892, 7, 0)
+
+    # change visibility: 0 makes it receivable now (the pump's retry), a bad handle is refused
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=again[3]["ReceiptHandle"], VisibilityTimeout=0)
+    with pytest.raises(ClientError, match="ReceiptHandleIsInvalid"):
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle="nope", VisibilityTimeout=0)
+    clock.advance(0.001)  # visible once the clock is past "now + 0"
+    assert counts(url) == (19_893, 6, 0)
+
+    # redrive: received maxReceiveCount (2) times, the next receive moves it to the DLQ instead
+    [third] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
+    assert third["Body"] != again[3]["Body"]  # that one went to the DLQ on the way
+    [dead] = sqs.receive_message(QueueUrl=dlq_url, AttributeNames=["All"])["Messages"]
+    assert dead["Body"] == again[3]["Body"]
+    assert counts(url) == (19_891, 7, 0)
+
+    # purge empties the queue and its counts
+    sqs.purge_queue(QueueUrl=url)
+    assert counts(url) == (0, 0, 0)
+    assert sqs.receive_message(QueueUrl=url).get("Messages") is None
+
+
+def _sqs_transcript(monkeypatch: pytest.MonkeyPatch, seed: int) -> list[Any]:
+    """A seeded random session of SQS calls (standard queue with DLQ, FIFO queue) and everything it observed."""
+    import random
+
+    rng = random.Random(seed)
+    clock = FakeSqsTime(monkeypatch)
+    sqs = client("sqs")
+    url, dlq_url = queue_with_dlq(f"q{seed}", max_receives=3, visibility=20)
+    fifo = sqs.create_queue(
+        QueueName=f"f{seed}.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    )["QueueUrl"]
+    handles: list[tuple[str, str]] = []
+    seen: list[Any] = []
+    sent = 0
+    for _ in range(600):
+        op = rng.choice(["send", "send", "batch", "receive", "receive", "delete", "visibility", "count", "tick"])
+        target = fifo if rng.random() < 0.25 else url
+        try:
+            if op == "send":
+                sent += 1
+                extra: dict[str, Any] = {"MessageGroupId": f"g{sent % 3}"} if target == fifo else {}
+                if target == url and rng.random() < 0.2:
+                    extra["DelaySeconds"] = rng.choice([1, 5, 30])
+                sqs.send_message(QueueUrl=target, MessageBody=f"m{sent % 40 if target == fifo else sent}", **extra)
+            elif op == "batch" and target == url:
+                entries = [{"Id": str(i), "MessageBody": f"b{sent}-{i}"} for i in range(rng.randint(1, 10))]
+                sent += 1
+                seen.append(("batch", len(sqs.send_message_batch(QueueUrl=url, Entries=entries)["Successful"])))
+            elif op == "receive":
+                kwargs: dict[str, Any] = {"MaxNumberOfMessages": rng.randint(1, 10), "AttributeNames": ["All"]}
+                if rng.random() < 0.5:
+                    kwargs["VisibilityTimeout"] = rng.choice([0, 1, 10, 60])
+                got = sqs.receive_message(QueueUrl=target, **kwargs).get("Messages", [])
+                handles.extend((target, m["ReceiptHandle"]) for m in got)
+                seen.append(("got", [(m["Body"], m["Attributes"]["ApproximateReceiveCount"]) for m in got]))
+            elif op == "delete" and handles:
+                queue_url, handle = rng.choice(handles)
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=handle)
+                seen.append("deleted")
+            elif op == "visibility" and handles:
+                queue_url, handle = rng.choice(handles)
+                timeout = rng.choice([0, 5, 100])
+                sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=handle, VisibilityTimeout=timeout)
+                seen.append("changed")
+            elif op == "count":
+                seen.append(("counts", counts(url), counts(fifo), counts(dlq_url)))
+            elif op == "tick":
+                clock.advance(rng.choice([0.5, 2, 7, 25]))
+        except ClientError as error:
+            seen.append(("error", op, error.response["Error"]["Code"]))
+    seen.append(("end", counts(url), counts(fifo), counts(dlq_url)))
+    return seen
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_sqs_patch_observes_exactly_what_moto_does(aws_env: None, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    """The same random session, with and without the patch: every receive, count and error must be identical."""
+    with mock_aws():
+        plain = _sqs_transcript(monkeypatch, seed)
+    with mock_aws(), sqs_constant_time():
+        patched = _sqs_transcript(monkeypatch, seed)
+    assert any(entry[0] == "got" and entry[1] for entry in plain if isinstance(entry, tuple))
+    assert patched == plain
+
+
+def test_sqs_patch_takes_over_queues_that_already_hold_messages(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    FakeSqsTime(monkeypatch)
+    with mock_aws():
+        sqs = client("sqs")
+        url, _ = queue_with_dlq("old", visibility=30)
+        for i in range(5):
+            sqs.send_message(QueueUrl=url, MessageBody=str(i))
+        sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=10)
+        held = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2)["Messages"]
+        with sqs_constant_time():
+            assert counts(url) == (3, 2, 1)
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=held[0]["ReceiptHandle"])
+            assert counts(url) == (3, 1, 1)
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=held[1]["ReceiptHandle"])  # unpatched again
+        with sqs_constant_time():
+            assert counts(url) == (3, 0, 1)
+
+
+# ---- DynamoDB transactions ----------------------------------------------------------------------------------------
+def create_tables(suffix: str) -> tuple[str, str]:
+    ddb = client("dynamodb")
+    ranged, plain = f"ranged{suffix}", f"plain{suffix}"
+    ddb.create_table(
+        TableName=ranged,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    ddb.create_table(
+        TableName=plain,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return ranged, plain
+
+
+def stream_events(table: str) -> list[tuple[str, str]]:
+    from moto.dynamodb.models import dynamodb_backends
+
+    shard = dynamodb_backends[ACCOUNT][REGION].get_table(table).stream_shard
+    return [(r.record["eventName"], r.record["dynamodb"]["SequenceNumber"]) for r in shard.items]
+
+
+def test_a_cancelled_transaction_leaves_items_and_stream_as_they_were(aws: LocalAwsPatches) -> None:
+    ddb = client("dynamodb")
+    ranged, plain = create_tables("-rollback")
+    ddb.put_item(TableName=ranged, Item={"pk": {"S": "p"}, "sk": {"S": "a"}, "n": {"N": "1"}})
+    ddb.put_item(TableName=plain, Item={"id": {"S": "gone"}})
+    for i in range(2_000):  # a table big enough that copying it would show
+        ddb.put_item(TableName=plain, Item={"id": {"S": f"x{i}"}})
+    stream_before = stream_events(ranged)
+
+    writes = [
+        {"Update": {"TableName": ranged, "Key": {"pk": {"S": "p"}, "sk": {"S": "a"}}, "UpdateExpression": "ADD n :one",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+        {"Put": {"TableName": ranged, "Item": {"pk": {"S": "p"}, "sk": {"S": "new"}}}},
+        {"Delete": {"TableName": plain, "Key": {"id": {"S": "gone"}}}},
+        {"ConditionCheck": {"TableName": plain, "Key": {"id": {"S": "x1"}},
+                            "ConditionExpression": "attribute_not_exists(id)",
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
+    ]  # fmt: skip
+    started = time.monotonic()
+    with pytest.raises(ClientError) as refused:
+        ddb.transact_write_items(TransactItems=writes)
+    assert time.monotonic() - started < 2
+    assert refused.value.response["Error"]["Code"] == "TransactionCanceledException"
+    reasons = refused.value.response["CancellationReasons"]
+    assert [r["Code"] for r in reasons] == ["None", "None", "None", "ConditionalCheckFailed"]
+    assert reasons[3]["Item"] == {"id": {"S": "x1"}}
+    assert ddb.get_item(TableName=ranged, Key={"pk": {"S": "p"}, "sk": {"S": "a"}})["Item"]["n"] == {"N": "1"}
+    assert "Item" not in ddb.get_item(TableName=ranged, Key={"pk": {"S": "p"}, "sk": {"S": "new"}})
+    assert "Item" in ddb.get_item(TableName=plain, Key={"id": {"S": "gone"}})
+    assert ddb.query(TableName=ranged, KeyConditionExpression="pk = :p",
+                     ExpressionAttributeValues={":p": {"S": "p"}})["Count"] == 1  # fmt: skip
+    assert stream_events(ranged) == stream_before
+
+    ddb.transact_write_items(TransactItems=writes[:3])  # without the failing check: all of it
+    assert ddb.get_item(TableName=ranged, Key={"pk": {"S": "p"}, "sk": {"S": "a"}})["Item"]["n"] == {"N": "2"}
+    assert "Item" not in ddb.get_item(TableName=plain, Key={"id": {"S": "gone"}})
+    assert [name for name, _ in stream_events(ranged)[len(stream_before) :]] == ["MODIFY", "INSERT"]
+
+
+def _transaction_transcript(seed: int) -> list[Any]:
+    """A seeded random series of transactions on two tables, and everything observable after each."""
+    import random
+
+    rng = random.Random(seed)
+    ddb = client("dynamodb")
+    ranged, plain = create_tables(f"-{seed}")
+    seen: list[Any] = []
+
+    def op() -> dict[str, Any]:
+        kind = rng.choice(["Put", "Update", "Delete", "ConditionCheck", "bad"])
+        on_plain = rng.random() < 0.4
+        key = (
+            {"id": {"S": f"k{rng.randint(0, 5)}"}}
+            if on_plain
+            else {"pk": {"S": f"p{rng.randint(0, 2)}"}, "sk": {"S": f"s{rng.randint(0, 2)}"}}
+        )
+        table = plain if on_plain else ranged
+        condition = rng.choice([None, "attribute_exists(v)", "attribute_not_exists(v)", "v < :limit"])
+        body: dict[str, Any] = {"TableName": table}
+        if kind == "Put":
+            body["Item"] = {**key, "v": {"N": str(rng.randint(0, 9))}}
+        elif kind == "bad":  # an update the validator refuses: the whole call fails with a ValidationException
+            return {"Update": {"TableName": table, "Key": key, "UpdateExpression": "SET v = v + :missing"}}
+        else:
+            body["Key"] = key
+        if kind == "Update":
+            body["UpdateExpression"] = "ADD v :one SET touched = :t"
+            body["ExpressionAttributeValues"] = {":one": {"N": "1"}, ":t": {"S": str(rng.random())[:6]}}
+        if kind == "ConditionCheck" and condition is None:
+            condition = "attribute_exists(v)"
+        if condition:
+            body["ConditionExpression"] = condition
+            if ":limit" in condition:
+                body.setdefault("ExpressionAttributeValues", {})[":limit"] = {"N": "5"}
+            if rng.random() < 0.5:
+                body["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        return {kind: body}
+
+    for _ in range(150):
+        items = [op() for _ in range(rng.randint(1, 5))]
+        try:
+            ddb.transact_write_items(TransactItems=items)
+            seen.append("ok")
+        except ClientError as error:
+            seen.append((error.response["Error"]["Code"], error.response.get("CancellationReasons")))
+        seen.append(
+            sorted(map(str, ddb.scan(TableName=ranged)["Items"])) + sorted(map(str, ddb.scan(TableName=plain)["Items"]))
+        )
+        seen.append(stream_events(ranged))
+    return seen
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_transactions_observe_exactly_what_moto_does(aws_env: None, seed: int) -> None:
+    with mock_aws():
+        plain = _transaction_transcript(seed)
+    with mock_aws(), dynamodb_item_transactions():
+        patched = _transaction_transcript(seed)
+    outcomes = [entry if isinstance(entry, str) else entry[0] for entry in plain[::3]]
+    assert {"ok", "TransactionCanceledException", "ValidationException"} <= set(outcomes)
+    assert patched == plain
+
+
+# ---- moto request dispatch --------------------------------------------------------------------------------------
+def test_dispatch_shortcut_finds_exactly_the_actions_moto_would(aws: LocalAwsPatches) -> None:
+    from moto.core.utils import method_names_from_class
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.events.responses import EventsHandler
+    from moto.sesv2.responses import SESV2Response
+    from moto.sqs.responses import SQSResponse
+
+    for cls in (DynamoHandler, EventsHandler, SQSResponse, SESV2Response):
+        listed = set(method_names_from_class(cls))  # moto's own, unpatched function
+        shortcut = dispatch.FunctionNames(cls)
+        assert {name for name in dir(cls) if name in shortcut} == listed and set(shortcut) == listed
+    assert "create_email_template" in dispatch.FunctionNames(SESV2Response)  # added by the SESv2 patch
+    assert "send_message" in dispatch.FunctionNames(SQSResponse) and "not_an_action" not in dispatch.FunctionNames(
+        SQSResponse
+    )
+    # and requests still reach implemented actions and refuse the rest as moto does
+    assert client("sqs").list_queues().get("QueueUrls") is None
+    client("sesv2").create_email_template(TemplateName="t", TemplateContent={"Subject": "s", "Text": "x"})
+    with pytest.raises(NotImplementedError, match="has not been implemented"):
+        client("sesv2").get_account()
 
 
 # ---- SESv2 ----------------------------------------------------------------------------------------------------
