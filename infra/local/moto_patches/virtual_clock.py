@@ -20,9 +20,10 @@ Retry ``IntervalSeconds`` / ``BackoffRate``    the ``time`` attribute of ``retri
 A blocked execution thread resumes when the clock reaches its deadline (``clock.advance(days=14)``,
 ``clock.advance_to_next_deadline()``) or when its real trigger fires (``send_task_success``,
 ``send_task_heartbeat``, ``stop_execution``): ``CallbackPoolManager.notify``/``heartbeat`` and ``Execution.stop``
-are wrapped to wake the waiters at once. The waiters also re-check their trigger on their own, every 20 ms at
-first and backing off to once a second (for what nothing announces, such as a Parallel branch stopping the
-execution), so a thousand parked journeys do not wake fifty thousand times a second.
+are wrapped to wake the waiters at once, and a clock move wakes only the waiters whose deadline it reached. The
+waiters also re-check their trigger on their own, every 20 ms at first and backing off to once a second (for what
+nothing announces, such as a Parallel branch stopping the execution), so a thousand parked journeys do not wake
+fifty thousand times a second.
 
 Still wall-clock (not patched): ``TimeoutSeconds`` enforced by ``ExecuteState._evaluate_with_timeout`` for
 non-callback tasks (harmless: in-process tasks return at once) and, therefore, the overall ``TimeoutSeconds`` of
@@ -108,6 +109,10 @@ class VirtualClock:
         self._poll_seconds = poll_seconds
         self._max_poll_seconds = max(poll_seconds, max_poll_seconds)
         self._cond = threading.Condition()
+        # One condition per blocked thread (sharing the clock's lock), so a clock move wakes only the threads whose
+        # deadline it reached: with a thousand parked journeys, a notify_all on every tick of `make dev`'s clock
+        # made them all contend for the lock and the interpreter once a second.
+        self._waiting: dict[int, threading.Condition] = {}
         self._sleepers: dict[int, dt.datetime] = {}
         self._ids = itertools.count()
         self._callbacks: list[AdvanceCallback] = []
@@ -176,7 +181,9 @@ class VirtualClock:
                     raise ValueError(f"cannot move the virtual clock backwards from {old} to {target}")
                 target = old
             self._now = target
-            self._cond.notify_all()
+            for key, deadline in self._sleepers.items():
+                if deadline <= target:
+                    self._waiting[key].notify()
             callbacks = list(self._callbacks)
         if target != old:
             self._notify(callbacks, old, target)
@@ -196,7 +203,8 @@ class VirtualClock:
     def wake(self) -> None:
         """Make every blocked thread re-check its ``done`` predicate now (something it watches may have changed)."""
         with self._cond:
-            self._cond.notify_all()
+            for waiting in self._waiting.values():
+                waiting.notify()
 
     # ---- blocking ------------------------------------------------------------------------------------------
     def sleep(self, seconds: float | None, done: Callable[[], bool] | None = None) -> bool:
@@ -210,6 +218,8 @@ class VirtualClock:
             generation = self._generation
             deadline = None if seconds is None else self._now + dt.timedelta(seconds=seconds)
             key = next(self._ids)
+            own = threading.Condition(self._cond._lock)  # type: ignore[attr-defined]  # the clock's lock
+            self._waiting[key] = own
             if deadline is not None:
                 self._sleepers[key] = deadline
             poll = self._poll_seconds
@@ -221,17 +231,19 @@ class VirtualClock:
                         return True
                     if deadline is not None and self._now >= deadline:
                         return False
-                    # Without a predicate only a clock move (notify_all) can end the wait: no polling needed.
-                    self._cond.wait(poll if done is not None else None)
+                    # Without a predicate only a clock move past the deadline can end the wait: no polling needed.
+                    own.wait(poll if done is not None else None)
                     poll = min(poll * 2, self._max_poll_seconds)
             finally:
                 self._sleepers.pop(key, None)
+                self._waiting.pop(key, None)
 
     def _park(self, key: int) -> None:
         # Called with the lock held. The virtual_time() context this waiter belongs to has ended, and moto's
         # backends are probably reset: resuming could make the orphaned execution call real AWS endpoints,
         # and polling would burn CPU for the rest of the test session. Block forever (daemon thread) instead.
         self._sleepers.pop(key, None)
+        self._waiting.pop(key, None)
         while True:
             self._cond.wait()
 
@@ -239,6 +251,8 @@ class VirtualClock:
         with self._cond:
             self._generation += 1
             self._sleepers.clear()
+            for waiting in self._waiting.values():
+                waiting.notify()
             self._cond.notify_all()
 
 
