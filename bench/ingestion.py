@@ -242,6 +242,7 @@ PRICE = {
     "sqs": 0.40,
     "dynamodb.read": 0.125,
     "dynamodb.write": 0.625,
+    "s3.put": 5.00,  # the raw event archive's objects ($0.005 per 1,000 PUTs)
 }
 READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"}
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
@@ -267,6 +268,8 @@ class FunctionCalls:
             self.units[(who, "events")] += len(params.get("Entries", []))
         elif service == "lambda" and operation == "Invoke":
             self.units[(str(params.get("FunctionName", "")).removeprefix("cxm-local-"), "lambda")] += 1
+        elif service == "s3" and operation == "PutObject":
+            self.units[(who, "s3.put")] += 1
         elif service == "sqs" and operation in ("DeleteMessage", "DeleteMessageBatch"):
             self.units[(who, "sqs")] += 1
         elif service == "sqs" and operation == "ReceiveMessage" and result.get("Messages"):
@@ -384,6 +387,7 @@ def cost_tables() -> str:
             "sqs": sum(c for (_, d), c in units.items() if d == "sqs") + deliveries,
             "dynamodb.read": sum(c for (_, d), c in units.items() if d == "dynamodb.read"),
             "dynamodb.write": sum(c for (_, d), c in units.items() if d == "dynamodb.write"),
+            "s3.put": sum(c for (_, d), c in units.items() if d == "s3.put"),
         }
         for scope, dims in (("events side", events_side), ("whole path today", whole)):
             per_event = {d: v / events for d, v in dims.items()}
@@ -397,7 +401,7 @@ def cost_tables() -> str:
             note=(
                 "Events side: one conditional PutItem per message on events/messages (the messageId claim; "
                 "a duplicate's failed condition is billed as a write too); the API key lookup is cached per "
-                "container (0). Identity's share is whatever identity does today (being reworked). With "
+                "container (0). With "
                 "DEDUPE_WINDOW_HOURS=0 the events side writes nothing and a re-sent message is published again "
                 "under the same envelope id, which the consumers' own idempotency absorbs."
             ),
@@ -405,13 +409,25 @@ def cost_tables() -> str:
         + "\n"
         + render(
             "Billable AWS requests per collected event and list price per million events (collection path)",
-            ["scenario", "scope", "APIGW", "Lambda", "EB events", "SQS", "DDB RRU", "DDB WRU", "$ / 1M events"],
+            [
+                "scenario",
+                "scope",
+                "APIGW",
+                "Lambda",
+                "EB events",
+                "SQS",
+                "DDB RRU",
+                "DDB WRU",
+                "S3 PUT",
+                "$ / 1M events",
+            ],
             price_rows,
             note=(
                 "us-east-1 list prices, on-demand: HTTP API $1.00/M, Lambda $0.20/M requests (duration not "
-                "included), EventBridge $1.00/M events, SQS $0.40/M, DynamoDB $0.125/M RRU, $0.625/M WRU. "
-                "'whole path today' adds every consumer that ran downstream (bus → SQS → identity, then segments; "
-                "EventBridge's SendMessage to each queue included)."
+                "included), EventBridge $1.00/M events, SQS $0.40/M, DynamoDB $0.125/M RRU, $0.625/M WRU, S3 $5/M "
+                "PUT. 'whole path today' adds every consumer that ran downstream (bus → SQS → identity, then "
+                "segments and the raw event archive; EventBridge's SendMessage to each queue included). The "
+                "archive writes one object per SQS batch it receives (up to 10 activities)."
             ),
         )
     )
