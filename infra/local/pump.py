@@ -87,16 +87,24 @@ class Pump:
     def pump_once(self, turn: float = 0.0) -> int:
         """One pass over every queue; returns how many messages were handed to functions.
 
-        Each queue gets one batch, and more while its batches come back full and `turn` seconds have not passed.
+        Each queue gets one batch, and more while its batches come back full and wholly processed and `turn`
+        seconds have not passed (a failed record waits for the next pass, as it did, so the other consumers run
+        between its retries).
         """
         handled = 0
         with self._lock:
             for consumer in self._consumers:
                 started = time.monotonic()
                 while True:
+                    failed = self.failed
                     received = self._deliver(consumer)
                     handled += received
-                    if received < consumer.batch_size or time.monotonic() - started >= turn or self._stop.is_set():
+                    if (
+                        received < consumer.batch_size
+                        or self.failed != failed
+                        or time.monotonic() - started >= turn
+                        or self._stop.is_set()
+                    ):
                         break
         return handled
 

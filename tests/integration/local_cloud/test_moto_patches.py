@@ -903,7 +903,7 @@ def _sqs_transcript(monkeypatch: pytest.MonkeyPatch, seed: int) -> list[Any]:
     handles: list[tuple[str, str]] = []
     seen: list[Any] = []
     sent = 0
-    for _ in range(600):
+    for _ in range(400):
         op = rng.choice(["send", "send", "batch", "receive", "receive", "delete", "visibility", "count", "tick"])
         target = fifo if rng.random() < 0.25 else url
         try:
@@ -943,7 +943,7 @@ def _sqs_transcript(monkeypatch: pytest.MonkeyPatch, seed: int) -> list[Any]:
     return seen
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2])
 def test_sqs_patch_observes_exactly_what_moto_does(aws_env: None, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
     """The same random session, with and without the patch: every receive, count and error must be identical."""
     with mock_aws():
@@ -1007,7 +1007,7 @@ def test_a_cancelled_transaction_leaves_items_and_stream_as_they_were(aws: Local
     ranged, plain = create_tables("-rollback")
     ddb.put_item(TableName=ranged, Item={"pk": {"S": "p"}, "sk": {"S": "a"}, "n": {"N": "1"}})
     ddb.put_item(TableName=plain, Item={"id": {"S": "gone"}})
-    for i in range(2_000):  # a table big enough that copying it would show
+    for i in range(500):  # a table big enough that copying it would show
         ddb.put_item(TableName=plain, Item={"id": {"S": f"x{i}"}})
     stream_before = stream_events(ranged)
 
