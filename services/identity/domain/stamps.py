@@ -33,6 +33,13 @@ def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
+def same(a: Stamped | None, b: Stamped | None) -> bool:
+    """Equal as stored: Python's `==` takes 0, 0.0 and False for one value, JSON does not."""
+    if a is None or b is None:
+        return a is b
+    return a.at == b.at and canonical(a.value) == canonical(b.value)
+
+
 def later(a: Stamped | None, b: Stamped | None) -> Stamped | None:
     """The more recent of two stamped values; a tie goes to the canonically greater value, so the choice does not
     depend on which side is `a` (merging is commutative)."""
@@ -60,7 +67,7 @@ def unmerge_stamped(
     out: dict[str, Stamped] = {}
     for key in now.keys() | before.keys():
         current = now.get(key)
-        chosen = before.get(key) if current == after.get(key) else current
+        chosen = before.get(key) if same(current, after.get(key)) else current
         if chosen is not None:
             out[key] = chosen
     return out

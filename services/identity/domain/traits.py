@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from services.common.contracts.events import EventCollected
-from services.identity.domain.stamps import Stamped, is_empty, later, merge_stamped, unmerge_stamped
+from services.identity.domain.stamps import Stamped, canonical, is_empty, later, merge_stamped, same, unmerge_stamped
 
 Traits = Mapping[str, Stamped]
 
@@ -37,9 +37,9 @@ def apply_traits(current: Traits, updates: Mapping[str, Any], at: str) -> tuple[
             continue
         old = out.get(name)
         winner = later(old, Stamped(value, at))
-        if winner is not None and winner != old:
+        if winner is not None and not same(winner, old):
             out[name] = winner
-            if old is None or old.value != winner.value:
+            if old is None or canonical(old.value) != canonical(winner.value):
                 changed[name] = winner.value
     return out, changed
 
