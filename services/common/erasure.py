@@ -21,13 +21,14 @@ def erased_profile_ids(data: ProfileErased) -> list[str]:
     return list(dict.fromkeys([data.profile_id, *data.profile_ids]))
 
 
-def tombstone_ref(profile_id: str) -> str:
-    return hashlib.sha256(b"cxm-erased:" + profile_id.encode()).hexdigest()
+def profile_digest(profile_id: str) -> str:
+    """How a store refers to a profile without naming it (tombstones here, the event archive's key ring)."""
+    return hashlib.sha256(b"cxm-profile:" + profile_id.encode()).hexdigest()
 
 
 def tombstone_key(profile_id: str) -> dict[str, str]:
     """The key of a profile's tombstone in a service's (pk, sk) table."""
-    return {"pk": f"ERASED#{tombstone_ref(profile_id)}", "sk": TOMBSTONE_SK}
+    return {"pk": f"ERASED#{profile_digest(profile_id)}", "sk": TOMBSTONE_SK}
 
 
 def tombstone_item(profile_id: str, now: dt.datetime) -> dict[str, Any]:

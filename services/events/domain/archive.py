@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import gzip
-import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -19,6 +18,8 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from services.common.erasure import profile_digest
 
 FORMAT_VERSION = 1
 KEY_BYTES = 32  # AES-256
@@ -43,9 +44,9 @@ class Unreadable(ValueError):
 
 
 def person_ref(profile_id: str) -> str:
-    """How the key ring refers to a profile: a one-way digest, so not even the key ring holds the id in the clear
-    (and the tombstone left by an erasure names nobody)."""
-    return hashlib.sha256(b"cxm-archive:" + profile_id.encode()).hexdigest()
+    """How the key ring refers to a profile: the platform's one-way digest, so not even the key ring holds the id
+    in the clear (and the tombstone left by an erasure names nobody)."""
+    return profile_digest(profile_id)
 
 
 def seal(event: Mapping[str, Any], key: ArchiveKey) -> dict[str, Any]:

@@ -133,17 +133,17 @@ def process(
                 repo, publisher, catalog, stored.folded.into, stimulus, cause, correlation_id, now, hops=hops + 1
             )
         if cause in stored.seen:  # a redelivery: announce again what may not have been announced
-            mine = [m for m in stored.outbox if m.get("cause") == cause or _abandoned(m, moment)]
-            _publish(publisher, stored.seen[cause] + mine)
-            _confirm(repo, profile_id, stored, mine)
+            mine = [m for m in stored.outbox if m.get("cause") == cause or is_abandoned(m, moment)]
+            publish_messages(publisher, stored.seen[cause] + mine)
+            confirm_published(repo, profile_id, stored, mine)
             return Result(published=len(stored.seen[cause]) + len(mine))
         before = ProfileState.from_json(stored.state)
         outcome = apply(catalog, before, stimulus, now_ms)
-        abandoned = [m for m in stored.outbox if _abandoned(m, moment)]
+        abandoned = [m for m in stored.outbox if is_abandoned(m, moment)]
         if not outcome.changed:
             if abandoned:
-                _publish(publisher, abandoned)
-                _confirm(repo, profile_id, stored, abandoned)
+                publish_messages(publisher, abandoned)
+                confirm_published(repo, profile_id, stored, abandoned)
             return Result(evaluated=outcome.evaluated, published=len(abandoned))
         if not stored.version and repo.is_erased(profile_id, moment):
             # About to write a profile's first rollup: unless it is a person erased meanwhile (a late message).
@@ -156,15 +156,15 @@ def process(
             version=version,
             seen={**stored.seen, cause: replay},
             outbox=outbox,
-            due_at=_due(outcome.state.due, outbox),
+            due_at=next_due(outcome.state.due, outbox),
         )
         day, current = deltas(snapshot(before), snapshot(outcome.state))
         try:
             repo.save_rollup(profile_id, written, stored.version, (moment.date().isoformat(), day, current))
         except StaleRollup:
             continue
-        _publish(publisher, replay + once + abandoned)
-        _confirm(repo, profile_id, written, once + abandoned)
+        publish_messages(publisher, replay + once + abandoned)
+        confirm_published(repo, profile_id, written, once + abandoned)
         return Result(
             written=True,
             published=len(replay) + len(once) + len(abandoned),
@@ -179,7 +179,7 @@ def is_folded(stored: StoredRollup, moment: dt.datetime) -> bool:
     return stored.folded is not None and stored.folded.expires_at > moment.timestamp()
 
 
-def _abandoned(message: dict[str, Any], moment: dt.datetime) -> bool:
+def is_abandoned(message: dict[str, Any], moment: dt.datetime) -> bool:
     """Written more than a minute ago and still unconfirmed: its writer died."""
     return clock.parse_iso(message["at"]) <= moment - UNCONFIRMED_RETRY
 
@@ -188,7 +188,7 @@ def _due_iso(due: int | None) -> str | None:
     return None if due is None else clock.iso(dt.datetime.fromtimestamp(due / 1000, dt.UTC))
 
 
-def _due(due: int | None, outbox: list[dict[str, Any]]) -> str | None:
+def next_due(due: int | None, outbox: list[dict[str, Any]]) -> str | None:
     """The next due time; while messages wait in the outbox, no later than when they count as abandoned."""
     found = _due_iso(due)
     if outbox:
@@ -198,14 +198,16 @@ def _due(due: int | None, outbox: list[dict[str, Any]]) -> str | None:
     return found
 
 
-def _confirm(repo: DynamoSegments, profile_id: str, stored: StoredRollup, published: list[dict[str, Any]]) -> None:
+def confirm_published(
+    repo: DynamoSegments, profile_id: str, stored: StoredRollup, published: list[dict[str, Any]]
+) -> None:
     """Drop the published messages from the outbox, whoever wrote since; the rest stays for its owner."""
     done = {m["id"] for m in published}
     while done:
         remaining = [m for m in stored.outbox if m["id"] not in done]
         if len(remaining) == len(stored.outbox):
             return  # nothing of ours is left: someone else confirmed it
-        due = _due(ProfileState.from_json(stored.state).due, remaining)
+        due = next_due(ProfileState.from_json(stored.state).due, remaining)
         if repo.set_outbox(profile_id, stored.version, remaining, due):
             return
         stored = repo.rollup(profile_id)
@@ -275,7 +277,7 @@ def messages(
     return once, replay
 
 
-def _publish(publisher: Publisher, stored: list[dict[str, Any]]) -> None:
+def publish_messages(publisher: Publisher, stored: list[dict[str, Any]]) -> None:
     if stored:
         publisher.publish([to_envelope(m) for m in stored])
 

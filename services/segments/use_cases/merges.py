@@ -32,12 +32,12 @@ from services.segments.use_cases.evaluation import (
     MAX_ATTEMPTS,
     MAX_HOPS,
     Result,
-    _abandoned,
-    _confirm,
-    _due,
-    _publish,
+    confirm_published,
+    is_abandoned,
     is_folded,
     messages,
+    next_due,
+    publish_messages,
 )
 
 UNMERGE_WINDOW = dt.timedelta(days=30)  # longer than a message can wait in a queue and its DLQ (decision 23)
@@ -96,14 +96,14 @@ def fold_profiles(
         once, replay = messages(survivor_id, outcome, version, moment, incoming.correlation_id, cause)
         exits, _ = messages(folded_id, left, stub.version, moment, incoming.correlation_id, cause)
         pending = theirs.outbox  # written by a writer of the folded profile, not yet confirmed: published now
-        abandoned = [m for m in mine.outbox if _abandoned(m, moment)]
+        abandoned = [m for m in mine.outbox if is_abandoned(m, moment)]
         outbox = mine.outbox + pending + once + exits
         written = StoredRollup(
             state=outcome.state.to_json(),
             version=version,
             seen={**mine.seen, cause: replay},
             outbox=outbox,
-            due_at=_due(outcome.state.due, outbox),
+            due_at=next_due(outcome.state.due, outbox),
         )
         day = moment.date().isoformat()
         gained, current = deltas(snapshot(survivor), snapshot(outcome.state))
@@ -118,8 +118,8 @@ def fold_profiles(
         except StaleRollup:
             continue
         announced = once + exits + pending + abandoned
-        _publish(publisher, replay + announced)
-        _confirm(repo, survivor_id, written, announced)
+        publish_messages(publisher, replay + announced)
+        confirm_published(repo, survivor_id, written, announced)
         return Result(
             written=True,
             published=len(replay) + len(announced),
@@ -185,7 +185,7 @@ def unfold_profiles(
                 version=mine.version + 1,
                 seen={**mine.seen, cause: []},
                 outbox=mine.outbox,
-                due_at=_due(given_back.state.due, mine.outbox),
+                due_at=next_due(given_back.state.due, mine.outbox),
             )
             writes.append(RollupWrite(survivor_id, left, mine.version, (day, _transitions(changed), current)))
         outbox = theirs.outbox + once
@@ -194,7 +194,7 @@ def unfold_profiles(
             version=version,
             seen={**theirs.seen, cause: replay},
             outbox=outbox,
-            due_at=_due(back_again.state.due, outbox),
+            due_at=next_due(back_again.state.due, outbox),
         )
         entered, current = deltas(snapshot(ProfileState()), snapshot(back_again.state))
         writes.append(RollupWrite(restored_id, written, theirs.version, (day, _transitions(entered), current)))
@@ -202,8 +202,8 @@ def unfold_profiles(
             repo.save_rollups(writes)
         except StaleRollup:
             continue
-        _publish(publisher, replay + once)
-        _confirm(repo, restored_id, written, once)
+        publish_messages(publisher, replay + once)
+        confirm_published(repo, restored_id, written, once)
         return Result(
             written=True,
             published=len(replay) + len(once),
@@ -229,10 +229,10 @@ def _announce_again(
 ) -> Result:
     """A redelivery: publish again what the cause announced and what of it may still wait in the outbox."""
     profile_id, stored = _survivor(repo, profile_id, moment)
-    mine = [m for m in stored.outbox if m.get("cause") == cause or _abandoned(m, moment)]
+    mine = [m for m in stored.outbox if m.get("cause") == cause or is_abandoned(m, moment)]
     again = stored.seen.get(cause, [])
-    _publish(publisher, again + mine)
-    _confirm(repo, profile_id, stored, mine)
+    publish_messages(publisher, again + mine)
+    confirm_published(repo, profile_id, stored, mine)
     return Result(published=len(again) + len(mine))
 
 
