@@ -13,6 +13,14 @@ With ``mock_aws(config={"lambda": {"use_docker": False}})`` moto serves Lambda f
 whose ``invoke`` just echoes the payload; it is routed back to ``LambdaBackend.invoke`` so both ``use_docker``
 settings behave the same. Patching only ``invoke`` would miss the event-source paths, which call ``fn.invoke``.
 
+Second patch, for the threads that do not invoke: while a handler runs, its environment is in ``os.environ``
+and is taken out again afterwards. Proxy lookup (``urllib.request.getproxies_environment``, which botocore
+runs on every client creation, and urllib and requests on every opener or session) iterates ``os.environ``
+and fails with ``KeyError`` when a key it has listed is removed before it reads it. The lookup functions are
+wrapped wherever the libraries bound them (``_PROXY_LOOKUPS``) to look again on that ``KeyError``. (Holding
+``_ENV_LOCK`` instead would order it against other locks, such as the one our settings module creates clients
+under, and a handler waiting for one while a reader holds the other would deadlock.)
+
 Known differences from AWS: invocations are serialised (see ``_ENV_LOCK``); ``InvocationType=Event`` runs
 synchronously; a raised exception gives ``FunctionError: "Handled"`` (moto's header) where AWS says
 ``"Unhandled"``; handler modules are imported once per process, so read configuration at call time.
@@ -30,12 +38,14 @@ import os
 import threading
 import time
 import traceback
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import botocore.utils
 from moto.awslambda.models import LambdaBackend, LambdaFunction
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
@@ -58,6 +68,16 @@ HandlerRef = str | Handler  # "pkg.module.func" or the callable itself
 _ENV_LOCK = threading.RLock()
 
 DEFAULT_MAX_INVOCATIONS = 10_000
+
+# (module, name) of every binding of urllib's environment proxy lookup that code in another thread may call
+# while a handler's environment is being applied or removed. Modules not installed are skipped.
+_PROXY_LOOKUPS = (
+    ("urllib.request", "getproxies"),
+    ("urllib.request", "getproxies_environment"),  # proxy_bypass_environment looks this one up
+    ("botocore.utils", "getproxies"),  # EndpointCreator._get_proxies -> get_environ_proxies
+    ("requests.utils", "getproxies"),
+    ("requests.utils", "getproxies_environment"),
+)
 
 _FUNCTION_ATTRS = (
     "function_name",
@@ -205,8 +225,42 @@ def _function_environment(fn: LambdaFunction, extra_env: Mapping[str, str]) -> I
                 os.environ[key] = value
 
 
+def _environment_readers() -> list[tuple[Any, str, Callable[[], dict[str, str]]]]:
+    """The installed proxy-lookup bindings of ``_PROXY_LOOKUPS``, each with the function it is bound to."""
+    readers = []
+    for module_name, name in _PROXY_LOOKUPS:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        readers.append((module, name, require_attr(module, name)))
+    return readers
+
+
+_LOOKUP_ATTEMPTS = 1_000
+
+
+def _retrying_on_a_vanished_key(lookup: Callable[[], dict[str, str]]) -> Callable[[], dict[str, str]]:
+    def lookup_again_on_a_vanished_key() -> dict[str, str]:
+        # A KeyError from the lookup can only be a key removed between listing and reading it (the lookup does
+        # nothing else that raises it); the next listing no longer has it. Bounded so a real fault still surfaces.
+        for _ in range(_LOOKUP_ATTEMPTS - 1):
+            try:
+                return lookup()
+            except KeyError:
+                continue
+        return lookup()
+
+    lookup_again_on_a_vanished_key.__wrapped__ = lookup  # type: ignore[attr-defined]
+    return lookup_again_on_a_vanished_key
+
+
 def verify_patch_points() -> None:
     """Raise ``PatchPointMoved`` if the moto internals patched by :func:`inprocess_lambdas` changed shape."""
+    # the lookups iterate os.environ, and botocore reaches them through its module-level binding
+    require_source(urllib.request.getproxies_environment, "os.environ", "urllib.request.getproxies_environment")
+    require_source(botocore.utils.get_environ_proxies, "getproxies()", "botocore.utils.get_environ_proxies")
+    _environment_readers()
     require_params(
         require_attr(LambdaFunction, "_invoke_lambda"),
         ["self", "event"],
@@ -252,6 +306,8 @@ def inprocess_lambdas(
 
     patches.set(LambdaFunction, "_invoke_lambda", invoke_lambda)
     patches.set(LambdaSimpleBackend, "invoke", LambdaBackend.invoke)
+    for module, name, lookup in _environment_readers():
+        patches.set(module, name, _retrying_on_a_vanished_key(lookup))
     try:
         yield runtime
     finally:

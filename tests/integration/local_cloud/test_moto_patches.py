@@ -560,6 +560,51 @@ def test_direct_invoke_runs_the_handler_with_the_function_environment(
     assert aws.runtime.invocations.maxlen == 10_000
 
 
+@pytest.mark.parametrize("reader", ["botocore client endpoint", "urllib opener", "requests session"])
+def test_other_threads_read_the_environment_safely_while_handlers_run(
+    aws: LocalAwsPatches, monkeypatch: pytest.MonkeyPatch, reader: str
+) -> None:
+    # A handler's environment is put into os.environ and taken out when it returns. Proxy lookup, which botocore
+    # runs on every client creation and urllib/requests on every opener/session, iterates os.environ: it lists
+    # the keys, then reads them one by one. Here the invocation ends right after the listing (seen in CI on a
+    # test's client creation as KeyError: '_HANDLER').
+    import urllib.request
+
+    import botocore.utils
+    import requests.utils
+
+    lookups: dict[str, Callable[[], Any]] = {
+        "botocore client endpoint": lambda: botocore.utils.get_environ_proxies(
+            "https://dynamodb.eu-west-1.amazonaws.com"
+        ),
+        "urllib opener": urllib.request.ProxyHandler,
+        "requests session": lambda: requests.utils.get_environ_proxies("http://127.0.0.1:8080/v1/batch"),
+    }
+    running, returning = threading.Event(), threading.Event()
+
+    def handler(event: Any, context: Any) -> dict[str, bool]:
+        running.set()
+        return {"returned": returning.wait(5)}
+
+    aws.runtime.register("slow", handler)
+    create_function("slow", "does.not.exist", {"SETTING_A": "a", "SETTING_B": "b"})
+    invocation = threading.Thread(target=lambda: client("lambda").invoke(FunctionName="slow"))
+    invocation.start()
+    assert running.wait(5) and os.environ["SETTING_A"] == "a"
+
+    decode = os.environ.decodevalue
+
+    def decode_after_the_invocation_ends(value: bytes) -> str:
+        if not returning.is_set():  # first value read by the lookup: its keys are already listed
+            returning.set()
+            invocation.join(5)
+        return decode(value)
+
+    monkeypatch.setattr(os.environ, "decodevalue", decode_after_the_invocation_ends)
+    lookups[reader]()  # KeyError: 'SETTING_A' (or another of the function's keys) without the patch
+    assert not invocation.is_alive() and "SETTING_A" not in os.environ
+
+
 def test_sqs_event_source_mapping_reaches_the_same_runtime(aws: LocalAwsPatches) -> None:
     # moto calls fn.invoke directly for event-source mappings (synchronously, inside send_message)
     lambda_arn = create_function("consumer", f"{HANDLERS}.record")
