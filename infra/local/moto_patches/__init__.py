@@ -1,6 +1,6 @@
 """Patches that make moto 5.2.5 behave like AWS where the local cloud needs it (time, Lambda, EventBridge, SESv2),
-and cost what it should (SQS and DynamoDB transactions that do not slow down with the backlog or the table, cheaper
-request dispatch).
+and cost what it should (SQS, DynamoDB transactions and DynamoDB queries that do not slow down with the backlog or the
+table, cheaper request dispatch).
 
 Every patch touches moto internals, so they are proven against one moto version only: ``moto_version_guard()``
 refuses any other, and each module's ``verify_patch_points()`` (run on entry and by the canary tests in
@@ -24,7 +24,7 @@ import moto
 
 from ._patching import PatchPointMoved
 from .dispatch import moto_dispatch_shortcuts
-from .dynamodb import dynamodb_item_transactions
+from .dynamodb import dynamodb_item_transactions, dynamodb_key_queries
 from .eventbridge import EventBridgeDeliveries, eventbridge_targets
 from .lambdas import (
     FakeLambdaContext,
@@ -57,6 +57,7 @@ __all__ = [
     "SesV2TemplateLog",
     "VirtualClock",
     "dynamodb_item_transactions",
+    "dynamodb_key_queries",
     "eventbridge_targets",
     "inprocess_lambdas",
     "local_aws_patches",
@@ -100,7 +101,7 @@ class LocalAwsPatches:
 def local_aws_patches(
     clock: VirtualClock | None = None, runtime: InProcessLambdaRuntime | None = None
 ) -> Iterator[LocalAwsPatches]:
-    """Enter all seven patches (inside or outside ``mock_aws``; they patch classes, not backends).
+    """Enter all eight patches (inside or outside ``mock_aws``; they patch classes, not backends).
 
     The clock also drives EventBridge envelope times, so events and state machines share one "now".
     """
@@ -115,4 +116,5 @@ def local_aws_patches(
         stack.enter_context(sqs_constant_time())
         stack.enter_context(moto_dispatch_shortcuts())
         stack.enter_context(dynamodb_item_transactions())
+        stack.enter_context(dynamodb_key_queries())
         yield LocalAwsPatches(clock=clock, runtime=runtime, events=events, ses=ses)

@@ -1,4 +1,6 @@
-"""DynamoDB ``TransactWriteItems`` in moto that backs up the items it writes, not the tables.
+"""Two DynamoDB costs in moto that grow with the table: transactions and queries.
+
+**Transactions.** ``TransactWriteItems`` in moto backs up the items it writes, not the tables.
 
 moto 5.2.5 starts every ``TransactWriteItems`` with ``copy.deepcopy`` of each table the transaction names, so it can
 put the copy back if the transaction is cancelled. A transaction therefore costs time in proportion to the size of
@@ -10,13 +12,24 @@ quadratically with the number of profiles.
 checks, writes, error collection and ``CancellationReasons``) in which the backup holds a deep copy of each item
 the transaction names (or "absent") and the length of each table's stream shard. A cancelled transaction puts
 those items back (or removes them) and drops the stream records it added -- what moto's table swap restored.
+
+**Queries.** moto 5.2.5's ``Table.query`` starts from ``Table.all_items()``, which lists *and sorts* every item of
+the table, and only then keeps the items of the queried partition. A query that reads one profile's few items
+from a 100,000-item table took seconds, so a consumer that queries on every message or every minute (segments'
+definition reload, its sweep) fell behind in proportion to the table. ``dynamodb_key_queries()`` narrows what
+``all_items()`` gives the query running on the same thread: for a query of the table itself, the items stored
+under the queried partition key, which moto keeps in ``Table.items[hash_key]``; for a query of an index, every
+item unsorted (moto sorts the matches by the full index and table key afterwards, so the input order cannot
+change the result). Everything else in the query (conditions, order, paging, limits, filters, projections,
+errors) is moto's own code.
 """
 
 from __future__ import annotations
 
 import copy
 import inspect
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -183,7 +196,12 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
 
 
 def verify_patch_points() -> None:
-    """Raise ``PatchPointMoved`` if moto's transaction code is not the one this patch reproduces."""
+    """Raise ``PatchPointMoved`` if moto's transaction or query code is not what the patches expect."""
+    _verify_transaction_patch_points()
+    _verify_query_patch_points()
+
+
+def _verify_transaction_patch_points() -> None:
     original = require_attr(DynamoDBBackend, "transact_write_items")
     require_params(original, ["self", "transact_items"], "DynamoDBBackend.transact_write_items")
     for fragment in (
@@ -208,10 +226,87 @@ def verify_patch_points() -> None:
     require_source(StreamShard.add, "self.items.append(", "StreamShard.add")
 
 
+_QUERY_PARAMS = ["self", "hash_key", "range_comparison", "range_objs", "limit", "exclusive_start_key"]
+# The query running on this thread, if any: (table, hash key, index name).
+_QUERYING = threading.local()
+
+
+def _narrowed_all_items(original: Callable[[Table], list[Item]]) -> Callable[[Table], list[Item]]:
+    def all_items(self: Table) -> list[Item]:
+        query = getattr(_QUERYING, "query", None)
+        if query is None or query[0] is not self:
+            return original(self)  # scans, exports, other tables: moto's full sorted list
+        _, hash_key, index_name = query
+        if index_name:
+            return _every_item(self)
+        stored = self.items.get(hash_key) if hash_key is not None else None
+        if stored is None:
+            return []
+        if self.range_key_attr:
+            return sorted(stored.values(), key=lambda item: item.range_key)  # type: ignore[union-attr]
+        return [stored]  # type: ignore[list-item]
+
+    return all_items
+
+
+def _every_item(table: Table) -> list[Item]:
+    if not table.range_key_attr:
+        return list(table.items.values())  # type: ignore[arg-type]
+    return [item for stored in table.items.values() for item in stored.values()]
+
+
+def _query_narrowing_all_items(original: Callable[..., Any]) -> Callable[..., Any]:
+    signature = inspect.signature(original)
+
+    def query(self: Table, *args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind(self, *args, **kwargs).arguments
+        outer = getattr(_QUERYING, "query", None)
+        _QUERYING.query = (self, arguments.get("hash_key"), arguments.get("index_name"))
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            _QUERYING.query = outer
+
+    return query
+
+
+def _verify_query_patch_points() -> None:
+    query = require_attr(Table, "query")
+    actual = list(inspect.signature(query).parameters)
+    if actual[: len(_QUERY_PARAMS)] != _QUERY_PARAMS or "index_name" not in actual:
+        raise PatchPointMoved(f"Table.query parameters changed: {actual}")
+    source = inspect.getsource(query)
+    if source.count("self.all_items()") != 2:
+        raise PatchPointMoved("Table.query reads Table.all_items() a different number of times now")
+    for fragment in (
+        "isinstance(item, Item) and item.hash_key == hash_key",  # the table query keeps one partition
+        "possible_results = self.sorted_items(",  # the index query sorts its matches itself
+        "possible_results.sort(key=lambda item: item.range_key)",
+    ):
+        require_source(query, fragment, "Table.query")
+    require_source(Table._generate_attr_to_sort_by, "attrs_to_sort_by.append(table_hash_key)", "Table sort order")
+    require_source(Table.all_items, "self.items.values()", "Table.all_items")
+    require_source(Table.put_item, "self.items[hash_value][range_value] = item", "Table.put_item")
+    require_source(Table.put_item, "self.items[hash_value] = item", "Table.put_item")
+
+
+@contextmanager
+def dynamodb_key_queries() -> Iterator[None]:
+    """Make a query read its partition, not the whole sorted table (see the module docstring)."""
+    _verify_query_patch_points()
+    patches = PatchSet()
+    patches.set(Table, "all_items", _narrowed_all_items(Table.all_items))
+    patches.set(Table, "query", _query_narrowing_all_items(Table.query))
+    try:
+        yield
+    finally:
+        patches.restore()
+
+
 @contextmanager
 def dynamodb_item_transactions() -> Iterator[None]:
     """Make ``TransactWriteItems`` back up items instead of tables (see the module docstring)."""
-    verify_patch_points()
+    _verify_transaction_patch_points()
     patches = PatchSet()
     patches.set(DynamoDBBackend, "transact_write_items", _transact_write_items)
     try:
@@ -220,4 +315,9 @@ def dynamodb_item_transactions() -> Iterator[None]:
         patches.restore()
 
 
-__all__ = ["ItemBackup", "dynamodb_item_transactions", "verify_patch_points"]
+__all__ = [
+    "ItemBackup",
+    "dynamodb_item_transactions",
+    "dynamodb_key_queries",
+    "verify_patch_points",
+]

@@ -33,6 +33,7 @@ from infra.local.moto_patches import (
     dispatch,
     dynamodb,
     dynamodb_item_transactions,
+    dynamodb_key_queries,
     eventbridge,
     lambdas,
     local_aws_patches,
@@ -213,6 +214,7 @@ def test_patches_are_removed_on_exit() -> None:
     from moto.awslambda_simple.models import LambdaSimpleBackend
     from moto.core import responses as core_responses
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
     from moto.events.models import Rule
     from moto.sesv2.responses import SESV2Response
     from moto.sqs.models import Queue, SQSBackend
@@ -236,6 +238,8 @@ def test_patches_are_removed_on_exit() -> None:
             core_responses.method_names_from_class,
             core_responses.camelcase_to_underscores,
             DynamoDBBackend.transact_write_items,
+            Table.query,
+            Table.all_items,
         )
 
     before = current()
@@ -1148,6 +1152,165 @@ def test_transactions_observe_exactly_what_moto_does(aws_env: None, seed: int) -
     outcomes = [entry if isinstance(entry, str) else entry[0] for entry in plain[::3]]
     assert {"ok", "TransactionCanceledException", "ValidationException"} <= set(outcomes)
     assert patched == plain
+
+
+# ---- DynamoDB queries ---------------------------------------------------------------------------------------------
+def create_indexed_tables(suffix: str) -> tuple[str, str]:
+    """A (pk, sk) table and a pk-only table, each with an index on (g, v) that not every item is in."""
+    ddb = client("dynamodb")
+    index = {
+        "IndexName": "byG",
+        "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}, {"AttributeName": "v", "KeyType": "RANGE"}],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+    ranged, plain = f"qranged{suffix}", f"qplain{suffix}"
+    for name, keys in ((ranged, [("pk", "HASH"), ("sk", "RANGE")]), (plain, [("id", "HASH")])):
+        ddb.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": a, "KeyType": k} for a, k in keys],
+            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a, _ in keys]
+            + [{"AttributeName": "g", "AttributeType": "S"}, {"AttributeName": "v", "AttributeType": "N"}],
+            GlobalSecondaryIndexes=[index],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    return ranged, plain
+
+
+def _query_transcript(seed: int) -> list[Any]:
+    """A seeded random series of writes and queries (table and index, every kind of key condition, both
+    directions, limits and paging, filters, projections, counts, errors), and every answer."""
+    import random
+
+    rng = random.Random(seed)
+    ddb = client("dynamodb")
+    ranged, plain = create_indexed_tables(f"-{seed}")
+    seen: list[Any] = []
+
+    def attrs() -> dict[str, Any]:
+        extra: dict[str, Any] = {"n": {"N": str(rng.randint(0, 9))}}
+        if rng.random() < 0.7:  # the rest are not in the index
+            extra["g"] = {"S": f"g{rng.randint(0, 2)}"}
+            extra["v"] = {"N": str(rng.randint(-3, 20))}
+        return extra
+
+    def write() -> None:
+        on_plain = rng.random() < 0.3
+        table = plain if on_plain else ranged
+        key = (
+            {"id": {"S": f"k{rng.randint(0, 30)}"}}
+            if on_plain
+            else {"pk": {"S": f"p{rng.randint(0, 6)}"}, "sk": {"S": f"s{rng.randint(0, 40):02d}"}}
+        )
+        if rng.random() < 0.2:
+            ddb.delete_item(TableName=table, Key=key)
+        else:
+            ddb.put_item(TableName=table, Item={**key, **attrs()})
+
+    def query() -> list[Any]:
+        kind = rng.choice(["ranged", "ranged", "plain", "index", "index", "bad index", "bad key"])
+        request: dict[str, Any] = {"ScanIndexForward": rng.random() < 0.5}
+        values: dict[str, Any] = {}
+        if kind in ("ranged", "bad key"):
+            request["TableName"] = ranged
+            condition = "pk = :h"
+            values[":h"] = {"S": f"p{rng.randint(0, 7)}"}  # p7 never exists
+            comparison = rng.choice([None, "=", "<", "<=", ">", ">=", "between", "begins_with"])
+            bound = {"S": f"s{rng.randint(0, 40):02d}"}
+            if comparison == "between":
+                condition += " AND sk BETWEEN :a AND :b"
+                values[":a"], values[":b"] = bound, {"S": f"s{rng.randint(0, 40):02d}"}
+            elif comparison == "begins_with":
+                condition += " AND begins_with(sk, :a)"
+                values[":a"] = {"S": f"s{rng.randint(0, 3)}"}
+            elif comparison:
+                condition += f" AND sk {comparison} :a"
+                values[":a"] = bound
+            if kind == "bad key":
+                condition = "sk = :h"
+        elif kind == "plain":
+            request["TableName"] = plain
+            condition = "id = :h"
+            values[":h"] = {"S": f"k{rng.randint(0, 31)}"}
+        else:
+            request["TableName"] = rng.choice([ranged, plain])
+            request["IndexName"] = "byG" if kind == "index" else "nope"
+            condition = "g = :h"
+            values[":h"] = {"S": f"g{rng.randint(0, 3)}"}
+            if rng.random() < 0.5:
+                condition += " AND v <= :a"
+                values[":a"] = {"N": str(rng.randint(0, 20))}
+        request["KeyConditionExpression"] = condition
+        if rng.random() < 0.3:
+            request["FilterExpression"] = "n > :f"
+            values[":f"] = {"N": str(rng.randint(0, 9))}
+        if rng.random() < 0.2:
+            request["ProjectionExpression"] = "n, v"
+        elif rng.random() < 0.1:
+            request["Select"] = "COUNT"
+        if rng.random() < 0.5:
+            request["Limit"] = rng.randint(1, 7)
+        request["ExpressionAttributeValues"] = values
+        pages: list[Any] = []
+        while True:
+            try:
+                page = ddb.query(**request)
+            except ClientError as error:
+                return [*pages, (error.response["Error"]["Code"], error.response["Error"]["Message"])]
+            pages.append({k: page.get(k) for k in ("Items", "Count", "ScannedCount", "LastEvaluatedKey")})
+            if "LastEvaluatedKey" not in page:
+                return pages
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    for _ in range(400):
+        write()
+    for _ in range(300):
+        if rng.random() < 0.3:
+            write()
+        seen.append(query())
+    seen.append(ddb.scan(TableName=ranged)["Items"])  # scans keep moto's whole-table order
+    return seen
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_queries_observe_exactly_what_moto_does(aws_env: None, seed: int) -> None:
+    with mock_aws():
+        plain = _query_transcript(seed)
+    with mock_aws(), dynamodb_key_queries():
+        patched = _query_transcript(seed)
+    answers = [query[-1] for query in plain[:-1]]
+    assert sum(isinstance(a, tuple) for a in answers) > 10  # refused queries were compared too
+    assert sum(isinstance(a, dict) and a["Count"] > 1 for a in answers) > 50  # and many with several items
+    assert sum(len(query) > 1 for query in plain[:-1]) > 20  # and paged ones
+    assert patched == plain
+
+
+def test_a_query_reads_only_its_partition_and_only_on_its_own_thread(aws: LocalAwsPatches) -> None:
+    from moto.dynamodb.models.table import Table
+
+    ddb = client("dynamodb")
+    ranged, _ = create_indexed_tables("-narrow")
+    for i in range(50):
+        ddb.put_item(TableName=ranged, Item={"pk": {"S": f"p{i % 5}"}, "sk": {"S": f"s{i}"}})
+    narrowed = Table.all_items
+    listed: list[int] = []
+    scanned: list[int] = []
+
+    def all_items(self: Any) -> Any:
+        items = narrowed(self)
+        listed.append(len(items))
+        if len(listed) == 1:  # while the query runs, a scan on another thread still sees the whole table
+            worker = threading.Thread(target=lambda: scanned.append(ddb.scan(TableName=ranged)["Count"]))
+            worker.start()
+            worker.join()
+        return items
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(Table, "all_items", all_items)
+        answer = ddb.query(
+            TableName=ranged, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p3"}}
+        )
+    assert answer["Count"] == 10 and listed[0] == 10
+    assert scanned == [50]
 
 
 # ---- moto request dispatch --------------------------------------------------------------------------------------
