@@ -147,7 +147,8 @@ def measure(
 def _transitions(sfn: Any) -> int:
     total = 0
     for machine in sfn.list_state_machines()["stateMachines"]:
-        for execution in sfn.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]:
+        pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=machine["stateMachineArn"])
+        for execution in (execution for page in pages for execution in page["executions"]):
             history = sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
             total += sum(1 for e in history if e["type"].endswith("StateEntered"))
     return total

@@ -207,11 +207,13 @@ class LocalCloud:
     def executions(self, status: str | None = None) -> list[dict[str, Any]]:
         sfn = boto3.client("stepfunctions", region_name=self.region)
         out: list[dict[str, Any]] = []
-        for machine in sfn.list_state_machines()["stateMachines"]:
-            kwargs: dict[str, Any] = {"stateMachineArn": machine["stateMachineArn"]}
-            if status:
-                kwargs["statusFilter"] = status
-            out.extend(sfn.list_executions(**kwargs)["executions"])
+        for machines in sfn.get_paginator("list_state_machines").paginate():
+            for machine in machines["stateMachines"]:
+                kwargs: dict[str, Any] = {"stateMachineArn": machine["stateMachineArn"]}
+                if status:
+                    kwargs["statusFilter"] = status
+                for page in sfn.get_paginator("list_executions").paginate(**kwargs):  # 100 a page
+                    out.extend(page["executions"])
         return out
 
     def table_name(self, service: str, table: str) -> str:
