@@ -252,7 +252,8 @@ def _narrowed_all_items(original: Callable[[Table], list[Item]]) -> Callable[[Ta
 def _every_item(table: Table) -> list[Item]:
     if not table.range_key_attr:
         return list(table.items.values())  # type: ignore[arg-type]
-    return [item for stored in table.items.values() for item in stored.values()]
+    # list() copies each dict in one step, so a write on another thread cannot change it under the iteration
+    return [item for stored in list(table.items.values()) for item in list(stored.values())]
 
 
 def _query_narrowing_all_items(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -271,6 +272,7 @@ def _query_narrowing_all_items(original: Callable[..., Any]) -> Callable[..., An
 
 
 def _verify_query_patch_points() -> None:
+    """The query patch relies on where moto keeps a table's items and on how ``Table.query`` reads them."""
     query = require_attr(Table, "query")
     actual = list(inspect.signature(query).parameters)
     if actual[: len(_QUERY_PARAMS)] != _QUERY_PARAMS or "index_name" not in actual:
