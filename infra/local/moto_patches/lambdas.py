@@ -35,6 +35,7 @@ import io
 import json
 import logging
 import os
+import sys
 import threading
 import time
 import traceback
@@ -171,6 +172,7 @@ class InProcessLambdaRuntime:
         with _ENV_LOCK, _function_environment(fn, self.extra_env):
             cold_start = fn.function_arn not in self._warm
             self._warm.add(fn.function_arn)
+            _tell_powertools_whether_cold(cold_start)
             root.addHandler(log_handler)
             try:
                 payload, errored = self._call(fn, event, request_id)
@@ -190,6 +192,23 @@ class InProcessLambdaRuntime:
         except (TypeError, ValueError) as exc:
             # what the real runtime reports for a result it cannot serialise
             return _error_payload("Runtime.MarshalError", f"Unable to marshal response: {exc}", []), True
+
+
+# Powertools keeps "is this a cold start?" in module globals, one per process, while a Lambda container has one
+# function: its first call is cold. All functions share this process, so each call sets the flags to whether *its
+# function* is cold here (invocations are serialised, so nothing else reads them in between).
+_POWERTOOLS_COLD_START_FLAGS = (
+    "aws_lambda_powertools.logging.logger",
+    "aws_lambda_powertools.metrics.provider.cold_start",
+    "aws_lambda_powertools.tracing.tracer",
+)
+
+
+def _tell_powertools_whether_cold(cold_start: bool) -> None:
+    for module_name in _POWERTOOLS_COLD_START_FLAGS:
+        module = sys.modules.get(module_name)  # not imported yet: nothing has read its flag
+        if module is not None and hasattr(module, "is_cold_start"):
+            setattr(module, "is_cold_start", cold_start)  # noqa: B010 (a module global, not typed)
 
 
 def _error_payload(error_type: str, message: str, stack: list[str]) -> str:
@@ -260,6 +279,8 @@ def verify_patch_points() -> None:
     # the lookups iterate os.environ, and botocore reaches them through its module-level binding
     require_source(urllib.request.getproxies_environment, "os.environ", "urllib.request.getproxies_environment")
     require_source(botocore.utils.get_environ_proxies, "getproxies()", "botocore.utils.get_environ_proxies")
+    for module_name in _POWERTOOLS_COLD_START_FLAGS:
+        require_attr(importlib.import_module(module_name), "is_cold_start")
     _environment_readers()
     require_params(
         require_attr(LambdaFunction, "_invoke_lambda"),

@@ -623,7 +623,10 @@ def test_registry_handlers_and_powertools_context(aws: LocalAwsPatches) -> None:
     aws.runtime.register("from-registry", lambda event, context: {"via": "registry", "n": event["n"] + 1})
     create_function("from-registry", "does.not.exist")
     create_function("pt", f"{HANDLERS}.powertools")
+    create_function("pt-before", f"{HANDLERS}.powertools")
     lam = client("lambda")
+    # another function's calls in the same process (here, or in any earlier test) leave pt's first call cold
+    assert json.loads(lam.invoke(FunctionName="pt-before")["Payload"].read()) == {"cold_start": True, "fn": "pt-before"}
     assert json.loads(lam.invoke(FunctionName="from-registry", Payload=b'{"n": 1}')["Payload"].read()) == {
         "via": "registry",
         "n": 2,
