@@ -156,6 +156,7 @@ def test_an_activity_in_flight_for_the_folded_profile_counts_for_the_survivor_on
     assert repo.rollup("fly-phone").state == {}
 
 
+@pytest.mark.usefixtures("definitions")  # the segments and plan its counts come from
 def test_a_fold_racing_activity_on_either_profile_loses_nothing(repo: DynamoSegments) -> None:
     # Given a recipe view on each profile
     catalog = catalog_of(repo)
@@ -247,6 +248,7 @@ def test_an_unmerge_gives_the_phone_its_history_back(
     assert cloud.dead_letters() == {}
 
 
+@pytest.mark.usefixtures("definitions")  # the segments and plan its counts come from
 def test_an_unmerge_before_its_merge_arrived_keeps_the_merge_from_folding_later(repo: DynamoSegments) -> None:
     catalog = catalog_of(repo)
     publisher = RecordingPublisher()
@@ -258,6 +260,7 @@ def test_an_unmerge_before_its_merge_arrived_keeps_the_merge_from_folding_later(
     assert repo.rollup("late-ana").version == 0
 
 
+@pytest.mark.usefixtures("definitions")  # the segments and plan its counts come from
 def test_a_folded_profile_is_exported_with_the_share_kept_for_an_unmerge(repo: DynamoSegments) -> None:
     catalog = catalog_of(repo)
     publisher = RecordingPublisher()
