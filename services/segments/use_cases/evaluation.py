@@ -151,13 +151,7 @@ def process(
         version = stored.version + 1
         once, replay = messages(profile_id, outcome, version, moment, correlation_id, cause)
         outbox = stored.outbox + once
-        written = StoredRollup(
-            state=outcome.state.to_json(),
-            version=version,
-            seen={**stored.seen, cause: replay},
-            outbox=outbox,
-            due_at=next_due(outcome.state.due, outbox),
-        )
+        written = rollup_after(outcome.state, version, stored.seen, cause, replay, outbox)
         day, current = deltas(snapshot(before), snapshot(outcome.state))
         try:
             repo.save_rollup(profile_id, written, stored.version, (moment.date().isoformat(), day, current))
@@ -186,6 +180,25 @@ def is_abandoned(message: dict[str, Any], moment: dt.datetime) -> bool:
 
 def _due_iso(due: int | None) -> str | None:
     return None if due is None else clock.iso(dt.datetime.fromtimestamp(due / 1000, dt.UTC))
+
+
+def rollup_after(
+    state: ProfileState,
+    version: int,
+    seen: dict[str, list[dict[str, Any]]],
+    cause: str,
+    replay: list[dict[str, Any]],
+    outbox: list[dict[str, Any]],
+) -> StoredRollup:
+    """The rollup to write once `cause` is applied: its state, what to announce again if `cause` comes back, the
+    messages not yet confirmed published, and when the profile is next due."""
+    return StoredRollup(
+        state=state.to_json(),
+        version=version,
+        seen={**seen, cause: replay},
+        outbox=outbox,
+        due_at=next_due(state.due, outbox),
+    )
 
 
 def next_due(due: int | None, outbox: list[dict[str, Any]]) -> str | None:

@@ -36,8 +36,8 @@ from services.segments.use_cases.evaluation import (
     is_abandoned,
     is_folded,
     messages,
-    next_due,
     publish_messages,
+    rollup_after,
 )
 
 UNMERGE_WINDOW = dt.timedelta(days=30)  # longer than a message can wait in a queue and its DLQ (decision 23)
@@ -98,13 +98,7 @@ def fold_profiles(
         pending = theirs.outbox  # written by a writer of the folded profile, not yet confirmed: published now
         abandoned = [m for m in mine.outbox if is_abandoned(m, moment)]
         outbox = mine.outbox + pending + once + exits
-        written = StoredRollup(
-            state=outcome.state.to_json(),
-            version=version,
-            seen={**mine.seen, cause: replay},
-            outbox=outbox,
-            due_at=next_due(outcome.state.due, outbox),
-        )
+        written = rollup_after(outcome.state, version, mine.seen, cause, replay, outbox)
         day = moment.date().isoformat()
         gained, current = deltas(snapshot(survivor), snapshot(outcome.state))
         lost, gone = deltas(snapshot(folded), snapshot(ProfileState()))
@@ -180,22 +174,10 @@ def unfold_profiles(
             )
             once, replay = s_once + once, s_replay + replay
             changed, current = deltas(snapshot(survivor), snapshot(given_back.state))
-            left = StoredRollup(
-                state=given_back.state.to_json(),
-                version=mine.version + 1,
-                seen={**mine.seen, cause: []},
-                outbox=mine.outbox,
-                due_at=next_due(given_back.state.due, mine.outbox),
-            )
+            left = rollup_after(given_back.state, mine.version + 1, mine.seen, cause, [], mine.outbox)
             writes.append(RollupWrite(survivor_id, left, mine.version, (day, _transitions(changed), current)))
         outbox = theirs.outbox + once
-        written = StoredRollup(
-            state=back_again.state.to_json(),
-            version=version,
-            seen={**theirs.seen, cause: replay},
-            outbox=outbox,
-            due_at=next_due(back_again.state.due, outbox),
-        )
+        written = rollup_after(back_again.state, version, theirs.seen, cause, replay, outbox)
         entered, current = deltas(snapshot(ProfileState()), snapshot(back_again.state))
         writes.append(RollupWrite(restored_id, written, theirs.version, (day, _transitions(entered), current)))
         try:
