@@ -66,7 +66,7 @@ class Outcome:
         downstream = (
             self.delivered("segments/activity-recorded") == self.profiles == self.rollups
             and self.delivered("content/segment-changed") == self.entered
-            and self.delivered("journeys/segment-entered") == self.entered == self.executions
+            and self.delivered("journeys/segment-changes") == self.entered == self.executions
         )
         return job and identity and downstream
 

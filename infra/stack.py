@@ -122,6 +122,7 @@ class CxmStack(cdk.Stack):
             configuration_set_=self.configuration_set,
             api_url_=s.public_api_url.rstrip("/") or self.api.url,
             function_settings=dict(s.function_settings),
+            stage_=s.stage,
         )
         self.services: dict[str, ServiceConstruct] = {}
         # Every service's tables and secrets first (functions are granted the platform's too), then each function

@@ -168,8 +168,9 @@ class ServiceFunction(Construct):
         acknowledge(
             self.role,
             "AwsSolutions-IAM5[Resource::*]",
-            "Only X-Ray's xray:PutTraceSegments/PutTelemetryRecords (added by active tracing): they support no "
-            "resource-level permissions. Every other statement names its table, bus, state machine or function.",
+            "Only actions that support no resource-level permissions: X-Ray's PutTraceSegments/PutTelemetryRecords "
+            "(active tracing), states:SendTask* (task tokens have no ARN) and sns:Publish of an SMS to a phone "
+            "number (no topic). Every other statement names its table, bus, state machine or function.",
         )
         self._grant()
 
@@ -214,6 +215,9 @@ class ServiceFunction(Construct):
                     "Stopping a person's runs on erasure: execution names are made at run time (journey + profile), "
                     "so the grant covers the executions of this one state machine.",
                 )
+        self._grant_machine_families()
+        if d.sends_sms:
+            self._allow(["sns:Publish"], ["*"])  # an SMS to a phone number names no topic (see the IAM5 note)
         for secret in d.secrets:
             self._allow(["secretsmanager:GetSecretValue"], [registry.secret_arn(secret)])
         if d.invokes:
@@ -226,6 +230,45 @@ class ServiceFunction(Construct):
             self._grant_sending()
         if d.manages_email_templates:
             self._grant_templates()
+
+    def _grant_machine_families(self) -> None:
+        """Machines made at run time (journey versions): named under the family's prefix, run with its role."""
+        d, service, registry = self.declaration, self.service, self.registry
+        stack = cdk.Stack.of(self)
+        for family_name in dict.fromkeys((*d.manages_machines, *d.runs_machines)):
+            prefix = registry.machine_name_prefix(service.name, family_name)
+            machines = f"arn:{stack.partition}:states:{stack.region}:{stack.account}:stateMachine:{prefix}*"
+            executions = f"arn:{stack.partition}:states:{stack.region}:{stack.account}:execution:{prefix}*:*"
+            if family_name in d.manages_machines:
+                self._allow(
+                    [
+                        "states:CreateStateMachine",
+                        "states:UpdateStateMachine",
+                        "states:DescribeStateMachine",
+                        "states:DeleteStateMachine",
+                        "states:TagResource",
+                        "states:ListExecutions",
+                    ],
+                    [machines],
+                )
+                self._allow(["iam:PassRole"], [registry.machine_role_arn(service.name, family_name)])
+            self._allow(["states:StartExecution"], [machines])
+            self._allow(["states:StopExecution", "states:DescribeExecution"], [executions])
+            # task tokens are not resources: the callback actions take no resource-level permission
+            self._allow(["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"], ["*"])
+            acknowledge(
+                self.role,
+                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
+                f"stateMachine:{prefix}*]",
+                "Journey versions are compiled into state machines at publish time; the grant covers only the "
+                "names under this service's prefix.",
+            )
+            acknowledge(
+                self.role,
+                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
+                f"execution:{prefix}*:*]",
+                "Runs of the journey machines under this service's prefix (names made at run time).",
+            )
 
     def _grant_table(self, service: ServiceManifest, table_name: str, access: Access) -> None:
         declared = service.table(table_name)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -57,6 +58,8 @@ class Registry:
     state_machines: dict[tuple[str, str], sfn.IStateMachine] = field(default_factory=dict)
     secrets: dict[str, secretsmanager.ISecret] = field(default_factory=dict)
     function_settings: dict[str, str] = field(default_factory=dict)  # CDK context `functionSettings`
+    stage_: str = "dev"
+    machine_roles: dict[tuple[str, str], iam.IRole] = field(default_factory=dict)
 
     @staticmethod
     def _get(kind: str, items: dict, key: tuple[str, str]):  # type: ignore[no-untyped-def]
@@ -92,6 +95,15 @@ class Registry:
 
     def function_name(self, service: str, function: str) -> str:
         return self.function_construct(service, function).function_name
+
+    def function_arn(self, service: str, function: str) -> str:
+        return self.function_construct(service, function).function_arn
+
+    def machine_name_prefix(self, service: str, family: str) -> str:
+        return f"cxm-{self.stage_}-{service}-{family}-".replace("_", "-")
+
+    def machine_role_arn(self, service: str, family: str) -> str:
+        return self._get("machine role", self.machine_roles, (service, family)).role_arn
 
     def email_from(self) -> str:
         return self.email_from_

@@ -71,7 +71,14 @@ def build_order(manifests: Sequence[ServiceManifest]) -> list[tuple[ServiceManif
         if isinstance(node, StateMachine):
             return [(service, "function", name) for name in node.invokes]
         invoked = [(t.partition(".")[0], "function", t.partition(".")[2]) for t in node.invokes]
-        return [(service, "machine", m) for m in node.starts_state_machines] + invoked
+        # a function that creates a family's machines is given the ARNs of the functions they invoke
+        family_functions = [
+            (service, "function", f)
+            for family in by_name[service].machine_families
+            if family.name in node.manages_machines
+            for f in family.invokes
+        ]
+        return [(service, "machine", m) for m in node.starts_state_machines] + invoked + family_functions
 
     ordered: list[tuple[ServiceManifest, Node]] = []
     done: set[tuple[str, str, str]] = set()
@@ -129,6 +136,17 @@ class ServiceConstruct(Construct):
         for bucket in manifest.buckets:
             registry.buckets[(manifest.name, bucket.name)] = self._bucket(bucket)
 
+        for family in manifest.machine_families:
+            role = iam.Role(
+                self,
+                f"Machines{pascal(family.name)}Role",
+                assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
+                description=f"{self._id(family.name)} machines (created at run time): may invoke only "
+                f"{', '.join(family.invokes) or 'nothing'}",
+            )
+            cxm_id(role, self._id(f"{family.name}-machines"))
+            registry.machine_roles[(manifest.name, family.name)] = role
+
         for secret in manifest.secrets:
             generated = secretsmanager.Secret(
                 self,
@@ -156,6 +174,15 @@ class ServiceConstruct(Construct):
         else:
             self.functions[node.name] = self._function(node)
             self.registry.functions[(self.manifest.name, node.name)] = self.functions[node.name].function
+            for family in self.manifest.machine_families:
+                if node.name in family.invokes:
+                    # the unqualified ARN only: the definitions the service compiles name exactly it
+                    self.registry.machine_roles[(self.manifest.name, family.name)].add_to_principal_policy(
+                        iam.PolicyStatement(
+                            actions=["lambda:InvokeFunction"],
+                            resources=[self.functions[node.name].function.function_arn],
+                        )
+                    )
 
     def _id(self, name: str) -> str:
         return f"{self.manifest.name}/{name}"

@@ -182,6 +182,29 @@ class LocalCloud:
             time.sleep(0.02)
         raise TimeoutError("condition not met in time")
 
+    def settle_runs(self, timeout: float = 20.0) -> None:
+        """Wait until the queues are empty and every running execution is parked: in a Wait state, waiting for a
+        task token, or backing off before a retry. Then moving the clock moves every run, none half-way."""
+        parked = ("WaitStateEntered", "TaskSubmitted", "TaskFailed", "ExecutionStarted")
+        sfn = boto3.client("stepfunctions", region_name=self.region)
+        deadline = time.monotonic() + timeout
+        steady = 0
+        while time.monotonic() < deadline:
+            self.settle(timeout=max(0.1, deadline - time.monotonic()))
+            busy = False
+            for execution in self.executions("RUNNING"):
+                events = sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
+                last = events[-1]["type"] if events else "ExecutionStarted"
+                # an execution that has just started has only its first event; give its thread a moment
+                if last not in parked or (last == "ExecutionStarted" and steady == 0):
+                    busy = True
+                    break
+            steady = 0 if busy else steady + 1
+            if steady >= 2:
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"journey runs did not park in {timeout}s")
+
     # ---- conveniences for dev and tests ----
     def create_key(self, role: Role, source_id: str = "local", name: str = "local", key: str | None = None) -> str:
         return self.keys.create(role, source_id, name, key)

@@ -27,6 +27,7 @@ class LocalNames:
     stage: str = "local"
     sender: str = "no-reply@cxm.local"
     secret_arns: dict[str, str] = field(default_factory=dict)
+    machine_roles: dict[tuple[str, str], str] = field(default_factory=dict)
     public_api_url: str = ""  # the local gateway's URL, known once it is bound (before provisioning)
 
     def _name(self, *parts: str) -> str:
@@ -49,6 +50,12 @@ class LocalNames:
 
     def function_arn(self, service: str, function: str) -> str:
         return f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{self.function_name(service, function)}"
+
+    def machine_name_prefix(self, service: str, family: str) -> str:
+        return self._name(service, family) + "-"
+
+    def machine_role_arn(self, service: str, family: str) -> str:
+        return self.machine_roles[(service, family)]
 
     def queue(self, service: str, subscription: str) -> str:
         return self._name(service, subscription)
@@ -142,6 +149,25 @@ def provision(
             }
         ),
     )["Role"]["Arn"]
+    for service in catalog.SERVICES:
+        for family in service.machine_families:
+            # moto does not enforce IAM: the role exists so machines can be created with it, as in the stack
+            names.machine_roles[(service.name, family.name)] = iam.create_role(
+                RoleName=names._name(service.name, family.name, "machines"),
+                AssumeRolePolicyDocument=json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "states.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                            }
+                        ],
+                    }
+                ),
+                Tags=[{"Key": ID_TAG, "Value": f"{service.name}/{family.name}-machines"}],
+            )["Role"]["Arn"]
     events.create_event_bus(Name=names.bus())
     domain = names.email_from().rpartition("@")[2]
     sesv2.create_email_identity(EmailIdentity=domain)

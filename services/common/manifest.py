@@ -102,6 +102,10 @@ class Function:
     manages_email_templates: bool = False  # create/update/read SES templates (no sending)
     links_to_api: bool = False  # writes links to the public HTTP API (email tracking, unsubscribe): PUBLIC_API_URL
     starts_state_machines: tuple[str, ...] = ()  # names of this service's state machines
+    # machine families (see MachineFamily): create/update the machines, or start/stop/resume their runs
+    manages_machines: tuple[str, ...] = ()
+    runs_machines: tuple[str, ...] = ()
+    sends_sms: bool = False  # sns:Publish to phone numbers
     invokes: tuple[str, ...] = ()  # "<service>.<function>" of internal APIs it calls
     secrets: tuple[str, ...] = ()  # names of PLATFORM secrets it may read
     # Optional configuration variables it reads (defaults live in the code); a deployment sets them with the CDK
@@ -123,6 +127,28 @@ class StateMachine:
 
 
 @dataclass(frozen=True)
+class MachineFamily:
+    """State machines a service creates at run time from what marketers publish (one per journey version). Their
+    names start with the family's prefix; they all run with one role, declared here, that may invoke only
+    `invokes` (this service's functions, whose ARNs the definitions are given)."""
+
+    name: str
+    env_prefix: str  # <PREFIX>_NAME_PREFIX, <PREFIX>_ROLE_ARN, <PREFIX>_FUNCTION_<NAME>_ARN
+    invokes: tuple[str, ...] = ()
+
+    @property
+    def name_prefix_env(self) -> str:
+        return f"{self.env_prefix}_NAME_PREFIX"
+
+    @property
+    def role_env(self) -> str:
+        return f"{self.env_prefix}_ROLE_ARN"
+
+    def function_env(self, function: str) -> str:
+        return f"{self.env_prefix}_FUNCTION_{function.upper()}_ARN"
+
+
+@dataclass(frozen=True)
 class ServiceManifest:
     name: str
     tables: tuple[Table, ...] = ()
@@ -130,6 +156,7 @@ class ServiceManifest:
     functions: tuple[Function, ...] = ()
     state_machines: tuple[StateMachine, ...] = ()
     secrets: tuple[Secret, ...] = ()
+    machine_families: tuple[MachineFamily, ...] = ()
 
     def function(self, name: str) -> Function:
         return next(f for f in self.functions if f.name == name)
@@ -145,6 +172,9 @@ class ServiceManifest:
 
     def secret(self, name: str) -> Secret:
         return next(s for s in self.secrets if s.name == name)
+
+    def machine_family(self, name: str) -> MachineFamily:
+        return next(f for f in self.machine_families if f.name == name)
 
 
 # Platform-wide names: the environment variables functions receive.

@@ -1,43 +1,77 @@
-"""What the journeys service deploys: journey definitions, the journey state machine and its send task."""
+"""What the journeys service deploys: definitions and runs, the journey machines' role, the step functions."""
 
-from services.common.manifest import Function, Route, ServiceManifest, StateMachine, Subscription, Table
+from services.common.manifest import Function, Index, MachineFamily, Route, ServiceManifest, Subscription, Table
 
-JOURNEYS = Table("journeys", env="JOURNEYS_TABLE", ttl_attribute="expiresAt")
-JOURNEY_MACHINE = StateMachine(
-    name="journey",
-    env="JOURNEY_STATE_MACHINE_ARN",
-    definition_file="services/journeys/state_machines/journey.asl.json",
-    invokes=("send_email",),
+JOURNEYS = Table(
+    "journeys",
+    env="JOURNEYS_TABLE",
+    ttl_attribute="expiresAt",
+    indexes=(Index("runs", partition_key="runJourney", sort_key="runState"),),
 )
+# One Step Functions state machine per published journey version, compiled at publish time.
+JOURNEY_MACHINES = MachineFamily(name="journey", env_prefix="JOURNEY_MACHINES", invokes=("step", "send_email"))
+# Optional settings (CDK context `functionSettings`): see docs/journeys.md, "Delivery rules".
+EMAIL_CAP_SETTING = "JOURNEY_EMAIL_FREQUENCY_CAP"  # e.g. "3/7d": at most 3 marketing emails per 7 days
+SMS_CAP_SETTING = "JOURNEY_SMS_FREQUENCY_CAP"
+EMAIL_RATE_SETTING = "JOURNEY_EMAIL_RATE_PER_SECOND"  # the account's SES sending rate
+SMS_RATE_SETTING = "JOURNEY_SMS_RATE_PER_SECOND"
+WEBHOOK_PRIVATE_SETTING = "JOURNEY_WEBHOOKS_ALLOW_PRIVATE"  # "true" only in the local cloud and tests
 
 MANIFEST = ServiceManifest(
     name="journeys",
     tables=(JOURNEYS,),
-    state_machines=(JOURNEY_MACHINE,),
+    machine_families=(JOURNEY_MACHINES,),
     functions=(
         Function(
             name="api",
             handler="services.journeys.handlers.api.handler",
-            description="Admin API: define and list journeys (trigger, wait, email template).",
+            description="Admin API: journey definitions, versions, publish/pause/resume/archive, enrolment, runs "
+            "and analytics.",
             routes=(
                 Route("POST", "/v1/journeys", "admin"),
                 Route("GET", "/v1/journeys", "admin"),
                 Route("GET", "/v1/journeys/{journeyId}", "admin"),
+                Route("PUT", "/v1/journeys/{journeyId}", "admin"),
+                Route("POST", "/v1/journeys/{journeyId}/publish", "admin"),
+                Route("POST", "/v1/journeys/{journeyId}/pause", "admin"),
+                Route("POST", "/v1/journeys/{journeyId}/resume", "admin"),
+                Route("POST", "/v1/journeys/{journeyId}/archive", "admin"),
+                Route("POST", "/v1/journeys/{journeyId}/enrol", "admin"),
+                Route("GET", "/v1/journeys/{journeyId}/versions/{version}", "admin"),
+                Route("GET", "/v1/journeys/{journeyId}/runs", "admin"),
+                Route("GET", "/v1/journeys/{journeyId}/analytics", "admin"),
+                Route("GET", "/v1/journeys/runs/{profileId}", "admin"),
             ),
             tables={"journeys": "write"},
             manages_email_templates=True,
+            manages_machines=("journey",),
+            invokes=("segments.lookup", "identity.lookup"),
+            publishes=True,
+            settings=(WEBHOOK_PRIVATE_SETTING,),
+            timeout_seconds=29,
         ),
         Function(
             name="consumer",
             handler="services.journeys.handlers.consumer.handler",
-            description="Starts the journeys a segment entry triggers (once per profile); stops them on erasure.",
+            description="Enters profiles on triggers (events, segments, scores, traits); resumes runs waiting for "
+            "an event, ends runs on goals and segment exits; stops runs on erasure.",
             subscriptions=(
-                Subscription("segment-entered", detail_types=("SegmentEntered",), sources=("cxm.segments",)),
-                Subscription("profile-erased", detail_types=("ProfileErased",), sources=("cxm.identity",)),
+                Subscription(
+                    "segment-changes",
+                    detail_types=("SegmentEntered", "SegmentExited", "ScoreThresholdCrossed"),
+                    sources=("cxm.segments",),
+                ),
+                Subscription(
+                    "profile-activity",
+                    detail_types=("ProfileErased", "ActivityRecorded", "ProfileUpdated"),
+                    sources=("cxm.identity",),
+                ),
             ),
             tables={"journeys": "write"},
-            starts_state_machines=("journey",),
+            runs_machines=("journey",),
+            invokes=("segments.lookup", "identity.lookup"),
             publishes=True,
+            timeout_seconds=30,
         ),
         Function(
             name="privacy",
@@ -46,16 +80,30 @@ MANIFEST = ServiceManifest(
             tables={"journeys": "read"},
         ),
         Function(
+            name="step",
+            handler="services.journeys.handlers.task_step.handler",
+            description="Journey step (Step Functions task): waits, waits for events, conditions, splits, holdouts, "
+            "SMS and webhooks, holds while paused, and each run's counters.",
+            tables={"journeys": "write"},
+            invokes=("identity.lookup", "segments.lookup"),
+            runs_machines=("journey",),
+            sends_sms=True,
+            publishes=True,
+            settings=(SMS_CAP_SETTING, SMS_RATE_SETTING, WEBHOOK_PRIVATE_SETTING),
+            timeout_seconds=30,
+        ),
+        Function(
             name="send_email",
             handler="services.journeys.handlers.task_send_email.handler",
-            description="Journey step: sends the journey's SES template to the profile once, with signed tracking "
-            "links and one-click unsubscribe headers.",
+            description="Journey step: sends a journey email once (consent, suppression, frequency cap, quiet "
+            "hours, rate), with signed tracking links and one-click unsubscribe headers.",
             tables={"journeys": "write"},
             invokes=("identity.lookup",),
             secrets=("link-signing",),
             links_to_api=True,
             sends_email=True,
             publishes=True,
+            settings=(EMAIL_CAP_SETTING, EMAIL_RATE_SETTING),
             timeout_seconds=30,
         ),
     ),

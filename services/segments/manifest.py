@@ -90,6 +90,13 @@ MANIFEST = ServiceManifest(
             tables={"segments": "read"},
         ),
         Function(
+            name="lookup",
+            handler="services.segments.handlers.lookup.handler",
+            description="Internal API (IAM-invoked by journeys): a profile's memberships and scores for journey "
+            "conditions; the ids of existing segments and plans for journey validation.",
+            tables={"segments": "read"},
+        ),
+        Function(
             name="sweep",
             handler="services.segments.handlers.sweep.handler",
             description="Applies what time alone changes (windows passing, decay) to due profiles, every minute.",

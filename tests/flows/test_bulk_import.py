@@ -120,7 +120,7 @@ def test_every_imported_row_reaches_every_consumer_or_is_reported(
     assert delivered["identity/import-chunk"] == status["chunks"]
     assert delivered["segments/activity-recorded"] == len(people)
     assert delivered["content/segment-changed"] == entered
-    assert delivered["journeys/segment-entered"] == entered
+    assert delivered["journeys/segment-changes"] == entered
     assert count_items(cloud.region, cloud.table_name("segments", "segments"), "ROLLUP") == len(people)
     running = [e for e in cloud.executions("RUNNING") if "journey" in e["stateMachineArn"]]
     assert len(running) == entered  # each waits a day before its welcome mail

@@ -26,9 +26,11 @@ ACKNOWLEDGED = {
     "AwsSolutions-S1",
     # infra/constructs/function.py: the archive function puts objects named at run time into its own bucket
     "AwsSolutions-IAM5[Resource::<EventsBucketArchiveC59DDCED.Arn>/*]",
-    # infra/constructs/function.py: stopping a person's journey runs on erasure (run names made at run time)
-    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
-    "<JourneysMachineJourneyA2DE9E45.Name>:*]",
+    # infra/constructs/function.py: journey versions compiled into machines at publish time, under one prefix
+    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
+    "stateMachine:cxm-dev-journeys-journey-*]",
+    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
+    "execution:cxm-dev-journeys-journey-*:*]",
 }
 
 

@@ -126,6 +126,15 @@ class _TokenNames:
     def function_name(self, service: str, function: str) -> str:
         return f"function:{service}/{function}"
 
+    def function_arn(self, service: str, function: str) -> str:
+        return f"function-arn:{service}/{function}"
+
+    def machine_name_prefix(self, service: str, family: str) -> str:
+        return f"cxm-dev-{service}-{family}-"  # a literal in the stack: the stage's name prefix
+
+    def machine_role_arn(self, service: str, family: str) -> str:
+        return f"machine-role:{service}/{family}"
+
     def email_from(self) -> str:
         return "no-reply@example.com"
 
@@ -167,6 +176,8 @@ def test_function_is_built_from_its_declaration(t: T, manifest: ServiceManifest,
                 "bus": "AWS::Events::EventBus",
                 "machine": "AWS::StepFunctions::StateMachine",
                 "function": "AWS::Lambda::Function",
+                "function-arn": "AWS::Lambda::Function",
+                "machine-role": "AWS::IAM::Role",
                 "configuration-set": "AWS::SES::ConfigurationSet",
                 "secret": "AWS::SecretsManager::Secret",
                 "api": "AWS::ApiGatewayV2::Api",
@@ -357,6 +368,7 @@ def test_cxm_ids_are_unique_and_cover_the_manifests(t: T) -> None:
     for m in ALL:
         expected |= {f"{m.name}/{tb.name}" for tb in m.tables} | {f"{m.name}/{sm.name}" for sm in m.state_machines}
         expected |= {f"{m.name}/{secret.name}" for secret in m.secrets}
+        expected |= {f"{m.name}/{family.name}-machines" for family in m.machine_families}
         for f in m.functions:
             expected |= {f"{m.name}/{f.name}"} | {f"{m.name}/{s.name}" for s in f.schedules}
             expected |= {f"{m.name}/{s.name}{suffix}" for s in f.subscriptions for suffix in ("", "-dlq")}

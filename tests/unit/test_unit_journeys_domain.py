@@ -3,79 +3,51 @@
 from __future__ import annotations
 
 import re
-import string
-import uuid
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
 
-from services.journeys.domain.journeys import (
-    MAX_WAIT_SECONDS,
-    JourneyDefinition,
-    execution_name,
-    template_data,
-    template_name,
-)
+from services.journeys.domain.definition import MAX_WAIT_SECONDS, DefinitionError, WaitNode, parse
+from services.journeys.use_cases.entries import execution_name, run_id_of
+from services.journeys.use_cases.sending import email_template_name, template_data
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 
 any_id = st.text(min_size=1, max_size=200)
 uuids = st.uuids().map(str)
-long_safe_ids = st.text(alphabet=string.ascii_letters + string.digits + "_", min_size=40, max_size=200)
 
 
-# ---- execution names -------------------------------------------------------------------------------------
+# ---- run ids and execution names -------------------------------------------------------------------------
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])  # unicode tables load once
-@given(journey_id=any_id, profile_id=any_id)
-def test_an_execution_name_is_a_valid_step_functions_name_and_deterministic(journey_id: str, profile_id: str) -> None:
-    name = execution_name(journey_id, profile_id)
-    assert SAFE_NAME.match(name), name
-    assert execution_name(journey_id, profile_id) == name
+@given(journey_id=any_id, profile_id=any_id, entry_key=any_id)
+def test_an_execution_name_is_a_valid_step_functions_name_and_deterministic(
+    journey_id: str, profile_id: str, entry_key: str
+) -> None:
+    run_id = run_id_of(journey_id, profile_id, entry_key)
+    name = execution_name(run_id, profile_id)
+    assert SAFE_NAME.match(name)
+    assert name == execution_name(run_id_of(journey_id, profile_id, entry_key), profile_id)
 
 
-def test_our_ids_give_a_readable_name_and_long_ids_a_readable_prefix_within_80_chars() -> None:
-    journey, profile = str(uuid.UUID(int=1)), str(uuid.UUID(int=2))
-    assert execution_name(journey, profile) == f"{journey}-{profile}"
-    long_name = execution_name("j" * 60, "p" * 60)
-    assert len(long_name) <= 80
-    assert long_name.startswith("j" * 50)
+@given(profile_id=uuids, journey_id=uuids)
+def test_our_profile_ids_end_the_execution_name_so_an_operator_finds_a_persons_runs(
+    profile_id: str, journey_id: str
+) -> None:
+    assert execution_name(run_id_of(journey_id, profile_id, "event-1"), profile_id).endswith(f"-{profile_id}")
 
 
-@given(first=st.tuples(uuids, uuids), second=st.tuples(uuids, uuids))
-def test_distinct_uuid_pairs_give_distinct_names(first: tuple[str, str], second: tuple[str, str]) -> None:
+@given(first=st.tuples(uuids, uuids, any_id), second=st.tuples(uuids, uuids, any_id))
+def test_distinct_entries_give_distinct_runs(first: tuple[str, str, str], second: tuple[str, str, str]) -> None:
     if first != second:
-        assert execution_name(*first) != execution_name(*second)
+        assert run_id_of(*first) != run_id_of(*second)
 
 
-@given(first=st.tuples(long_safe_ids, long_safe_ids), second=st.tuples(long_safe_ids, long_safe_ids))
-def test_distinct_long_ids_give_distinct_names(first: tuple[str, str], second: tuple[str, str]) -> None:
-    if first != second:
-        assert execution_name(*first) != execution_name(*second)
-
-
-@pytest.mark.parametrize(
-    ("first", "second"),
-    [
-        pytest.param(("journey-1", "ana.b@example.com"), ("journey-1", "ana_b@example_com"), id="unsafe-characters"),
-        pytest.param(("j-1", "p"), ("j", "1-p"), id="hyphen-in-an-id"),
-        pytest.param(("j-" + "x" * 60, "p" * 40), ("j", "x" * 60 + "-" + "p" * 40), id="hyphen-in-a-long-id"),
-    ],
-)
-def test_distinct_id_pairs_never_share_an_execution_name(first: tuple[str, str], second: tuple[str, str]) -> None:
-    # Given two different (journey, profile) pairs
-    assert first != second
-
-    # Then they get different names: a shared name would make Step Functions refuse the second run
-    assert execution_name(*first) != execution_name(*second)
-
-
-def test_template_names_are_per_journey() -> None:
-    assert template_name("j-1") == "journey-j-1"
+def test_email_templates_are_per_journey_version_and_node() -> None:
+    assert email_template_name("j-1", 2, "welcome") == "journey-j-1-v2-welcome"
 
 
 # ---- definitions -----------------------------------------------------------------------------------------
@@ -92,21 +64,24 @@ def definition(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-def test_a_valid_definition_is_accepted() -> None:
-    parsed = JourneyDefinition.model_validate(definition())
-    assert (parsed.trigger.segment_entered, parsed.wait_seconds) == ("seg-new", 3600)
+def test_a_valid_definition_is_accepted_as_segment_entered_then_wait_then_email() -> None:
+    parsed = parse(definition())
+    assert parsed.entry.trigger.segment_entered == "seg-new"
+    wait = parsed.nodes[0]
+    assert isinstance(wait, WaitNode) and (parsed.start, wait.seconds, wait.next) == ("wait", 3600, "email")
 
 
 def test_a_wait_of_one_year_is_the_longest_accepted() -> None:
-    assert JourneyDefinition.model_validate(definition(waitSeconds=MAX_WAIT_SECONDS)).wait_seconds == 365 * 86400
-    with pytest.raises(ValidationError) as refused:
-        JourneyDefinition.model_validate(definition(waitSeconds=MAX_WAIT_SECONDS + 1))
-    assert [e["loc"] for e in refused.value.errors()] == [("waitSeconds",)]
+    wait = parse(definition(waitSeconds=MAX_WAIT_SECONDS)).nodes[0]
+    assert isinstance(wait, WaitNode) and wait.seconds == 365 * 86400
+    with pytest.raises(DefinitionError) as refused:
+        parse(definition(waitSeconds=MAX_WAIT_SECONDS + 1))
+    assert [path for path, _ in refused.value.errors] == ["waitSeconds"]
 
 
 def test_a_negative_wait_is_refused() -> None:
-    with pytest.raises(ValidationError):
-        JourneyDefinition.model_validate(definition(waitSeconds=-1))
+    with pytest.raises(DefinitionError):
+        parse(definition(waitSeconds=-1))
 
 
 @pytest.mark.parametrize(
@@ -119,9 +94,9 @@ def test_a_negative_wait_is_refused() -> None:
 )
 def test_unbalanced_placeholders_are_refused_by_field(part: str, value: str) -> None:
     email = {**definition()["email"], part: value}
-    with pytest.raises(ValidationError) as refused:
-        JourneyDefinition.model_validate(definition(email=email))
-    assert [e["loc"] for e in refused.value.errors()] == [("email", part)]
+    with pytest.raises(DefinitionError) as refused:
+        parse(definition(email=email))
+    assert [path for path, _ in refused.value.errors] == [f"email.{part}"]
 
 
 def test_placeholders_closed_before_they_are_opened_are_refused() -> None:
@@ -129,13 +104,13 @@ def test_placeholders_closed_before_they_are_opened_are_refused() -> None:
     email = {**definition()["email"], "subject": "Hi }}firstName{{"}
 
     # Then the definition is refused up front rather than failing at send time
-    with pytest.raises(ValidationError):
-        JourneyDefinition.model_validate(definition(email=email))
+    with pytest.raises(DefinitionError):
+        parse(definition(email=email))
 
 
 def test_unknown_fields_are_refused() -> None:
-    with pytest.raises(ValidationError):
-        JourneyDefinition.model_validate(definition(steps=[]))
+    with pytest.raises(DefinitionError):
+        parse(definition(steps=[]))
 
 
 # ---- template data ---------------------------------------------------------------------------------------

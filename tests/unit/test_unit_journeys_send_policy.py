@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from services.journeys.domain.journeys import why_not_send
+from services.journeys.use_cases.sending import message_blocked
+
+
+def why_not_send(contact: dict[str, object]) -> str | None:
+    return message_blocked(contact, "email", transactional=False)
+
 
 ANA = {"profileId": "p-1", "email": "ana@example.com"}
 

@@ -1,52 +1,173 @@
-"""HTTP entry of the journeys service: the admin journeys API."""
+"""HTTP entry of the journeys service: the admin journeys API (definitions, lifecycle, runs, analytics)."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from pydantic import BaseModel, ConfigDict, Field
 
-from services.common import clock, settings
+from services.common import clock
 from services.common.api import http_handler, resolver
-from services.common.ids import new_id
 from services.common.problems import FieldError, bad_request, not_found
 from services.journeys import app as deps
-from services.journeys.domain.journeys import JourneyDefinition, template_name
-from services.journeys.domain.tracked_email import MAX_TRACKED_LINKS, track_links
 from services.journeys.manifest import MANIFEST
+from services.journeys.use_cases import analytics, definitions
+from services.journeys.use_cases.entries import enter
 
 app = resolver("CxM journeys API")
 
 
-@app.post("/v1/journeys", summary="Define a journey: trigger, wait, email", tags=["journeys"])
-def create_journey(body: Annotated[JourneyDefinition, Body()]) -> Any:
-    # The SES template gets the tracked HTML (links → per-recipient placeholders, an open pixel); the definition
-    # keeps the HTML as written, and the tracked links in the order of their placeholders.
-    tracked = track_links(body.email.html)
-    if len(tracked.links) > MAX_TRACKED_LINKS:
-        message = f"at most {MAX_TRACKED_LINKS} distinct links can be tracked; this email has {len(tracked.links)}"
-        raise bad_request(message, [FieldError("email.html", message)])
-    journey_id = new_id()
-    settings.client("sesv2").create_email_template(
-        TemplateName=template_name(journey_id),
-        TemplateContent={"Subject": body.email.subject, "Html": tracked.html, "Text": body.email.text},
-    )
-    definition = {**body.model_dump(by_alias=True), "trackedLinks": list(tracked.links)}
-    saved = deps.journeys().save_journey(journey_id, definition, clock.now())
-    return saved, 201
+class Enrolment(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    profile_ids: list[str] = Field(alias="profileIds", min_length=1, max_length=1000)
+    key: str = Field(default="", max_length=200, description="An enrolment key: the same call twice enrols once.")
+
+
+def _document() -> Any:
+    """The journey document as sent: validated by the definition parser, which names every node path."""
+    try:
+        return json.loads(app.current_event.body or "null")
+    except ValueError:
+        raise bad_request("The body is not JSON.", [FieldError("body", "not valid JSON")]) from None
+
+
+@app.post("/v1/journeys", summary="Save a journey (a draft; `?publish=true` publishes it at once)", tags=["journeys"])
+def create_journey(publish: Annotated[bool, Query()] = False) -> Any:
+    document = _document()
+    legacy = isinstance(document, dict) and "trigger" in document and "nodes" not in document
+    repo = deps.journeys()
+    saved = definitions.create(document, repo, deps.directory(), deps.webhooks_allow_private())
+    if publish or legacy:  # the walking skeleton's one-call journeys are live at once, as they always were
+        saved = definitions.publish(
+            saved["journeyId"],
+            repo,
+            deps.directory(),
+            deps.runner(),
+            deps.mailer(),
+            deps.machine_functions(),
+            deps.webhooks_allow_private(),
+        )
+        deps.journeys_changed()
+    return definitions.journey_view(saved, repo), 201
 
 
 @app.get("/v1/journeys", summary="List journeys", tags=["journeys"])
 def list_journeys() -> dict[str, Any]:
-    return {"journeys": deps.journeys().journeys()}
+    repo = deps.journeys()
+    return {
+        "journeys": [{k: v for k, v in j.items() if k not in ("current", "draft", "paused")} for j in repo.journeys()]
+    }
 
 
-@app.get("/v1/journeys/<journeyId>", summary="A journey definition", tags=["journeys"])
+@app.get("/v1/journeys/<journeyId>", summary="A journey: draft, current definition, versions", tags=["journeys"])
 def get_journey(journeyId: str) -> dict[str, Any]:
-    found = deps.journeys().journey(journeyId)
-    if not found:
-        raise not_found(f"No journey {journeyId}.", "journeyId")
+    repo = deps.journeys()
+    return definitions.journey_view(definitions.require(repo.journey(journeyId), journeyId), repo)
+
+
+@app.put("/v1/journeys/<journeyId>", summary="Replace a journey's draft", tags=["journeys"])
+def update_journey(journeyId: str) -> dict[str, Any]:
+    repo = deps.journeys()
+    saved = definitions.update(journeyId, _document(), repo, deps.directory(), deps.webhooks_allow_private())
+    return definitions.journey_view(saved, repo)
+
+
+@app.post("/v1/journeys/<journeyId>/publish", summary="Publish the draft as a new version", tags=["journeys"])
+def publish_journey(journeyId: str) -> dict[str, Any]:
+    repo = deps.journeys()
+    saved = definitions.publish(
+        journeyId,
+        repo,
+        deps.directory(),
+        deps.runner(),
+        deps.mailer(),
+        deps.machine_functions(),
+        deps.webhooks_allow_private(),
+    )
+    deps.journeys_changed()
+    return definitions.journey_view(saved, repo)
+
+
+@app.post(
+    "/v1/journeys/<journeyId>/pause", summary="Pause: no new entries; runs hold at their next action", tags=["journeys"]
+)
+def pause_journey(journeyId: str) -> dict[str, Any]:
+    saved = definitions.set_status(journeyId, "paused", deps.journeys())
+    deps.journeys_changed()
+    return saved
+
+
+@app.post("/v1/journeys/<journeyId>/resume", summary="Resume: held runs go on", tags=["journeys"])
+def resume_journey(journeyId: str) -> dict[str, Any]:
+    saved = definitions.resume(journeyId, deps.journeys(), deps.runner())
+    deps.journeys_changed()
+    return saved
+
+
+@app.post("/v1/journeys/<journeyId>/archive", summary="Archive: every run stops", tags=["journeys"])
+def archive_journey(journeyId: str) -> dict[str, Any]:
+    saved = definitions.archive(journeyId, deps.journeys(), deps.runner(), deps.publisher())
+    deps.journeys_changed()
+    return saved
+
+
+@app.post(
+    "/v1/journeys/<journeyId>/enrol", summary="Enrol profiles (journeys with the `api` trigger)", tags=["journeys"]
+)
+def enrol(journeyId: str, body: Annotated[Enrolment, Body()]) -> dict[str, Any]:
+    repo = deps.journeys()
+    deps.journeys_changed()
+    journey = deps.catalog(repo).journeys.get(journeyId)
+    if journey is None or journey.status != "active":
+        raise not_found(f"No active journey {journeyId}.", "journeyId")
+    key = body.key or clock.iso(clock.now())
+    results = {
+        profile_id: enter(
+            journey,
+            profile_id,
+            f"api#{key}",
+            repo,
+            deps.runner(),
+            deps.directory(),
+            deps.publisher(),
+            context={"enrolledBy": "api"},
+        )
+        for profile_id in dict.fromkeys(body.profile_ids)
+    }
+    return {"results": results, "entered": sum(1 for r in results.values() if r == "entered")}
+
+
+@app.get("/v1/journeys/<journeyId>/versions/<version>", summary="One published version", tags=["journeys"])
+def get_version(journeyId: str, version: str) -> dict[str, Any]:
+    if not version.isdigit():
+        raise bad_request("The version is a number.", [FieldError("version", "not a number")])
+    found = deps.journeys().version(journeyId, int(version))
+    if found is None:
+        raise not_found(f"Journey {journeyId} has no version {version}.", "version")
     return found
+
+
+@app.get("/v1/journeys/<journeyId>/runs", summary="A journey's runs, by state", tags=["journeys"])
+def journey_runs(journeyId: str, state: Annotated[str | None, Query()] = None) -> dict[str, Any]:
+    allowed = ("running", "completed", "converted", "exited", "failed", "archived", "holdout")
+    if state is not None and state not in allowed:
+        raise bad_request(f"state is one of {', '.join(allowed)}", [FieldError("state", "unknown state")])
+    return {"runs": deps.journeys().runs_of_journey(journeyId, state)}
+
+
+@app.get("/v1/journeys/<journeyId>/analytics", summary="Counts per version, node and branch", tags=["journeys"])
+def journey_analytics(journeyId: str) -> dict[str, Any]:
+    repo = deps.journeys()
+    definitions.require(repo.journey(journeyId), journeyId)
+    return analytics.analytics(journeyId, repo)
+
+
+@app.get("/v1/journeys/runs/<profileId>", summary="A profile's journey runs", tags=["journeys"])
+def profile_runs(profileId: str) -> dict[str, Any]:
+    return {"profileId": profileId, "runs": deps.journeys().runs_of_profile(profileId)}
 
 
 handler = http_handler(app, MANIFEST.name, MANIFEST.function("api"))

@@ -6,7 +6,7 @@ from typing import Any
 
 from services.common.privacy import ExportRequest
 from services.journeys import app
-from services.journeys.use_cases import export_profile
+from services.journeys.use_cases.privacy import export_profile
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -1,26 +1,32 @@
-"""Step Functions task: send the journey's email for one profile, once."""
+"""Step Functions task: send a journey email node's message to one profile, once."""
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
-from services.common import internal, observability, settings
+from services.common import observability
 from services.journeys import app
-from services.journeys.use_cases import send_journey_email
+from services.journeys.use_cases.sending import send_journey_email
 
 log = observability.logger("journeys")
 
 
 @log.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    repo = app.journeys()
+    run = event["run"]
+    definition, _ = app.version(repo, run["journeyId"], int(run["version"]))
+    journey = repo.journey(run["journeyId"]) or {}
     return send_journey_email(
         event,
-        app.journeys(),
-        partial(internal.invoke, "identity.lookup"),
-        settings.client("sesv2"),
+        definition,
+        repo,
+        app.directory(),
+        app.mailer(),
         app.email_from(),
         app.configuration_set(),
         app.publisher(),
         app.link_signing(),
+        app.delivery_settings("email"),
+        journey.get("status", "archived"),
     )

@@ -47,12 +47,14 @@ def key(cloud: Any) -> bytes:
 
 @pytest.fixture(scope="module")
 def journey(api: Api) -> dict[str, Any]:
+    segment = api.admin("POST", "/v1/segments", {"name": "Open cart", "condition": {"trait": "cart", "op": "exists"}})
+    assert segment.status == 201, segment.body
     reply = api.admin(
         "POST",
         "/v1/journeys",
         {
             "name": "Cart reminder",
-            "trigger": {"segmentEntered": "open-cart"},
+            "trigger": {"segmentEntered": segment.body["segmentId"]},
             "waitSeconds": 3600,
             "email": {"subject": "{{firstName}}, your cart", "html": HTML, "text": "Hello {{firstName}}"},
         },
@@ -69,13 +71,14 @@ def known_profile(cloud: Any, api: Api, user: str) -> str:
 
 
 def send_step(cloud: Any, journey: dict[str, Any], profile_id: str, execution: str) -> dict[str, Any]:
-    """What the journey state machine's SendEmail task invokes."""
+    """What the journey state machine's email node invokes (a retry sends the same task)."""
     task = {
-        "journeyId": journey["journeyId"],
-        "profileId": profile_id,
-        "template": f"journey-{journey['journeyId']}",
-        "step": "email",
+        "kind": "email",
+        "node": "email",
+        "run": {"runId": "run-1", "journeyId": journey["journeyId"], "version": 1, "profileId": profile_id},
+        "via": {"node": "wait", "branch": None, "until": None},
         "execution": execution,
+        "enteredTime": "2026-03-02T10:00:00Z",
     }
     response = boto3.client("lambda", region_name=cloud.region).invoke(
         FunctionName=cloud.names.function_name("journeys", "send_email"), Payload=json.dumps(task).encode()
@@ -87,10 +90,11 @@ def send_step(cloud: Any, journey: dict[str, Any], profile_id: str, execution: s
 def test_the_journeys_template_holds_placeholders_and_the_definition_the_html_as_written(
     cloud: Any, api: Api, journey: dict[str, Any]
 ) -> None:
-    assert journey["email"]["html"] == HTML
+    (email_node,) = [n for n in journey["definition"]["nodes"] if n["type"] == "email"]
+    assert email_node["html"] == HTML
     assert journey["trackedLinks"] == ["https://shop.example/cart?step=1&src=mail", "https://shop.example/tips"]
     stored = boto3.client("sesv2", region_name=cloud.region).get_email_template(
-        TemplateName=f"journey-{journey['journeyId']}"
+        TemplateName=f"journey-{journey['journeyId']}-v1-email"
     )["TemplateContent"]["Html"]
     assert 'href="{{cxmLink0}}"' in stored and 'href="{{cxmLink1}}"' in stored
     assert '<img src="{{cxmOpenUrl}}"' in stored and "https://shop.example" not in stored
@@ -106,7 +110,9 @@ def test_a_sent_email_tracks_its_links_and_opens_and_offers_one_click_unsubscrib
     # When the step runs (and Step Functions retries it)
     outcome = send_step(cloud, journey, profile_id, "arn:aws:states:local:execution:journey:run-ana")
     assert outcome["status"] == "sent"
-    assert send_step(cloud, journey, profile_id, "arn:aws:states:local:execution:journey:run-ana")["duplicate"]
+    assert send_step(cloud, journey, profile_id, "arn:aws:states:local:execution:journey:run-ana")["status"] == (
+        "duplicate"
+    )
 
     # Then one email went out, rendered for her
     emails = cloud.sent_emails()[sent_before:]

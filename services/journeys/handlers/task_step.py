@@ -1,0 +1,32 @@
+"""Step Functions task: one node of a journey run (see services/journeys/domain/compiler.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.common import observability
+from services.journeys import app
+from services.journeys.use_cases.steps import run_step
+
+log = observability.logger("journeys")
+
+
+@log.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    repo = app.journeys()
+    run = event["run"]
+    definition, _ = app.version(repo, run["journeyId"], int(run["version"]))
+    journey = repo.journey(run["journeyId"]) or {}
+    return run_step(
+        event,
+        definition,
+        repo,
+        app.directory(),
+        app.runner(),
+        app.publisher(),
+        app.texter(),
+        app.webhooks(),
+        journey.get("status", "archived"),
+        app.delivery_settings("sms"),
+        app.webhooks_allow_private(),
+    )

@@ -1,0 +1,1 @@
+"""The journeys use cases: definitions and lifecycle, entries, steps, sending, reactions, analytics, privacy."""

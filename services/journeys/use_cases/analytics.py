@@ -1,0 +1,61 @@
+"""A journey's analytics per version and node: entered, completed, waiting now, exited, failed, branches, sends,
+human opens and clicks, goal conversions per branch and against the holdout."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from services.journeys.adapters.dynamodb import DynamoJourneys
+from services.journeys.use_cases.counting import JOURNEY_LEVEL
+
+NODE_COUNTERS = (
+    "entered",
+    "completed",
+    "failed",
+    "exited",
+    "sent",
+    "skipped",
+    "deferred",
+    "sendFailed",
+    "opened",
+    "clicked",
+)
+
+
+def analytics(journey_id: str, repo: DynamoJourneys) -> dict[str, Any]:
+    versions: dict[int, dict[str, Any]] = defaultdict(lambda: {"nodes": {}, "journey": {}})
+    for key, counters in repo.stats(journey_id).items():
+        version_text, _, node = key.partition("#")
+        version = int(version_text.removeprefix("v"))
+        if node == JOURNEY_LEVEL:
+            entered = counters.get("entered", 0)
+            goal = counters.get("goal", 0)
+            versions[version]["journey"] = {
+                "entered": entered,
+                "completed": counters.get("completed", 0),
+                "holdout": counters.get("holdout", 0),
+                "exited": counters.get("exited", 0) + counters.get("archived", 0) + counters.get("erased", 0),
+                "failed": counters.get("failed", 0),
+                "converted": goal,
+                "active": entered
+                - sum(
+                    counters.get(k, 0)
+                    for k in ("completed", "holdout", "exited", "archived", "erased", "failed", "goal")
+                ),
+                "conversionRate": round(goal / entered, 4) if entered else None,
+            }
+            continue
+        view: dict[str, Any] = {c: counters.get(c, 0) for c in NODE_COUNTERS}
+        view["waitingNow"] = view["entered"] - view["completed"] - view["failed"] - view["exited"]
+        branches: dict[str, dict[str, Any]] = {}
+        for name, value in counters.items():
+            if name.startswith("branch:"):
+                branches.setdefault(name[7:], {"taken": 0, "converted": 0})["taken"] = value
+            elif name.startswith("goal:"):
+                branches.setdefault(name[5:], {"taken": 0, "converted": 0})["converted"] = value
+        for branch in branches.values():
+            branch["conversionRate"] = round(branch["converted"] / branch["taken"], 4) if branch["taken"] else None
+        view["branches"] = branches
+        versions[version]["nodes"][node] = view
+    return {"journeyId": journey_id, "versions": [{"version": v, **versions[v]} for v in sorted(versions)]}

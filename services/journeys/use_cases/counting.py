@@ -1,0 +1,45 @@
+"""A run's bookkeeping: counters per journey version and node, each transition counted once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from services.journeys.adapters.dynamodb import DynamoJourneys
+
+JOURNEY_LEVEL = "journey"
+
+
+def stat_key(version: int, node: str) -> str:
+    return f"v{version}#{node}"
+
+
+def count(
+    repo: DynamoJourneys,
+    journey_id: str,
+    version: int,
+    marker: str | None,
+    changes: list[tuple[str, str]],
+    now: dt.datetime,
+) -> bool:
+    """Add one to each (node, counter) of this version, once per `marker`."""
+    increments: dict[str, dict[str, int]] = defaultdict(dict)
+    for node, counter in changes:
+        bucket = increments[stat_key(version, node)]
+        bucket[counter] = bucket.get(counter, 0) + 1
+    return repo.count(journey_id, marker, increments, now)
+
+
+def arrival(run: dict[str, Any], node: str, via: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """Entering `node` completes the node the run came from, on the branch it took."""
+    changes = [(node, "entered")]
+    previous = (via or {}).get("node")
+    branch = (via or {}).get("branch")
+    if previous and previous != node:
+        changes.append((previous, "completed"))
+        if branch is not None:
+            changes.append((previous, f"branch:{branch}"))
+    elif previous == node:
+        return []  # back from a hold or a deferral: the arrival was counted the first time
+    return changes

@@ -1,0 +1,33 @@
+"""A person's journeys data: their runs stop and every record goes on erasure; export lists runs and messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.common import clock
+from services.common.contracts import Envelope
+from services.common.contracts.identity import ProfileErased
+from services.common.erasure import erased_profile_ids
+from services.journeys.adapters.dynamodb import DynamoJourneys
+from services.journeys.ports import Runner
+
+
+def erase_profile(incoming: Envelope[ProfileErased], repo: DynamoJourneys, runner: Runner) -> int:
+    """Stop the person's running journeys and delete every run and send record held about them."""
+    erased = 0
+    for profile_id in erased_profile_ids(incoming.data):
+        repo.mark_erased(profile_id, clock.now())  # first: a late trigger must not start a new run
+        for record in repo.profile_records(profile_id):
+            if record["kind"] == "live" and record.get("execution"):
+                runner.stop(record["execution"], "ProfileErased", "The person asked for erasure.")
+        erased += repo.erase_profile(profile_id)
+    return erased
+
+
+def export_profile(profile_id: str, repo: DynamoJourneys) -> dict[str, Any]:
+    """The journeys part of a person's data export: the runs they were in and what was sent."""
+    records = repo.profile_records(profile_id)
+    return {
+        "entries": [r for r in records if r["kind"] == "run"],
+        "messages": [r for r in records if r["kind"] == "send"],
+    }

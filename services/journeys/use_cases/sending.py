@@ -1,0 +1,243 @@
+"""Sending a journey's email once, under the delivery rules checked at the moment of sending."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from services.common import clock
+from services.common.bus import Publisher
+from services.common.contracts import envelope
+from services.common.contracts.journeys import MessageFailed, MessageSent
+from services.common.ids import derived_id
+from services.journeys.adapters.aws import TryAgain
+from services.journeys.adapters.dynamodb import DynamoJourneys
+from services.journeys.domain import delivery
+from services.journeys.domain.definition import EmailNode, JourneyDefinition, node_by_id
+from services.journeys.domain.tracked_email import LinkSigning, recipient_links
+from services.journeys.ports import Directory, Mailer
+from services.journeys.use_cases import counting
+
+_CAP = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*([smhdw])\s*$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+SENT_RECORD_DAYS = 400
+
+
+def parse_cap(text: str) -> delivery.FrequencyCap | None:
+    """`3/7d` → at most 3 per 7 days; empty → no cap."""
+    if not text.strip():
+        return None
+    match = _CAP.match(text)
+    if not match:
+        raise ValueError(f"not a frequency cap: {text!r} (use e.g. 3/7d)")
+    return delivery.FrequencyCap(int(match.group(1)), dt.timedelta(seconds=int(match.group(2)) * _UNIT[match.group(3)]))
+
+
+def email_template_name(journey_id: str, version: int, node_id: str) -> str:
+    return f"journey-{journey_id}-v{version}-{node_id}"
+
+
+def template_data(contact: dict[str, Any]) -> dict[str, Any]:
+    """Values an email template may use: the profile's traits, with a friendly fallback for the first name."""
+    traits = {k: v for k, v in (contact.get("traits") or {}).items() if isinstance(v, str | int | float | bool)}
+    traits.setdefault("firstName", contact.get("firstName") or "there")
+    if not traits["firstName"]:
+        traits["firstName"] = "there"
+    return traits
+
+
+def message_blocked(contact: dict[str, Any], channel: str, transactional: bool) -> str | None:
+    """Why a message must not go to this contact, or None. Unknown consent counts as not refused (opt-out
+    marketing for known customers; sites that need opt-in record consent first)."""
+    if not contact.get("profileId"):
+        return "profile not found (erased?)"
+    if channel == "email":
+        if not contact.get("email"):
+            return "no email address"
+        if contact.get("suppressed"):
+            return "address suppressed (bounce or complaint)"
+    if transactional:
+        return None
+    consent = contact.get("consent") or {}
+    granted = consent.get("email_marketing", consent.get("emailMarketing")) if channel == "email" else None
+    if isinstance(granted, dict):
+        granted = granted.get("granted")
+    if granted is False:
+        return "no email marketing consent"
+    if channel == "sms" and (contact.get("traits") or {}).get("smsOptIn") is not True:
+        return "no SMS opt-in (trait smsOptIn)"
+    return None
+
+
+def delivery_verdict(
+    repo: DynamoJourneys,
+    profile_id: str,
+    channel: str,
+    rules: dict[str, str],
+    definition: JourneyDefinition,
+    traits: dict[str, Any],
+    transactional: bool,
+    now: dt.datetime,
+) -> tuple[dt.datetime | None, str] | None:
+    """None: send now. (when, reason): wait until then; (None, reason): skip (over the cap, journey says skip)."""
+    if transactional:
+        return None
+    cap = parse_cap(rules.get("cap", ""))
+    quiet = definition.delivery.quiet_hours
+    zone = delivery.profile_zone(traits, definition.delivery.default_time_zone)
+    sent = repo.recent_sends(profile_id, channel, now - cap.per) if cap else []
+    when, reason = delivery.delivery_time(
+        now, sent_at=sent, cap=cap, quiet=delivery.QuietHours(quiet.start, quiet.end) if quiet else None, zone=zone
+    )
+    if when is None or reason is None:
+        return None
+    if reason == "frequencyCap" and definition.delivery.over_cap == "skip":
+        return None, "over the frequency cap"
+    if (
+        reason != "frequencyCap"
+        and cap
+        and definition.delivery.over_cap == "skip"
+        and delivery.cap_allows_at(sent, now, cap)
+    ):
+        return None, "over the frequency cap"
+    return when, reason
+
+
+def take_rate_slot(repo: DynamoJourneys, channel: str, rules: dict[str, str], now: dt.datetime) -> None:
+    """The global send rate per channel: a full second raises TryAgain (Step Functions retries with back-off)."""
+    rate = int(rules.get("rate") or 0)
+    if rate <= 0:
+        return
+    window, limit = delivery.rate_window(now, rate)
+    if not repo.take_rate_slot(channel, window, limit, now):
+        raise TryAgain(f"{channel} rate limit of {rate}/s reached")
+
+
+def send_journey_email(
+    task: dict[str, Any],
+    definition: JourneyDefinition,
+    repo: DynamoJourneys,
+    directory: Directory,
+    mailer: Mailer,
+    sender: str,
+    configuration_set: str,
+    publisher: Publisher,
+    signing: LinkSigning,
+    rules: dict[str, str],
+    journey_status: str,
+) -> dict[str, Any]:
+    """The email node. The dedupe key (execution + node + this visit) makes a retried task never send twice.
+
+    The email carries this recipient's signed links (open pixel, each tracked link's click URL; the token names
+    the profile and the dedupe key as the message) and the one-click unsubscribe headers (RFC 8058)."""
+    from services.journeys.use_cases.steps import answer, arrive
+
+    run, node_id = task["run"], task["node"]
+    profile_id, journey_id, version = run["profileId"], run["journeyId"], int(run["version"])
+    now = clock.now()
+    arrive(task, repo, now)
+    if journey_status == "paused":
+        return answer(node_id, "held")
+    node = node_by_id(definition, node_id)
+    assert isinstance(node, EmailNode)
+    dedupe_key = derived_id(task["execution"], node_id, task["enteredTime"])
+    earlier = repo.claim_send(profile_id, dedupe_key, now)
+    if earlier is not None:
+        branch = "failed" if earlier.get("status") == "failed" else "ok"
+        return {**answer(node_id, branch), "status": "duplicate", "dedupeKey": dedupe_key}
+    contact = directory.contact(profile_id)
+    reason = message_blocked(contact, "email", node.transactional)
+    if reason is None:
+        verdict = delivery_verdict(
+            repo, profile_id, "email", rules, definition, contact.get("traits") or {}, node.transactional, now
+        )
+        if verdict is not None and verdict[0] is not None:
+            repo.finish_send(profile_id, dedupe_key, "deferred", {"reason": verdict[1]})
+            counting.count(repo, journey_id, version, f"{dedupe_key}#deferred", [(node_id, "deferred")], now)
+            return {**answer(node_id, "deferred", verdict[0]), "status": "deferred", "reason": verdict[1]}
+        reason = verdict[1] if verdict is not None else None
+    if reason:
+        repo.finish_send(profile_id, dedupe_key, "skipped", {"reason": reason})
+        counting.count(repo, journey_id, version, f"{dedupe_key}#skipped", [(node_id, "skipped")], now)
+        publisher.publish(
+            [
+                envelope(
+                    MessageFailed(
+                        profileId=profile_id, journeyId=journey_id, channel="email", reason=reason, dedupeKey=dedupe_key
+                    ),
+                    id=derived_id(dedupe_key, "MessageFailed"),
+                )
+            ]
+        )
+        # not sent, by the rules: the run goes on
+        return {**answer(node_id, "ok"), "status": "skipped", "reason": reason, "dedupeKey": dedupe_key}
+    try:
+        take_rate_slot(repo, "email", rules, now)
+    except TryAgain:
+        repo.finish_send(profile_id, dedupe_key, "retry", {"reason": "rate limit"})
+        raise
+    current = repo.version(journey_id, version) or {}
+    links_of = (current.get("trackedLinks") or {}).get(node_id) or []
+    links, headers = recipient_links(links_of, signing, profile_id, dedupe_key, now, contact.get("unsubscribeToken"))
+    template_name = email_template_name(journey_id, version, node_id)
+    template: dict[str, Any] = {
+        "TemplateName": template_name,
+        "TemplateData": json.dumps({**template_data(contact), **links}),
+    }
+    if headers:
+        template["Headers"] = headers
+    request: dict[str, Any] = {
+        "FromEmailAddress": sender,
+        "Destination": {"ToAddresses": [contact["email"]]},
+        "Content": {"Template": template},
+        "EmailTags": [{"Name": "journey", "Value": journey_id[:256]}, {"Name": "node", "Value": node_id}],
+    }
+    if configuration_set:
+        request["ConfigurationSetName"] = configuration_set
+    try:
+        message_id = mailer.send(request)
+    except TryAgain:
+        repo.finish_send(profile_id, dedupe_key, "retry", {})
+        raise
+    except ClientError as error:
+        why = error.response.get("Error", {}).get("Code", "rejected")
+        repo.finish_send(profile_id, dedupe_key, "failed", {"reason": why})
+        counting.count(repo, journey_id, version, f"{dedupe_key}#failed", [(node_id, "sendFailed")], now)
+        publisher.publish(
+            [
+                envelope(
+                    MessageFailed(
+                        profileId=profile_id, journeyId=journey_id, channel="email", reason=why, dedupeKey=dedupe_key
+                    ),
+                    id=derived_id(dedupe_key, "MessageFailed"),
+                )
+            ]
+        )
+        return {**answer(node_id, "failed"), "status": "failed", "reason": why, "dedupeKey": dedupe_key}
+    repo.finish_send(
+        profile_id, dedupe_key, "sent", {"messageId": message_id, "node": node_id, "journeyId": journey_id}
+    )
+    if not node.transactional:
+        repo.record_sent(profile_id, "email", dedupe_key, now, SENT_RECORD_DAYS)
+    repo.update_live(profile_id, journey_id, run["runId"], {f"messages.{dedupe_key}": node_id})
+    counting.count(repo, journey_id, version, f"{dedupe_key}#sent", [(node_id, "sent")], now)
+    publisher.publish(
+        [
+            envelope(
+                MessageSent(
+                    profileId=profile_id,
+                    journeyId=journey_id,
+                    channel="email",
+                    template=template_name,
+                    providerMessageId=message_id,
+                    dedupeKey=dedupe_key,
+                ),
+                id=derived_id(dedupe_key, "MessageSent"),
+            )
+        ]
+    )
+    return {**answer(node_id, "ok"), "status": "sent", "messageId": message_id, "dedupeKey": dedupe_key}

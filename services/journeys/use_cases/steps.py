@@ -1,0 +1,322 @@
+"""The journey step task: each node's work and bookkeeping, answering which edge the run takes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets as random
+from typing import Any
+
+from services.common import clock
+from services.common.bus import Publisher
+from services.common.clock import iso
+from services.common.contracts import envelope
+from services.common.contracts.journeys import JourneyExited, MessageFailed, MessageSent
+from services.common.ids import derived_id
+from services.journeys.adapters.aws import TryAgain
+from services.journeys.adapters.dynamodb import DynamoJourneys
+from services.journeys.domain import webhooks
+from services.journeys.domain.definition import (
+    ConditionNode,
+    HoldoutNode,
+    JourneyDefinition,
+    SmsNode,
+    SplitNode,
+    WaitForEventNode,
+    WaitNode,
+    WebhookNode,
+    node_by_id,
+)
+from services.journeys.domain.runs import bucket, holds, split_branch, wait_until
+from services.journeys.ports import Directory, Runner, Texter, Webhooks
+from services.journeys.use_cases import counting
+from services.journeys.use_cases.facts import gather
+from services.journeys.use_cases.sending import delivery_verdict, message_blocked
+
+
+def answer(node: str, branch: str | None, until: dt.datetime | None = None) -> dict[str, Any]:
+    return {"node": node, "branch": branch, "until": iso(until) if until else None}
+
+
+def arrive(task: dict[str, Any], repo: DynamoJourneys, now: dt.datetime) -> None:
+    """Count the run's arrival at this node (once per visit) and note where it is."""
+    run, node = task["run"], task["node"]
+    changes = counting.arrival(run, node, task.get("via"))
+    if changes:
+        counting.count(
+            repo, run["journeyId"], int(run["version"]), f"{run['runId']}#{node}#{task['enteredTime']}", changes, now
+        )
+    via = task.get("via") or {}
+    sets: dict[str, Any] = {"at": node}
+    if via.get("node") and via.get("branch") is not None and via["node"] != node:
+        sets[f"path.{via['node']}"] = via["branch"]
+    repo.update_live(run["profileId"], run["journeyId"], run["runId"], sets, removes=("waiting",))
+
+
+def run_step(
+    task: dict[str, Any],
+    definition: JourneyDefinition,
+    repo: DynamoJourneys,
+    directory: Directory,
+    runner: Runner,
+    publisher: Publisher,
+    texter: Texter,
+    hooks: Webhooks,
+    journey_status: str,
+    sms_rules: dict[str, str],
+    allow_private: bool = False,
+) -> dict[str, Any]:
+    kind, node_id, run = task["kind"], task["node"], task["run"]
+    now = clock.now()
+    if kind in ("finish", "fail"):
+        return finish(task, repo, publisher, "completed" if kind == "finish" else "failed", now)
+    if kind == "hold":
+        repo.hold(run["journeyId"], run["runId"], node_id, task["token"], now)
+        return answer(node_id, "held")
+    arrive(task, repo, now)
+    node = node_by_id(definition, node_id)
+    profile_id = run["profileId"]
+    if kind == "exit":
+        return finish(
+            {**task, "via": {"node": node_id, "branch": None}}, repo, publisher, "exited", now, reason="exit node"
+        )
+    if isinstance(node, WaitNode):
+        needs_traits = node.until_trait is not None or node.local_time is not None
+        traits = (directory.contact(profile_id).get("traits") or {}) if needs_traits else {}
+        return answer(node_id, None, wait_until(node, now, traits, definition.delivery.default_time_zone))
+    if isinstance(node, WaitForEventNode):
+        waiting = {
+            "node": node_id,
+            "token": task["token"],
+            "since": iso(now),
+            "branches": [b.model_dump(by_alias=True, exclude={"next"}) for b in node.branches],
+        }
+        repo.update_live(profile_id, run["journeyId"], run["runId"], {"waiting": waiting})
+        return answer(node_id, "waiting")
+    if isinstance(node, ConditionNode):
+        live = repo.live_run(profile_id, run["journeyId"])
+        contact = directory.contact(profile_id)
+        for index, branch in enumerate(node.branches):
+            if holds(branch.condition, gather(branch.condition, profile_id, directory, live, contact)):
+                return answer(node_id, str(index))
+        return answer(node_id, "else")
+    if isinstance(node, SplitNode):
+        place = bucket(run["journeyId"], node_id, profile_id)
+        return answer(node_id, str(split_branch([b.percent for b in node.branches], place)))
+    if isinstance(node, HoldoutNode):
+        place = bucket(run["journeyId"], node_id, profile_id)
+        return answer(node_id, "holdout" if place < node.percent else "continue")
+    if journey_status == "paused":
+        return answer(node_id, "held")
+    if isinstance(node, SmsNode):
+        return send_sms(task, node, repo, directory, publisher, texter, sms_rules, definition, now)
+    if isinstance(node, WebhookNode):
+        return call_webhook(task, node, definition, repo, directory, publisher, hooks, allow_private, now)
+    raise ValueError(f"node {node_id} of kind {kind} has no step")
+
+
+def finish(
+    task: dict[str, Any], repo: DynamoJourneys, publisher: Publisher, state: str, now: dt.datetime, reason: str = ""
+) -> dict[str, Any]:
+    """The run reached its end: count it, move it to history, announce it."""
+    run = task["run"]
+    via = task.get("via") or {}
+    live = repo.live_run(run["profileId"], run["journeyId"])
+    holdout = bool(live and any(v == "holdout" for v in (live.get("path") or {}).values()))
+    changes: list[tuple[str, str]] = [
+        (counting.JOURNEY_LEVEL, "holdout" if holdout and state == "completed" else state)
+    ]
+    if via.get("node") and state != "exited":
+        changes.append((via["node"], "failed" if state == "failed" else "completed"))
+        if via.get("branch") is not None and state != "failed":
+            changes.append((via["node"], f"branch:{via['branch']}"))
+    counting.count(repo, run["journeyId"], int(run["version"]), f"{run['runId']}#end", changes, now)
+    if live and live.get("runId") == run["runId"]:
+        repo.finish_run(run["profileId"], live, state, reason or state, now)
+    publisher.publish(
+        [
+            envelope(
+                JourneyExited(profileId=run["profileId"], journeyId=run["journeyId"], reason=reason or state),
+                id=derived_id(run["runId"], "JourneyExited"),
+            )
+        ]
+    )
+    return answer(task["node"], state)
+
+
+def send_sms(
+    task: dict[str, Any],
+    node: SmsNode,
+    repo: DynamoJourneys,
+    directory: Directory,
+    publisher: Publisher,
+    texter: Texter,
+    rules: dict[str, str],
+    definition: JourneyDefinition,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    run = task["run"]
+    profile_id = run["profileId"]
+    dedupe_key = derived_id(task["execution"], task["node"], task["enteredTime"])
+    earlier = repo.claim_send(profile_id, dedupe_key, now)
+    if earlier is not None:
+        return answer(task["node"], "ok" if earlier.get("status") != "failed" else "failed")
+    contact = directory.contact(profile_id)
+    traits = contact.get("traits") or {}
+    phone = traits.get("phone")
+    reason = message_blocked(contact, "sms", node.transactional) or (
+        None if isinstance(phone, str) and phone else "no phone number"
+    )
+    if reason:
+        return _skipped(task, repo, publisher, "sms", reason, dedupe_key)
+    verdict = delivery_verdict(repo, profile_id, "sms", rules, definition, traits, node.transactional, now)
+    if verdict is not None:
+        repo.finish_send(profile_id, dedupe_key, "deferred", {"reason": verdict[1]})
+        if verdict[0] is None:
+            return _skipped(task, repo, publisher, "sms", verdict[1], dedupe_key)
+        return answer(task["node"], "deferred", verdict[0])
+    try:
+        message_id = texter.send(str(phone), _fill(node.text, traits))
+    except TryAgain:
+        repo.finish_send(profile_id, dedupe_key, "retry", {})
+        raise
+    repo.finish_send(profile_id, dedupe_key, "sent", {"messageId": message_id})
+    if not node.transactional:
+        repo.record_sent(profile_id, "sms", dedupe_key, now, 400)
+    counting.count(repo, run["journeyId"], int(run["version"]), f"{dedupe_key}#sent", [(task["node"], "sent")], now)
+    publisher.publish(
+        [
+            envelope(
+                MessageSent(
+                    profileId=profile_id,
+                    journeyId=run["journeyId"],
+                    channel="sms",
+                    providerMessageId=message_id,
+                    dedupeKey=dedupe_key,
+                ),
+                id=derived_id(dedupe_key, "MessageSent"),
+            )
+        ]
+    )
+    return answer(task["node"], "ok")
+
+
+def _fill(text: str, traits: dict[str, Any]) -> str:
+    """`{{trait}}` placeholders of an SMS with the profile's values (plain substitution, nothing evaluated)."""
+    out = text
+    for key, value in traits.items():
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            out = out.replace("{{" + key + "}}", str(value))
+    return out
+
+
+def _skipped(
+    task: dict[str, Any], repo: DynamoJourneys, publisher: Publisher, channel: str, reason: str, dedupe_key: str
+) -> dict[str, Any]:
+    run = task["run"]
+    repo.finish_send(run["profileId"], dedupe_key, "skipped", {"reason": reason})
+    counting.count(
+        repo, run["journeyId"], int(run["version"]), f"{dedupe_key}#skipped", [(task["node"], "skipped")], clock.now()
+    )
+    publisher.publish(
+        [
+            envelope(
+                MessageFailed(
+                    profileId=run["profileId"],
+                    journeyId=run["journeyId"],
+                    channel=channel,  # type: ignore[arg-type]
+                    reason=reason,
+                    dedupeKey=dedupe_key,
+                ),
+                id=derived_id(dedupe_key, "MessageFailed"),
+            )
+        ]
+    )
+    return answer(task["node"], "ok")  # a skipped message is not a failed step: the run goes on
+
+
+def call_webhook(
+    task: dict[str, Any],
+    node: WebhookNode,
+    definition: JourneyDefinition,
+    repo: DynamoJourneys,
+    directory: Directory,
+    publisher: Publisher,
+    hooks: Webhooks,
+    allow_private: bool,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """POST the profile and the run's context, signed; 5xx/timeouts retry (TryAgain), a 4xx is a failure."""
+    run = task["run"]
+    profile_id = run["profileId"]
+    dedupe_key = derived_id(task["execution"], task["node"], task["enteredTime"])
+    earlier = repo.claim_send(profile_id, dedupe_key, now)
+    if earlier is not None and earlier.get("status") in ("sent", "refused"):
+        return answer(task["node"], "ok" if earlier["status"] == "sent" else "failed")
+    contact = directory.contact(profile_id)
+    body = webhooks.payload(
+        {"profileId": profile_id, "email": contact.get("email"), "traits": contact.get("traits") or {}},
+        {
+            "journeyId": run["journeyId"],
+            "journeyName": definition.name,
+            "version": run["version"],
+            "node": task["node"],
+            "runId": run["runId"],
+            "enteredAt": run.get("enteredAt"),
+            "context": run.get("context") or {},
+        },
+    )
+    refused = webhooks.check_url(node.url, allow_private=allow_private)
+    response = None
+    if refused is None:
+        headers = webhooks.signed_headers((node.secret or "").encode(), body, int(now.timestamp()), dedupe_key)
+        response = hooks.post(node.url, body, headers)
+        status = response.status
+        outcome = webhooks.classify(status)
+        if status is None and response.error == getattr(webhooks, "PRIVATE_ADDRESS", "private address"):
+            outcome, refused = "refused", "private address"
+    else:
+        outcome = "refused"
+    detail = {
+        "url": node.url,
+        "status": getattr(response, "status", None),
+        "error": refused or getattr(response, "error", None),
+        "payload": body.decode(),
+    }
+    if outcome == "retry":
+        repo.finish_send(profile_id, dedupe_key, "retry", detail)
+        raise TryAgain(f"webhook answered {detail['status'] or detail['error']}")
+    if outcome == "refused":
+        repo.finish_send(profile_id, dedupe_key, "refused", detail)
+        counting.count(
+            repo, run["journeyId"], int(run["version"]), f"{dedupe_key}#failed", [(task["node"], "sendFailed")], now
+        )
+        publisher.publish(
+            [
+                envelope(
+                    MessageFailed(
+                        profileId=profile_id,
+                        journeyId=run["journeyId"],
+                        channel="webhook",
+                        reason=f"refused: {detail['status'] or detail['error']}",
+                        dedupeKey=dedupe_key,
+                    ),
+                    id=derived_id(dedupe_key, "MessageFailed"),
+                )
+            ]
+        )
+        return answer(task["node"], "failed")
+    repo.finish_send(profile_id, dedupe_key, "sent", detail)
+    counting.count(repo, run["journeyId"], int(run["version"]), f"{dedupe_key}#sent", [(task["node"], "sent")], now)
+    publisher.publish(
+        [
+            envelope(
+                MessageSent(profileId=profile_id, journeyId=run["journeyId"], channel="webhook", dedupeKey=dedupe_key),
+                id=derived_id(dedupe_key, "MessageSent"),
+            )
+        ]
+    )
+    return answer(task["node"], "ok")
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + random.token_urlsafe(32)
