@@ -31,14 +31,15 @@ def count(
     return repo.count(journey_id, marker, increments, now)
 
 
-def arrival(run: dict[str, Any], node: str, via: dict[str, Any] | None) -> list[tuple[str, str]]:
-    """Entering `node` completes the node the run came from, on the branch it took."""
+def arrival(run: dict[str, Any], node: str, via: dict[str, Any] | None, decided: bool = False) -> list[tuple[str, str]]:
+    """Entering `node` completes the node the run came from, on the branch it took (unless that node counted
+    its branch when it decided: splits, holdouts and conditions do, so a run stopped right after still counts)."""
     changes = [(node, "entered")]
     previous = (via or {}).get("node")
     branch = (via or {}).get("branch")
     if previous and previous != node:
         changes.append((previous, "completed"))
-        if branch is not None:
+        if branch is not None and not decided:
             changes.append((previous, f"branch:{branch}"))
     elif previous == node:
         return []  # back from a hold or a deferral: the arrival was counted the first time

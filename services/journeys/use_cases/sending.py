@@ -139,7 +139,7 @@ def send_journey_email(
     run, node_id = task["run"], task["node"]
     profile_id, journey_id, version = run["profileId"], run["journeyId"], int(run["version"])
     now = clock.now()
-    arrive(task, repo, now)
+    arrive(task, repo, now, definition)
     if journey_status == "paused":
         return answer(node_id, "held")
     node = node_by_id(definition, node_id)

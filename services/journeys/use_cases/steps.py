@@ -37,17 +37,39 @@ def answer(node: str, branch: str | None, until: dt.datetime | None = None) -> d
     return {"node": node, "branch": branch, "until": iso(until) if until else None}
 
 
-def arrive(task: dict[str, Any], repo: DynamoJourneys, now: dt.datetime) -> None:
-    """Count the run's arrival at this node (once per visit) and note where it is."""
+DECISIONS = (ConditionNode, SplitNode, HoldoutNode)
+
+
+def decided_by_itself(definition: JourneyDefinition | None, node_id: str | None) -> bool:
+    """Whether the node counted its branch when it took it (a decision node), rather than on arrival after."""
+    if definition is None or not node_id:
+        return False
+    found = next((n for n in definition.nodes if n.id == node_id), None)
+    return isinstance(found, DECISIONS)
+
+
+def arrive(
+    task: dict[str, Any],
+    repo: DynamoJourneys,
+    now: dt.datetime,
+    definition: JourneyDefinition | None = None,
+    decision: str | None = None,
+) -> None:
+    """Count the run's arrival at this node (once per visit), the branch a decision node takes, and note where
+    the run is and which branches it took."""
     run, node = task["run"], task["node"]
-    changes = counting.arrival(run, node, task.get("via"))
+    via = task.get("via") or {}
+    via_decided = decided_by_itself(definition, via.get("node"))
+    changes = counting.arrival(run, node, via, decided=via_decided)
+    sets: dict[str, Any] = {"at": node}
+    if decision is not None:
+        changes.append((node, f"branch:{decision}"))
+        sets[f"path.{node}"] = decision
     if changes:
         counting.count(
             repo, run["journeyId"], int(run["version"]), f"{run['runId']}#{node}#{task['enteredTime']}", changes, now
         )
-    via = task.get("via") or {}
-    sets: dict[str, Any] = {"at": node}
-    if via.get("node") and via.get("branch") is not None and via["node"] != node:
+    if via.get("node") and via.get("branch") is not None and via["node"] != node and not via_decided:
         sets[f"path.{via['node']}"] = via["branch"]
     repo.update_live(run["profileId"], run["journeyId"], run["runId"], sets, removes=("waiting",))
 
@@ -68,13 +90,16 @@ def run_step(
     kind, node_id, run = task["kind"], task["node"], task["run"]
     now = clock.now()
     if kind in ("finish", "fail"):
-        return finish(task, repo, publisher, "completed" if kind == "finish" else "failed", now)
+        return finish(task, repo, publisher, "completed" if kind == "finish" else "failed", now, definition=definition)
     if kind == "hold":
         repo.hold(run["journeyId"], run["runId"], node_id, task["token"], now)
         return answer(node_id, "held")
-    arrive(task, repo, now)
     node = node_by_id(definition, node_id)
     profile_id = run["profileId"]
+    decision = _decide(node, run, definition, repo, directory) if isinstance(node, DECISIONS) else None
+    arrive(task, repo, now, definition, decision)
+    if decision is not None:
+        return answer(node_id, decision)
     if kind == "exit":
         return finish(
             {**task, "via": {"node": node_id, "branch": None}}, repo, publisher, "exited", now, reason="exit node"
@@ -92,19 +117,6 @@ def run_step(
         }
         repo.update_live(profile_id, run["journeyId"], run["runId"], {"waiting": waiting})
         return answer(node_id, "waiting")
-    if isinstance(node, ConditionNode):
-        live = repo.live_run(profile_id, run["journeyId"])
-        contact = directory.contact(profile_id)
-        for index, branch in enumerate(node.branches):
-            if holds(branch.condition, gather(branch.condition, profile_id, directory, live, contact)):
-                return answer(node_id, str(index))
-        return answer(node_id, "else")
-    if isinstance(node, SplitNode):
-        place = bucket(run["journeyId"], node_id, profile_id)
-        return answer(node_id, str(split_branch([b.percent for b in node.branches], place)))
-    if isinstance(node, HoldoutNode):
-        place = bucket(run["journeyId"], node_id, profile_id)
-        return answer(node_id, "holdout" if place < node.percent else "continue")
     if journey_status == "paused":
         return answer(node_id, "held")
     if isinstance(node, SmsNode):
@@ -114,8 +126,32 @@ def run_step(
     raise ValueError(f"node {node_id} of kind {kind} has no step")
 
 
+def _decide(
+    node: Any, run: dict[str, Any], definition: JourneyDefinition, repo: DynamoJourneys, directory: Directory
+) -> str:
+    """The branch a condition, split or holdout sends this run down."""
+    profile_id = run["profileId"]
+    if isinstance(node, ConditionNode):
+        live = repo.live_run(profile_id, run["journeyId"])
+        contact = directory.contact(profile_id)
+        for index, branch in enumerate(node.branches):
+            if holds(branch.condition, gather(branch.condition, profile_id, directory, live, contact)):
+                return str(index)
+        return "else"
+    place = bucket(run["journeyId"], node.id, profile_id)
+    if isinstance(node, SplitNode):
+        return str(split_branch([b.percent for b in node.branches], place))
+    return "holdout" if place < node.percent else "continue"
+
+
 def finish(
-    task: dict[str, Any], repo: DynamoJourneys, publisher: Publisher, state: str, now: dt.datetime, reason: str = ""
+    task: dict[str, Any],
+    repo: DynamoJourneys,
+    publisher: Publisher,
+    state: str,
+    now: dt.datetime,
+    reason: str = "",
+    definition: JourneyDefinition | None = None,
 ) -> dict[str, Any]:
     """The run reached its end: count it, move it to history, announce it."""
     run = task["run"]
@@ -125,9 +161,9 @@ def finish(
     changes: list[tuple[str, str]] = [
         (counting.JOURNEY_LEVEL, "holdout" if holdout and state == "completed" else state)
     ]
-    if via.get("node") and state != "exited":
+    if via.get("node"):
         changes.append((via["node"], "failed" if state == "failed" else "completed"))
-        if via.get("branch") is not None and state != "failed":
+        if via.get("branch") is not None and state != "failed" and not decided_by_itself(definition, via["node"]):
             changes.append((via["node"], f"branch:{via['branch']}"))
     counting.count(repo, run["journeyId"], int(run["version"]), f"{run['runId']}#end", changes, now)
     if live and live.get("runId") == run["runId"]:
