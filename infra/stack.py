@@ -34,6 +34,12 @@ def _strings(value: Any) -> list[str]:
     return [str(v) for v in value]
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):  # `-c functionSettings='{"JOURNEY_EMAIL_FREQUENCY_CAP": "3/7d"}'` passes a string
+        value = json.loads(value) if value.strip() else {}
+    return dict(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     """The stack's context values (defaults here mirror cdk.json)."""
@@ -65,7 +71,7 @@ class Settings:
             deletion_protection=_bool(get("deletionProtection", d.deletion_protection)),
             api_throttle_rate_limit=float(get("apiThrottleRateLimit", d.api_throttle_rate_limit)),
             api_throttle_burst_limit=int(get("apiThrottleBurstLimit", d.api_throttle_burst_limit)),
-            function_settings=tuple(sorted((str(k), str(v)) for k, v in dict(get("functionSettings", {})).items())),
+            function_settings=tuple(sorted((str(k), str(v)) for k, v in _mapping(get("functionSettings", {})).items())),
             public_api_url=str(get("publicApiUrl", d.public_api_url)),
         )
 

@@ -146,6 +146,24 @@ class ServiceConstruct(Construct):
             )
             cxm_id(role, self._id(f"{family.name}-machines"))
             registry.machine_roles[(manifest.name, family.name)] = role
+            if family.failure_metric:
+                cloudwatch.Alarm(
+                    self,
+                    f"Machines{pascal(family.name)}FailedAlarm",
+                    alarm_description=f"Runs of {self._id(family.name)} machines failed (a step with no failure "
+                    "edge failed): list them with GET /v1/journeys/{id}/runs?state=failed.",
+                    metric=cloudwatch.Metric(
+                        namespace="CxM",
+                        metric_name=family.failure_metric,
+                        dimensions_map={"service": manifest.name},
+                        period=cdk.Duration.minutes(5),
+                        statistic=cloudwatch.Stats.SUM,
+                    ),
+                    threshold=0,
+                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                    evaluation_periods=1,
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                )
 
         for secret in manifest.secrets:
             generated = secretsmanager.Secret(

@@ -135,6 +135,8 @@ class MachineFamily:
     name: str
     env_prefix: str  # <PREFIX>_NAME_PREFIX, <PREFIX>_ROLE_ARN, <PREFIX>_FUNCTION_<NAME>_ARN
     invokes: tuple[str, ...] = ()
+    # a metric (namespace CxM, dimension service) the functions emit when a run fails; the stack alarms on it
+    failure_metric: str | None = None
 
     @property
     def name_prefix_env(self) -> str:

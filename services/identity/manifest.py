@@ -71,6 +71,17 @@ MANIFEST = ServiceManifest(
             publishes=True,
         ),
         Function(
+            name="on_update_requested",
+            handler="services.identity.handlers.on_update_requested.handler",
+            description="Applies the trait and tag changes a journey step asks for (ProfileUpdateRequested) and "
+            "announces them (ProfileUpdated).",
+            subscriptions=(
+                Subscription("update-requested", detail_types=("ProfileUpdateRequested",), sources=("cxm.journeys",)),
+            ),
+            tables={"profiles": "write"},
+            publishes=True,
+        ),
+        Function(
             name="on_import_chunk",
             handler="services.identity.handlers.on_import_chunk.handler",
             description="Imports one stored chunk of contact rows (an asynchronous import job's unit of work).",

@@ -25,6 +25,7 @@ from services.common.contracts.identity import (
     ProfilesUnmerged,
     ProfileUpdated,
 )
+from services.common.contracts.journeys import ProfileUpdateRequested
 from services.common.dynamo import expires_at
 from services.common.ids import derived_id, new_id
 from services.identity.domain import computed as computed_traits
@@ -310,6 +311,38 @@ def update_profile(
         if store.save_profile(updated):
             return changed, consent_changed
     raise Conflict(f"profile {profile_id} kept changing")
+
+
+def apply_requested_update(
+    incoming: Envelope[ProfileUpdateRequested], store: ProfileStore, publisher: Publisher
+) -> dict[str, Any]:
+    """A journey step's trait and tag changes (identity owns traits). Setting what is already set changes nothing,
+    so a redelivered request is harmless; an erased or unknown profile is left alone."""
+    data = incoming.data
+    try:
+        survivor = resolve_profile_id(data.profile_id, store)
+    except ProfileNotFound:
+        return {}
+    traits = dict(data.set)
+    if data.add_tags or data.remove_tags:
+        profile = store.profile(survivor, consistent=True)
+        current = trait_values(profile.traits).get("tags") if profile else None
+        tags = [t for t in current if isinstance(t, str)] if isinstance(current, list) else []
+        tags = [t for t in tags if t not in data.remove_tags]
+        tags += [t for t in dict.fromkeys(data.add_tags) if t not in tags]
+        traits["tags"] = tags
+    changed, _ = update_profile(store, survivor, traits=traits, traits_at=clock.iso(clock.now()), remove=data.remove)
+    if changed:
+        publisher.publish(
+            [
+                envelope(
+                    ProfileUpdated(profileId=survivor, changed=changed),
+                    id=derived_id(incoming.id, "ProfileUpdated"),
+                    correlation_id=incoming.correlation_id,
+                )
+            ]
+        )
+    return changed
 
 
 # ---- merges --------------------------------------------------------------------------------------------------

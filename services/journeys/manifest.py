@@ -9,7 +9,9 @@ JOURNEYS = Table(
     indexes=(Index("runs", partition_key="runJourney", sort_key="runState"),),
 )
 # One Step Functions state machine per published journey version, compiled at publish time.
-JOURNEY_MACHINES = MachineFamily(name="journey", env_prefix="JOURNEY_MACHINES", invokes=("step", "send_email"))
+JOURNEY_MACHINES = MachineFamily(
+    name="journey", env_prefix="JOURNEY_MACHINES", invokes=("step", "send_email"), failure_metric="JourneyRunsFailed"
+)
 # Optional settings (CDK context `functionSettings`): see docs/journeys.md, "Delivery rules".
 EMAIL_CAP_SETTING = "JOURNEY_EMAIL_FREQUENCY_CAP"  # e.g. "3/7d": at most 3 marketing emails per 7 days
 SMS_CAP_SETTING = "JOURNEY_SMS_FREQUENCY_CAP"

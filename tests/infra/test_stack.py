@@ -588,3 +588,29 @@ def test_a_deployment_sets_the_optional_settings_a_function_declares() -> None:
     assert variables["events/api"]["DEDUPE_WINDOW_HOURS"] == "48"
     assert "DEDUPE_WINDOW_HOURS" not in variables["identity/lookup"]
     assert all("NOT_DECLARED_ANYWHERE" not in env for env in variables.values())
+
+
+def test_function_settings_given_on_the_command_line_as_json_are_read() -> None:
+    """`-c functionSettings='{...}'` reaches the app as a string, cdk.json's context as an object: both work."""
+    import aws_cdk as cdk
+
+    from infra.stack import Settings
+
+    given = {"JOURNEY_EMAIL_FREQUENCY_CAP": "3/7d"}
+    for value in (json.dumps(given), given):
+        app = cdk.App(context={"functionSettings": value})
+        assert dict(Settings.from_context(app).function_settings) == given
+
+
+def test_failed_journey_runs_raise_an_alarm(t: T) -> None:
+    """The step task counts a run that fails (no failure edge) in a metric; the stack alarms on it."""
+    alarms = [
+        t.resources[a]["Properties"]
+        for a in t.of_type("AWS::CloudWatch::Alarm")
+        if t.resources[a]["Properties"].get("MetricName") == "JourneyRunsFailed"
+    ]
+    assert len(alarms) == 1
+    (alarm,) = alarms
+    assert alarm["Namespace"] == "CxM"
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "journeys"}]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")

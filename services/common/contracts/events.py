@@ -22,10 +22,12 @@ from services.common.contracts.identity import (
 from services.common.contracts.journeys import (
     JOURNEYS,
     JourneyEntered,
+    JourneyEventPublished,
     JourneyExited,
     JourneyStepCompleted,
     MessageFailed,
     MessageSent,
+    ProfileUpdateRequested,
 )
 from services.common.contracts.segments import (
     SEGMENTS,
@@ -64,6 +66,7 @@ __all__ = [
     "EventCollected",
     "ExperimentConcluded",
     "JourneyEntered",
+    "JourneyEventPublished",
     "JourneyExited",
     "JourneyStepCompleted",
     "MessageFailed",
@@ -71,6 +74,7 @@ __all__ = [
     "MessageType",
     "ProfileCreated",
     "ProfileErased",
+    "ProfileUpdateRequested",
     "ProfileUpdated",
     "ProfilesMerged",
     "ProfilesUnmerged",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -54,3 +54,25 @@ class MessageFailed(Contract):
     channel: Literal["email", "sms", "webhook"]
     reason: str
     dedupe_key: str = Field(alias="dedupeKey")
+
+
+class ProfileUpdateRequested(Contract):
+    SOURCE = JOURNEYS
+    DETAIL_TYPE = "ProfileUpdateRequested"
+    DESCRIPTION = "A journey step asks identity (the owner of traits) to set or clear traits and tags of a profile."
+    profile_id: str = Field(alias="profileId")
+    journey_id: str = Field(alias="journeyId")
+    set: dict[str, Any] = Field(default_factory=dict, description="Trait name → value to set.")
+    remove: list[str] = Field(default_factory=list, description="Traits to clear.")
+    add_tags: list[str] = Field(default_factory=list, alias="addTags", description="Added to the `tags` trait.")
+    remove_tags: list[str] = Field(default_factory=list, alias="removeTags", description="Taken off the `tags` trait.")
+
+
+class JourneyEventPublished(Contract):
+    SOURCE = JOURNEYS
+    DETAIL_TYPE = "JourneyEventPublished"
+    DESCRIPTION = "A journey's custom event, for any consumer of the bus (a CRM, a data warehouse, another journey)."
+    profile_id: str = Field(alias="profileId")
+    journey_id: str = Field(alias="journeyId")
+    event: str
+    properties: dict[str, Any] = Field(default_factory=dict)

@@ -154,7 +154,8 @@ class DynamoJourneys:
 
     # ---- runs: a live item per journey a profile is in, and a history item per run ----
     def enter(self, profile_id: str, journey_id: str, run: Mapping[str, Any], now: dt.datetime) -> bool:
-        """Claim the profile's place in the journey; False when a run is already inside (another or this one)."""
+        """Claim the profile's place in the journey; False when a run is already inside (another or this one) or
+        this entry (run id) was made before."""
         live = {
             "pk": _profile(profile_id),
             "sk": f"LIVE#{journey_id}",
@@ -184,6 +185,20 @@ class DynamoJourneys:
                         }
                     },
                     {"Put": {"TableName": self.name, "Item": _typed(history)}},
+                    # one run per entry key, even long after that run ended (a redelivered trigger event)
+                    {
+                        "Put": {
+                            "TableName": self.name,
+                            "Item": _typed(
+                                {
+                                    "pk": _profile(profile_id),
+                                    "sk": f"ENTRY#{run['runId']}",
+                                    "expiresAt": expires_at(now, RUN_HISTORY_DAYS),
+                                }
+                            ),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
                 ]
             )
         except ClientError as error:

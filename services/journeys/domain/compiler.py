@@ -11,16 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from services.journeys.domain.definition import (
+    ACTIONS,
     ConditionNode,
-    EmailNode,
     ExitNode,
     HoldoutNode,
     JourneyDefinition,
-    SmsNode,
     SplitNode,
     WaitForEventNode,
     WaitNode,
-    WebhookNode,
     edges,
 )
 
@@ -153,8 +151,8 @@ def _node_states(node: Any, step: str, email: str) -> dict[str, Any]:
     elif isinstance(node, HoldoutNode):
         out[nid] = {**_task(step, "holdout", nid), "Next": f"{nid}.branch"}
         out[f"{nid}.branch"] = _choice(nid, {"holdout": HOLDOUT_WAIT}, _label(node.next))
-    elif isinstance(node, EmailNode | SmsNode | WebhookNode):
-        kind = {EmailNode: "email", SmsNode: "sms", WebhookNode: "webhook"}[type(node)]
+    elif isinstance(node, ACTIONS):
+        kind = node.type
         task = _task(email if kind == "email" else step, kind, nid)
         task["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": f"{nid}.error"}]
         out[nid] = {**task, "Next": f"{nid}.branch"}

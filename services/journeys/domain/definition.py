@@ -310,6 +310,30 @@ class WebhookNode(_Action):
     secret: str | None = Field(default=None, min_length=16, max_length=200, description="Generated when omitted.")
 
 
+class UpdateProfileNode(_Action):
+    """Set or clear traits and add or remove tags (identity applies it: the owner of traits)."""
+
+    type: Literal["updateProfile"]
+    set: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=50)
+    remove: list[str] = Field(default_factory=list, max_length=50)
+    add_tags: list[str] = Field(default_factory=list, alias="addTags", max_length=50)
+    remove_tags: list[str] = Field(default_factory=list, alias="removeTags", max_length=50)
+
+    @model_validator(mode="after")
+    def _something(self) -> UpdateProfileNode:
+        if not (self.set or self.remove or self.add_tags or self.remove_tags):
+            raise ValueError("an updateProfile node sets, removes, adds or removes something")
+        return self
+
+
+class PublishEventNode(_Action):
+    """A custom event on the platform's bus (`JourneyEventPublished`), for any consumer."""
+
+    type: Literal["publishEvent"]
+    event: str = Field(min_length=1, max_length=200)
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+
 class ExitNode(_Node):
     type: Literal["exit"]
 
@@ -323,10 +347,12 @@ Node = Annotated[
     | EmailNode
     | SmsNode
     | WebhookNode
+    | UpdateProfileNode
+    | PublishEventNode
     | ExitNode,
     Field(discriminator="type"),
 ]
-ACTIONS = (EmailNode, SmsNode, WebhookNode)
+ACTIONS = (EmailNode, SmsNode, WebhookNode, UpdateProfileNode, PublishEventNode)
 
 
 class Delivery(_Model):
@@ -417,7 +443,19 @@ class DefinitionError(ValueError):
         self.errors = errors
 
 
-NODE_TYPES = ("wait", "waitForEvent", "condition", "split", "holdout", "email", "sms", "webhook", "exit")
+NODE_TYPES = (
+    "wait",
+    "waitForEvent",
+    "condition",
+    "split",
+    "holdout",
+    "email",
+    "sms",
+    "webhook",
+    "updateProfile",
+    "publishEvent",
+    "exit",
+)
 
 
 def _path(loc: tuple[Any, ...]) -> str:

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from services.common import observability
 from services.journeys import app
+from services.journeys.manifest import JOURNEY_MACHINES
 from services.journeys.use_cases.steps import run_step
 
 log = observability.logger("journeys")
+metrics = observability.metrics("journeys")
 
 
 @log.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     repo = app.journeys()
     run = event["run"]
     definition, _ = app.version(repo, run["journeyId"], int(run["version"]))
     journey = repo.journey(run["journeyId"]) or {}
+    if event["kind"] == "fail" and JOURNEY_MACHINES.failure_metric:
+        metrics.add_metric(name=JOURNEY_MACHINES.failure_metric, unit=MetricUnit.Count, value=1)
     return run_step(
         event,
         definition,

@@ -74,10 +74,13 @@ def enter(
             "execution": journey.machine_arn.replace(":stateMachine:", ":execution:") + f":{name}",
         }
         if not repo.enter(profile_id, journey.journey_id, run, now):
-            return "already inside"
-        counting.count(
-            repo, journey.journey_id, journey.version, f"{run_id}#entered", [(counting.JOURNEY_LEVEL, "entered")], now
-        )
+            again = repo.live_run(profile_id, journey.journey_id)
+            if again is None or again.get("runId") != run_id:
+                return "already inside" if again else "duplicate entry"
+    # counted once per run (the marker), also when an earlier attempt entered the run and then failed
+    counting.count(
+        repo, journey.journey_id, journey.version, f"{run_id}#entered", [(counting.JOURNEY_LEVEL, "entered")], now
+    )
     run_input = {
         "run": {
             "runId": run_id,

@@ -10,6 +10,7 @@ from services.common.contracts.identity import ProfileErased
 from services.common.erasure import erased_profile_ids
 from services.journeys.adapters.dynamodb import DynamoJourneys
 from services.journeys.ports import Runner
+from services.journeys.use_cases import counting
 
 
 def erase_profile(incoming: Envelope[ProfileErased], repo: DynamoJourneys, runner: Runner) -> int:
@@ -20,6 +21,18 @@ def erase_profile(incoming: Envelope[ProfileErased], repo: DynamoJourneys, runne
         for record in repo.profile_records(profile_id):
             if record["kind"] == "live" and record.get("execution"):
                 runner.stop(record["execution"], "ProfileErased", "The person asked for erasure.")
+                # the run leaves the counts as an erasure (once: the same marker as any other stop)
+                changes = [(counting.JOURNEY_LEVEL, "erased")]
+                if record.get("at") and record["at"] != "entry":
+                    changes.append((record["at"], "exited"))
+                counting.count(
+                    repo,
+                    record["journeyId"],
+                    int(record["version"]),
+                    f"{record['runId']}#stopped",
+                    changes,
+                    clock.now(),
+                )
         erased += repo.erase_profile(profile_id)
     return erased
 

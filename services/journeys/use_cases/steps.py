@@ -10,7 +10,13 @@ from services.common import clock
 from services.common.bus import Publisher
 from services.common.clock import iso
 from services.common.contracts import envelope
-from services.common.contracts.journeys import JourneyExited, MessageFailed, MessageSent
+from services.common.contracts.journeys import (
+    JourneyEventPublished,
+    JourneyExited,
+    MessageFailed,
+    MessageSent,
+    ProfileUpdateRequested,
+)
 from services.common.ids import derived_id
 from services.journeys.adapters.aws import TryAgain
 from services.journeys.adapters.dynamodb import DynamoJourneys
@@ -19,8 +25,10 @@ from services.journeys.domain.definition import (
     ConditionNode,
     HoldoutNode,
     JourneyDefinition,
+    PublishEventNode,
     SmsNode,
     SplitNode,
+    UpdateProfileNode,
     WaitForEventNode,
     WaitNode,
     WebhookNode,
@@ -30,7 +38,7 @@ from services.journeys.domain.runs import bucket, holds, split_branch, wait_unti
 from services.journeys.ports import Directory, Runner, Texter, Webhooks
 from services.journeys.use_cases import counting
 from services.journeys.use_cases.facts import gather
-from services.journeys.use_cases.sending import delivery_verdict, message_blocked
+from services.journeys.use_cases.sending import delivery_verdict, message_blocked, take_rate_slot
 
 
 def answer(node: str, branch: str | None, until: dt.datetime | None = None) -> dict[str, Any]:
@@ -119,11 +127,36 @@ def run_step(
         return answer(node_id, "waiting")
     if journey_status == "paused":
         return answer(node_id, "held")
+    if isinstance(node, UpdateProfileNode | PublishEventNode):
+        return announce(task, node, publisher)
     if isinstance(node, SmsNode):
         return send_sms(task, node, repo, directory, publisher, texter, sms_rules, definition, now)
     if isinstance(node, WebhookNode):
         return call_webhook(task, node, definition, repo, directory, publisher, hooks, allow_private, now)
     raise ValueError(f"node {node_id} of kind {kind} has no step")
+
+
+def announce(task: dict[str, Any], node: UpdateProfileNode | PublishEventNode, publisher: Publisher) -> dict[str, Any]:
+    """Profile updates (applied by identity, the owner of traits) and custom events go on the bus; the event id
+    is derived from this visit of the node, so a retried step publishes the same event and consumers drop it."""
+    run = task["run"]
+    event_id = derived_id(task["execution"], task["node"], task["enteredTime"], node.type)
+    data: ProfileUpdateRequested | JourneyEventPublished
+    if isinstance(node, UpdateProfileNode):
+        data = ProfileUpdateRequested(
+            profileId=run["profileId"],
+            journeyId=run["journeyId"],
+            set=node.set,
+            remove=node.remove,
+            addTags=node.add_tags,
+            removeTags=node.remove_tags,
+        )
+    else:
+        data = JourneyEventPublished(
+            profileId=run["profileId"], journeyId=run["journeyId"], event=node.event, properties=node.properties
+        )
+    publisher.publish([envelope(data, id=event_id)])
+    return answer(task["node"], "ok")
 
 
 def _decide(
@@ -157,17 +190,21 @@ def finish(
     run = task["run"]
     via = task.get("via") or {}
     live = repo.live_run(run["profileId"], run["journeyId"])
-    holdout = bool(live and any(v == "holdout" for v in (live.get("path") or {}).values()))
-    changes: list[tuple[str, str]] = [
-        (counting.JOURNEY_LEVEL, "holdout" if holdout and state == "completed" else state)
-    ]
-    if via.get("node"):
-        changes.append((via["node"], "failed" if state == "failed" else "completed"))
-        if via.get("branch") is not None and state != "failed" and not decided_by_itself(definition, via["node"]):
-            changes.append((via["node"], f"branch:{via['branch']}"))
-    counting.count(repo, run["journeyId"], int(run["version"]), f"{run['runId']}#end", changes, now)
-    if live and live.get("runId") == run["runId"]:
-        repo.finish_run(run["profileId"], live, state, reason or state, now)
+    current = live if live and live.get("runId") == run["runId"] else None
+    record = current or repo.last_run(run["profileId"], run["journeyId"])
+    holdout = any(v == "holdout" for v in ((record or {}).get("path") or {}).values())
+    final = "holdout" if holdout and state == "completed" else state  # a control-group run that saw nothing
+    if current is not None:
+        ended = repo.finish_run(run["profileId"], current, final, reason or final, now)
+    else:  # a retried finish: count only if the history says this run ended this way (not by a goal meanwhile)
+        ended = bool(record and record.get("runId") == run["runId"] and record.get("state") == final)
+    if ended:
+        changes: list[tuple[str, str]] = [(counting.JOURNEY_LEVEL, final)]
+        if via.get("node"):
+            changes.append((via["node"], "failed" if state == "failed" else "completed"))
+            if via.get("branch") is not None and state != "failed" and not decided_by_itself(definition, via["node"]):
+                changes.append((via["node"], f"branch:{via['branch']}"))
+        counting.count(repo, run["journeyId"], int(run["version"]), f"{run['runId']}#end", changes, now)
     publisher.publish(
         [
             envelope(
@@ -211,6 +248,7 @@ def send_sms(
             return _skipped(task, repo, publisher, "sms", verdict[1], dedupe_key)
         return answer(task["node"], "deferred", verdict[0])
     try:
+        take_rate_slot(repo, "sms", rules, now)
         message_id = texter.send(str(phone), _fill(node.text, traits))
     except TryAgain:
         repo.finish_send(profile_id, dedupe_key, "retry", {})

@@ -11,12 +11,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 import boto3
+import botocore.client
 import pytest
 from moto.core.exceptions import ServiceException
 from moto.sesv2.responses import SESV2Response
 
 from services.journeys.domain.webhooks import ID_HEADER, verify
-from tests.conftest import START, Api
+from tests.conftest import START, Api, BusTap
 
 
 @pytest.fixture(scope="module")
@@ -327,3 +328,64 @@ def analytics_node(api: Api, journey_id: str, version: int, node: str) -> dict[s
     body = api.admin("GET", f"/v1/journeys/{journey_id}/analytics").body
     (found,) = [v for v in body["versions"] if v["version"] == version]
     return dict(found["nodes"][node])
+
+
+def test_a_journey_updates_the_profile_through_identity_and_publishes_its_own_event(cloud: Any, api: Api) -> None:
+    # Given a nurture step that tags the lead and announces it on the bus
+    created = journey(
+        api,
+        [
+            {"id": "tag", "type": "updateProfile", "set": {"stage": "nurtured"}, "addTags": ["vip"], "next": "say"},
+            {"id": "say", "type": "publishEvent", "event": "Lead Nurtured", "properties": {"source": "journey"}},
+        ],
+    )
+    tap = BusTap(cloud, "cxm.journeys")
+    jo = customer(cloud, api, "jo")
+
+    # When Jo goes through it
+    enrol(api, created["journeyId"], jo)
+    settle_time(cloud)
+
+    # Then identity set the trait and the tag, and the custom event was published once, for her
+    traits = api.admin("GET", f"/v1/profiles/{jo}").body["traits"]
+    assert (traits["stage"], traits["tags"]) == ("nurtured", ["vip"])
+    published = [e["data"] for e in tap.drain() if e["type"] == "JourneyEventPublished"]
+    assert published == [
+        {
+            "profileId": jo,
+            "journeyId": created["journeyId"],
+            "event": "Lead Nurtured",
+            "properties": {"source": "journey"},
+        }
+    ]
+
+
+def test_an_event_no_journey_mentions_costs_no_read_and_one_that_matters_one_query(
+    cloud: Any, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a live journey whose goal is a purchase, and Kai, who is in no journey
+    journey(api, [{"id": "wait", "type": "wait", "seconds": 86400}], goal={"event": "Order Completed"})
+    kai = customer(cloud, api, "kai")
+    user = api.admin("GET", f"/v1/profiles/{kai}").body["traits"]["email"].split("@")[0]
+    table = cloud.names.table("journeys", "journeys")
+    reads: list[str] = []
+    call = botocore.client.BaseClient._make_api_call
+
+    def watched(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        if params.get("TableName") == table and operation in ("GetItem", "Query", "BatchGetItem", "Scan"):
+            reads.append(operation)
+        return call(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", watched)
+
+    # When Kai reads the newsletter (no journey mentions it)
+    assert api.send("track", {"userId": user, "event": "Newsletter Viewed"}).status == 200
+    cloud.settle()
+    # Then journeys read nothing
+    assert reads == []
+
+    # When Kai buys (a goal of a live journey)
+    assert api.send("track", {"userId": user, "event": "Order Completed", "properties": {"total": 5}}).status == 200
+    cloud.settle()
+    # Then journeys made one query: Kai's live runs (none)
+    assert reads == ["Query"]
