@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +13,28 @@ from botocore.exceptions import ClientError
 def is_condition_failure(error: ClientError) -> bool:
     code = error.response.get("Error", {}).get("Code", "")
     return code in ("ConditionalCheckFailedException", "TransactionCanceledException")
+
+
+def succeeded(write: Callable[[], object]) -> bool:
+    """Run a conditional write (or transaction); False when its condition failed, any other error raises."""
+    try:
+        write()
+    except ClientError as error:
+        if is_condition_failure(error):
+            return False
+        raise
+    return True
+
+
+def query_all(table: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """Every item a Query finds, following `LastEvaluatedKey` page by page."""
+    items: list[dict[str, Any]] = []
+    while True:
+        page = table.query(**kwargs)
+        items.extend(page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def to_dynamo(value: Any) -> Any:

@@ -10,8 +10,9 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from services.common.clock import iso
-from services.common.dynamo import expires_at, from_dynamo, is_condition_failure, to_dynamo
+from services.common.dynamo import expires_at, from_dynamo, is_condition_failure, query_all, succeeded, to_dynamo
 from services.common.erasure import tombstone_item, tombstone_key
+from services.journeys.ports import JourneyStore
 
 SEND_RECORD_DAYS = 400
 RUN_HISTORY_DAYS = 400
@@ -64,8 +65,9 @@ class DynamoJourneys:
             },
         )
 
-    def publish(self, journey_id: str, version: int, record: Mapping[str, Any], now: dt.datetime) -> None:
-        """Version `version` becomes current (only if the current one is `version - 1`: no lost publish)."""
+    def publish(self, journey_id: str, version: int, record: Mapping[str, Any], now: dt.datetime) -> bool:
+        """Version `version` becomes current, only if the current one is `version - 1` and the journey is not
+        archived (no lost publish); False otherwise."""
         item = {
             "pk": f"JOURNEY#{journey_id}",
             "sk": _version_sk(version),
@@ -73,38 +75,37 @@ class DynamoJourneys:
             "publishedAt": iso(now),
             **to_dynamo(dict(record)),
         }
-        self._client.transact_write_items(
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": self.name,
-                        "Item": _typed(item),
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
-                {
-                    "Update": {
-                        "TableName": self.name,
-                        "Key": _typed({"pk": JOURNEY, "sk": journey_id}),
-                        "UpdateExpression": "SET #v = :v, #s = if_not_exists(paused, :active), #c = :c, "
-                        "updatedAt = :t, #n = :n",
-                        "ConditionExpression": "#v = :prev AND #s <> :archived",
-                        "ExpressionAttributeNames": {"#s": "status", "#n": "name", "#v": "version", "#c": "current"},
-                        "ExpressionAttributeValues": _typed_values(
-                            {
-                                ":v": version,
-                                ":prev": version - 1,
-                                ":active": "active",
-                                ":archived": "archived",
-                                ":t": iso(now),
-                                ":c": to_dynamo(dict(record)),
-                                ":n": record["definition"]["name"],
-                            }
-                        ),
-                    }
-                },
-            ]
-        )
+        transaction = [
+            {
+                "Put": {
+                    "TableName": self.name,
+                    "Item": _typed(item),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self.name,
+                    "Key": _typed({"pk": JOURNEY, "sk": journey_id}),
+                    "UpdateExpression": "SET #v = :v, #s = if_not_exists(paused, :active), #c = :c, "
+                    "updatedAt = :t, #n = :n",
+                    "ConditionExpression": "#v = :prev AND #s <> :archived",
+                    "ExpressionAttributeNames": {"#s": "status", "#n": "name", "#v": "version", "#c": "current"},
+                    "ExpressionAttributeValues": _typed_values(
+                        {
+                            ":v": version,
+                            ":prev": version - 1,
+                            ":active": "active",
+                            ":archived": "archived",
+                            ":t": iso(now),
+                            ":c": to_dynamo(dict(record)),
+                            ":n": record["definition"]["name"],
+                        }
+                    ),
+                }
+            },
+        ]
+        return succeeded(lambda: self._client.transact_write_items(TransactItems=transaction))
 
     def set_status(self, journey_id: str, status: str, now: dt.datetime, expect: Iterable[str]) -> bool:
         """Move the lifecycle; False when the journey is not in one of the `expect`ed states."""
@@ -115,23 +116,21 @@ class DynamoJourneys:
         for i, state in enumerate(allowed):
             values[f":e{i}"] = state
             clauses.append(f"#s = :e{i}")
-        update = "SET #s = :s, updatedAt = :t"
-        update += " REMOVE paused" if status != "paused" else ""
-        if status == "paused":
-            update = "SET #s = :s, updatedAt = :t, paused = :s"
-        try:
-            self._table.update_item(
+        # `paused` remembers a pause across a publish (which would otherwise make the journey active again)
+        update = (
+            "SET #s = :s, updatedAt = :t, paused = :s"
+            if status == "paused"
+            else "SET #s = :s, updatedAt = :t REMOVE paused"
+        )
+        return succeeded(
+            lambda: self._table.update_item(
                 Key={"pk": JOURNEY, "sk": journey_id},
                 UpdateExpression=update,
                 ConditionExpression="attribute_exists(pk) AND (" + " OR ".join(clauses) + ")",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        )
 
     def journey(self, journey_id: str, consistent: bool = False) -> dict[str, Any] | None:
         item = self._table.get_item(Key={"pk": JOURNEY, "sk": journey_id}, ConsistentRead=consistent).get("Item")
@@ -174,8 +173,8 @@ class DynamoJourneys:
             "runState": f"running#{iso(now)}",
             "expiresAt": expires_at(now, RUN_HISTORY_DAYS),
         }
-        try:
-            self._client.transact_write_items(
+        return succeeded(
+            lambda: self._client.transact_write_items(
                 TransactItems=[
                     {
                         "Put": {
@@ -201,11 +200,7 @@ class DynamoJourneys:
                     },
                 ]
             )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        )
 
     def last_run(self, profile_id: str, journey_id: str) -> dict[str, Any] | None:
         items = self._table.query(
@@ -252,25 +247,21 @@ class DynamoJourneys:
         if removed:
             expression += " REMOVE " + ", ".join(removed)
         names["#run"] = "runId"
-        try:
-            self._table.update_item(
+        return succeeded(
+            lambda: self._table.update_item(
                 Key={"pk": _profile(profile_id), "sk": f"LIVE#{journey_id}"},
                 UpdateExpression=expression.strip(),
                 ConditionExpression="#run = :run",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        )
 
     def finish_run(self, profile_id: str, live: Mapping[str, Any], state: str, reason: str, now: dt.datetime) -> bool:
         """End the run: its live item goes, its history item records how it ended. False if it had ended."""
         history_sk = f"RUN#{live['journeyId']}#{live['enteredAt']}#{live['runId']}"
-        try:
-            self._client.transact_write_items(
+        return succeeded(
+            lambda: self._client.transact_write_items(
                 TransactItems=[
                     {
                         "Delete": {
@@ -302,11 +293,7 @@ class DynamoJourneys:
                     },
                 ]
             )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        )
 
     def runs_of_journey(self, journey_id: str, state: str | None, limit: int = 100) -> list[dict[str, Any]]:
         condition = Key("runJourney").eq(journey_id)
@@ -362,13 +349,7 @@ class DynamoJourneys:
             )
         if len(items) <= (1 if marker else 0):
             return False
-        try:
-            self._client.transact_write_items(TransactItems=items)
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        return succeeded(lambda: self._client.transact_write_items(TransactItems=items))
 
     def stats(self, journey_id: str) -> dict[str, dict[str, int]]:
         return {
@@ -446,18 +427,14 @@ class DynamoJourneys:
 
     def take_rate_slot(self, channel: str, window: str, limit: int, now: dt.datetime) -> bool:
         """One send in this second of the channel's global rate; False when the second is full."""
-        try:
-            self._table.update_item(
+        return succeeded(
+            lambda: self._table.update_item(
                 Key={"pk": f"RATE#{channel}", "sk": window},
                 UpdateExpression="ADD sent :one SET expiresAt = :e",
                 ConditionExpression="attribute_not_exists(sent) OR sent < :limit",
                 ExpressionAttributeValues={":one": 1, ":limit": limit, ":e": expires_at(now, 1)},
             )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        )
 
     # ---- privacy ----
     def profile_records(self, profile_id: str) -> list[dict[str, Any]]:
@@ -479,13 +456,7 @@ class DynamoJourneys:
         return len(records)
 
     def _query(self, **kwargs: Any) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        while True:
-            page = self._table.query(**kwargs)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return query_all(self._table, **kwargs)
 
 
 def _typed(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -499,3 +470,8 @@ def _typed_values(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def _clean(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in from_dynamo(dict(item)).items() if k not in ("pk", "sk", "expiresAt")}
+
+
+def _implements_the_port(store: DynamoJourneys) -> JourneyStore:
+    """mypy checks here that this adapter implements the whole port."""
+    return store

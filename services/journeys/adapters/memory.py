@@ -33,6 +33,7 @@ from services.journeys.adapters.dynamodb import (
     SEND_RECORD_DAYS,
 )
 from services.journeys.adapters.webhook_http import Response
+from services.journeys.ports import JourneyStore
 
 __all__ = [
     "MemoryDirectory",
@@ -183,8 +184,9 @@ class MemoryJourneys:
                 raise _condition_failed("UpdateItem")
             item.update({"draft": _plain(dict(draft)), "name": name, "updatedAt": iso(now)})
 
-    def publish(self, journey_id: str, version: int, record: Mapping[str, Any], now: dt.datetime) -> None:
-        """Version `version` becomes current (only if the current one is `version - 1`: no lost publish)."""
+    def publish(self, journey_id: str, version: int, record: Mapping[str, Any], now: dt.datetime) -> bool:
+        """Version `version` becomes current, only if the current one is `version - 1` and the journey is not
+        archived (no lost publish); False otherwise."""
         stored = _plain(dict(record))
         version_item = {"version": version, "publishedAt": iso(now), **stored}
 
@@ -201,7 +203,7 @@ class MemoryJourneys:
             }
 
         with self._lock:
-            self._transact(
+            return self._attempt(
                 [
                     _Write(
                         (f"JOURNEY#{journey_id}", _version_sk(version)),
@@ -638,3 +640,8 @@ class MemoryWebhooks:
     def post(self, url: str, body: bytes, headers: Any) -> Any:
         self.posted.append((url, body, dict(headers)))
         return self.answer
+
+
+def _implements_the_port(store: MemoryJourneys) -> JourneyStore:
+    """mypy checks here that this adapter implements the whole port."""
+    return store

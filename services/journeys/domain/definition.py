@@ -495,26 +495,27 @@ def edges(node: Any) -> Iterator[tuple[str, str | None]]:
             yield "onFailure", node.on_failure
 
 
-def _conditions(condition: Any, path: str) -> Iterator[tuple[str, Any]]:
+def walk_conditions(condition: Any, path: str) -> Iterator[tuple[str, Any]]:
+    """A condition and every condition nested in it, each with its path."""
     yield path, condition
     if isinstance(condition, AllOf):
         for i, c in enumerate(condition.all):
-            yield from _conditions(c, f"{path}.all[{i}]")
+            yield from walk_conditions(c, f"{path}.all[{i}]")
     elif isinstance(condition, AnyOf):
         for i, c in enumerate(condition.any):
-            yield from _conditions(c, f"{path}.any[{i}]")
+            yield from walk_conditions(c, f"{path}.any[{i}]")
     elif isinstance(condition, NotOf):
-        yield from _conditions(condition.not_, f"{path}.not")
+        yield from walk_conditions(condition.not_, f"{path}.not")
 
 
 def conditions(definition: JourneyDefinition) -> Iterator[tuple[str, Any]]:
     """Every condition of the definition (nested ones too), with its path."""
     if definition.entry.audience is not None:
-        yield from _conditions(definition.entry.audience, "entry.audience")
+        yield from walk_conditions(definition.entry.audience, "entry.audience")
     for n, node in enumerate(definition.nodes):
         if isinstance(node, ConditionNode):
             for b, branch in enumerate(node.branches):
-                yield from _conditions(branch.condition, f"nodes[{n}].branches[{b}].condition")
+                yield from walk_conditions(branch.condition, f"nodes[{n}].branches[{b}].condition")
 
 
 def referenced_segments(definition: JourneyDefinition) -> dict[str, str]:

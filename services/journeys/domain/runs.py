@@ -168,10 +168,10 @@ def is_machine(activity: Mapping[str, Any]) -> bool:
 def matches(match: EventMatch, name: str | None, properties: Mapping[str, Any]) -> bool:
     if name != match.event:
         return False
-    return all(_filter(f, properties) for f in match.where)
+    return all(property_matches(f, properties) for f in match.where)
 
 
-def _filter(where: PropertyFilter, properties: Mapping[str, Any]) -> bool:
+def property_matches(where: PropertyFilter, properties: Mapping[str, Any]) -> bool:
     present, value = _get(properties, where.property)
     return compare(present, value, where.op, where.value)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from services.journeys.adapters.dynamodb import DynamoJourneys
+from services.journeys.ports import JourneyStore
 from services.journeys.use_cases.counting import JOURNEY_LEVEL
 
 NODE_COUNTERS = (
@@ -23,7 +23,7 @@ NODE_COUNTERS = (
 )
 
 
-def analytics(journey_id: str, repo: DynamoJourneys) -> dict[str, Any]:
+def analytics(journey_id: str, repo: JourneyStore) -> dict[str, Any]:
     versions: dict[int, dict[str, Any]] = defaultdict(lambda: {"nodes": {}, "journey": {}})
     for key, counters in repo.stats(journey_id).items():
         version_text, _, node = key.partition("#")

@@ -6,7 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from services.journeys.adapters.dynamodb import DynamoJourneys
+from services.journeys.ports import Counters
 
 JOURNEY_LEVEL = "journey"
 
@@ -16,7 +16,7 @@ def stat_key(version: int, node: str) -> str:
 
 
 def count(
-    repo: DynamoJourneys,
+    repo: Counters,
     journey_id: str,
     version: int,
     marker: str | None,

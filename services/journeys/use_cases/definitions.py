@@ -9,12 +9,11 @@ from services.common import clock
 from services.common.bus import Publisher
 from services.common.ids import new_id
 from services.common.problems import FieldError, Problem, bad_request, conflict, not_found
-from services.journeys.adapters.dynamodb import DynamoJourneys
 from services.journeys.domain import webhooks
 from services.journeys.domain.compiler import compile_journey, substitute
 from services.journeys.domain.definition import DefinitionError, EmailNode, WebhookNode, parse
 from services.journeys.domain.tracked_email import MAX_TRACKED_LINKS, track_links
-from services.journeys.ports import Directory, Mailer, Runner
+from services.journeys.ports import Directory, JourneyStore, Mailer, Runner
 from services.journeys.use_cases.sending import email_template_name
 from services.journeys.use_cases.steps import new_webhook_secret
 
@@ -62,7 +61,7 @@ def validate(document: Any, directory: Directory | None, allow_private_webhooks:
     return definition
 
 
-def create(document: Any, repo: DynamoJourneys, directory: Directory, allow_private: bool = False) -> dict[str, Any]:
+def create(document: Any, repo: JourneyStore, directory: Directory, allow_private: bool = False) -> dict[str, Any]:
     definition = validate(document, directory, allow_private)
     journey_id = new_id()
     return repo.create_journey(journey_id, definition.name, _with_secrets(definition), clock.now())
@@ -77,7 +76,7 @@ def _with_secrets(definition: Any) -> dict[str, Any]:
 
 
 def update(
-    journey_id: str, document: Any, repo: DynamoJourneys, directory: Directory, allow_private: bool = False
+    journey_id: str, document: Any, repo: JourneyStore, directory: Directory, allow_private: bool = False
 ) -> dict[str, Any]:
     found = repo.journey(journey_id, consistent=True)
     if found is None:
@@ -91,7 +90,7 @@ def update(
 
 def publish(
     journey_id: str,
-    repo: DynamoJourneys,
+    repo: JourneyStore,
     directory: Directory,
     runner: Runner,
     mailer: Mailer,
@@ -117,18 +116,12 @@ def publish(
     asl = substitute(compile_journey(definition), functions)
     machine_arn = runner.deploy(journey_id, version, asl)
     record = {"definition": found["draft"], "machineArn": machine_arn, "trackedLinks": tracked_links}
-    try:
-        repo.publish(journey_id, version, record, clock.now())
-    except Exception as error:  # a concurrent publish took this version number
-        if "ConditionalCheckFailed" in str(error) or "TransactionCanceled" in str(error):
-            raise conflict(
-                "The journey was published or archived meanwhile; reload and try again.", "version"
-            ) from None
-        raise
+    if not repo.publish(journey_id, version, record, clock.now()):
+        raise conflict("The journey was published or archived meanwhile; reload and try again.", "version")
     return repo.journey(journey_id, consistent=True) or {}
 
 
-def set_status(journey_id: str, status: str, repo: DynamoJourneys) -> dict[str, Any]:
+def set_status(journey_id: str, status: str, repo: JourneyStore) -> dict[str, Any]:
     expected = {"paused": ("active",), "active": ("paused",), "archived": ("draft", "active", "paused")}[status]
     if not repo.set_status(journey_id, status, clock.now(), expected):
         found = repo.journey(journey_id, consistent=True)
@@ -138,7 +131,7 @@ def set_status(journey_id: str, status: str, repo: DynamoJourneys) -> dict[str, 
     return repo.journey(journey_id, consistent=True) or {}
 
 
-def resume(journey_id: str, repo: DynamoJourneys, runner: Runner) -> dict[str, Any]:
+def resume(journey_id: str, repo: JourneyStore, runner: Runner) -> dict[str, Any]:
     """Active again: runs held at an action node go on."""
     journey = set_status(journey_id, "active", repo)
     released = 0
@@ -150,7 +143,7 @@ def resume(journey_id: str, repo: DynamoJourneys, runner: Runner) -> dict[str, A
     return {**journey, "released": released}
 
 
-def archive(journey_id: str, repo: DynamoJourneys, runner: Runner, publisher: Publisher) -> dict[str, Any]:
+def archive(journey_id: str, repo: JourneyStore, runner: Runner, publisher: Publisher) -> dict[str, Any]:
     """No new entries, and every run stops."""
     from services.journeys.use_cases.reactions import stop_run
 
@@ -173,7 +166,7 @@ def archive(journey_id: str, repo: DynamoJourneys, runner: Runner, publisher: Pu
     return {**journey, "stopped": stopped}
 
 
-def journey_view(found: dict[str, Any], repo: DynamoJourneys) -> dict[str, Any]:
+def journey_view(found: dict[str, Any], repo: JourneyStore) -> dict[str, Any]:
     """A journey with its draft, its current definition and the list of versions."""
     versions = [
         {"version": v["version"], "publishedAt": v["publishedAt"], "machineArn": v["machineArn"]}

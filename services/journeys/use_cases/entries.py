@@ -11,10 +11,9 @@ from services.common.clock import iso
 from services.common.contracts import Envelope, envelope
 from services.common.contracts.journeys import JourneyEntered
 from services.common.ids import derived_id
-from services.journeys.adapters.dynamodb import DynamoJourneys
 from services.journeys.domain.catalog import LiveJourney
 from services.journeys.domain.runs import holds, may_enter, parse_moment
-from services.journeys.ports import Directory, Runner
+from services.journeys.ports import Directory, JourneyStore, Runner
 from services.journeys.use_cases import counting
 from services.journeys.use_cases.facts import gather
 
@@ -36,7 +35,7 @@ def enter(
     journey: LiveJourney,
     profile_id: str,
     entry_key: str,
-    repo: DynamoJourneys,
+    repo: JourneyStore,
     runner: Runner,
     directory: Directory,
     publisher: Publisher,
@@ -110,7 +109,7 @@ def enter_on(
     incoming: Envelope[Any],
     journeys: list[LiveJourney],
     key_suffix: str,
-    repo: DynamoJourneys,
+    repo: JourneyStore,
     runner: Runner,
     directory: Directory,
     publisher: Publisher,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.journeys.domain.definition import InSegment, ScoreIs, _conditions
+from services.journeys.domain.definition import InSegment, ScoreIs, walk_conditions
 from services.journeys.domain.runs import ProfileFacts
 from services.journeys.ports import Directory
 
 
 def needs_segments(condition: Any) -> bool:
-    return any(isinstance(c, InSegment | ScoreIs) for _, c in _conditions(condition, ""))
+    return any(isinstance(c, InSegment | ScoreIs) for _, c in walk_conditions(condition, ""))
 
 
 def gather(

@@ -8,12 +8,11 @@ from services.common import clock
 from services.common.contracts import Envelope
 from services.common.contracts.identity import ProfileErased
 from services.common.erasure import erased_profile_ids
-from services.journeys.adapters.dynamodb import DynamoJourneys
-from services.journeys.ports import Runner
+from services.journeys.ports import JourneyStore, Runner
 from services.journeys.use_cases import counting
 
 
-def erase_profile(incoming: Envelope[ProfileErased], repo: DynamoJourneys, runner: Runner) -> int:
+def erase_profile(incoming: Envelope[ProfileErased], repo: JourneyStore, runner: Runner) -> int:
     """Stop the person's running journeys and delete every run and send record held about them."""
     erased = 0
     for profile_id in erased_profile_ids(incoming.data):
@@ -37,7 +36,7 @@ def erase_profile(incoming: Envelope[ProfileErased], repo: DynamoJourneys, runne
     return erased
 
 
-def export_profile(profile_id: str, repo: DynamoJourneys) -> dict[str, Any]:
+def export_profile(profile_id: str, repo: JourneyStore) -> dict[str, Any]:
     """The journeys part of a person's data export: the runs they were in and what was sent."""
     records = repo.profile_records(profile_id)
     return {

@@ -11,11 +11,10 @@ from services.common.clock import iso
 from services.common.contracts import Envelope, envelope
 from services.common.contracts.journeys import JourneyExited
 from services.common.ids import derived_id
-from services.journeys.adapters.dynamodb import DynamoJourneys
 from services.journeys.domain.catalog import Catalog
-from services.journeys.domain.definition import JourneyDefinition
-from services.journeys.domain.runs import event_name, is_machine, matches, parse_moment, run_facts
-from services.journeys.ports import Directory, Runner
+from services.journeys.domain.definition import JourneyDefinition, PropertyFilter
+from services.journeys.domain.runs import event_name, is_machine, matches, parse_moment, property_matches, run_facts
+from services.journeys.ports import Directory, JourneyStore, Runner
 from services.journeys.use_cases import counting
 from services.journeys.use_cases.entries import enter, enter_on
 
@@ -25,7 +24,7 @@ Versions = Any  # (journey_id, version) → (JourneyDefinition, record)
 def on_segment_entered(
     incoming: Envelope[Any],
     catalog: Catalog,
-    repo: DynamoJourneys,
+    repo: JourneyStore,
     runner: Runner,
     directory: Directory,
     publisher: Publisher,
@@ -38,7 +37,7 @@ def on_segment_entered(
 def on_segment_exited(
     incoming: Envelope[Any],
     catalog: Catalog,
-    repo: DynamoJourneys,
+    repo: JourneyStore,
     runner: Runner,
     directory: Directory,
     publisher: Publisher,
@@ -57,7 +56,7 @@ def on_segment_exited(
 def on_threshold_crossed(
     incoming: Envelope[Any],
     catalog: Catalog,
-    repo: DynamoJourneys,
+    repo: JourneyStore,
     runner: Runner,
     directory: Directory,
     publisher: Publisher,
@@ -76,7 +75,7 @@ def on_threshold_crossed(
 def on_profile_updated(
     incoming: Envelope[Any],
     catalog: Catalog,
-    repo: DynamoJourneys,
+    repo: JourneyStore,
     runner: Runner,
     directory: Directory,
     publisher: Publisher,
@@ -115,7 +114,7 @@ def on_profile_updated(
 def on_activity(
     incoming: Envelope[Any],
     catalog: Catalog,
-    repo: DynamoJourneys,
+    repo: JourneyStore,
     runner: Runner,
     directory: Directory,
     publisher: Publisher,
@@ -160,7 +159,7 @@ def react(
     name: str,
     properties: dict[str, Any],
     machine: bool,
-    repo: DynamoJourneys,
+    repo: JourneyStore,
     runner: Runner,
     publisher: Publisher,
     now: dt.datetime,
@@ -209,17 +208,15 @@ def react(
 
 
 def _where(raw: dict[str, Any], properties: dict[str, Any]) -> bool:
-    from services.journeys.domain.definition import PropertyFilter
-    from services.journeys.domain.runs import _filter
-
-    return _filter(PropertyFilter.model_validate(raw), properties)
+    """A stored wait branch's filter (kept as JSON on the live run) against an event's properties."""
+    return property_matches(PropertyFilter.model_validate(raw), properties)
 
 
 def stop_run(
     live: dict[str, Any],
     state: str,
     reason: str,
-    repo: DynamoJourneys,
+    repo: JourneyStore,
     runner: Runner,
     publisher: Publisher,
     now: dt.datetime,

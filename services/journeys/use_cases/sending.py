@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
@@ -15,11 +15,10 @@ from services.common.contracts import envelope
 from services.common.contracts.journeys import MessageFailed, MessageSent
 from services.common.ids import derived_id
 from services.journeys.adapters.aws import TryAgain
-from services.journeys.adapters.dynamodb import DynamoJourneys
 from services.journeys.domain import delivery
 from services.journeys.domain.definition import EmailNode, JourneyDefinition, node_by_id
 from services.journeys.domain.tracked_email import LinkSigning, recipient_links
-from services.journeys.ports import Directory, Mailer
+from services.journeys.ports import Directory, JourneyStore, Mailer
 from services.journeys.use_cases import counting
 
 _CAP = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*([smhdw])\s*$")
@@ -39,6 +38,19 @@ def parse_cap(text: str) -> delivery.FrequencyCap | None:
 
 def email_template_name(journey_id: str, version: int, node_id: str) -> str:
     return f"journey-{journey_id}-v{version}-{node_id}"
+
+
+Channel = Literal["email", "sms", "webhook"]
+
+
+def announce_failure(
+    publisher: Publisher, profile_id: str, journey_id: str, channel: Channel, reason: str, dedupe_key: str
+) -> None:
+    """`MessageFailed`, once per send (its id is derived from the send's dedupe key)."""
+    failed = MessageFailed(
+        profileId=profile_id, journeyId=journey_id, channel=channel, reason=reason, dedupeKey=dedupe_key
+    )
+    publisher.publish([envelope(failed, id=derived_id(dedupe_key, "MessageFailed"))])
 
 
 def template_data(contact: dict[str, Any]) -> dict[str, Any]:
@@ -74,7 +86,7 @@ def message_blocked(contact: dict[str, Any], channel: str, transactional: bool) 
 
 
 def delivery_verdict(
-    repo: DynamoJourneys,
+    repo: JourneyStore,
     profile_id: str,
     channel: str,
     rules: dict[str, str],
@@ -107,7 +119,7 @@ def delivery_verdict(
     return when, reason
 
 
-def take_rate_slot(repo: DynamoJourneys, channel: str, rules: dict[str, str], now: dt.datetime) -> None:
+def take_rate_slot(repo: JourneyStore, channel: str, rules: dict[str, str], now: dt.datetime) -> None:
     """The global send rate per channel: a full second raises TryAgain (Step Functions retries with back-off)."""
     rate = int(rules.get("rate") or 0)
     if rate <= 0:
@@ -120,7 +132,7 @@ def take_rate_slot(repo: DynamoJourneys, channel: str, rules: dict[str, str], no
 def send_journey_email(
     task: dict[str, Any],
     definition: JourneyDefinition,
-    repo: DynamoJourneys,
+    repo: JourneyStore,
     directory: Directory,
     mailer: Mailer,
     sender: str,
@@ -163,16 +175,7 @@ def send_journey_email(
     if reason:
         repo.finish_send(profile_id, dedupe_key, "skipped", {"reason": reason})
         counting.count(repo, journey_id, version, f"{dedupe_key}#skipped", [(node_id, "skipped")], now)
-        publisher.publish(
-            [
-                envelope(
-                    MessageFailed(
-                        profileId=profile_id, journeyId=journey_id, channel="email", reason=reason, dedupeKey=dedupe_key
-                    ),
-                    id=derived_id(dedupe_key, "MessageFailed"),
-                )
-            ]
-        )
+        announce_failure(publisher, profile_id, journey_id, "email", reason, dedupe_key)
         # not sent, by the rules: the run goes on
         return {**answer(node_id, "ok"), "status": "skipped", "reason": reason, "dedupeKey": dedupe_key}
     try:
@@ -207,16 +210,7 @@ def send_journey_email(
         why = error.response.get("Error", {}).get("Code", "rejected")
         repo.finish_send(profile_id, dedupe_key, "failed", {"reason": why})
         counting.count(repo, journey_id, version, f"{dedupe_key}#failed", [(node_id, "sendFailed")], now)
-        publisher.publish(
-            [
-                envelope(
-                    MessageFailed(
-                        profileId=profile_id, journeyId=journey_id, channel="email", reason=why, dedupeKey=dedupe_key
-                    ),
-                    id=derived_id(dedupe_key, "MessageFailed"),
-                )
-            ]
-        )
+        announce_failure(publisher, profile_id, journey_id, "email", why, dedupe_key)
         return {**answer(node_id, "failed"), "status": "failed", "reason": why, "dedupeKey": dedupe_key}
     repo.finish_send(
         profile_id, dedupe_key, "sent", {"messageId": message_id, "node": node_id, "journeyId": journey_id}

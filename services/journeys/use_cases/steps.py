@@ -13,13 +13,11 @@ from services.common.contracts import envelope
 from services.common.contracts.journeys import (
     JourneyEventPublished,
     JourneyExited,
-    MessageFailed,
     MessageSent,
     ProfileUpdateRequested,
 )
 from services.common.ids import derived_id
 from services.journeys.adapters.aws import TryAgain
-from services.journeys.adapters.dynamodb import DynamoJourneys
 from services.journeys.domain import webhooks
 from services.journeys.domain.definition import (
     ConditionNode,
@@ -35,10 +33,16 @@ from services.journeys.domain.definition import (
     node_by_id,
 )
 from services.journeys.domain.runs import bucket, holds, split_branch, wait_until
-from services.journeys.ports import Directory, Runner, Texter, Webhooks
+from services.journeys.ports import Directory, JourneyStore, Runner, Texter, Webhooks
 from services.journeys.use_cases import counting
 from services.journeys.use_cases.facts import gather
-from services.journeys.use_cases.sending import delivery_verdict, message_blocked, take_rate_slot
+from services.journeys.use_cases.sending import (
+    Channel,
+    announce_failure,
+    delivery_verdict,
+    message_blocked,
+    take_rate_slot,
+)
 
 
 def answer(node: str, branch: str | None, until: dt.datetime | None = None) -> dict[str, Any]:
@@ -58,7 +62,7 @@ def decided_by_itself(definition: JourneyDefinition | None, node_id: str | None)
 
 def arrive(
     task: dict[str, Any],
-    repo: DynamoJourneys,
+    repo: JourneyStore,
     now: dt.datetime,
     definition: JourneyDefinition | None = None,
     decision: str | None = None,
@@ -85,7 +89,7 @@ def arrive(
 def run_step(
     task: dict[str, Any],
     definition: JourneyDefinition,
-    repo: DynamoJourneys,
+    repo: JourneyStore,
     directory: Directory,
     runner: Runner,
     publisher: Publisher,
@@ -160,7 +164,7 @@ def announce(task: dict[str, Any], node: UpdateProfileNode | PublishEventNode, p
 
 
 def _decide(
-    node: Any, run: dict[str, Any], definition: JourneyDefinition, repo: DynamoJourneys, directory: Directory
+    node: Any, run: dict[str, Any], definition: JourneyDefinition, repo: JourneyStore, directory: Directory
 ) -> str:
     """The branch a condition, split or holdout sends this run down."""
     profile_id = run["profileId"]
@@ -179,7 +183,7 @@ def _decide(
 
 def finish(
     task: dict[str, Any],
-    repo: DynamoJourneys,
+    repo: JourneyStore,
     publisher: Publisher,
     state: str,
     now: dt.datetime,
@@ -219,7 +223,7 @@ def finish(
 def send_sms(
     task: dict[str, Any],
     node: SmsNode,
-    repo: DynamoJourneys,
+    repo: JourneyStore,
     directory: Directory,
     publisher: Publisher,
     texter: Texter,
@@ -284,27 +288,14 @@ def _fill(text: str, traits: dict[str, Any]) -> str:
 
 
 def _skipped(
-    task: dict[str, Any], repo: DynamoJourneys, publisher: Publisher, channel: str, reason: str, dedupe_key: str
+    task: dict[str, Any], repo: JourneyStore, publisher: Publisher, channel: Channel, reason: str, dedupe_key: str
 ) -> dict[str, Any]:
     run = task["run"]
     repo.finish_send(run["profileId"], dedupe_key, "skipped", {"reason": reason})
     counting.count(
         repo, run["journeyId"], int(run["version"]), f"{dedupe_key}#skipped", [(task["node"], "skipped")], clock.now()
     )
-    publisher.publish(
-        [
-            envelope(
-                MessageFailed(
-                    profileId=run["profileId"],
-                    journeyId=run["journeyId"],
-                    channel=channel,  # type: ignore[arg-type]
-                    reason=reason,
-                    dedupeKey=dedupe_key,
-                ),
-                id=derived_id(dedupe_key, "MessageFailed"),
-            )
-        ]
-    )
+    announce_failure(publisher, run["profileId"], run["journeyId"], channel, reason, dedupe_key)
     return answer(task["node"], "ok")  # a skipped message is not a failed step: the run goes on
 
 
@@ -312,7 +303,7 @@ def call_webhook(
     task: dict[str, Any],
     node: WebhookNode,
     definition: JourneyDefinition,
-    repo: DynamoJourneys,
+    repo: JourneyStore,
     directory: Directory,
     publisher: Publisher,
     hooks: Webhooks,
@@ -364,20 +355,8 @@ def call_webhook(
         counting.count(
             repo, run["journeyId"], int(run["version"]), f"{dedupe_key}#failed", [(task["node"], "sendFailed")], now
         )
-        publisher.publish(
-            [
-                envelope(
-                    MessageFailed(
-                        profileId=profile_id,
-                        journeyId=run["journeyId"],
-                        channel="webhook",
-                        reason=f"refused: {detail['status'] or detail['error']}",
-                        dedupeKey=dedupe_key,
-                    ),
-                    id=derived_id(dedupe_key, "MessageFailed"),
-                )
-            ]
-        )
+        reason = f"refused: {detail['status'] or detail['error']}"
+        announce_failure(publisher, profile_id, run["journeyId"], "webhook", reason, dedupe_key)
         return answer(task["node"], "failed")
     repo.finish_send(profile_id, dedupe_key, "sent", detail)
     counting.count(repo, run["journeyId"], int(run["version"]), f"{dedupe_key}#sent", [(task["node"], "sent")], now)
