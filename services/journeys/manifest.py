@@ -65,7 +65,7 @@ MANIFEST = ServiceManifest(
                 ),
                 Subscription(
                     "profile-activity",
-                    detail_types=("ProfileErased", "ActivityRecorded", "ProfileUpdated"),
+                    detail_types=("ProfileErased", "ActivityRecorded", "ProfileUpdated", "ConsentChanged"),
                     sources=("cxm.identity",),
                 ),
             ),
@@ -74,6 +74,16 @@ MANIFEST = ServiceManifest(
             invokes=("segments.lookup", "identity.lookup"),
             publishes=True,
             timeout_seconds=30,
+        ),
+        Function(
+            name="on_email_delivered",
+            handler="services.journeys.handlers.on_email_delivered.handler",
+            description="Counts SES deliveries of journey emails per node (the email's tags name journey, version "
+            "and node).",
+            subscriptions=(
+                Subscription("email-delivered", detail_types=("Email Delivered",), sources=("aws.ses",), bus="default"),
+            ),
+            tables={"journeys": "write"},
         ),
         Function(
             name="privacy",

@@ -60,6 +60,7 @@ MANIFEST = ServiceManifest(
                     ),
                     sources=("cxm.identity",),
                 ),
+                Subscription("score-points", detail_types=("ScorePointsRequested",), sources=("cxm.journeys",)),
             ),
             tables={"segments": "write"},
             publishes=True,

@@ -18,6 +18,7 @@ from services.segments.domain.faults import InvalidDefinition
 from services.segments.domain.profiles import (
     Activity,
     Outcome,
+    PointsAwarded,
     ProfileState,
     ScoreChange,
     Tick,
@@ -340,3 +341,33 @@ def test_tiers_follow_the_score_and_every_crossing_is_announced_in_order(
     ticked = apply(build([], [stored], []), state, Tick(), later)
     expected = tier_of(parsed, value_at(parsed, state.scores["eng"], later))
     assert (ticked.crossings != []) == (expected != state.scores["eng"]["tier"])
+
+
+def test_points_a_journey_gives_move_the_score_and_cross_tiers_like_rule_points() -> None:
+    # Given a plan whose forms pay 20 points
+    stored = plan([{"name": "form", "activity": {"event": "Form Submitted"}, "points": 20}])
+
+    # When a form is sent, then a journey step gives 40 points, then takes 55 back
+    state, outcomes = run(
+        stored,
+        [
+            (track("Form Submitted", T0), T0),
+            (PointsAwarded("eng", 40), T0 + HOUR),
+            (PointsAwarded("eng", -55), T0 + 2 * HOUR),
+        ],
+    )
+
+    # Then the score follows (20, 60, 5) and each tier crossing is announced, up to hot and down to cold
+    assert [c.score for o in outcomes for c in o.score_changes] == [20, 60, 5]
+    assert [(c.previous, c.tier, c.direction) for o in outcomes for c in o.crossings] == [
+        ("cold", "warm", "up"),
+        ("warm", "hot", "up"),
+        ("hot", "cold", "down"),
+    ]
+    assert score(state, stored, T0 + 2 * HOUR) == 5
+
+
+def test_points_for_a_plan_that_does_not_exist_change_nothing() -> None:
+    state, outcomes = run(plan([]), [(PointsAwarded("no-such-plan", 40), T0)])
+    assert [o.score_changes for o in outcomes] == [[]]
+    assert state.scores == {}

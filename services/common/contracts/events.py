@@ -28,6 +28,7 @@ from services.common.contracts.journeys import (
     MessageFailed,
     MessageSent,
     ProfileUpdateRequested,
+    ScorePointsRequested,
 )
 from services.common.contracts.segments import (
     SEGMENTS,
@@ -79,6 +80,7 @@ __all__ = [
     "ProfilesMerged",
     "ProfilesUnmerged",
     "ScoreChanged",
+    "ScorePointsRequested",
     "ScoreThresholdCrossed",
     "SegmentEntered",
     "SegmentExited",

@@ -76,3 +76,15 @@ class JourneyEventPublished(Contract):
     journey_id: str = Field(alias="journeyId")
     event: str
     properties: dict[str, Any] = Field(default_factory=dict)
+
+
+class ScorePointsRequested(Contract):
+    SOURCE = JOURNEYS
+    DETAIL_TYPE = "ScorePointsRequested"
+    DESCRIPTION = (
+        "A journey step gives (or takes) points in a scoring plan; segments (the owner of scores) applies them."
+    )
+    profile_id: str = Field(alias="profileId")
+    journey_id: str = Field(alias="journeyId")
+    plan_id: str = Field(alias="planId")
+    points: float = Field(description="Points to add; negative takes points away.")

@@ -379,12 +379,16 @@ class DynamoJourneys:
         self._table.delete_item(Key={"pk": f"HOLD#{journey_id}", "sk": key})
 
     # ---- sends: one record per dedupe key; marketing sends per channel for frequency caps ----
-    def claim_send(self, profile_id: str, dedupe_key: str, now: dt.datetime) -> dict[str, Any] | None:
-        """Reserve a send; returns the earlier record when this send was already made (a retry)."""
+    def claim_send(
+        self, profile_id: str, dedupe_key: str, now: dt.datetime, about: Mapping[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """Reserve a send; returns the earlier record when this send was already made (a retry). `about` (run,
+        journey, node, channel) is kept with it, so a run shows what it sent and why."""
         key = {"pk": _profile(profile_id), "sk": f"SEND#{dedupe_key}"}
         try:
             self._table.put_item(
                 Item={
+                    **to_dynamo(dict(about or {})),
                     **key,
                     "status": "sending",
                     "claimedAt": iso(now),

@@ -428,8 +428,11 @@ class MemoryJourneys:
             self._delete(f"HOLD#{journey_id}", key)
 
     # ---- sends: one record per dedupe key; marketing sends per channel for frequency caps ----
-    def claim_send(self, profile_id: str, dedupe_key: str, now: dt.datetime) -> dict[str, Any] | None:
-        """Reserve a send; returns the earlier record when this send was already made (a retry)."""
+    def claim_send(
+        self, profile_id: str, dedupe_key: str, now: dt.datetime, about: Mapping[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """Reserve a send; returns the earlier record when this send was already made (a retry). `about` (run,
+        journey, node, channel) is kept with it, so a run shows what it sent and why."""
         key = (_profile(profile_id), f"SEND#{dedupe_key}")
         with self._lock:
             earlier = self._get(*key)
@@ -437,7 +440,12 @@ class MemoryJourneys:
                 return _clean(earlier)
             self._put(
                 *key,
-                {"status": "sending", "claimedAt": iso(now), "expiresAt": expires_at(now, SEND_RECORD_DAYS)},
+                {
+                    **_plain(dict(about or {})),
+                    "status": "sending",
+                    "claimedAt": iso(now),
+                    "expiresAt": expires_at(now, SEND_RECORD_DAYS),
+                },
             )
             return None
 

@@ -326,6 +326,21 @@ class UpdateProfileNode(_Action):
         return self
 
 
+class AddScoreNode(_Action):
+    """Points in a scoring plan (segments applies them: the owner of scores; tiers and thresholds follow)."""
+
+    type: Literal["addScore"]
+    plan_id: str = Field(alias="planId", min_length=1, max_length=100)
+    points: float = Field(ge=-10_000, le=10_000)
+
+    @field_validator("points")
+    @classmethod
+    def _not_zero(cls, value: float) -> float:
+        if value == 0:
+            raise ValueError("points must not be 0")
+        return value
+
+
 class PublishEventNode(_Action):
     """A custom event on the platform's bus (`JourneyEventPublished`), for any consumer."""
 
@@ -348,11 +363,12 @@ Node = Annotated[
     | SmsNode
     | WebhookNode
     | UpdateProfileNode
+    | AddScoreNode
     | PublishEventNode
     | ExitNode,
     Field(discriminator="type"),
 ]
-ACTIONS = (EmailNode, SmsNode, WebhookNode, UpdateProfileNode, PublishEventNode)
+ACTIONS = (EmailNode, SmsNode, WebhookNode, UpdateProfileNode, AddScoreNode, PublishEventNode)
 
 
 class Delivery(_Model):
@@ -453,6 +469,7 @@ NODE_TYPES = (
     "sms",
     "webhook",
     "updateProfile",
+    "addScore",
     "publishEvent",
     "exit",
 )
@@ -544,6 +561,9 @@ def referenced_plans(definition: JourneyDefinition) -> dict[str, str]:
     for path, condition in conditions(definition):
         if isinstance(condition, ScoreIs):
             found.setdefault(condition.plan, f"{path}.plan")
+    for n, node in enumerate(definition.nodes):
+        if isinstance(node, AddScoreNode):
+            found.setdefault(node.plan_id, f"nodes[{n}].planId")
     return found
 
 

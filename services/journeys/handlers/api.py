@@ -165,9 +165,9 @@ def journey_analytics(journeyId: str) -> dict[str, Any]:
     return analytics.analytics(journeyId, repo)
 
 
-@app.get("/v1/journeys/runs/<profileId>", summary="A profile's journey runs", tags=["journeys"])
+@app.get("/v1/journeys/runs/<profileId>", summary="A profile's journey runs, with what each sent", tags=["journeys"])
 def profile_runs(profileId: str) -> dict[str, Any]:
-    return {"profileId": profileId, "runs": deps.journeys().runs_of_profile(profileId)}
+    return {"profileId": profileId, "runs": analytics.profile_runs(profileId, deps.journeys())}
 
 
 handler = http_handler(app, MANIFEST.name, MANIFEST.function("api"))

@@ -37,5 +37,6 @@ handler = sqs_handler(
         "ProfileUpdated": _with(reactions.on_profile_updated),
         "ActivityRecorded": _activity,
         "ProfileErased": lambda e: privacy.erase_profile(e, app.journeys(), app.runner()),
+        "ConsentChanged": lambda e: reactions.on_consent_changed(e, app.journeys()),
     },
 )

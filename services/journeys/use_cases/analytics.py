@@ -18,8 +18,10 @@ NODE_COUNTERS = (
     "skipped",
     "deferred",
     "sendFailed",
+    "delivered",
     "opened",
     "clicked",
+    "unsubscribed",
 )
 
 
@@ -59,3 +61,23 @@ def analytics(journey_id: str, repo: JourneyStore) -> dict[str, Any]:
         view["branches"] = branches
         versions[version]["nodes"][node] = view
     return {"journeyId": journey_id, "versions": [{"version": v, **versions[v]} for v in sorted(versions)]}
+
+
+def profile_runs(profile_id: str, repo: JourneyStore) -> list[dict[str, Any]]:
+    """A profile's runs, newest first, each with the messages it sent (emails, SMS, webhook calls with their
+    payload and the answer), so a failed hand-off can be read and replayed by hand."""
+    records = repo.profile_records(profile_id)
+    sends: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        if record["kind"] == "send" and record.get("runId"):
+            message = {k: v for k, v in record.items() if k not in ("kind", "runId", "journeyId")}
+            sends[record["runId"]].append(message)
+    runs = [r for r in records if r["kind"] == "run"]
+    runs.sort(key=lambda r: str(r.get("enteredAt", "")), reverse=True)
+    return [
+        {
+            **{k: v for k, v in run.items() if k not in ("kind", "runJourney", "runState")},
+            "messages": sorted(sends.get(run["runId"], []), key=lambda m: str(m.get("claimedAt", ""))),
+        }
+        for run in runs
+    ]

@@ -243,3 +243,38 @@ def stop_run(
         ]
     )
     return True
+
+
+def on_consent_changed(incoming: Envelope[Any], repo: JourneyStore) -> int:
+    """Someone stopped email marketing while in runs: counted as an unsubscribe at each run's last email."""
+    data = incoming.data
+    if data.purpose != "email_marketing" or data.granted:
+        return 0
+    counted = 0
+    for live in repo.live_runs(data.profile_id):
+        node = live.get("lastEmail")
+        if node and counting.count(
+            repo,
+            live["journeyId"],
+            int(live["version"]),
+            f"{live['runId']}#unsubscribed",
+            [(node, "unsubscribed")],
+            clock.now(),
+        ):
+            counted += 1
+    return counted
+
+
+def on_email_delivered(mail: dict[str, Any], repo: JourneyStore) -> bool:
+    """SES delivered a journey email (its delivery event carries our tags): one `delivered` for its node."""
+    tags = mail.get("tags") or {}
+
+    def tag(name: str) -> str | None:
+        values = tags.get(name) or []
+        return str(values[0]) if values else None
+
+    journey_id, version, node = tag("journey"), tag("version"), tag("node")
+    message_id = mail.get("messageId")
+    if not (journey_id and version and version.isdigit() and node and message_id):
+        return False  # not a journey email (a test send, an older email without tags)
+    return counting.count(repo, journey_id, int(version), f"delivered#{message_id}", [(node, "delivered")], clock.now())

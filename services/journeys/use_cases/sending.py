@@ -53,6 +53,12 @@ def announce_failure(
     publisher.publish([envelope(failed, id=derived_id(dedupe_key, "MessageFailed"))])
 
 
+def send_context(task: dict[str, Any], channel: Channel) -> dict[str, Any]:
+    """What a send record keeps about the run that made it (listed with the run)."""
+    run = task["run"]
+    return {"runId": run["runId"], "journeyId": run["journeyId"], "node": task["node"], "channel": channel}
+
+
 def template_data(contact: dict[str, Any]) -> dict[str, Any]:
     """Values an email template may use: the profile's traits, with a friendly fallback for the first name."""
     traits = {k: v for k, v in (contact.get("traits") or {}).items() if isinstance(v, str | int | float | bool)}
@@ -157,7 +163,7 @@ def send_journey_email(
     node = node_by_id(definition, node_id)
     assert isinstance(node, EmailNode)
     dedupe_key = derived_id(task["execution"], node_id, task["enteredTime"])
-    earlier = repo.claim_send(profile_id, dedupe_key, now)
+    earlier = repo.claim_send(profile_id, dedupe_key, now, send_context(task, "email"))
     if earlier is not None:
         branch = "failed" if earlier.get("status") == "failed" else "ok"
         return {**answer(node_id, branch), "status": "duplicate", "dedupeKey": dedupe_key}
@@ -197,7 +203,12 @@ def send_journey_email(
         "FromEmailAddress": sender,
         "Destination": {"ToAddresses": [contact["email"]]},
         "Content": {"Template": template},
-        "EmailTags": [{"Name": "journey", "Value": journey_id[:256]}, {"Name": "node", "Value": node_id}],
+        # SES hands the tags back with its delivery events: what counts a delivery for this node, with no read
+        "EmailTags": [
+            {"Name": "journey", "Value": journey_id[:256]},
+            {"Name": "version", "Value": str(version)},
+            {"Name": "node", "Value": node_id},
+        ],
     }
     if configuration_set:
         request["ConfigurationSetName"] = configuration_set
@@ -217,7 +228,7 @@ def send_journey_email(
     )
     if not node.transactional:
         repo.record_sent(profile_id, "email", dedupe_key, now, SENT_RECORD_DAYS)
-    repo.update_live(profile_id, journey_id, run["runId"], {f"messages.{dedupe_key}": node_id})
+    repo.update_live(profile_id, journey_id, run["runId"], {f"messages.{dedupe_key}": node_id, "lastEmail": node_id})
     counting.count(repo, journey_id, version, f"{dedupe_key}#sent", [(node_id, "sent")], now)
     publisher.publish(
         [

@@ -15,11 +15,13 @@ from services.common.contracts.journeys import (
     JourneyExited,
     MessageSent,
     ProfileUpdateRequested,
+    ScorePointsRequested,
 )
 from services.common.ids import derived_id
 from services.journeys.adapters.aws import TryAgain
 from services.journeys.domain import webhooks
 from services.journeys.domain.definition import (
+    AddScoreNode,
     ConditionNode,
     HoldoutNode,
     JourneyDefinition,
@@ -41,6 +43,7 @@ from services.journeys.use_cases.sending import (
     announce_failure,
     delivery_verdict,
     message_blocked,
+    send_context,
     take_rate_slot,
 )
 
@@ -131,7 +134,7 @@ def run_step(
         return answer(node_id, "waiting")
     if journey_status == "paused":
         return answer(node_id, "held")
-    if isinstance(node, UpdateProfileNode | PublishEventNode):
+    if isinstance(node, UpdateProfileNode | AddScoreNode | PublishEventNode):
         return announce(task, node, publisher)
     if isinstance(node, SmsNode):
         return send_sms(task, node, repo, directory, publisher, texter, sms_rules, definition, now)
@@ -140,13 +143,20 @@ def run_step(
     raise ValueError(f"node {node_id} of kind {kind} has no step")
 
 
-def announce(task: dict[str, Any], node: UpdateProfileNode | PublishEventNode, publisher: Publisher) -> dict[str, Any]:
-    """Profile updates (applied by identity, the owner of traits) and custom events go on the bus; the event id
-    is derived from this visit of the node, so a retried step publishes the same event and consumers drop it."""
+def announce(
+    task: dict[str, Any], node: UpdateProfileNode | AddScoreNode | PublishEventNode, publisher: Publisher
+) -> dict[str, Any]:
+    """Profile updates (applied by identity, the owner of traits), points (applied by segments, the owner of
+    scores) and custom events go on the bus; the event id is derived from this visit of the node, so a retried
+    step publishes the same event and its consumer applies it once."""
     run = task["run"]
     event_id = derived_id(task["execution"], task["node"], task["enteredTime"], node.type)
-    data: ProfileUpdateRequested | JourneyEventPublished
-    if isinstance(node, UpdateProfileNode):
+    data: ProfileUpdateRequested | ScorePointsRequested | JourneyEventPublished
+    if isinstance(node, AddScoreNode):
+        data = ScorePointsRequested(
+            profileId=run["profileId"], journeyId=run["journeyId"], planId=node.plan_id, points=node.points
+        )
+    elif isinstance(node, UpdateProfileNode):
         data = ProfileUpdateRequested(
             profileId=run["profileId"],
             journeyId=run["journeyId"],
@@ -234,7 +244,7 @@ def send_sms(
     run = task["run"]
     profile_id = run["profileId"]
     dedupe_key = derived_id(task["execution"], task["node"], task["enteredTime"])
-    earlier = repo.claim_send(profile_id, dedupe_key, now)
+    earlier = repo.claim_send(profile_id, dedupe_key, now, send_context(task, "sms"))
     if earlier is not None:
         return answer(task["node"], "ok" if earlier.get("status") != "failed" else "failed")
     contact = directory.contact(profile_id)
@@ -314,7 +324,7 @@ def call_webhook(
     run = task["run"]
     profile_id = run["profileId"]
     dedupe_key = derived_id(task["execution"], task["node"], task["enteredTime"])
-    earlier = repo.claim_send(profile_id, dedupe_key, now)
+    earlier = repo.claim_send(profile_id, dedupe_key, now, send_context(task, "webhook"))
     if earlier is not None and earlier.get("status") in ("sent", "refused"):
         return answer(task["node"], "ok" if earlier["status"] == "sent" else "failed")
     contact = directory.contact(profile_id)

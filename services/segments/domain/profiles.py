@@ -14,7 +14,7 @@ from services.segments.domain.activities import ActivityView, index_keys
 from services.segments.domain.catalog import Catalog
 from services.segments.domain.questionnaires import answers_in, assign
 from services.segments.domain.rollups import Counter, record
-from services.segments.domain.scoring import Plan, award, award_once, changes_at, tier_of, value_at
+from services.segments.domain.scoring import Plan, add_points, award, award_once, changes_at, tier_of, value_at
 
 # ---- state ----------------------------------------------------------------------------------------------------
 
@@ -108,7 +108,15 @@ class Rebuilt:
     plans: frozenset[str]
 
 
-Stimulus = Activity | TraitsChanged | Tick | Reevaluate | Rebuilt
+@dataclass(frozen=True)
+class PointsAwarded:
+    """Points given in a plan from outside its rules (a journey's addScore step)."""
+
+    plan_id: str
+    points: float
+
+
+Stimulus = Activity | TraitsChanged | Tick | Reevaluate | Rebuilt | PointsAwarded
 
 
 @dataclass(frozen=True)
@@ -210,7 +218,7 @@ def apply(catalog: Catalog, state: ProfileState, stimulus: Stimulus, now: int) -
     # A profile seen for the first time is evaluated against every segment once, so conditions true without any
     # event ("never visited", "not ...") hold from the start; and it is written once, so backfills reach it.
     everything = isinstance(stimulus, Tick | Rebuilt) or state.is_blank()
-    if state.is_blank() and isinstance(stimulus, Activity | TraitsChanged):
+    if state.is_blank() and isinstance(stimulus, Activity | TraitsChanged | PointsAwarded):
         new.first_seen = now
         out.changed = True
 
@@ -253,6 +261,11 @@ def apply(catalog: Catalog, state: ProfileState, stimulus: Stimulus, now: int) -
     elif isinstance(stimulus, TraitsChanged):
         traits_changed = _merge_traits(new, stimulus.changed)
         _pay_trait_rules(catalog, new, now, scored)
+    elif isinstance(stimulus, PointsAwarded):
+        points_plan = catalog.plans.get(stimulus.plan_id)
+        if points_plan is not None and stimulus.points:
+            add_points(points_plan, _plan_state(new, points_plan.plan_id), stimulus.points, now)
+            scored[points_plan.plan_id] = True
     elif isinstance(stimulus, Rebuilt):
         out.changed = True
         scored.update((plan_id, True) for plan_id in stimulus.plans if plan_id in new.scores)

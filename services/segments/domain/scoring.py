@@ -271,6 +271,12 @@ def award(plan: Plan, state: dict[str, Any], rule: ScoringRule, at: int, now: in
     return points
 
 
+def add_points(plan: Plan, state: dict[str, Any], points: float, now: int) -> float:
+    """Points given from outside the plan's rules (a journey step), now; mutates `state` (a copy)."""
+    _add(plan, state, points, now, now)
+    return points
+
+
 def award_once(plan: Plan, state: dict[str, Any], rule: ScoringRule, now: int) -> float:
     paid = state.setdefault("o", [])
     if rule.name in paid:

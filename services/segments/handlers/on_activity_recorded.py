@@ -1,6 +1,6 @@
 """Consumer: ActivityRecorded and ProfileUpdated → the profile's rollup, scores and memberships, in real time;
 ProfilesMerged / ProfilesUnmerged → the folded profile's rollup joins the survivor's (or comes back);
-ProfileErased → the rollup is erased."""
+ProfileErased → the rollup is erased; ScorePointsRequested (a journey's addScore step) → points in a plan."""
 
 from services.common.consumer import sqs_handler
 from services.segments import app
@@ -8,6 +8,7 @@ from services.segments.use_cases import (
     erase_profile,
     fold_profiles,
     record_activity,
+    record_points,
     record_profile_update,
     unfold_profiles,
 )
@@ -33,6 +34,11 @@ def _unmerged(envelope: object) -> object:
     return unfold_profiles(envelope, repo, app.publisher(), app.catalog(repo))  # type: ignore[arg-type]
 
 
+def _points(envelope: object) -> object:
+    repo = app.segments()
+    return record_points(envelope, repo, app.publisher(), app.catalog(repo))  # type: ignore[arg-type]
+
+
 def _erased(envelope: object) -> object:
     return erase_profile(envelope, app.segments())  # type: ignore[arg-type]
 
@@ -45,5 +51,6 @@ handler = sqs_handler(
         "ProfilesMerged": _merged,
         "ProfilesUnmerged": _unmerged,
         "ProfileErased": _erased,
+        "ScorePointsRequested": _points,
     },
 )

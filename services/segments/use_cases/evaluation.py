@@ -24,7 +24,13 @@ from typing import Any
 from services.common import clock
 from services.common.bus import Publisher
 from services.common.contracts import Envelope, envelope
-from services.common.contracts.events import BY_DETAIL_TYPE, ActivityRecorded, ProfileErased, ProfileUpdated
+from services.common.contracts.events import (
+    BY_DETAIL_TYPE,
+    ActivityRecorded,
+    ProfileErased,
+    ProfileUpdated,
+    ScorePointsRequested,
+)
 from services.common.erasure import erased_profile_ids
 from services.common.ids import derived_id
 from services.segments.adapters.dynamodb import DynamoSegments, StaleRollup, StoredRollup
@@ -33,6 +39,7 @@ from services.segments.domain.catalog import Catalog
 from services.segments.domain.profiles import (
     Activity,
     Outcome,
+    PointsAwarded,
     ProfileState,
     Reevaluate,
     Stimulus,
@@ -104,6 +111,22 @@ def _erase_rollup(profile_id: str, repo: DynamoSegments) -> bool:
             continue
         return True
     raise StaleRollup(f"{profile_id}: too many concurrent writers; the message will be retried")
+
+
+def record_points(
+    incoming: Envelope[ScorePointsRequested], repo: DynamoSegments, publisher: Publisher, catalog: Catalog
+) -> Result:
+    """A journey's addScore step: exactly once per request (its id is the cause, like an activity's)."""
+    data = incoming.data
+    return process(
+        repo,
+        publisher,
+        catalog,
+        data.profile_id,
+        PointsAwarded(data.plan_id, data.points),
+        incoming.id,
+        incoming.correlation_id,
+    )
 
 
 def process(

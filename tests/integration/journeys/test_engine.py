@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
+from urllib.request import Request, urlopen
 
 import boto3
 import botocore.client
@@ -278,8 +279,13 @@ def test_a_webhook_down_twice_then_up_gets_one_delivery_with_a_valid_signature(
     assert not verify(b"another secret", last["body"], headers, now)
     payload = json.loads(last["body"])
     assert payload["profile"]["profileId"] == gus and payload["journey"]["journeyId"] == created["journeyId"]
-    assert execution_status(cloud, run_of(api, created["journeyId"], gus)) == "SUCCEEDED"
+    run = run_of(api, created["journeyId"], gus)
+    assert execution_status(cloud, run) == "SUCCEEDED"
     assert analytics_node(api, created["journeyId"], 1, "crm")["sent"] == 1
+    # And the run shows the delivery: what was posted and what the CRM answered
+    (message,) = run["messages"]
+    assert (message["channel"], message["node"], message["status"]) == ("webhook", "crm", "sent")
+    assert (message["detail"]["status"], message["detail"]["payload"]) == (200, last["body"].decode())
 
 
 def test_a_webhook_refused_with_a_4xx_takes_the_failure_edge_without_retrying(
@@ -295,6 +301,9 @@ def test_a_webhook_refused_with_a_4xx_takes_the_failure_edge_without_retrying(
 
     assert len(Receiver.received) == 1
     assert [m.subject for m in emails_to(cloud, hal, api)] == ["We'll call you"]
+    messages = {m["node"]: m for m in run_of(api, created["journeyId"], hal)["messages"]}
+    assert (messages["crm"]["status"], messages["crm"]["detail"]["status"]) == ("refused", 422)
+    assert json.loads(messages["crm"]["detail"]["payload"])["profile"]["profileId"] == hal
     crm = analytics_node(api, created["journeyId"], 1, "crm")
     assert crm["branches"]["failed"]["taken"] == 1
 
@@ -389,3 +398,88 @@ def test_an_event_no_journey_mentions_costs_no_read_and_one_that_matters_one_que
     cloud.settle()
     # Then journeys made one query: Kai's live runs (none)
     assert reads == ["Query"]
+
+
+def test_an_add_score_step_gives_points_in_a_plan_through_segments(cloud: Any, api: Api) -> None:
+    # Given an engagement plan with tiers, and a journey that rewards a webinar sign-up with 70 points
+    plan = api.admin(
+        "POST",
+        "/v1/scoring/plans",
+        {
+            "name": "Engagement",
+            "rules": [{"name": "form", "activity": {"event": "Form Submitted"}, "points": 10}],
+            "tiers": [{"name": "cold"}, {"name": "warm", "min": 10}, {"name": "hot", "min": 60}],
+        },
+    )
+    assert plan.status == 201, plan.body
+    plan_id = plan.body["planId"]
+    created = journey(api, [{"id": "reward", "type": "addScore", "planId": plan_id, "points": 70}])
+    lea = customer(cloud, api, "lea")
+
+    # When Lea goes through it
+    enrol(api, created["journeyId"], lea)
+    settle_time(cloud)
+
+    # Then segments scored her: 70 points, a hot lead
+    scores = api.admin("GET", f"/v1/segments/memberships/{lea}").body["scores"]
+    assert scores[plan_id] == {"score": 70.0, "tier": "hot"}
+    # And a journey naming a plan that does not exist is refused where it names it
+    refused = api.admin(
+        "POST",
+        "/v1/journeys",
+        {
+            "name": "x",
+            "entry": {"trigger": {"api": True}},
+            "start": "r",
+            "nodes": [{"id": "r", "type": "addScore", "planId": "no-such-plan", "points": 5}],
+        },
+    )
+    assert refused.status == 400
+    assert [e["field"] for e in refused.body["errors"]] == ["nodes[0].planId"]
+
+
+def test_deliveries_and_unsubscribes_are_counted_at_the_email_that_caused_them(cloud: Any, api: Api) -> None:
+    # Given Mo, who got a journey's first email and waits two days for the next
+    created = journey(
+        api,
+        [
+            {**EMAIL, "next": "later", "html": '<p>Hi</p><p><a href="{{unsubscribeUrl}}">Unsubscribe</a></p>'},
+            {"id": "later", "type": "wait", "seconds": 2 * 86400, "next": "again"},
+            {**EMAIL, "id": "again"},
+        ],
+    )
+    mo = customer(cloud, api, "mo")
+    enrol(api, created["journeyId"], mo)
+    settle_time(cloud)
+    (sent,) = emails_to(cloud, mo, api)
+
+    # When SES reports the delivery (twice: its events may repeat) and Mo unsubscribes with the email's header
+    delivered = {
+        "eventType": "Delivery",
+        "mail": {
+            "messageId": sent.id,
+            "tags": {"journey": [created["journeyId"]], "version": ["1"], "node": ["email"]},
+        },
+    }
+    for _ in range(2):
+        boto3.client("events", region_name=cloud.region).put_events(
+            Entries=[
+                {
+                    "EventBusName": "default",
+                    "Source": "aws.ses",
+                    "DetailType": "Email Delivered",
+                    "Detail": json.dumps(delivered),
+                }
+            ]
+        )
+    unsubscribe = {h["Name"]: h["Value"] for h in sent.headers}["List-Unsubscribe"].strip("<>")
+    with urlopen(Request(unsubscribe, data=b"List-Unsubscribe=One-Click", method="POST"), timeout=30) as reply:
+        assert reply.status == 200
+    settle_time(cloud, "2d")
+
+    # Then the first email counts one delivery and one unsubscribe; the second email is not sent (no consent)
+    email = analytics_node(api, created["journeyId"], 1, "email")
+    assert (email["sent"], email["delivered"], email["unsubscribed"]) == (1, 1, 1)
+    again = analytics_node(api, created["journeyId"], 1, "again")
+    assert (again["sent"], again["skipped"]) == (0, 1)
+    assert len(emails_to(cloud, mo, api)) == 1
