@@ -28,6 +28,7 @@ from services.journeys.domain.runs import (
     may_enter,
     run_facts,
     split_branch,
+    trait_date_start,
     wait_until,
 )
 
@@ -912,3 +913,21 @@ def test_wait_until_a_local_time_uses_the_profile_zone_and_weekdays() -> None:
     assert wait_until(any_day, NOW, berlin, "UTC") == dt.datetime(2026, 3, 3, 8, tzinfo=UTC)
     assert wait_until(friday, NOW, berlin, "UTC") == dt.datetime(2026, 3, 6, 8, tzinfo=UTC)
     assert wait_until(any_day, NOW, {}, "America/New_York") == dt.datetime(2026, 3, 2, 14, tzinfo=UTC)
+
+
+def test_a_yearly_trait_date_begins_on_its_next_anniversary_and_keeps_29_february_on_the_28th() -> None:
+    now = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    born = dt.datetime(1990, 3, 10, tzinfo=dt.UTC)
+    # Given a birthday later this year, one passed this year, and a leap-day birthday
+    assert trait_date_start(born, 0, True, now) == dt.datetime(2026, 3, 10, tzinfo=dt.UTC)
+    assert trait_date_start(born.replace(month=1), 0, True, now) == dt.datetime(2027, 1, 10, tzinfo=dt.UTC)
+    leap = dt.datetime(2000, 2, 29, tzinfo=dt.UTC)
+    assert trait_date_start(leap, 0, True, dt.datetime(2027, 1, 1, tzinfo=dt.UTC)) == dt.datetime(
+        2027, 2, 28, tzinfo=dt.UTC
+    )
+    assert trait_date_start(leap, 0, True, dt.datetime(2028, 1, 1, tzinfo=dt.UTC)) == dt.datetime(
+        2028, 2, 29, tzinfo=dt.UTC
+    )
+    # And an offset (a week before) moves it; a once-only date in the past begins at once
+    assert trait_date_start(born, -7, True, now) == dt.datetime(2026, 3, 3, tzinfo=dt.UTC)
+    assert trait_date_start(born, 14, False, now) == now

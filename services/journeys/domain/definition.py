@@ -581,6 +581,9 @@ def parse(
     except ValidationError as error:
         raise DefinitionError([(_path(e["loc"]), e["msg"]) for e in error.errors()]) from None
     errors = graph_errors(definition)
+    trait_date = definition.entry.trigger.trait_date
+    if trait_date is not None and trait_date.yearly and definition.entry.reentry == "once":
+        errors.append(("entry.reentry", "a yearly date enters every year: use whenNotInside or afterDays"))
     if known_segments is not None:
         errors += [
             (path, f"no segment {segment!r}")

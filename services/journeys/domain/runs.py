@@ -234,3 +234,22 @@ def parse_moment(raw: Any) -> dt.datetime | None:
     except ValueError:
         return None
     return moment.astimezone(dt.UTC) if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def trait_date_start(moment: dt.datetime, offset_days: int, yearly: bool, now: dt.datetime) -> dt.datetime:
+    """When a trait-date run begins: the date + offset (at once if that has passed); for a yearly date (a
+    birthday), its next anniversary + offset at or after `now` (29 February is kept on 28 February in other
+    years)."""
+    offset = dt.timedelta(days=offset_days)
+    if not yearly:
+        return max(moment + offset, now)
+    for year in range(now.year - 1, now.year + 3):
+        day = moment.day if (moment.month, moment.day) != (2, 29) or _leap(year) else 28
+        candidate = moment.replace(year=year, day=day) + offset
+        if candidate >= now:
+            return candidate
+    raise AssertionError("an anniversary is always within two years")  # pragma: no cover
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)

@@ -9,6 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from services.common import observability
 from services.journeys import app
 from services.journeys.manifest import JOURNEY_MACHINES
+from services.journeys.use_cases.reactions import next_anniversary
 from services.journeys.use_cases.steps import run_step
 
 log = observability.logger("journeys")
@@ -24,7 +25,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     journey = repo.journey(run["journeyId"]) or {}
     if event["kind"] == "fail" and JOURNEY_MACHINES.failure_metric:
         metrics.add_metric(name=JOURNEY_MACHINES.failure_metric, unit=MetricUnit.Count, value=1)
-    return run_step(
+    answered = run_step(
         event,
         definition,
         repo,
@@ -37,3 +38,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         app.delivery_settings("sms"),
         app.webhooks_allow_private(),
     )
+    trigger = definition.entry.trigger.trait_date
+    if event["kind"] in ("finish", "exit") and trigger is not None and trigger.yearly:
+        next_anniversary(run, app.catalog(repo), repo, app.runner(), app.directory(), app.publisher())
+    return answered

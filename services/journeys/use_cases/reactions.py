@@ -13,7 +13,15 @@ from services.common.contracts.journeys import JourneyExited
 from services.common.ids import derived_id
 from services.journeys.domain.catalog import Catalog
 from services.journeys.domain.definition import JourneyDefinition, PropertyFilter
-from services.journeys.domain.runs import event_name, is_machine, matches, parse_moment, property_matches, run_facts
+from services.journeys.domain.runs import (
+    event_name,
+    is_machine,
+    matches,
+    parse_moment,
+    property_matches,
+    run_facts,
+    trait_date_start,
+)
 from services.journeys.ports import Directory, JourneyStore, Runner
 from services.journeys.use_cases import counting
 from services.journeys.use_cases.entries import enter, enter_on
@@ -86,6 +94,7 @@ def on_profile_updated(
         for journey in catalog.triggered("traitChanged", trait):
             trigger = journey.definition.entry.trigger
             start_at = None
+            key = f"{incoming.id}#{trait}"
             if trigger.trait_changed is not None:
                 wanted = trigger.trait_changed.to
                 if wanted is not None and str(wanted).strip().lower() != str(value).strip().lower():
@@ -94,12 +103,14 @@ def on_profile_updated(
                 moment = parse_moment(value)
                 if moment is None:
                     continue
-                begin = moment + dt.timedelta(days=trigger.trait_date.offset_days)
-                start_at = iso(max(begin, clock.now()))
+                begin = trait_date_start(moment, trigger.trait_date.offset_days, trigger.trait_date.yearly, clock.now())
+                start_at = iso(begin)
+                if trigger.trait_date.yearly:  # one run per anniversary, however often the trait is sent again
+                    key = f"yearly#{trait}#{begin.date().isoformat()}"
             result[journey.journey_id] = enter(
                 journey,
                 incoming.data.profile_id,
-                f"{incoming.id}#{trait}",
+                key,
                 repo,
                 runner,
                 directory,
@@ -278,3 +289,33 @@ def on_email_delivered(mail: dict[str, Any], repo: JourneyStore) -> bool:
     if not (journey_id and version and version.isdigit() and node and message_id):
         return False  # not a journey email (a test send, an older email without tags)
     return counting.count(repo, journey_id, int(version), f"delivered#{message_id}", [(node, "delivered")], clock.now())
+
+
+def next_anniversary(
+    run: dict[str, Any],
+    catalog: Catalog,
+    repo: JourneyStore,
+    runner: Runner,
+    directory: Directory,
+    publisher: Publisher,
+) -> str | None:
+    """A yearly trait-date run (a birthday) ended: enter the profile again for the next anniversary."""
+    journey = catalog.journeys.get(run["journeyId"])
+    trigger = journey.definition.entry.trigger.trait_date if journey else None
+    if journey is None or trigger is None or not trigger.yearly:
+        return None
+    moment = parse_moment((directory.contact(run["profileId"]).get("traits") or {}).get(trigger.trait))
+    if moment is None:
+        return None
+    begin = trait_date_start(moment, trigger.offset_days, True, clock.now() + dt.timedelta(days=1))
+    return enter(
+        journey,
+        run["profileId"],
+        f"yearly#{trigger.trait}#{begin.date().isoformat()}",
+        repo,
+        runner,
+        directory,
+        publisher,
+        context={"trait": trigger.trait},
+        start_at=iso(begin),
+    )

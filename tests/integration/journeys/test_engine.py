@@ -3,6 +3,7 @@ go out once, signed webhooks, and goals that end runs."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 import uuid
@@ -483,3 +484,45 @@ def test_deliveries_and_unsubscribes_are_counted_at_the_email_that_caused_them(c
     again = analytics_node(api, created["journeyId"], 1, "again")
     assert (again["sent"], again["skipped"]) == (0, 1)
     assert len(emails_to(cloud, mo, api)) == 1
+
+
+def test_a_yearly_date_greets_on_every_anniversary(cloud: Any, api: Api) -> None:
+    # Given a birthday journey: on the birthday at 00:00 UTC, an email
+    document = {
+        "name": "Birthday",
+        "entry": {"trigger": {"traitDate": {"trait": "birthday", "yearly": True}}, "reentry": "whenNotInside"},
+        "start": "greet",
+        "nodes": [{**EMAIL, "id": "greet", "subject": "Happy birthday, {{firstName}}"}],
+    }
+    created = api.admin("POST", "/v1/journeys?publish=true", document)
+    assert created.status == 201, created.body
+    now = cloud.clock.now()
+    birthday = (now + dt.timedelta(days=10)).date().replace(year=1990)
+
+    # When Ned tells us his birthday (ten days from now, in 1990)
+    user = f"ned-{uuid.uuid4().hex[:6]}"
+    traits = {"email": f"{user}@example.com", "firstName": "Ned", "birthday": birthday.isoformat()}
+    assert api.send("identify", {"userId": user, "traits": traits}).status == 200
+    settle_time(cloud, "9d")
+    ned = str(api.admin("GET", f"/v1/profiles?userId={user}").body["profileId"])
+    assert emails_to(cloud, ned, api) == []
+
+    # Then he is greeted on his birthday, and again a year later
+    settle_time(cloud, "1d")
+    assert [m.subject for m in emails_to(cloud, ned, api)] == ["Happy birthday, Ned"]
+    settle_time(cloud, "364d")
+    assert len(emails_to(cloud, ned, api)) == 1
+    settle_time(cloud, "1d")
+    assert [m.subject for m in emails_to(cloud, ned, api)] == ["Happy birthday, Ned"] * 2
+
+
+def test_a_yearly_date_with_re_entry_once_is_refused(api: Api) -> None:
+    document = {
+        "name": "Birthday once",
+        "entry": {"trigger": {"traitDate": {"trait": "birthday", "yearly": True}}},
+        "start": "email",
+        "nodes": [EMAIL],
+    }
+    refused = api.admin("POST", "/v1/journeys", document)
+    assert refused.status == 400
+    assert [e["field"] for e in refused.body["errors"]] == ["entry.reentry"]
