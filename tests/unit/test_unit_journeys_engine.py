@@ -543,7 +543,10 @@ def test_a_deferred_email_waits_then_tries_the_same_node_again() -> None:
 
 
 def test_a_trait_date_trigger_waits_for_the_run_start_before_the_start_node() -> None:
-    document = journey([email("greet")], entry={"trigger": {"traitDate": {"trait": "birthday", "yearly": True}}})
+    document = journey(
+        [email("greet")],
+        entry={"trigger": {"traitDate": {"trait": "birthday", "yearly": True}}, "reentry": "whenNotInside"},
+    )
     asl = compiled(document)
     first = asl["States"][asl["StartAt"]]
     assert first["Type"] == "Wait"
