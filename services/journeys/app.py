@@ -12,6 +12,7 @@ from services.journeys.adapters.aws import InternalDirectory, SesMailer, SnsText
 from services.journeys.adapters.dynamodb import DynamoJourneys
 from services.journeys.adapters.webhook_http import HttpWebhooks
 from services.journeys.domain.catalog import Catalog, load
+from services.journeys.domain.definition import JourneyDefinition
 from services.journeys.domain.tracked_email import LinkSigning
 from services.journeys.manifest import (
     EMAIL_CAP_SETTING,
@@ -58,12 +59,13 @@ def texter() -> SnsTexter:
     return SnsTexter(settings.client("sns"))
 
 
-def webhooks() -> HttpWebhooks:
-    return HttpWebhooks(allow_private=settings.setting(WEBHOOK_PRIVATE_SETTING, "false").lower() == "true")
-
-
 def webhooks_allow_private() -> bool:
+    """Only the local cloud and tests call webhooks on private addresses (the SSRF guard stays on in AWS)."""
     return settings.setting(WEBHOOK_PRIVATE_SETTING, "false").lower() == "true"
+
+
+def webhooks() -> HttpWebhooks:
+    return HttpWebhooks(allow_private=webhooks_allow_private())
 
 
 def email_from() -> str:
@@ -108,8 +110,6 @@ class _CatalogCache:
             found = repo.version(journey_id, version)
             if found is None:
                 raise LookupError(f"journey {journey_id} has no version {version}")
-            from services.journeys.domain.definition import JourneyDefinition
-
             self._versions[key] = (JourneyDefinition.model_validate(found["definition"]), found)
         return self._versions[key]
 

@@ -8,6 +8,7 @@ take: `$.step = {"node": id, "branch": label}`; a Choice follows the label. Wait
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from services.journeys.domain.definition import (
@@ -19,7 +20,6 @@ from services.journeys.domain.definition import (
     SplitNode,
     WaitForEventNode,
     WaitNode,
-    edges,
 )
 
 # Node ids cannot contain a dot, so these names never collide with a node's states ("<id>", "<id>.<part>").
@@ -179,18 +179,7 @@ def _node_states(node: Any, step: str, email: str) -> dict[str, Any]:
 
 def substitute(asl: dict[str, Any], functions: dict[str, str]) -> str:
     """The ASL as JSON with `${name}` replaced by the function ARNs."""
-    import json
-
     text = json.dumps(asl, ensure_ascii=False)
     for name, arn in functions.items():
         text = text.replace("${" + name + "}", arn)
     return text
-
-
-def node_labels(definition: JourneyDefinition) -> dict[str, list[str]]:
-    """Each node's branch labels as analytics counts them."""
-    out: dict[str, list[str]] = {}
-    for node in definition.nodes:
-        labels = [path for path, _ in edges(node)]
-        out[node.id] = labels
-    return out
