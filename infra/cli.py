@@ -122,7 +122,7 @@ def archive(args: argparse.Namespace) -> int:
         import boto3
 
         from services.events.adapters.archive import DynamoKeyRing, S3Archive
-        from services.events.archive import ReadReport, read
+        from services.events.use_cases.archive import ReadReport, read
 
         bucket, table = args.bucket, args.keys_table
         if args.stack:

@@ -26,8 +26,8 @@ from infra.replay import replay_all
 from services.common import clock as app_clock
 from services.common.access import AccessKeys, Role, presented_key
 from services.events.adapters.archive import DynamoKeyRing, S3Archive
-from services.events.archive import ReadReport
-from services.events.archive import read as read_archive_days
+from services.events.use_cases.archive import ReadReport
+from services.events.use_cases.archive import read as read_archive_days
 
 _DURATION = re.compile(r"^(\d+)\s*(s|m|h|d|w)$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

@@ -35,9 +35,10 @@ class ClickLog(Protocol):
 
 
 class EventPublisher(Protocol):
-    """Puts prepared (already serialised) events on the bus; raises `PublishFailed` naming the refused ones."""
+    """Puts prepared (already serialised) events on the bus; raises `PublishFailed` naming the refused ones.
+    `services.common.bus.EventBridgePublisher` is the real one."""
 
-    def publish(self, events: Sequence[Prepared]) -> None: ...
+    def publish_serialised(self, events: Sequence[Prepared]) -> None: ...
 
 
 class KeyRing(Protocol):

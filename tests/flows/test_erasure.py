@@ -19,7 +19,7 @@ from services.common.bus import EventBridgePublisher
 from services.common.contracts import envelope
 from services.common.contracts.events import ActivityRecorded, SegmentEntered
 from services.events.adapters.archive import DynamoKeyRing, S3Archive
-from services.events.archive import ReadReport, read
+from services.events.use_cases.archive import ReadReport, read
 from tests.conftest import START, Api, home_hero_slot
 
 BROWSER = {

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -145,3 +147,45 @@ def test_a_client_error_is_not_swallowed() -> None:
 
     with pytest.raises(ConnectionError):
         EventBridgePublisher(Broken(), "bus").publish(events(1))
+
+
+@dataclass(frozen=True)
+class Collected:
+    """An event serialised by its producer (as the events service does), with a second id worth logging."""
+
+    id: str
+    message_id: str
+    source: str = "cxm.events"
+    detail_type: str = "EventCollected"
+    occurred_at: dt.datetime = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+
+    @property
+    def detail(self) -> str:
+        return json.dumps({"id": self.id, "data": {"messageId": self.message_id}})
+
+    def names(self) -> dict[str, str]:
+        return {"id": self.id, "messageId": self.message_id}
+
+
+def test_pre_serialised_events_go_as_they_are_and_failures_name_their_own_ids() -> None:
+    # Given twelve events serialised by their producer, one of which the bus refuses
+    client = FakeEventBridge(refuse={"c-0011"})
+    batch = [Collected(f"c-{i:04d}", f"m-{i}") for i in range(12)]
+
+    # When they are published
+    with pytest.raises(PublishFailed) as failed:
+        EventBridgePublisher(client, "bus").publish_serialised(batch)
+
+    # Then the details went unchanged, ten then two, and the failure names the event and its message
+    assert [len(call) for call in client.calls] == [10, 2]
+    assert [e["Detail"] for call in client.calls for e in call] == [c.detail for c in batch]
+    assert {e["Source"] for call in client.calls for e in call} == {"cxm.events"}
+    assert failed.value.failures == [
+        {
+            "id": "c-0011",
+            "messageId": "m-11",
+            "detailType": "EventCollected",
+            "error": "InternalFailure",
+            "message": "try again",
+        }
+    ]

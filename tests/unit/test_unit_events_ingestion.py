@@ -16,6 +16,7 @@ from services.common.ids import derived_id
 from services.common.problems import Problem
 from services.events.domain.ingestion import (
     Config,
+    RequestRefused,
     collected,
     event_id,
     ingest_batch,
@@ -23,6 +24,7 @@ from services.events.domain.ingestion import (
     parse,
 )
 from services.events.domain.messages import MAX_MESSAGE_BYTES, Request, SegmentMessage
+from services.events.handlers.problems import problem
 
 RECEIVED = dt.datetime(2026, 3, 2, 9, 0, 10, tzinfo=dt.UTC)
 CHROME = (
@@ -43,8 +45,13 @@ def body(*messages: dict[str, Any], **top: Any) -> bytes:
     return json.dumps({"batch": list(messages), **top}).encode()
 
 
-def refused_fields(problem: pytest.ExceptionInfo[Problem]) -> list[str]:
-    return [e.field for e in problem.value.errors]
+def answer(refused: pytest.ExceptionInfo[RequestRefused]) -> Problem:
+    """The HTTP answer the API gives to the refusal (the one mapping of domain errors to problems)."""
+    return problem(refused.value)
+
+
+def refused_fields(refused: pytest.ExceptionInfo[RequestRefused]) -> list[str]:
+    return [e.field for e in answer(refused).errors]
 
 
 # ---- parsing and request-level refusals ------------------------------------------------------------------
@@ -62,10 +69,10 @@ def refused_fields(problem: pytest.ExceptionInfo[Problem]) -> list[str]:
     ],
 )
 def test_a_body_that_is_not_standard_json_in_utf8_is_refused_naming_the_body(raw: bytes, detail: str) -> None:
-    with pytest.raises(Problem) as refused:
+    with pytest.raises(RequestRefused) as refused:
         parse(raw)
-    assert refused.value.status == 400
-    assert detail in refused.value.detail
+    assert answer(refused).status == 400
+    assert detail in answer(refused).detail
     assert refused_fields(refused) == ["body"]
 
 
@@ -83,14 +90,14 @@ def test_a_body_that_is_not_standard_json_in_utf8_is_refused_naming_the_body(raw
     ],
 )
 def test_a_batch_request_that_is_wrong_as_a_whole_is_refused_naming_the_field(raw: bytes, field: str) -> None:
-    with pytest.raises(Problem) as refused:
+    with pytest.raises(RequestRefused) as refused:
         ingest_batch(raw, request())
-    assert refused.value.status == 400
+    assert answer(refused).status == 400
     assert field in refused_fields(refused)
 
 
 def test_a_batch_of_2501_messages_is_refused() -> None:
-    with pytest.raises(Problem) as refused:
+    with pytest.raises(RequestRefused) as refused:
         ingest_batch(body(*[page(f"m-{i}") for i in range(2501)]), request())
     assert refused_fields(refused) == ["batch"]
 
@@ -118,9 +125,9 @@ def test_an_invalid_first_copy_does_not_make_the_valid_second_a_duplicate() -> N
 
 def test_a_single_message_larger_than_32KB_is_413() -> None:
     message = {"anonymousId": "a", "event": "x", "properties": {"pad": "x" * MAX_MESSAGE_BYTES}}
-    with pytest.raises(Problem) as refused:
+    with pytest.raises(RequestRefused) as refused:
         ingest_one("track", json.dumps(message), request())
-    assert (refused.value.status, refused_fields(refused)) == (413, ["body"])
+    assert (answer(refused).status, refused_fields(refused)) == (413, ["body"])
 
 
 @pytest.mark.parametrize(
@@ -134,9 +141,9 @@ def test_a_single_message_larger_than_32KB_is_413() -> None:
     ],
 )
 def test_a_single_message_is_refused_naming_the_field(kind: str, raw: Any, field: str) -> None:
-    with pytest.raises(Problem) as refused:
+    with pytest.raises(RequestRefused) as refused:
         ingest_one(kind, json.dumps(raw), request())
-    assert refused.value.status == 400
+    assert answer(refused).status == 400
     assert refused_fields(refused) == [field]
 
 

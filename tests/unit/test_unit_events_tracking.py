@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.common.email_links import ExpiredToken, InvalidToken, TrackingToken, safe_url, sign, verify
-from services.events.domain.machine import Thresholds, judge, scanner_agent
+from services.events.domain.scanners import Thresholds, judge, scanner_agent
 
 KEY = b"k" * 48
 SENT = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)

@@ -14,8 +14,8 @@ from services.common.email_links import TrackingToken
 from services.events.adapters.dynamodb import DynamoLedger, claim_key
 from services.events.adapters.memory import MemoryClickLog, MemoryLedger, RecordingPublisher
 from services.events.domain.ingestion import Config, Prepared, ingest_batch
-from services.events.domain.machine import Thresholds
 from services.events.domain.messages import Request
+from services.events.domain.scanners import Thresholds
 from services.events.ports import LedgerUnavailable
 from services.events.use_cases import Tracking, collect, record_click, record_open
 

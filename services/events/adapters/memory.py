@@ -48,7 +48,7 @@ class RecordingPublisher:
         self.published: list[Prepared] = []
         self.fail: Exception | None = None
 
-    def publish(self, events: Sequence[Prepared]) -> None:
+    def publish_serialised(self, events: Sequence[Prepared]) -> None:
         if self.fail is not None:
             raise self.fail
         self.published.extend(events)

@@ -1,5 +1,4 @@
-"""Email opens and clicks as collected events: which profile and sent message, which link, and whether it looks
-machine-made. Pure; the token is verified before anything here runs."""
+"""Email opens and clicks as collected events (profile, sent message, link, machine-made verdict). Pure."""
 
 from __future__ import annotations
 
@@ -10,8 +9,8 @@ from services.common.email_links import TrackingToken
 from services.common.ids import new_id
 from services.events.domain import devices, geo
 from services.events.domain.ingestion import DEFAULT, Config, Prepared, event_id, serialise
-from services.events.domain.machine import Verdict
 from services.events.domain.messages import Request, anonymise_ip, valid_ip
+from services.events.domain.scanners import Verdict
 
 EMAIL_OPENED = "Email Opened"
 EMAIL_LINK_CLICKED = "Email Link Clicked"

@@ -1,15 +1,10 @@
-"""The ingestion core: request body → parsed, validated, enriched `EventCollected` events serialised for the bus.
-
-Pure and hot (every collected event passes here), so it avoids work twice: messages are validated once with the
-Segment models, the event is built as a plain dict of already-validated values and serialised by pydantic-core
-(Rust) instead of being validated again as `EventCollected`. A unit test proves the output is what
-`Envelope[EventCollected]` reads back.
-"""
+"""The ingestion core: request body → validated, enriched `EventCollected` envelopes serialised for the bus."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -20,7 +15,7 @@ from services.common import ids
 from services.common.contracts.collection import EVENTS, EventCollected
 from services.common.contracts.envelope import Envelope
 from services.common.ids import new_id
-from services.common.problems import FieldError, Problem, bad_request, from_pydantic, too_large
+from services.common.problems import FieldError, from_pydantic
 from services.events.domain import devices, geo, local_time, referrers
 from services.events.domain.messages import (
     ENDPOINT_MODELS,
@@ -49,18 +44,38 @@ class Config:
 DEFAULT = Config()
 
 
+class RequestRefused(ValueError):
+    """The request as a whole cannot be collected (not JSON, not an object, invalid); `errors` name the fields."""
+
+    def __init__(self, detail: str, errors: Sequence[FieldError]) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors)
+
+
+class MessageTooLarge(RequestRefused):
+    """A single message is larger than Segment's per-message limit."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, [FieldError("body", detail)])
+
+
 @dataclass(slots=True)
 class Prepared:
-    """One `EventCollected` envelope, serialised for EventBridge (`detail`)."""
+    """One `EventCollected` envelope, serialised for EventBridge (`detail`): a `services.common.bus.Serialised`."""
 
-    SOURCE: ClassVar[str] = EVENTS
-    DETAIL_TYPE: ClassVar[str] = EventCollected.DETAIL_TYPE
+    source: ClassVar[str] = EVENTS
+    detail_type: ClassVar[str] = EventCollected.DETAIL_TYPE
 
     id: str
     message_id: str
     occurred_at: dt.datetime
     detail: str
     index: int = 0
+
+    def names(self) -> dict[str, str]:
+        """What a publish failure reports of this event."""
+        return {"id": self.id, "messageId": self.message_id}
 
     def envelope(self) -> Envelope[EventCollected]:
         """The typed envelope, as a consumer reads it (for tests and in-memory fakes; not on the hot path)."""
@@ -79,25 +94,25 @@ def parse(body: str | bytes) -> Any:
         try:
             body = body.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise bad_request("The body is not UTF-8.", [FieldError("body", str(error))]) from error
+            raise RequestRefused("The body is not UTF-8.", [FieldError("body", str(error))]) from error
     if not body.strip():
-        raise bad_request("The body is empty.", [FieldError("body", "a JSON object is required")])
+        raise RequestRefused("The body is empty.", [FieldError("body", "a JSON object is required")])
     try:
         return from_json(body, allow_inf_nan=False)
     except ValueError as error:
-        raise bad_request("The body is not valid JSON.", [FieldError("body", str(error))]) from error
+        raise RequestRefused("The body is not valid JSON.", [FieldError("body", str(error))]) from error
 
 
 def ingest_batch(body: str | bytes, request: Request, config: Config = DEFAULT) -> Ingested:
-    """A `/v1/batch` body: every valid message prepared, every refused one named; raises for the request itself."""
+    """A `/v1/batch` body: every valid message prepared, every refused one named; `RequestRefused` for the body."""
     parsed = parse(body)
     if not isinstance(parsed, dict):
-        raise bad_request("The body must be a JSON object.", [FieldError("body", "a JSON object is required")])
+        raise RequestRefused("The body must be a JSON object.", [FieldError("body", "a JSON object is required")])
     sized = _size(body) > MAX_MESSAGE_BYTES  # a body within 32 KB cannot hold a larger message: skip measuring
     try:
         batch = BatchRequest.model_validate(parsed)
     except ValidationError as error:
-        raise bad_request("The request is invalid.", from_pydantic(error.errors())) from error
+        raise RequestRefused("The request is invalid.", from_pydantic(error.errors())) from error
     out = Ingested()
     first_index: dict[str, int] = {}
     for index, raw in enumerate(batch.batch):
@@ -121,17 +136,17 @@ def ingest_batch(body: str | bytes, request: Request, config: Config = DEFAULT) 
 
 
 def ingest_one(kind: str, body: str | bytes, request: Request, config: Config = DEFAULT) -> Prepared:
-    """A `/v1/<kind>` body (one message, its type implied by the path); raises a Problem naming the field."""
+    """A `/v1/<kind>` body (one message, its type implied by the path); raises `RequestRefused` naming the field."""
     size = _size(body)
     if size > MAX_MESSAGE_BYTES:  # the message as sent
-        raise too_large(f"The message is {size} bytes; the limit is {MAX_MESSAGE_BYTES} bytes.")
+        raise MessageTooLarge(f"The message is {size} bytes; the limit is {MAX_MESSAGE_BYTES} bytes.")
     raw = parse(body)
     if not isinstance(raw, dict):
-        raise bad_request("The body must be a JSON object.", [FieldError("body", "a JSON object is required")])
+        raise RequestRefused("The body must be a JSON object.", [FieldError("body", "a JSON object is required")])
     try:
         message = ENDPOINT_MODELS[kind].model_validate(raw)
     except ValidationError as error:
-        raise bad_request("The request is invalid.", from_pydantic(error.errors())) from error
+        raise RequestRefused("The request is invalid.", from_pydantic(error.errors())) from error
     return prepare(message, request, config)
 
 
@@ -142,6 +157,10 @@ def _size(body: str | bytes) -> int:
     return len(body) if body.isascii() else len(body.encode())
 
 
+# Pure and hot (every collected event passes here), so it avoids work twice: messages are validated once with the
+# Segment models, the event is built as a plain dict of already-validated values and serialised by pydantic-core
+# (Rust) instead of being validated again as `EventCollected`. A unit test proves the output is what
+# `Envelope[EventCollected]` reads back.
 def prepare(message: SegmentMessage, request: Request, config: Config = DEFAULT, index: int = 0) -> Prepared:
     data = collected_data(message, request, config)
     return serialise(data, event_id(request.source_id, data["messageId"]), request, index)
@@ -262,15 +281,3 @@ def enrichment(
 def collected(message: SegmentMessage, request: Request, config: Config = DEFAULT) -> EventCollected:
     """The enriched event as the typed contract (what consumers see); the hot path serialises the same dict."""
     return EventCollected.model_validate(collected_data(message, request, config))
-
-
-def refusal_problem(refused: list[Refusal]) -> Problem:
-    """Every message of a batch was refused: the request is a 400 listing each message's errors."""
-    errors = [error for refusal in refused for error in refusal.errors]
-    return Problem(
-        400,
-        "Bad Request",
-        "No message in the batch is valid.",
-        errors,
-        extra={"rejected": [r.as_dict() for r in refused]},
-    )

@@ -1,6 +1,4 @@
-"""Does an email open or click look machine-made (a security scanner, a mail proxy, a link checker)? A pure
-decision on what the request and the recent clicks of the same email show; scoring and journeys ignore flagged
-activity (`enrichment.machine`)."""
+"""Is an email open or click made by a machine (a security scanner, a mail proxy, a link checker)? Pure."""
 
 from __future__ import annotations
 
@@ -50,7 +48,7 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Verdict:
-    machine: bool
+    machine: bool  # scoring and journeys ignore flagged activity (`enrichment.machine`)
     reason: str | None = None  # after-delivery, scanner-agent, link-burst
 
 

@@ -9,11 +9,9 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from pydantic import BaseModel, Field
 
-from services.common.api import http_handler, principal, resolver
-from services.common.bus import PublishFailed
-from services.common.problems import Problem
+from services.common.api import http_handler, principal, problem_response, resolver
 from services.events import app as deps
-from services.events.domain.ingestion import Prepared, ingest_batch, ingest_one, refusal_problem
+from services.events.domain.ingestion import Prepared, ingest_batch, ingest_one
 from services.events.domain.messages import (
     MAX_BATCH_BYTES,
     AliasMessage,
@@ -25,12 +23,17 @@ from services.events.domain.messages import (
     ScreenMessage,
     TrackMessage,
 )
+from services.events.handlers.problems import COLLECTION_ERRORS, CollectionError, no_valid_message, problem
 from services.events.handlers.request import from_event
 from services.events.manifest import MANIFEST
-from services.events.ports import LedgerUnavailable
 from services.events.use_cases import Collection, collect
 
 app = resolver("CxM API")
+
+
+@app.exception_handler(COLLECTION_ERRORS)
+def _refused(error: CollectionError) -> Response[Any]:
+    return problem_response(problem(error))
 
 
 class Duplicate(BaseModel):
@@ -59,13 +62,7 @@ def _request() -> Request:
 
 
 def _collect(events: list[Prepared], request: Request) -> Collection:
-    settings = deps.current()
-    try:
-        return collect(events, request, settings.dedupe_window, deps.ledger(), deps.publisher())
-    except (PublishFailed, LedgerUnavailable) as failure:
-        raise Problem(
-            503, "Service Unavailable", "Events could not be queued; retry the request.", extra={"retryable": True}
-        ) from failure
+    return collect(events, request, deps.current().dedupe_window, deps.ledger(), deps.publisher())
 
 
 # The collection routes document their body for OpenAPI but leave validation to the ingestion core, which parses
@@ -77,7 +74,7 @@ def batch(
     request = _request()
     ingested = ingest_batch(app.current_event.body or "", request, deps.current().enrichment)
     if not ingested.events:
-        raise refusal_problem(ingested.refused)
+        raise no_valid_message(ingested.refused)
     outcome = _collect(ingested.events, request)
     return BatchAnswer(
         accepted=len(outcome.published),

@@ -1,6 +1,4 @@
-"""Consumer: ActivityRecorded → the raw event archive (one sealed object per batch); ProfileErased → the person's
-archive keys are destroyed. Erasures in a batch are applied before its activities are kept. Failures are reported
-per message (partial batch response), so SQS retries them and then dead-letters them."""
+"""Consumer of the raw event archive: ActivityRecorded is kept sealed, ProfileErased shreds the person's keys."""
 
 from __future__ import annotations
 
@@ -10,7 +8,7 @@ from typing import Any
 from services.common import clock, observability
 from services.common.consumer import parse_record_body
 from services.events import app
-from services.events.archive import keep, shred
+from services.events.use_cases import keep, shred
 
 log = observability.logger("events")
 metrics = observability.metrics("events")
@@ -19,6 +17,8 @@ metrics = observability.metrics("events")
 @log.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Erasures in a batch are applied before its activities are kept (one sealed object per batch). Failures are
+    reported per message (partial batch response), so SQS retries them and then dead-letters them."""
     failed: list[str] = []
     activities: list[tuple[str, str, dict[str, Any]]] = []  # (SQS message id, profile id, archived event)
     erasures: list[tuple[str, list[str]]] = []

@@ -11,10 +11,10 @@ from aws_lambda_powertools.event_handler import Response
 from services.common import observability
 from services.common.api import http_handler, problem_response, resolver
 from services.common.email_links import ExpiredToken, InvalidToken
-from services.common.problems import FieldError, bad_request, not_found
 from services.events import app as deps
 from services.events.domain.email_tracking import EMAIL_SOURCE, PIXEL
 from services.events.domain.messages import Request
+from services.events.handlers.problems import problem
 from services.events.handlers.request import from_event
 from services.events.manifest import MANIFEST
 from services.events.use_cases import Tracking, record_click, record_open, verified
@@ -72,10 +72,8 @@ def email_click(token: str) -> Response[str]:
     tracking = _tracking()
     try:
         verified_token = verified(token, "click", request, tracking)
-    except ExpiredToken as expired:
-        return problem_response(not_found(str(expired), "token"))
-    except InvalidToken as invalid:
-        return problem_response(bad_request("This is not a valid link.", [FieldError("token", str(invalid))]))
+    except (InvalidToken, ExpiredToken) as refused:
+        return problem_response(problem(refused))
     try:
         record_click(verified_token, request, tracking, deps.clicks(), deps.publisher())
     except Exception:  # the visitor is sent on whatever happens; the failure is logged as an error

@@ -1,5 +1,4 @@
-"""Use cases of the raw event archive: keep attributed activity (sealed per person), shred a person on erasure,
-read a period back for replay or analysis. See docs/decisions.md #18 and docs/collection.md."""
+"""Raw event archive use cases: keep activity sealed per person, shred on erasure, read a period back."""
 
 from __future__ import annotations
 

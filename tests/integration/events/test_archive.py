@@ -13,8 +13,8 @@ import boto3
 import pytest
 
 from services.events.adapters.archive import DynamoKeyRing, S3Archive
-from services.events.archive import ReadReport, read
 from services.events.domain.archive import person_ref
+from services.events.use_cases.archive import ReadReport, read
 from tests.conftest import Api
 
 
