@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -26,14 +26,23 @@ def succeeded(write: Callable[[], object]) -> bool:
     return True
 
 
+def put_if_absent(table: Any, item: dict[str, Any]) -> bool:
+    """Put the item unless one with its key exists (tables keyed by `pk`); False when one did."""
+    return succeeded(lambda: table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)"))
+
+
 def query_all(table: Any, **kwargs: Any) -> list[dict[str, Any]]:
     """Every item a Query finds, following `LastEvaluatedKey` page by page."""
-    items: list[dict[str, Any]] = []
+    return list(iter_query(table, **kwargs))
+
+
+def iter_query(table: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """The items a Query finds, one page read at a time: a caller may act on a page before the next is read."""
     while True:
         page = table.query(**kwargs)
-        items.extend(page.get("Items", []))
+        yield from page.get("Items", [])
         if "LastEvaluatedKey" not in page:
-            return items
+            return
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 

@@ -7,7 +7,6 @@ stays under 4 KB) and erasure deletes it."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -15,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from services.common import clock
 from services.common.clock import iso, parse_iso
-from services.common.dynamo import expires_at, from_dynamo, is_condition_failure, to_dynamo
+from services.common.dynamo import expires_at, from_dynamo, is_condition_failure, query_all, to_dynamo
 from services.common.erasure import tombstone_item, tombstone_key
 from services.content.domain.exposures import RETENTION_DAYS, Audience, Exposure, Serve
 
@@ -103,16 +102,11 @@ class DynamoContent:
             for key in keys:
                 batch.delete_item(Key=key)
 
-    def _profile_items(self, profile_id: str, keys_only: bool = False) -> Iterator[dict[str, Any]]:
+    def _profile_items(self, profile_id: str, keys_only: bool = False) -> list[dict[str, Any]]:
         request: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(f"PROFILE#{profile_id}")}
         if keys_only:
             request["ProjectionExpression"] = "pk, sk"
-        while True:
-            page = self._table.query(**request)
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return query_all(self._table, **request)
 
     def set_membership(self, profile_id: str, segment_id: str, member: bool, sequence: int, at: dt.datetime) -> bool:
         """Apply a transition unless a later one (by the profile's sequence) was applied: events may arrive out of

@@ -18,12 +18,12 @@ import binascii
 import json
 from collections.abc import Collection, Iterator, Sequence
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
-from botocore.exceptions import ClientError
 
-from services.common.dynamo import from_dynamo, is_condition_failure, to_dynamo
+from services.common.dynamo import from_dynamo, iter_query, put_if_absent, query_all, succeeded, to_dynamo
 from services.identity.domain.profiles import Identifier
 from services.identity.domain.records import Entry, IdentitySettings, MergeLog, Profile
 
@@ -107,17 +107,10 @@ class DynamoProfiles:
         return found
 
     def claim(self, identifier: Identifier, profile_id: str, at: str) -> str | None:
-        try:
-            self._profiles.put_item(
-                Item={**pointer_key(identifier), "profileId": profile_id, "at": at},
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
-            item = self._profiles.get_item(Key=pointer_key(identifier), ConsistentRead=True).get("Item")
-            return str(item["profileId"]) if item else self.claim(identifier, profile_id, at)
-        return None
+        if put_if_absent(self._profiles, {**pointer_key(identifier), "profileId": profile_id, "at": at}):
+            return None
+        item = self._profiles.get_item(Key=pointer_key(identifier), ConsistentRead=True).get("Item")
+        return str(item["profileId"]) if item else self.claim(identifier, profile_id, at)
 
     def point(self, ids: Sequence[Identifier], profile_id: str, at: str, *, if_owner: str | None = None) -> None:
         if if_owner is None:
@@ -125,31 +118,29 @@ class DynamoProfiles:
                 for identifier in ids:
                     batch.put_item(Item={**pointer_key(identifier), "profileId": profile_id, "at": at})
             return
-        for identifier in ids:
-            try:
-                self._profiles.put_item(
+        for identifier in ids:  # a pointer `if_owner` no longer holds is left as it is
+            succeeded(
+                partial(
+                    self._profiles.put_item,
                     Item={**pointer_key(identifier), "profileId": profile_id, "at": at},
                     ConditionExpression="profileId = :owner",
                     ExpressionAttributeValues={":owner": if_owner},
                 )
-            except ClientError as error:
-                if not is_condition_failure(error):
-                    raise
+            )
 
     def unpoint(self, ids: Sequence[Identifier], owners: Collection[str]) -> None:
         names = {f":o{i}": owner for i, owner in enumerate(owners)}
         if not names:
             return
-        for identifier in ids:
-            try:
-                self._profiles.delete_item(
+        for identifier in ids:  # a pointer another profile holds is left as it is
+            succeeded(
+                partial(
+                    self._profiles.delete_item,
                     Key=pointer_key(identifier),
                     ConditionExpression=f"profileId IN ({', '.join(names)})",
                     ExpressionAttributeValues=names,
                 )
-            except ClientError as error:
-                if not is_condition_failure(error):
-                    raise
+            )
 
     # ---- durable profiles ----
     def profile(self, profile_id: str, consistent: bool = False) -> Profile | None:
@@ -161,16 +152,7 @@ class DynamoProfiles:
         return {str(i["profileId"]): _profile_of(i) for i in items}
 
     def create_profile(self, profile: Profile) -> bool:
-        try:
-            self._profiles.put_item(
-                Item=_profile_item(profile),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        return put_if_absent(self._profiles, _profile_item(profile))
 
     def create_profiles(self, profiles: Sequence[Profile]) -> None:
         with self._profiles.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
@@ -178,18 +160,14 @@ class DynamoProfiles:
                 batch.put_item(Item=_profile_item(profile))
 
     def save_profile(self, profile: Profile) -> bool:
-        try:
-            self._profiles.put_item(
+        return succeeded(
+            lambda: self._profiles.put_item(
                 Item=_profile_item(profile),
                 ConditionExpression="#v = :expected",
                 ExpressionAttributeNames={"#v": "version"},
                 ExpressionAttributeValues={":expected": profile.version - 1},
             )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        )
 
     def delete_profile(self, profile_id: str) -> None:
         self._profiles.delete_item(Key=profile_key(profile_id))
@@ -250,13 +228,7 @@ class DynamoProfiles:
             item["type"] = entry.activity.get("type")
         if expires_at is not None:
             item["expiresAt"] = expires_at
-        try:
-            self._timeline.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        return put_if_absent(self._timeline, item)
 
     def entry(self, profile_id: str, seq: int) -> Entry | None:
         item = self._timeline.get_item(Key=entry_key(profile_id, seq), ConsistentRead=True).get("Item")
@@ -331,16 +303,10 @@ class DynamoProfiles:
 
     # ---- suppression ----
     def suppress(self, email: str, reason: str, at: str, detail: dict[str, Any]) -> bool:
-        try:
-            self._profiles.put_item(
-                Item={**suppression_key(email), "email": email, "reason": reason, "at": at, **to_dynamo(detail)},
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        return put_if_absent(
+            self._profiles,
+            {**suppression_key(email), "email": email, "reason": reason, "at": at, **to_dynamo(detail)},
+        )
 
     def suppressions(self, emails: Sequence[str]) -> dict[str, dict[str, Any]]:
         items = self._batch_get(self._profiles, [suppression_key(e) for e in dict.fromkeys(emails)])
@@ -372,16 +338,7 @@ class DynamoProfiles:
         return items
 
     def _partition(self, table: Any, pk: str) -> Iterator[dict[str, Any]]:
-        start: dict[str, Any] | None = None
-        while True:
-            kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(pk)}
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            response = table.query(**kwargs)
-            yield from response.get("Items", [])
-            start = response.get("LastEvaluatedKey")
-            if not start:
-                return
+        return iter_query(table, KeyConditionExpression=Key("pk").eq(pk))
 
 
 def _encode_key(key: dict[str, Any]) -> str:
@@ -439,54 +396,38 @@ class DynamoImports:
                         "expiresAt": job.get("expiresAt"),
                     }
                 )
-        try:
-            self._table.update_item(
+        return succeeded(
+            lambda: self._table.update_item(
                 Key=self._key(import_id, "JOB"),
                 UpdateExpression="ADD chunkCount :c, #rows :r, parts :p",
                 ConditionExpression="attribute_exists(pk) AND NOT contains(parts, :part)",
                 ExpressionAttributeNames={"#rows": "rows"},
                 ExpressionAttributeValues={":c": len(chunks), ":r": rows, ":p": {part}, ":part": part},
             )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        )
 
     def chunk(self, import_id: str, key: str) -> list[dict[str, Any]] | None:
         item = self._table.get_item(Key=self._key(import_id, f"CHUNK#{key}")).get("Item")
         return json.loads(item["rows"]) if item else None
 
     def chunk_keys(self, import_id: str) -> list[str]:
-        keys: list[str] = []
-        start: dict[str, Any] | None = None
-        while True:
-            kwargs: dict[str, Any] = {
-                "KeyConditionExpression": Key("pk").eq(f"IMPORT#{import_id}") & Key("sk").begins_with("CHUNK#"),
-                "ProjectionExpression": "sk",
-            }
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            response = self._table.query(**kwargs)
-            keys.extend(str(i["sk"]).removeprefix("CHUNK#") for i in response.get("Items", []))
-            start = response.get("LastEvaluatedKey")
-            if not start:
-                return keys
+        items = query_all(
+            self._table,
+            KeyConditionExpression=Key("pk").eq(f"IMPORT#{import_id}") & Key("sk").begins_with("CHUNK#"),
+            ProjectionExpression="sk",
+        )
+        return [str(i["sk"]).removeprefix("CHUNK#") for i in items]
 
     def mark_started(self, import_id: str, at: str) -> bool:
-        try:
-            self._table.update_item(
+        return succeeded(
+            lambda: self._table.update_item(
                 Key=self._key(import_id, "JOB"),
                 UpdateExpression="SET #s = :running, startedAt = :at",
                 ConditionExpression="#s = :uploading",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={":running": "running", ":uploading": "uploading", ":at": at},
             )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        )
 
     def finish_chunk(self, import_id: str, key: str, counts: dict[str, int], rejected: list[dict[str, Any]]) -> bool:
         job = self._table.get_item(Key=self._key(import_id, "JOB")).get("Item") or {}
@@ -506,19 +447,15 @@ class DynamoImports:
             names[f"#c{index}"] = name
             values[f":c{index}"] = count
             adds.append(f"#c{index} :c{index}")
-        try:
-            self._table.update_item(
+        return succeeded(
+            lambda: self._table.update_item(
                 Key=self._key(import_id, "JOB"),
                 UpdateExpression="ADD " + ", ".join(adds),
                 ConditionExpression="attribute_exists(pk) AND NOT contains(#done, :k)",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        )
 
     def rejected(self, import_id: str, after_row: int, limit: int) -> list[dict[str, Any]]:
         response = self._table.query(

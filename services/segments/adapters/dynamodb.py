@@ -25,7 +25,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from services.common.dynamo import from_dynamo, is_condition_failure, to_dynamo
+from services.common.dynamo import from_dynamo, is_condition_failure, query_all, succeeded, to_dynamo
 from services.common.erasure import tombstone_item, tombstone_key
 
 DEF = "DEF"
@@ -105,7 +105,7 @@ class DynamoSegments:
     # ---- definitions -----------------------------------------------------------------------------------------
     def definitions(self) -> Definitions:
         found = Definitions()
-        for item in self._query(KeyConditionExpression=Key("pk").eq(DEF)):
+        for item in query_all(self._table, KeyConditionExpression=Key("pk").eq(DEF)):
             sk = item["sk"]
             if sk == CATALOG:
                 found.generation = int(item.get("generation", 0))
@@ -168,7 +168,8 @@ class DynamoSegments:
         return int(item.get("generation", 0))
 
     def history(self, kind: str, definition_id: str) -> list[dict[str, Any]]:
-        return [_clean(i) for i in self._query(KeyConditionExpression=Key("pk").eq(f"HIST#{kind}#{definition_id}"))]
+        items = query_all(self._table, KeyConditionExpression=Key("pk").eq(f"HIST#{kind}#{definition_id}"))
+        return [_clean(i) for i in items]
 
     # ---- backfill progress ------------------------------------------------------------------------------------
     def start_backfill(self, segment_id: str, backfill_id: str, version: int, parts: int, now_iso: str) -> None:
@@ -380,19 +381,15 @@ class DynamoSegments:
             sets += ["dueShard = :shard", "dueAt = :due"]
             values.update({":shard": DUE_SHARD, ":due": due_at})
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        try:
-            self._client.update_item(
+        return succeeded(
+            lambda: self._client.update_item(
                 TableName=self._name,
                 Key=_rollup_key(profile_id),
                 UpdateExpression=expression,
                 ConditionExpression="version = :v",
                 ExpressionAttributeValues=values,
             )
-        except ClientError as error:
-            if _stale(error):
-                return False
-            raise
-        return True
+        )
 
     def due_profiles(self, now_iso: str, limit: int = 500) -> list[str]:
         response = self._table.query(
@@ -438,8 +435,9 @@ class DynamoSegments:
         """Per-day counters summed over shards: date → counter → value."""
         out: dict[str, dict[str, int]] = {}
         for shard in range(STATS_SHARDS):
-            for item in self._query(
-                KeyConditionExpression=Key("pk").eq(f"STATS#DAY#{shard}") & Key("sk").between(first_day, last_day)
+            for item in query_all(
+                self._table,
+                KeyConditionExpression=Key("pk").eq(f"STATS#DAY#{shard}") & Key("sk").between(first_day, last_day),
             ):
                 day = out.setdefault(item["sk"], {})
                 for name, value in item.items():
@@ -456,16 +454,6 @@ class DynamoSegments:
                 if name not in ("pk", "sk"):
                     out[name] = out.get(name, 0) + int(value)
         return out
-
-    # ---- helpers ----------------------------------------------------------------------------------------------
-    def _query(self, **kwargs: Any) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        while True:
-            page = self._table.query(**kwargs)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def _stale(error: ClientError) -> bool:

@@ -66,18 +66,9 @@ class Share:
 def combine(catalog: Catalog, survivor: ProfileState, folded: ProfileState, now: int) -> tuple[ProfileState, Share]:
     """The survivor's state with the folded profile's history in it (before evaluation), and the share it took."""
     share = Share(folded=folded, first_seen=survivor.first_seen)
-    state = ProfileState(
-        traits=survivor.traits,
-        environment=survivor.environment,
-        environment_at=survivor.environment_at,
-        counters=dict(survivor.counters),
-        scores=dict(survivor.scores),
-        answers=dict(survivor.answers),
-        members=dict(survivor.members),
-        due=survivor.due,
-        first_seen=min((t for t in (survivor.first_seen, folded.first_seen) if t is not None), default=None),
-        segment_dues=dict(survivor.segment_dues),
-    )
+    state = survivor.copy()
+    state.first_seen = min((t for t in (survivor.first_seen, folded.first_seen) if t is not None), default=None)
+    state.segment_dues = dict(survivor.segment_dues)
     if folded.environment and (folded.environment_at or 0) > (survivor.environment_at or 0):
         share.environment = [survivor.environment, survivor.environment_at]
         state.environment, state.environment_at = folded.environment, folded.environment_at
@@ -143,13 +134,7 @@ def leave(catalog: Catalog, folded: ProfileState) -> Outcome:
 def unfold(catalog: Catalog, survivor: ProfileState, share: Share, now: int) -> Outcome:
     """The survivor after an un-merge: the share taken back out (what it gained since the fold stays), then
     evaluated against every segment."""
-    state = replace(
-        survivor,
-        counters=dict(survivor.counters),
-        scores=dict(survivor.scores),
-        answers=dict(survivor.answers),
-        members=dict(survivor.members),
-    )
+    state = survivor.copy()
     for key, theirs in share.folded.counters.items():
         mine = state.counters.get(key)
         if mine is None:

@@ -7,7 +7,7 @@ transitions and score events to publish) and whether anything needs writing at a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from services.segments.domain.activities import ActivityView, index_keys
@@ -31,6 +31,17 @@ class ProfileState:
     due: int | None = None  # the next moment time alone may change something
     first_seen: int | None = None  # when the service first heard of the profile (epoch ms)
     segment_dues: dict[str, int] = field(default_factory=dict)  # segment → when time alone may change it
+
+    def copy(self) -> ProfileState:
+        """A state to change without changing this one: its own maps of what is changed in place (counters,
+        scores, answers, members); the other fields are shared, as they are only ever replaced whole."""
+        return replace(
+            self,
+            counters=dict(self.counters),
+            scores=dict(self.scores),
+            answers=dict(self.answers),
+            members=dict(self.members),
+        )
 
     def is_blank(self) -> bool:
         return self.first_seen is None and not (
@@ -198,18 +209,7 @@ class ProfileView:
 
 def apply(catalog: Catalog, state: ProfileState, stimulus: Stimulus, now: int) -> Outcome:
     """The new state after `stimulus` at `now` (epoch ms), and everything to announce."""
-    new = ProfileState(
-        traits=state.traits,
-        environment=state.environment,
-        environment_at=state.environment_at,
-        counters=dict(state.counters),
-        scores=dict(state.scores),
-        answers=dict(state.answers),
-        members=dict(state.members),
-        due=state.due,
-        first_seen=state.first_seen,
-        segment_dues=state.segment_dues,
-    )
+    new = state.copy()
     out = Outcome(new)
     candidates: set[int] = set()
     scored: dict[str, bool] = {}  # plan → points were paid
