@@ -6,7 +6,7 @@ import datetime as dt
 import random
 import uuid
 from itertools import pairwise
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,6 +15,8 @@ from pydantic import TypeAdapter
 
 from services.journeys.domain.compiler import compile_journey
 from services.journeys.domain.definition import (
+    ACTION_TYPES,
+    ACTIONS,
     Condition,
     DefinitionError,
     EmailNode,
@@ -934,3 +936,8 @@ def test_a_yearly_trait_date_begins_on_its_next_anniversary_and_keeps_29_februar
     # And an offset (a week before) moves it; a once-only date in the past begins at once
     assert trait_date_start(born, -7, True, now) == dt.datetime(2026, 3, 3, tzinfo=dt.UTC)
     assert trait_date_start(born, 14, False, now) == now
+
+
+def test_the_action_types_are_exactly_the_action_nodes() -> None:
+    # (the step task reads a journey's pause state only for these)
+    assert {get_args(node.model_fields["type"].annotation)[0] for node in ACTIONS} == ACTION_TYPES

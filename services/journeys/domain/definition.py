@@ -369,6 +369,7 @@ Node = Annotated[
     Field(discriminator="type"),
 ]
 ACTIONS = (EmailNode, SmsNode, WebhookNode, UpdateProfileNode, AddScoreNode, PublishEventNode)
+ACTION_TYPES = frozenset(("email", "sms", "webhook", "updateProfile", "addScore", "publishEvent"))
 
 
 class Delivery(_Model):

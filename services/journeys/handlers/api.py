@@ -5,18 +5,25 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.common import clock
-from services.common.api import http_handler, resolver
+from services.common.api import http_handler, problem_response, resolver
 from services.common.problems import FieldError, bad_request, not_found
 from services.journeys import app as deps
+from services.journeys.handlers.problems import JOURNEY_ERRORS, JourneyError, problem
 from services.journeys.manifest import MANIFEST
 from services.journeys.use_cases import analytics, definitions
 from services.journeys.use_cases.entries import enter
 
 app = resolver("CxM journeys API")
+
+
+@app.exception_handler(JOURNEY_ERRORS)
+def _refused(error: JourneyError) -> Response[Any]:
+    return problem_response(problem(error))
 
 
 class Enrolment(BaseModel):

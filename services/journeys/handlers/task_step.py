@@ -8,6 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from services.common import observability
 from services.journeys import app
+from services.journeys.domain.definition import ACTION_TYPES
 from services.journeys.manifest import JOURNEY_MACHINES
 from services.journeys.use_cases.reactions import next_anniversary
 from services.journeys.use_cases.steps import run_step
@@ -22,7 +23,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     repo = app.journeys()
     run = event["run"]
     definition, _ = app.version(repo, run["journeyId"], int(run["version"]))
-    journey = repo.journey(run["journeyId"]) or {}
+    # only an action holds while its journey is paused: the other steps need not read the journey's status
+    acts = event["kind"] in ACTION_TYPES
+    status = (repo.journey(run["journeyId"]) or {}).get("status", "archived") if acts else "active"
     if event["kind"] == "fail" and JOURNEY_MACHINES.failure_metric:
         metrics.add_metric(name=JOURNEY_MACHINES.failure_metric, unit=MetricUnit.Count, value=1)
     answered = run_step(
@@ -34,7 +37,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         app.publisher(),
         app.texter(),
         app.webhooks(),
-        journey.get("status", "archived"),
+        status,
         app.delivery_settings("sms"),
         app.webhooks_allow_private(),
     )

@@ -8,10 +8,10 @@ from typing import Any
 from services.common import clock
 from services.common.bus import Publisher
 from services.common.ids import new_id
-from services.common.problems import FieldError, Problem, bad_request, conflict, not_found
 from services.journeys.domain import webhooks
 from services.journeys.domain.compiler import compile_journey, substitute
 from services.journeys.domain.definition import DefinitionError, EmailNode, WebhookNode, parse
+from services.journeys.domain.errors import JourneyNotFound, LifecycleConflict
 from services.journeys.domain.tracked_email import MAX_TRACKED_LINKS, track_links
 from services.journeys.ports import Directory, JourneyStore, Mailer, Runner
 from services.journeys.use_cases.sending import email_template_name
@@ -27,37 +27,30 @@ def _valid_zone(name: str) -> bool:
 
 
 def validate(document: Any, directory: Directory | None, allow_private_webhooks: bool = False) -> Any:
-    """The definition, or a 400 naming every refusal's path. Segments and plans must exist (asked of segments)."""
+    """The definition, or DefinitionError naming every refusal's path. Segments and plans must exist (asked of
+    segments)."""
     legacy_html = (
         document.get("email", {}).get("html") if isinstance(document, dict) and "nodes" not in document else None
     )
     if isinstance(legacy_html, str) and len(track_links(legacy_html).links) > MAX_TRACKED_LINKS:
-        message = f"at most {MAX_TRACKED_LINKS} distinct links can be tracked"
-        raise bad_request(message, [FieldError("email.html", message)])
+        raise DefinitionError([("email.html", f"at most {MAX_TRACKED_LINKS} distinct links can be tracked")])
     known = directory.definitions() if directory is not None else None
-    try:
-        definition = parse(
-            document,
-            known_segments=set(known["segments"]) if known else None,
-            known_plans=set(known["plans"]) if known else None,
-            valid_zone=_valid_zone,
-        )
-    except DefinitionError as error:
-        raise bad_request(
-            "The journey is invalid; nothing was saved.", [FieldError(p, m) for p, m in error.errors]
-        ) from None
-    problems = []
+    definition = parse(
+        document,
+        known_segments=set(known["segments"]) if known else None,
+        known_plans=set(known["plans"]) if known else None,
+        valid_zone=_valid_zone,
+    )
+    problems: list[tuple[str, str]] = []
     for n, node in enumerate(definition.nodes):
         if isinstance(node, WebhookNode):
             reason = webhooks.check_url(node.url, allow_private=allow_private_webhooks)
             if reason:
-                problems.append(FieldError(f"nodes[{n}].url", reason))
+                problems.append((f"nodes[{n}].url", reason))
         if isinstance(node, EmailNode) and len(track_links(node.html).links) > MAX_TRACKED_LINKS:
-            problems.append(
-                FieldError(f"nodes[{n}].html", f"at most {MAX_TRACKED_LINKS} distinct links can be tracked")
-            )
+            problems.append((f"nodes[{n}].html", f"at most {MAX_TRACKED_LINKS} distinct links can be tracked"))
     if problems:
-        raise bad_request("The journey is invalid; nothing was saved.", problems)
+        raise DefinitionError(problems)
     return definition
 
 
@@ -80,9 +73,9 @@ def update(
 ) -> dict[str, Any]:
     found = repo.journey(journey_id, consistent=True)
     if found is None:
-        raise not_found(f"No journey {journey_id}.", "journeyId")
+        raise JourneyNotFound(journey_id)
     if found["status"] == "archived":
-        raise conflict("An archived journey cannot be changed.", "status")
+        raise LifecycleConflict("An archived journey cannot be changed.", "status")
     definition = validate(document, directory, allow_private)
     repo.save_draft(journey_id, definition.name, _with_secrets(definition), clock.now())
     return repo.journey(journey_id, consistent=True) or {}
@@ -100,9 +93,9 @@ def publish(
     """Compile the draft into a new version's state machine; runs already inside finish on their version."""
     found = repo.journey(journey_id, consistent=True)
     if found is None:
-        raise not_found(f"No journey {journey_id}.", "journeyId")
+        raise JourneyNotFound(journey_id)
     if found["status"] == "archived":
-        raise conflict("An archived journey cannot be published.", "status")
+        raise LifecycleConflict("An archived journey cannot be published.", "status")
     definition = validate(found["draft"], directory, allow_private)  # segments may have gone since the draft
     version = int(found.get("version") or 0) + 1
     tracked_links: dict[str, list[str]] = {}
@@ -117,7 +110,7 @@ def publish(
     machine_arn = runner.deploy(journey_id, version, asl)
     record = {"definition": found["draft"], "machineArn": machine_arn, "trackedLinks": tracked_links}
     if not repo.publish(journey_id, version, record, clock.now()):
-        raise conflict("The journey was published or archived meanwhile; reload and try again.", "version")
+        raise LifecycleConflict("The journey was published or archived meanwhile; reload and try again.", "version")
     return repo.journey(journey_id, consistent=True) or {}
 
 
@@ -126,8 +119,8 @@ def set_status(journey_id: str, status: str, repo: JourneyStore) -> dict[str, An
     if not repo.set_status(journey_id, status, clock.now(), expected):
         found = repo.journey(journey_id, consistent=True)
         if found is None:
-            raise not_found(f"No journey {journey_id}.", "journeyId")
-        raise conflict(f"A {found['status']} journey cannot become {status}.", "status")
+            raise JourneyNotFound(journey_id)
+        raise LifecycleConflict(f"A {found['status']} journey cannot become {status}.", "status")
     return repo.journey(journey_id, consistent=True) or {}
 
 
@@ -183,8 +176,5 @@ def journey_view(found: dict[str, Any], repo: JourneyStore) -> dict[str, Any]:
 
 def require(found: dict[str, Any] | None, journey_id: str) -> dict[str, Any]:
     if found is None:
-        raise not_found(f"No journey {journey_id}.", "journeyId")
+        raise JourneyNotFound(journey_id)
     return found
-
-
-__all__ = ["Problem", "archive", "create", "publish", "resume", "set_status", "update", "validate"]

@@ -1,10 +1,4 @@
-"""Bulk contact import: upload (one body, or parts), then an asynchronous job that processes stored chunks of rows.
-
-The API stores the upload as chunks of at most 500 rows in the `imports` table; starting the job publishes one
-`ContactsImportChunkQueued` per chunk, which identity itself consumes (one chunk per invocation, retried and
-dead-lettered like every consumer). A chunk is idempotent: rows match profiles by email (or user id), new profiles
-get ids derived from the import and the email, and a chunk's counts are added to the job once.
-"""
+"""Contact imports: upload a file (one body, or parts), then a job that imports its stored chunks of rows."""
 
 from __future__ import annotations
 
@@ -23,13 +17,13 @@ from services.common.contracts.identity import (
 )
 from services.common.ids import derived_id, new_id
 from services.identity.domain.consent import apply_consent, as_purpose, granted
-from services.identity.domain.imports import Contact, Format, RawRow, Rejection, parse, validate
+from services.identity.domain.import_rows import Contact, Format, RawRow, Rejection, parse, validate
 from services.identity.domain.profiles import Identifier
 from services.identity.domain.records import Profile, new_profile
 from services.identity.domain.stamps import Stamped
 from services.identity.domain.traits import apply_traits, trait_values
-from services.identity.ports import ImportStore, ProfileStore
-from services.identity.use_cases import MAX_ATTEMPTS, Conflict, Outbox
+from services.identity.ports import Graph, ImportStore
+from services.identity.use_cases.writes import Conflict, Outbox, attempts
 
 CHUNK_ROWS = 500
 CHUNK_CHARS = 300_000  # a chunk item stays well under DynamoDB's 400 KB
@@ -135,10 +129,14 @@ def _chunks(rows: Sequence[RawRow]) -> list[list[dict[str, Any]]]:
 # ---- the job: one chunk ----------------------------------------------------------------------------------------
 
 
-def process_chunk(
-    imports: ImportStore, store: ProfileStore, publisher: Publisher, import_id: str, key: str
-) -> dict[str, int]:
-    """Import one chunk of rows; returns the counts (created, updated, unchanged, rejected)."""
+def process_chunk(imports: ImportStore, store: Graph, publisher: Publisher, import_id: str, key: str) -> dict[str, int]:
+    """Import one chunk of rows; returns the counts (created, updated, unchanged, rejected).
+
+    The API stores the upload as chunks of at most 500 rows in the `imports` table; starting the job publishes one
+    `ContactsImportChunkQueued` per chunk, which identity itself consumes (one chunk per invocation, retried and
+    dead-lettered like every consumer). A chunk is idempotent: rows match profiles by email (or user id), new
+    profiles get ids derived from the import and the email, and a chunk's counts are added to the job once.
+    """
     raw_rows = imports.chunk(import_id, key)
     job = imports.job(import_id)
     if raw_rows is None or job is None:
@@ -263,7 +261,7 @@ def _apply(
 
 
 def _update(
-    store: ProfileStore,
+    store: Graph,
     current: Profile | None,
     profile_id: str,
     contacts: Sequence[Contact],
@@ -272,7 +270,9 @@ def _update(
     source: str,
     out: Outbox,
 ) -> str:
-    for _ in range(MAX_ATTEMPTS):
+    for _ in attempts(
+        lambda: Conflict(f"profile {profile_id} kept changing during the import; the chunk will be retried")
+    ):
         current = current or store.profile(profile_id, consistent=True)
         if current is None:
             raise Conflict(f"profile {profile_id} disappeared during the import; the chunk will be retried")
@@ -289,9 +289,9 @@ def _update(
             for identifier in claim:
                 store.claim(identifier, profile_id, at)
             _announce(out, profile_id, trait_changes, consent_changes)
-            return "updated"
+            break
         current = None
-    raise Conflict(f"profile {profile_id} kept changing during the import; the chunk will be retried")
+    return "updated"
 
 
 def _new_id_of(source: str, contacts: Sequence[Contact]) -> str:

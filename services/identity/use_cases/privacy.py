@@ -16,25 +16,22 @@ from services.identity.domain.computed import Computed
 from services.identity.domain.consent import as_purpose, verify_unsubscribe_token
 from services.identity.domain.records import Entry, identity_of
 from services.identity.domain.suppression import feedback
-from services.identity.ports import ExportPart, ProfileStore
-from services.identity.use_cases import (
-    MAX_ATTEMPTS,
-    Conflict,
-    Outbox,
-    ProfileNotFound,
-    identities_view,
-    resolve_profile_id,
-    timeline,
-    update_profile,
-)
+from services.identity.ports import ExportPart, Profiles, ProfileStore, Suppressions, Timeline
+from services.identity.use_cases.profiles import update_profile
+from services.identity.use_cases.reads import PersonNotFound, identities_view, resolve_profile_id, survivor_of, timeline
+from services.identity.use_cases.writes import Conflict, Outbox, ProfileNotFound, attempts
 
 
 class InvalidToken(ValueError):
     pass
 
 
+class ErasureConflict(Conflict):
+    """A person's timeline kept receiving events while being erased; the erasure can be tried again."""
+
+
 def set_consent(
-    store: ProfileStore, publisher: Publisher, profile_id: str, decisions: Mapping[str, bool], source: str
+    store: Profiles, publisher: Publisher, profile_id: str, decisions: Mapping[str, bool], source: str
 ) -> dict[str, Any]:
     """Record consent decisions (now, from `source`); publishes ConsentChanged for each purpose that flipped."""
     survivor = resolve_profile_id(profile_id, store)
@@ -57,7 +54,7 @@ def set_consent(
     }
 
 
-def unsubscribe(store: ProfileStore, publisher: Publisher, token: str, key: bytes) -> None:
+def unsubscribe(store: Profiles, publisher: Publisher, token: str, key: bytes) -> None:
     """One-click unsubscribe (RFC 8058): a valid signed token turns email-marketing consent off. The answer is the
     same whether or not the profile still exists, so a token reveals nothing."""
     profile_id = verify_unsubscribe_token(token, key)
@@ -69,7 +66,7 @@ def unsubscribe(store: ProfileStore, publisher: Publisher, token: str, key: byte
         return
 
 
-def record_email_feedback(store: ProfileStore, detail_type: str, detail: Mapping[str, Any]) -> list[str]:
+def record_email_feedback(store: Suppressions, detail_type: str, detail: Mapping[str, Any]) -> list[str]:
     """Put the addresses an SES bounce or complaint names on the suppression list; returns the new ones."""
     found = feedback(detail_type, detail)
     if found is None:
@@ -78,11 +75,23 @@ def record_email_feedback(store: ProfileStore, detail_type: str, detail: Mapping
     return [email for email in found.addresses if store.suppress(email, found.reason, at, found.detail)]
 
 
-def _family(store: ProfileStore, profile_id: str) -> tuple[str, list[str]]:
-    survivor = resolve_profile_id(profile_id, store)
-    profile = store.profile(survivor)
-    if profile is None:
-        raise ProfileNotFound(profile_id)
+def suppression(store: Suppressions, address: str) -> dict[str, Any]:
+    """Whether an (already normalised) address is on the suppression list, with its entry."""
+    found = store.suppressions([address]).get(address)
+    return {"email": address, "suppressed": found is not None, **({"entry": found} if found else {})}
+
+
+def unsuppress(store: Suppressions, address: str) -> dict[str, Any]:
+    """Take an (already normalised) address off the suppression list."""
+    store.unsuppress([address])
+    return {"email": address, "suppressed": False}
+
+
+def _family(store: Profiles, profile_id: str) -> tuple[str, list[str]]:
+    survivor = survivor_of(store, profile_id)
+    profile = store.profile(survivor) if survivor else None
+    if survivor is None or profile is None:
+        raise PersonNotFound(profile_id)
     return survivor, [survivor, *profile.merged_from]
 
 
@@ -206,12 +215,14 @@ def lift_fences(store: ProfileStore, now: dt.datetime, grace: dt.timedelta = FEN
     return lifted
 
 
-def _fence(store: ProfileStore, profile_id: str, at: str, expires: int) -> int:
-    for attempt in range(MAX_ATTEMPTS):
+def _fence(store: Timeline, profile_id: str, at: str, expires: int) -> int:
+    for attempt in attempts(
+        lambda: ErasureConflict(f"profile {profile_id} kept receiving events during erasure; try again")
+    ):
         head = store.head(profile_id, consistent=attempt > 0)
         if head is not None and head.kind == "erased":
             return head.seq
         fence = Entry(seq=(head.seq if head else 0) + 1, kind="erased", recorded_at=at)
         if store.append(profile_id, fence, expires):
-            return fence.seq
-    raise Conflict(f"profile {profile_id} kept receiving events during erasure; try again")
+            break
+    return fence.seq

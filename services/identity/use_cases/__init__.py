@@ -1,0 +1,1 @@
+"""Identity use cases: recording, merges, reads, profile changes, privacy and contact imports."""

@@ -1,0 +1,97 @@
+"""Changing a profile's durable traits and consent: from events, an admin's patch, a journey step's request."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import replace
+from typing import Any
+
+from services.common import clock
+from services.common.bus import Publisher
+from services.common.contracts import Envelope, envelope
+from services.common.contracts.identity import ProfileUpdated
+from services.common.contracts.journeys import ProfileUpdateRequested
+from services.common.ids import derived_id
+from services.identity.domain.consent import Decision, apply_consent
+from services.identity.domain.traits import apply_traits, remove_traits, trait_values
+from services.identity.ports import History, Profiles
+from services.identity.use_cases.reads import profile_view, resolve_profile_id
+from services.identity.use_cases.writes import Conflict, ProfileNotFound, attempts
+
+
+def update_profile(
+    store: Profiles,
+    profile_id: str,
+    *,
+    traits: Mapping[str, Any] | None = None,
+    traits_at: str = "",
+    remove: Collection[str] = (),
+    consent: Mapping[str, bool] | None = None,
+    consent_source: str = "",
+    consent_at: str | None = None,
+) -> tuple[dict[str, Any], dict[str, Decision]]:
+    """Apply trait and consent changes to the durable profile (optimistic, retried); returns what changed."""
+    for _ in attempts(lambda: Conflict(f"profile {profile_id} kept changing")):
+        profile = store.profile(profile_id, consistent=True)
+        if profile is None:
+            return {}, {}
+        new_traits, changed = apply_traits(profile.traits, traits or {}, traits_at)
+        if remove:
+            new_traits, removed = remove_traits(new_traits, remove)
+            changed.update(removed)
+        new_consent, consent_changed = apply_consent(
+            profile.consent, consent or {}, consent_at or traits_at, consent_source
+        )
+        if new_traits == dict(profile.traits) and new_consent == dict(profile.consent):
+            return {}, {}
+        updated = replace(profile, traits=new_traits, consent=new_consent, version=profile.version + 1)
+        if store.save_profile(updated):
+            break
+    return changed, consent_changed
+
+
+def patch_traits(store: History, publisher: Publisher, profile_id: str, traits: Mapping[str, Any]) -> dict[str, Any]:
+    """An admin's trait changes (a `None` value removes the trait), set now: the profile after, and what changed."""
+    survivor = resolve_profile_id(profile_id, store)
+    changed, _ = update_profile(
+        store,
+        survivor,
+        traits={k: v for k, v in traits.items() if v is not None},
+        traits_at=clock.iso(clock.now()),
+        remove=[k for k, v in traits.items() if v is None],
+    )
+    if changed:
+        publisher.publish([envelope(ProfileUpdated(profileId=survivor, changed=changed))])
+    return {**profile_view(survivor, store, activity_limit=0), "changed": changed}
+
+
+def apply_requested_update(
+    incoming: Envelope[ProfileUpdateRequested], store: Profiles, publisher: Publisher
+) -> dict[str, Any]:
+    """A journey step's trait and tag changes (identity owns traits). Setting what is already set changes nothing,
+    so a redelivered request is harmless; an erased or unknown profile is left alone."""
+    data = incoming.data
+    try:
+        survivor = resolve_profile_id(data.profile_id, store)
+    except ProfileNotFound:
+        return {}
+    traits = dict(data.set)
+    if data.add_tags or data.remove_tags:
+        profile = store.profile(survivor, consistent=True)
+        current = trait_values(profile.traits).get("tags") if profile else None
+        tags = [t for t in current if isinstance(t, str)] if isinstance(current, list) else []
+        tags = [t for t in tags if t not in data.remove_tags]
+        tags += [t for t in dict.fromkeys(data.add_tags) if t not in tags]
+        traits["tags"] = tags
+    changed, _ = update_profile(store, survivor, traits=traits, traits_at=clock.iso(clock.now()), remove=data.remove)
+    if changed:
+        publisher.publish(
+            [
+                envelope(
+                    ProfileUpdated(profileId=survivor, changed=changed),
+                    id=derived_id(incoming.id, "ProfileUpdated"),
+                    correlation_id=incoming.correlation_id,
+                )
+            ]
+        )
+    return changed
