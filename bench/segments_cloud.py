@@ -18,7 +18,7 @@ from bench.segments_rules import NOW, SEED, catalog_for, profile, rules
 from bench.table import render
 from services.common.bus import EventBridgePublisher
 from services.common.contracts import envelope
-from services.common.contracts.events import ActivityRecorded
+from services.common.contracts.registry import ActivityRecorded
 from services.segments.adapters.dynamodb import DynamoSegments
 from services.segments.domain.profiles import ProfileState, Reevaluate, apply
 from services.segments.domain.statistics import deltas, snapshot

@@ -1,4 +1,10 @@
-"""`cxm`: the operator's command line (local clock control, contact import; replay and keys as they land)."""
+"""`cxm`: the operator's command line.
+
+`clock now|advance` reads or fast-forwards the local cloud's virtual clock. `import` uploads a contacts file (CSV or
+JSON lines) in parts and follows the import job (the API at CXM_URL with CXM_ADMIN_KEY, else the local cloud).
+`replay` puts dead-lettered messages back on their queues (the local cloud, or AWS with --aws). `archive read` prints
+the raw event archive's events of some UTC days as JSON lines (the local cloud, or a stack with --stack or
+--bucket). `keys create` creates an API key in a deployed stack (--stack or --table)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from services.common import observability
 from services.common.contracts.envelope import Envelope
-from services.common.contracts.events import BY_DETAIL_TYPE
+from services.common.contracts.registry import BY_DETAIL_TYPE
 
 UseCase = Callable[[Envelope[Any]], object]
 

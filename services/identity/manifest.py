@@ -54,7 +54,7 @@ MANIFEST = ServiceManifest(
         ),
         Function(
             name="imports",
-            handler="services.identity.handlers.imports.handler",
+            handler="services.identity.handlers.import_api.handler",
             description="Contact import API: upload CSV or JSON lines (in one body or in parts), start, follow.",
             routes=IMPORT_ROUTES,
             tables={"imports": "write"},

@@ -1,5 +1,4 @@
-"""What the identity core needs from the outside world: the profile store, the import store, and the other
-services' parts of a person's export."""
+"""What the identity core needs from the outside world, as small protocols (adapters in adapters/)."""
 
 from __future__ import annotations
 
@@ -10,14 +9,10 @@ from services.identity.domain.profiles import Identifier
 from services.identity.domain.records import Entry, IdentitySettings, MergeLog, Profile
 
 
-class ProfileStore(Protocol):
-    """Pointers (identifier → profile), durable profiles, timeline chains, merge logs, suppression, settings.
+class Pointers(Protocol):
+    """The identity graph: identifier → profile. A claim is conditional: an owner returned means someone else came
+    first."""
 
-    Every write that can race is conditional: a pointer claim, a profile save (on its version), a chain append (on
-    the next seq). A `False` or an owner returned means someone else wrote first: read again and decide again.
-    """
-
-    # ---- identity graph ----
     def pointers(self, ids: Sequence[Identifier]) -> dict[Identifier, str]: ...
     def claim(self, identifier: Identifier, profile_id: str, at: str) -> str | None:
         """Point an unclaimed identifier at the profile; the current owner when someone holds it already."""
@@ -31,7 +26,11 @@ class ProfileStore(Protocol):
         """Delete pointers, each only if it still points at one of `owners`."""
         ...
 
-    # ---- durable profiles ----
+
+class Profiles(Protocol):
+    """Durable profiles, saved on their version: a `False` means someone else wrote first (read again, decide
+    again)."""
+
     def profile(self, profile_id: str, consistent: bool = False) -> Profile | None: ...
     def profiles(self, profile_ids: Sequence[str]) -> dict[str, Profile]: ...
     def create_profile(self, profile: Profile) -> bool: ...
@@ -46,7 +45,10 @@ class ProfileStore(Protocol):
     def delete_profile(self, profile_id: str) -> None: ...
     def search(self, trait: str, value: Any, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]: ...
 
-    # ---- timeline chains ----
+
+class Timeline(Protocol):
+    """Timeline chains (appended on the next seq: a `False` means another writer came first) and merge logs."""
+
     def head(self, profile_id: str, consistent: bool = False) -> Entry | None: ...
     def append(self, profile_id: str, entry: Entry, expires_at: int | None) -> bool:
         """Add the entry at its seq unless that seq is taken (another writer came first)."""
@@ -65,7 +67,14 @@ class ProfileStore(Protocol):
         included); returns how many."""
         ...
 
-    # ---- erasure fences (they name the erased profile only until the sweep lifts them) ----
+    def save_merge(self, log: MergeLog) -> None: ...
+    def merge_log(self, survivor: str, merge_id: str) -> MergeLog | None: ...
+    def merge_logs(self, survivor: str) -> list[MergeLog]: ...
+
+
+class Fences(Protocol):
+    """Erasure fences: they name the erased profile only until the sweep lifts them."""
+
     def hold_fences(self, profile_ids: Sequence[str], at: str) -> None:
         """Note the fences erected at `at`, so the sweep can lift them once no writer can still be in flight."""
         ...
@@ -76,12 +85,10 @@ class ProfileStore(Protocol):
 
     def lift_fence(self, at: str, profile_id: str) -> None: ...
 
-    # ---- merge logs ----
-    def save_merge(self, log: MergeLog) -> None: ...
-    def merge_log(self, survivor: str, merge_id: str) -> MergeLog | None: ...
-    def merge_logs(self, survivor: str) -> list[MergeLog]: ...
 
-    # ---- suppression ----
+class Suppressions(Protocol):
+    """The suppression list of email addresses."""
+
     def suppress(self, email: str, reason: str, at: str, detail: dict[str, Any]) -> bool:
         """Put an address on the suppression list; False when it was there already."""
         ...
@@ -89,9 +96,36 @@ class ProfileStore(Protocol):
     def suppressions(self, emails: Sequence[str]) -> dict[str, dict[str, Any]]: ...
     def unsuppress(self, emails: Sequence[str]) -> None: ...
 
-    # ---- settings ----
+
+class Settings(Protocol):
+    """The installation's identity settings (merge policy, timeline retention)."""
+
     def settings(self) -> IdentitySettings: ...
     def save_settings(self, settings: IdentitySettings) -> None: ...
+
+
+class Graph(Pointers, Profiles, Protocol):
+    """Pointers and the profiles they name: what finding a person by an identifier needs."""
+
+
+class History(Profiles, Timeline, Protocol):
+    """Profiles with their timeline chains: what reading a person's activity needs."""
+
+
+class Contacts(Profiles, Suppressions, Protocol):
+    """Profiles and the suppression list: what a sender asks about a person."""
+
+
+class Attribution(Pointers, Profiles, Timeline, Settings, Protocol):
+    """Pointers, profiles, their chains and the settings: what recording events and merging profiles need."""
+
+
+class Directory(Pointers, Profiles, Timeline, Protocol):
+    """What finding a person by an identifier and reading them needs."""
+
+
+class ProfileStore(Pointers, Profiles, Timeline, Fences, Suppressions, Settings, Protocol):
+    """The profiles and timeline tables (adapters/dynamodb.py; adapters/memory.py in tests)."""
 
 
 class ImportStore(Protocol):

@@ -9,6 +9,7 @@ from services.common.bus import EventBridgePublisher, Publisher
 from services.segments.adapters.dynamodb import DynamoSegments
 from services.segments.domain.catalog import Catalog, build
 from services.segments.manifest import SEGMENTS
+from services.segments.ports import Definitions
 
 CATALOG_TTL_SECONDS = 30.0
 
@@ -29,7 +30,7 @@ class CatalogCache:
         self._ttl = ttl_seconds
         self._entries: dict[str, tuple[float, Catalog]] = {}
 
-    def get(self, repo: DynamoSegments, table_name: str, min_generation: int = 0) -> Catalog:
+    def get(self, repo: Definitions, table_name: str, min_generation: int = 0) -> Catalog:
         entry = self._entries.get(table_name)
         if entry is not None and entry[0] > time.monotonic() and entry[1].generation >= min_generation:
             return entry[1]
@@ -45,7 +46,7 @@ class CatalogCache:
 _CATALOGS = CatalogCache()
 
 
-def catalog(repo: DynamoSegments | None = None, min_generation: int = 0) -> Catalog:
+def catalog(repo: Definitions | None = None, min_generation: int = 0) -> Catalog:
     return _CATALOGS.get(repo or segments(), settings.setting(SEGMENTS.env), min_generation)
 
 

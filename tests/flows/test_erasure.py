@@ -17,7 +17,7 @@ import pytest
 
 from services.common.bus import EventBridgePublisher
 from services.common.contracts import envelope
-from services.common.contracts.events import ActivityRecorded, SegmentEntered
+from services.common.contracts.registry import ActivityRecorded, SegmentEntered
 from services.events.adapters.archive import DynamoKeyRing, S3Archive
 from services.events.use_cases.archive import ReadReport, read
 from tests.conftest import START, Api, home_hero_slot

@@ -10,7 +10,7 @@ import boto3
 
 from services.common.bus import RecordingPublisher
 from services.common.contracts import envelope
-from services.common.contracts.events import ActivityRecorded, EventCollected, ProfileUpdated
+from services.common.contracts.registry import ActivityRecorded, EventCollected, ProfileUpdated
 from tests.conftest import START, Api
 
 
@@ -37,7 +37,8 @@ def function_env(cloud: Any, service: str, function: str) -> dict[str, str]:
 
 def test_a_redelivered_event_is_recorded_once_and_republished_with_the_same_id(cloud: Any, monkeypatch: Any) -> None:
     from services.identity import app
-    from services.identity.use_cases import profile_view, record_event
+    from services.identity.use_cases.reads import profile_view
+    from services.identity.use_cases.recording import record_event
 
     for name, value in function_env(cloud, "identity", "on_event_collected").items():
         monkeypatch.setenv(name, value)

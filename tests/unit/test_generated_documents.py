@@ -6,7 +6,7 @@ import json
 
 from infra import openapi
 from services.common.contracts import schemas
-from services.common.contracts.events import ALL
+from services.common.contracts.registry import ALL
 
 
 def test_every_bus_event_has_its_json_schema_checked_in_and_current() -> None:

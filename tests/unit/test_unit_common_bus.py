@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from services.common.bus import MAX_ENTRIES, MAX_REQUEST_BYTES, EventBridgePublisher, PublishFailed
 from services.common.contracts import Envelope, envelope
-from services.common.contracts.events import ProfileUpdated
+from services.common.contracts.registry import ProfileUpdated
 
 PUT_EVENTS_LIMIT = 256 * 1024  # what EventBridge itself refuses above
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from services.common.contracts.events import EventCollected
+from services.common.contracts.registry import EventCollected
 from services.identity.domain.computed import Computed, apply, facts, view, view_diff
 
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from services.common.contracts.events import EventCollected
+from services.common.contracts.registry import EventCollected
 from services.identity.domain.profiles import (
     MergePolicy,
     Resolution,

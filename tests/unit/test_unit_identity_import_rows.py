@@ -3,7 +3,7 @@ reasons."""
 
 from __future__ import annotations
 
-from services.identity.domain.imports import Contact, RawRow, Rejection, format_of, parse_csv, parse_jsonl, validate
+from services.identity.domain.import_rows import Contact, RawRow, Rejection, format_of, parse_csv, parse_jsonl, validate
 
 CSV = (
     "email,firstName,userId,consent.email_marketing,answers.q1,answers.q2,updatedAt\n"

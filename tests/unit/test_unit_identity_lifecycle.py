@@ -12,13 +12,15 @@ import pytest
 from services.common import clock
 from services.common.bus import PublishFailed, RecordingPublisher
 from services.common.contracts import envelope
-from services.common.contracts.events import EventCollected
-from services.identity import privacy
+from services.common.contracts.registry import EventCollected
 from services.identity.adapters.memory import MemoryImports, MemoryProfiles
-from services.identity.contact_import import add_part, create_import, import_status, process_chunk, start_import
 from services.identity.domain.consent import unsubscribe_token
 from services.identity.ports import ExportPartFailed
-from services.identity.use_cases import ProfileNotFound, contact, find_profile_id, profile_view, record_event
+from services.identity.use_cases import privacy
+from services.identity.use_cases.imports import add_part, create_import, import_status, process_chunk, start_import
+from services.identity.use_cases.reads import contact, find_profile_id, profile_view
+from services.identity.use_cases.recording import record_event
+from services.identity.use_cases.writes import ProfileNotFound
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 KEY = b"signing-key" * 4

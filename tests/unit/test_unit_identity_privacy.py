@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.common.contracts.events import EventCollected
+from services.common.contracts.registry import EventCollected
 from services.identity.domain.consent import (
     Decision,
     apply_consent,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.common.contracts.events import EventCollected
+from services.common.contracts.registry import EventCollected
 from services.identity.domain.profiles import Resolution, identifiers, resolve
 
 T = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)

@@ -13,20 +13,15 @@ from hypothesis import strategies as st
 from services.common import clock
 from services.common.bus import RecordingPublisher
 from services.common.contracts import Envelope, envelope
-from services.common.contracts.events import EventCollected
+from services.common.contracts.registry import EventCollected
 from services.common.ids import derived_id
 from services.identity.adapters.memory import MemoryProfiles
 from services.identity.domain.profiles import MergePolicy
 from services.identity.domain.records import IdentitySettings
-from services.identity.use_cases import (
-    ProfileNotFound,
-    find_profile_id,
-    merge_by_admin,
-    profile_view,
-    record_event,
-    timeline,
-    unmerge,
-)
+from services.identity.use_cases.merges import merge_by_admin, unmerge
+from services.identity.use_cases.reads import find_profile_id, profile_view, timeline
+from services.identity.use_cases.recording import record_event
+from services.identity.use_cases.writes import ProfileNotFound
 
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 BROWSER = {"device": {"type": "desktop", "os": "macOS", "browser": "Firefox"}}

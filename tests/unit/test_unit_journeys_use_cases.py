@@ -36,6 +36,7 @@ from services.journeys.use_cases.entries import enter
 from services.journeys.use_cases.reactions import react, stop_run
 from services.journeys.use_cases.sending import send_journey_email
 from services.journeys.use_cases.steps import run_step
+from tests.unit.clocks import Moment, frozen_at
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday
@@ -47,25 +48,10 @@ SIGNING = LinkSigning("https://api.example.test", b"k" * 32)
 # ---- the world: a clock, the memory adapters, a journey -------------------------------------------------
 
 
-class Moment:
-    """The time `clock.now()` answers while a test runs; tests move it."""
-
-    def __init__(self, at: dt.datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> dt.datetime:
-        return self.at
-
-    def advance(self, by: dt.timedelta) -> None:
-        self.at += by
-
-
 @pytest.fixture
 def moment() -> Iterator[Moment]:
-    now = Moment(NOW)
-    clock.set_source(now)
-    yield now
-    clock.set_source(None)
+    with frozen_at(NOW) as now:
+        yield now
 
 
 @dataclass

@@ -1,8 +1,4 @@
-"""Every bus event of the platform, gathered from the per-service contract modules.
-
-Each service's events live in their own module (collection, identity, segments, journeys, content) so changes
-to one service's contracts touch one file; this module is the registry consumers parse with.
-"""
+"""The registry of every bus event, gathered from the per-service contract modules; consumers parse with it."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from services.common.contracts.envelope import Envelope
-from services.common.contracts.events import ALL
+from services.common.contracts.registry import ALL
 
 SCHEMA_DIR = Path(__file__).with_name("schemas")
 

@@ -26,6 +26,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from services.common.dynamo import from_dynamo, iter_query, put_if_absent, query_all, succeeded, to_dynamo
 from services.identity.domain.profiles import Identifier
 from services.identity.domain.records import Entry, IdentitySettings, MergeLog, Profile
+from services.identity.ports import ImportStore, ProfileStore
 
 BATCH_GET = 100
 FENCES_PK = "ERASURE#FENCES"  # the register of erasure fences not yet lifted
@@ -464,3 +465,8 @@ class DynamoImports:
             Limit=limit,
         )
         return [_clean(i) for i in response.get("Items", [])]
+
+
+def _implements_the_ports(profiles: DynamoProfiles, imports: DynamoImports) -> tuple[ProfileStore, ImportStore]:
+    """mypy checks here that these adapters implement the whole ports."""
+    return profiles, imports

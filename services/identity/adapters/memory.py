@@ -9,6 +9,7 @@ from typing import Any
 
 from services.identity.domain.profiles import Identifier
 from services.identity.domain.records import Entry, IdentitySettings, MergeLog, Profile
+from services.identity.ports import ImportStore, ProfileStore
 
 
 class MemoryProfiles:
@@ -256,3 +257,8 @@ class MemoryImports:
         with self._lock:
             rows = sorted((r, row) for (i, r), row in self.rejects.items() if i == import_id and r > after_row)
         return [row for _, row in rows[:limit]]
+
+
+def _implements_the_ports(profiles: MemoryProfiles, imports: MemoryImports) -> tuple[ProfileStore, ImportStore]:
+    """mypy checks here that these adapters implement the whole ports."""
+    return profiles, imports

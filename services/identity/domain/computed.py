@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from services.common.clock import iso, parse_iso
-from services.common.contracts.events import EventCollected
+from services.common.contracts.registry import EventCollected
 from services.identity.domain.stamps import Stamped, later
 
 SESSION_GAP = dt.timedelta(minutes=30)

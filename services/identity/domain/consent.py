@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from services.common.contracts.events import EventCollected
+from services.common.contracts.registry import EventCollected
 
 Purpose = Literal["tracking", "email_marketing", "personalisation"]
 PURPOSES: tuple[Purpose, ...] = ("tracking", "email_marketing", "personalisation")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from services.common.contracts.events import EventCollected
+from services.common.contracts.registry import EventCollected
 
 Identifier = tuple[str, str]  # (kind, value): ("anon", "a-1"), ("user", "u-9"), ("email", "ana@x.com")
 KNOWN_KINDS = ("user", "email")

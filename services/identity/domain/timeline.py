@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from services.common.clock import iso
-from services.common.contracts.events import EventCollected
+from services.common.contracts.registry import EventCollected
 from services.identity.domain.records import Entry
 
 KEPT_CONTEXT = ("page", "campaign", "referrer", "locale", "timezone")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from services.common.contracts.events import EventCollected
+from services.common.contracts.registry import EventCollected
 from services.identity.domain.stamps import Stamped, canonical, is_empty, later, merge_stamped, same, unmerge_stamped
 
 Traits = Mapping[str, Stamped]

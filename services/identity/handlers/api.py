@@ -1,5 +1,4 @@
-"""HTTP entry of the identity service: the admin profiles API, privacy (export, erasure, suppression, one-click
-unsubscribe) and identity settings."""
+"""HTTP entry of identity: the admin profiles API, privacy (export, erasure, suppression, unsubscribe), settings."""
 
 from __future__ import annotations
 
@@ -11,32 +10,18 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from services.common import clock
 from services.common.api import http_handler, resolver
-from services.common.contracts import envelope
-from services.common.contracts.identity import ProfileUpdated
-from services.common.problems import FieldError, Problem, bad_request, conflict, not_found
+from services.common.problems import FieldError, bad_request
 from services.identity import app as deps
-from services.identity import privacy
 from services.identity.domain.profiles import MergePolicy, looks_like_email, normalise_email
 from services.identity.domain.records import IdentitySettings
+from services.identity.handlers import problems
 from services.identity.manifest import MANIFEST
-from services.identity.ports import ExportPartFailed
-from services.identity.use_cases import (
-    Conflict,
-    ProfileNotFound,
-    find_profile_id,
-    merge_by_admin,
-    profile_view,
-    resolve_profile_id,
-    timeline,
-    unmerge,
-    update_profile,
-)
+from services.identity.use_cases import merges, privacy, profiles, reads, settings
 
 app = resolver("CxM identity API")
+problems.register(app)
 
-LOOKUP_KINDS = {"email": "email", "userId": "user", "anonymousId": "anon"}
 TRAIT_NAME = r"^[A-Za-z0-9_\-]{1,100}$"
 
 
@@ -105,6 +90,16 @@ class PersonRef(BaseModel):
             raise ValueError("give exactly one of profileId, email, userId, anonymousId")
         return self
 
+    def naming(self) -> tuple[str, str]:
+        """How the person is named: (profileId, email, userId or anonymousId, the value)."""
+        given = (
+            ("profileId", self.profile_id),
+            ("email", self.email),
+            ("userId", self.user_id),
+            ("anonymousId", self.anonymous_id),
+        )
+        return next((kind, value) for kind, value in given if value)
+
 
 class PolicyBody(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -128,24 +123,8 @@ class SettingsBody(BaseModel):
     )
 
 
-def _profile_id(ref: PersonRef) -> str:
-    try:
-        if ref.profile_id:
-            return resolve_profile_id(ref.profile_id, deps.profiles())
-        kind, value = (
-            ("email", ref.email)
-            if ref.email
-            else ("user", ref.user_id)
-            if ref.user_id
-            else ("anon", ref.anonymous_id or "")
-        )
-        return find_profile_id(kind, value or "", deps.profiles())
-    except ProfileNotFound:
-        raise not_found("No profile for this person.", "profileId") from None
-
-
-def _missing(profile_id: str) -> Exception:
-    return not_found(f"No profile {profile_id}.", "profileId")
+def _person(ref: PersonRef) -> str:
+    return reads.find_person(deps.profiles(), *ref.naming())
 
 
 # ---- profiles ------------------------------------------------------------------------------------------------
@@ -164,11 +143,7 @@ def lookup_profile(
             [FieldError("email", "exactly one of email, userId, anonymousId is required")],
         )
     name, value = given[0]
-    store = deps.profiles()
-    try:
-        return profile_view(find_profile_id(LOOKUP_KINDS[name], value, store), store)
-    except ProfileNotFound:
-        raise not_found(f"No profile for {name} {value}.", name) from None
+    return reads.lookup_profile(reads.IDENTIFIER_KINDS[name], value, deps.profiles())
 
 
 @app.get("/v1/profiles/search", summary="Profiles whose trait has a value (a paged scan)", tags=["profiles"])
@@ -178,24 +153,12 @@ def search_profiles(
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> dict[str, Any]:
-    try:
-        found, next_cursor = deps.profiles().search(trait, value, limit, cursor)
-    except ValueError as error:
-        raise bad_request(str(error), [FieldError("cursor", str(error))]) from None
-    return {
-        "profiles": [{"profileId": p.profile_id, "traits": {k: s.value for k, s in p.traits.items()}} for p in found],
-        "next": next_cursor,
-    }
+    return reads.search_profiles(deps.profiles(), trait, value, limit, cursor)
 
 
 @app.post("/v1/profiles/merge", summary="Merge two profiles (a verified decision: known ones too)", tags=["merges"])
 def merge_profiles(body: Annotated[MergeBody, Body()]) -> dict[str, Any]:
-    try:
-        log = merge_by_admin(deps.profiles(), deps.publisher(), body.surviving_profile_id, body.merged_profile_id)
-    except ProfileNotFound as missing:
-        raise not_found(f"No profile {missing}.", "mergedProfileId") from None
-    except Conflict as refused:
-        raise conflict(str(refused), "mergedProfileId") from None
+    log = merges.merge_by_admin(deps.profiles(), deps.publisher(), body.surviving_profile_id, body.merged_profile_id)
     return {
         "mergeId": log.merge_id,
         "survivingProfileId": log.survivor,
@@ -210,29 +173,12 @@ def merge_profiles(body: Annotated[MergeBody, Body()]) -> dict[str, Any]:
     tags=["profiles"],
 )
 def get_profile(profileId: str) -> dict[str, Any]:
-    try:
-        return profile_view(profileId, deps.profiles())
-    except ProfileNotFound:
-        raise _missing(profileId) from None
+    return reads.profile_view(profileId, deps.profiles())
 
 
 @app.patch("/v1/profiles/<profileId>", summary="Set or clear traits (CRM fields)", tags=["profiles"])
 def patch_profile(profileId: str, body: Annotated[TraitsPatch, Body()]) -> dict[str, Any]:
-    store = deps.profiles()
-    try:
-        survivor = resolve_profile_id(profileId, store)
-    except ProfileNotFound:
-        raise _missing(profileId) from None
-    changed, _ = update_profile(
-        store,
-        survivor,
-        traits={k: v for k, v in body.traits.items() if v is not None},
-        traits_at=clock.iso(clock.now()),
-        remove=[k for k, v in body.traits.items() if v is None],
-    )
-    if changed:
-        deps.publisher().publish([envelope(ProfileUpdated(profileId=survivor, changed=changed))])
-    return {**profile_view(survivor, store, activity_limit=0), "changed": changed}
+    return profiles.patch_traits(deps.profiles(), deps.publisher(), profileId, body.traits)
 
 
 @app.delete("/v1/profiles/<profileId>", summary="Erase the person (as POST /v1/privacy/erase)", tags=["privacy"])
@@ -248,54 +194,22 @@ def get_timeline(
     cursor: Annotated[str | None, Query(max_length=4000)] = None,
 ) -> dict[str, Any]:
     types = [t.strip() for t in (type or "").split(",") if t.strip()]
-    try:
-        return timeline(profileId, deps.profiles(), limit=limit, types=types, cursor=cursor)
-    except ProfileNotFound:
-        raise _missing(profileId) from None
-    except ValueError as error:
-        raise bad_request(str(error), [FieldError("cursor", str(error))]) from None
+    return reads.timeline_page(profileId, deps.profiles(), limit=limit, types=types, cursor=cursor)
 
 
 @app.put("/v1/profiles/<profileId>/consent", summary="Record consent decisions", tags=["privacy"])
 def put_consent(profileId: str, body: Annotated[ConsentBody, Body()]) -> dict[str, Any]:
-    try:
-        return privacy.set_consent(deps.profiles(), deps.publisher(), profileId, body.decisions(), body.source)
-    except ProfileNotFound:
-        raise _missing(profileId) from None
+    return privacy.set_consent(deps.profiles(), deps.publisher(), profileId, body.decisions(), body.source)
 
 
 @app.get("/v1/profiles/<profileId>/merges", summary="The merges into a profile (the merge log)", tags=["merges"])
 def get_merges(profileId: str) -> dict[str, Any]:
-    store = deps.profiles()
-    try:
-        survivor = resolve_profile_id(profileId, store)
-    except ProfileNotFound:
-        raise _missing(profileId) from None
-    return {
-        "profileId": survivor,
-        "merges": [
-            {
-                "mergeId": log.merge_id,
-                "mergedProfileId": log.folded_id,
-                "reason": log.reason,
-                "at": log.at,
-                "status": log.status,
-                "undoneAt": log.undone_at,
-                "changed": log.changed(),
-            }
-            for log in store.merge_logs(survivor)
-        ],
-    }
+    return reads.merge_history(profileId, deps.profiles())
 
 
 @app.post("/v1/profiles/<profileId>/merges/<mergeId>/undo", summary="Undo a merge (un-merge)", tags=["merges"])
 def undo_merge(profileId: str, mergeId: str) -> dict[str, Any]:
-    try:
-        log = unmerge(deps.profiles(), deps.publisher(), profileId, mergeId)
-    except ProfileNotFound:
-        raise not_found(f"No merge {mergeId} into {profileId}.", "mergeId") from None
-    except Conflict as refused:
-        raise conflict(str(refused), "mergeId") from None
+    log = merges.unmerge(deps.profiles(), deps.publisher(), profileId, mergeId)
     return {
         "mergeId": log.merge_id,
         "survivingProfileId": log.survivor,
@@ -330,12 +244,6 @@ class PersonExport(BaseModel):
     content: dict[str, Any] = Field(description="`segmentMemberships`: the read model decisions use, per profile.")
 
 
-def _part_failed(failed: ExportPartFailed) -> Problem:
-    detail = f"The {failed.service} service could not give its part of the export; no document was made. Try again."
-    status, title = (503, "Service Unavailable") if failed.unavailable else (502, "Bad Gateway")
-    return Problem(status, title, detail, [FieldError(failed.service, failed.reason)], {"service": failed.service})
-
-
 @app.post(
     "/v1/privacy/export",
     summary="Everything held about a person, from every service, as one document",
@@ -344,23 +252,13 @@ def _part_failed(failed: ExportPartFailed) -> Problem:
     tags=["privacy"],
 )
 def export(body: Annotated[PersonRef, Body()]) -> PersonExport:
-    try:
-        document = privacy.export(deps.profiles(), _profile_id(body), deps.export_parts())
-    except ProfileNotFound:
-        raise not_found("No profile for this person.", "profileId") from None
-    except ExportPartFailed as failed:
-        raise _part_failed(failed) from None
+    document = privacy.export(deps.profiles(), _person(body), deps.export_parts())
     return PersonExport.model_validate(document)
 
 
 @app.post("/v1/privacy/erase", summary="Erase a person from identity (and tell every service)", tags=["privacy"])
 def erase(body: Annotated[PersonRef, Body()]) -> dict[str, Any]:
-    try:
-        return privacy.erase(deps.profiles(), deps.publisher(), _profile_id(body))
-    except ProfileNotFound:
-        raise not_found("No profile for this person.", "profileId") from None
-    except Conflict as refused:
-        raise conflict(str(refused), "profileId") from None
+    return privacy.erase(deps.profiles(), deps.publisher(), _person(body))
 
 
 def _address(email: str) -> str:
@@ -372,16 +270,12 @@ def _address(email: str) -> str:
 
 @app.get("/v1/privacy/suppressions/<email>", summary="Whether an address is on the suppression list", tags=["privacy"])
 def get_suppression(email: str) -> dict[str, Any]:
-    address = _address(email)
-    found = deps.profiles().suppressions([address]).get(address)
-    return {"email": address, "suppressed": found is not None, **({"entry": found} if found else {})}
+    return privacy.suppression(deps.profiles(), _address(email))
 
 
 @app.delete("/v1/privacy/suppressions/<email>", summary="Take an address off the suppression list", tags=["privacy"])
 def delete_suppression(email: str) -> dict[str, Any]:
-    address = _address(email)
-    deps.profiles().unsuppress([address])
-    return {"email": address, "suppressed": False}
+    return privacy.unsuppress(deps.profiles(), _address(email))
 
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -409,10 +303,7 @@ def unsubscribe_page(token: Annotated[str, Query(min_length=10, max_length=300)]
 
 @app.post("/v1/privacy/unsubscribe", summary="One-click unsubscribe (RFC 8058 List-Unsubscribe-Post)", tags=["privacy"])
 def unsubscribe(token: Annotated[str, Query(min_length=10, max_length=300)]) -> Response[str]:
-    try:
-        privacy.unsubscribe(deps.profiles(), deps.publisher(), token, deps.signing_key())
-    except privacy.InvalidToken as invalid:
-        raise bad_request(str(invalid), [FieldError("token", str(invalid))]) from None
+    privacy.unsubscribe(deps.profiles(), deps.publisher(), token, deps.signing_key())
     return _page("Unsubscribed", "<p>You will not receive these emails any more.</p>")
 
 
@@ -421,7 +312,7 @@ def unsubscribe(token: Annotated[str, Query(min_length=10, max_length=300)]) -> 
 
 @app.get("/v1/identity/settings", summary="Merge policy and timeline retention", tags=["settings"])
 def get_settings() -> dict[str, Any]:
-    return deps.profiles().settings().to_json()
+    return settings.current_settings(deps.profiles())
 
 
 @app.put("/v1/identity/settings", summary="Change the merge policy or the timeline retention", tags=["settings"])
@@ -433,9 +324,9 @@ def put_settings(body: Annotated[SettingsBody, Body()]) -> dict[str, Any]:
         ),
         retention_days=body.retention_days,
     )
-    deps.profiles().save_settings(chosen)
+    changed = settings.change_settings(deps.profiles(), chosen)
     deps.forget_settings()
-    return chosen.to_json()
+    return changed
 
 
 handler = http_handler(app, MANIFEST.name, MANIFEST.function("api"))

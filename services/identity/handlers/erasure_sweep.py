@@ -7,7 +7,7 @@ from typing import Any
 
 from services.common import clock, observability
 from services.identity import app
-from services.identity.privacy import lift_fences
+from services.identity.use_cases.privacy import lift_fences
 
 log = observability.logger("identity")
 

@@ -1,6 +1,4 @@
-"""HTTP entry of contact imports: upload CSV or JSON lines (one body, or parts), start the job, follow it.
-
-A separate function from the profiles API because it accepts large bodies (4 MB per request)."""
+"""HTTP entry of contact imports: upload CSV or JSON lines (one body, or parts), start the job, follow it."""
 
 from __future__ import annotations
 
@@ -10,23 +8,19 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.common.api import body_bytes, http_handler, resolver
-from services.common.problems import FieldError, bad_request, conflict, from_pydantic, not_found
+from services.common.problems import FieldError, bad_request, from_pydantic
 from services.identity import app as deps
-from services.identity.contact_import import (
-    ImportNotFound,
-    ImportStateError,
-    add_part,
-    create_import,
-    import_status,
-    start_import,
-)
-from services.identity.domain.imports import Format, format_of
+from services.identity.domain.import_rows import Format, format_of
+from services.identity.handlers import problems
 from services.identity.manifest import MANIFEST
+from services.identity.use_cases.imports import add_part, create_import, import_status, start_import
 
+# A separate function from the profiles API because it accepts large bodies.
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024  # per request; bigger files go in parts (`cxm import` does that)
 MAX_PARTS = 10_000
 
 app = resolver("CxM contact imports API")
+problems.register(app)
 
 
 class NewImport(BaseModel):
@@ -88,20 +82,12 @@ def put_part(
 ) -> dict[str, Any]:
     if not part.isdigit() or not 1 <= int(part) <= MAX_PARTS:
         raise bad_request("Parts are numbered 1, 2, 3, …", [FieldError("part", f"a number from 1 to {MAX_PARTS}")])
-    try:
-        return add_part(deps.imports(), importId, int(part), _text(), first_row=firstRow)
-    except ImportNotFound:
-        raise not_found(f"No import {importId}.", "importId") from None
-    except ImportStateError as refused:
-        raise conflict(str(refused), "importId") from None
+    return add_part(deps.imports(), importId, int(part), _text(), first_row=firstRow)
 
 
 @app.post("/v1/imports/<importId>/start", summary="Start the import job of an uploaded file", tags=["imports"])
 def post_start(importId: str) -> tuple[dict[str, Any], int]:
-    try:
-        return start_import(deps.imports(), deps.publisher(), importId), 202
-    except ImportNotFound:
-        raise not_found(f"No import {importId}.", "importId") from None
+    return start_import(deps.imports(), deps.publisher(), importId), 202
 
 
 @app.get(
@@ -112,10 +98,7 @@ def get_import(
     rejectedAfter: Annotated[int, Query(ge=0, description="Rejected rows after this row number")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    try:
-        return import_status(deps.imports(), importId, rejectedAfter, limit)
-    except ImportNotFound:
-        raise not_found(f"No import {importId}.", "importId") from None
+    return import_status(deps.imports(), importId, rejectedAfter, limit)
 
 
 handler = http_handler(app, MANIFEST.name, MANIFEST.function("imports"), max_body_bytes=MAX_UPLOAD_BYTES)

@@ -8,7 +8,8 @@ from pydantic import BaseModel, Field
 
 from services.identity import app
 from services.identity.domain.consent import unsubscribe_token
-from services.identity.use_cases import ProfileNotFound, contact, find_profile_id
+from services.identity.use_cases.reads import contact, find_profile_id
+from services.identity.use_cases.writes import ProfileNotFound
 
 
 class LookupRequest(BaseModel):

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from services.common import observability
 from services.identity import app
-from services.identity.privacy import record_email_feedback
+from services.identity.use_cases.privacy import record_email_feedback
 
 log = observability.logger("identity")
 metrics = observability.metrics("identity")

@@ -2,7 +2,7 @@
 
 from services.common.consumer import sqs_handler
 from services.identity import app
-from services.identity.use_cases import record_event
+from services.identity.use_cases.recording import record_event
 
 handler = sqs_handler(
     "identity",

@@ -2,7 +2,7 @@
 
 from services.common.consumer import sqs_handler
 from services.identity import app
-from services.identity.contact_import import process_chunk
+from services.identity.use_cases.imports import process_chunk
 
 handler = sqs_handler(
     "identity",

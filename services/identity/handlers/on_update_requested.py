@@ -2,7 +2,7 @@
 
 from services.common.consumer import sqs_handler
 from services.identity import app
-from services.identity.use_cases import apply_requested_update
+from services.identity.use_cases.profiles import apply_requested_update
 
 handler = sqs_handler(
     "identity",

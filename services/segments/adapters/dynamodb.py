@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import zlib
-from dataclasses import dataclass, field
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -27,6 +26,15 @@ from botocore.exceptions import ClientError
 
 from services.common.dynamo import from_dynamo, is_condition_failure, query_all, succeeded, to_dynamo
 from services.common.erasure import tombstone_item, tombstone_key
+from services.segments.domain.stored import (
+    CounterDeltas,
+    Folded,
+    RollupWrite,
+    StoredDefinitions,
+    StoredRollup,
+    new_backfill,
+)
+from services.segments.ports import SegmentStore, StaleDefinition, StaleRollup
 
 DEF = "DEF"
 CATALOG = "CATALOG"
@@ -40,58 +48,6 @@ STATS_SHARDS = 8
 SEEN_LIMIT = 50  # causes remembered per profile, for redeliveries
 
 
-class StaleRollup(RuntimeError):
-    """Another writer updated the rollup first; the caller re-reads and re-applies."""
-
-
-class StaleDefinition(RuntimeError):
-    """The definition changed (or exists) since the caller read it."""
-
-
-@dataclass
-class Definitions:
-    segments: list[dict[str, Any]] = field(default_factory=list)
-    plans: list[dict[str, Any]] = field(default_factory=list)
-    questionnaires: list[dict[str, Any]] = field(default_factory=list)
-    generation: int = 0
-
-
-@dataclass
-class StoredRollup:
-    """A rollup item: `state` is ProfileState JSON; `seen` maps applied causes to the messages they replay;
-    `outbox` holds messages written but not yet confirmed published."""
-
-    state: dict[str, Any] = field(default_factory=dict)
-    version: int = 0
-    seen: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    outbox: list[dict[str, Any]] = field(default_factory=list)
-    due_at: str | None = None
-    folded: Folded | None = None  # set on the rollup of a profile folded into another
-
-
-@dataclass
-class Folded:
-    """A folded profile's rollup: which profile it went into, by which merge and when, the share the survivor took
-    (the folded state included) and until when it is kept (epoch seconds)."""
-
-    into: str
-    merge_id: str
-    at: str
-    share: dict[str, Any]
-    expires_at: int
-
-
-@dataclass
-class RollupWrite:
-    """One conditional rollup write of a transaction: the new item (`stored`), the version it was read at (0: none)
-    and the statistics deltas (day, per-day, current) it brings."""
-
-    profile_id: str
-    stored: StoredRollup
-    read_version: int
-    counters: tuple[str, dict[str, int], dict[str, int]]
-
-
 def stats_shard(profile_id: str) -> int:
     return zlib.crc32(profile_id.encode()) % STATS_SHARDS
 
@@ -103,8 +59,8 @@ class DynamoSegments:
         self._name = table.name
 
     # ---- definitions -----------------------------------------------------------------------------------------
-    def definitions(self) -> Definitions:
-        found = Definitions()
+    def definitions(self) -> StoredDefinitions:
+        found = StoredDefinitions()
         for item in query_all(self._table, KeyConditionExpression=Key("pk").eq(DEF)):
             sk = item["sk"]
             if sk == CATALOG:
@@ -177,15 +133,7 @@ class DynamoSegments:
             Item={
                 "pk": f"BACKFILL#{segment_id}",
                 "sk": "CURRENT",
-                "backfillId": backfill_id,
-                "segmentVersion": version,
-                "status": "running",
-                "parts": parts,
-                "partsDone": 0,
-                "pages": 0,
-                "processed": 0,
-                "changed": 0,
-                "requestedAt": now_iso,
+                **new_backfill(backfill_id, version, parts, now_iso),
             }
         )
 
@@ -254,14 +202,14 @@ class DynamoSegments:
 
     def rollup(self, profile_id: str) -> StoredRollup:
         item = self._client.get_item(TableName=self._name, Key=_rollup_key(profile_id), ConsistentRead=True).get("Item")
-        return _stored(item) if item else StoredRollup()
+        return stored_rollup(item) if item else StoredRollup()
 
     def save_rollup(
         self,
         profile_id: str,
         stored: StoredRollup,
         read_version: int,
-        counters: tuple[str, dict[str, int], dict[str, int]] | None = None,
+        counters: CounterDeltas | None = None,
     ) -> int:
         """Write the new rollup only if nobody wrote since `read_version` (no lost updates); `counters` (day,
         per-day deltas, current deltas) are added in the same transaction, so each change is counted once.
@@ -294,32 +242,7 @@ class DynamoSegments:
             raise
 
     def _put_rollup(self, profile_id: str, stored: StoredRollup, read_version: int) -> dict[str, Any]:
-        seen = stored.seen
-        if len(seen) > SEEN_LIMIT:
-            seen = dict(list(seen.items())[-SEEN_LIMIT:])
-        item: dict[str, Any] = {
-            **_rollup_key(profile_id),
-            "profileId": profile_id,
-            "version": read_version + 1,
-            "seen": _dumps(seen),
-        }
-        if stored.folded is not None:
-            folded = stored.folded
-            item.update(
-                foldedInto=folded.into,
-                mergeId=folded.merge_id,
-                foldedAt=folded.at,
-                share=_dumps(folded.share),
-                expiresAt=folded.expires_at,
-            )
-        else:
-            item["state"] = _dumps(stored.state)
-        if stored.outbox:
-            item["outbox"] = _dumps(stored.outbox)
-        if stored.due_at is not None:
-            item["dueShard"] = DUE_SHARD
-            item["dueAt"] = stored.due_at
-        put: dict[str, Any] = {"TableName": self._name, "Item": item}
+        put: dict[str, Any] = {"TableName": self._name, "Item": rollup_item(profile_id, stored, read_version)}
         if read_version:
             put["ConditionExpression"] = "version = :v"
             put["ExpressionAttributeValues"] = {":v": read_version}
@@ -327,7 +250,7 @@ class DynamoSegments:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
         return put
 
-    def _counter_updates(self, counters: dict[str, tuple[str, dict[str, int], dict[str, int]]]) -> list[dict[str, Any]]:
+    def _counter_updates(self, counters: dict[str, CounterDeltas]) -> list[dict[str, Any]]:
         """Counter updates for the profiles' deltas, one per counter item (profiles may share a shard)."""
         by_item: dict[tuple[str, str], dict[str, int]] = {}
         for profile_id, (day, per_day, current) in counters.items():
@@ -343,9 +266,7 @@ class DynamoSegments:
                 updates.append(self._add_counters({"pk": pk, "sk": sk}, deltas))
         return updates
 
-    def delete_rollup(
-        self, profile_id: str, read_version: int, counters: tuple[str, dict[str, int], dict[str, int]]
-    ) -> None:
+    def delete_rollup(self, profile_id: str, read_version: int, counters: CounterDeltas) -> None:
         """Erase a profile's rollup (if unchanged since read) and take it out of the statistics, atomically."""
         delete = {
             "TableName": self._name,
@@ -414,7 +335,7 @@ class DynamoSegments:
         if cursor:
             kwargs["ExclusiveStartKey"] = cursor
         page = self._client.scan(**kwargs)
-        found = [(item["profileId"], _stored(item)) for item in page.get("Items", [])]
+        found = [(item["profileId"], stored_rollup(item)) for item in page.get("Items", [])]
         return found, page.get("LastEvaluatedKey")
 
     # ---- statistics -------------------------------------------------------------------------------------------
@@ -468,7 +389,39 @@ def _rollup_key(profile_id: str) -> dict[str, Any]:
     return {"pk": f"PROFILE#{profile_id}", "sk": "ROLLUP"}
 
 
-def _stored(item: dict[str, Any]) -> StoredRollup:
+def rollup_item(profile_id: str, stored: StoredRollup, read_version: int) -> dict[str, Any]:
+    """The item a rollup is kept as once written over `read_version`: its JSON attributes, the last `SEEN_LIMIT`
+    causes, the due index attributes while it is due."""
+    seen = stored.seen
+    if len(seen) > SEEN_LIMIT:
+        seen = dict(list(seen.items())[-SEEN_LIMIT:])
+    item: dict[str, Any] = {
+        **_rollup_key(profile_id),
+        "profileId": profile_id,
+        "version": read_version + 1,
+        "seen": _dumps(seen),
+    }
+    if stored.folded is not None:
+        folded = stored.folded
+        item.update(
+            foldedInto=folded.into,
+            mergeId=folded.merge_id,
+            foldedAt=folded.at,
+            share=_dumps(folded.share),
+            expiresAt=folded.expires_at,
+        )
+    else:
+        item["state"] = _dumps(stored.state)
+    if stored.outbox:
+        item["outbox"] = _dumps(stored.outbox)
+    if stored.due_at is not None:
+        item["dueShard"] = DUE_SHARD
+        item["dueAt"] = stored.due_at
+    return item
+
+
+def stored_rollup(item: dict[str, Any]) -> StoredRollup:
+    """A rollup item read back."""
     folded = None
     if "foldedInto" in item:
         folded = Folded(
@@ -494,3 +447,8 @@ def _dumps(value: Any) -> str:
 
 def _clean(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in from_dynamo(item).items() if k not in ("pk", "sk")}
+
+
+def _implements_the_port(store: DynamoSegments) -> SegmentStore:
+    """mypy checks here that this adapter implements the whole port."""
+    return store

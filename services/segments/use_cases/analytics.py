@@ -7,13 +7,13 @@ import datetime as dt
 from typing import Any
 
 from services.common import clock
-from services.segments.adapters.dynamodb import DynamoSegments
 from services.segments.domain.activities import to_ms
 from services.segments.domain.catalog import Catalog, definition_body
 from services.segments.domain.profiles import ProfileState
 from services.segments.domain.questionnaires import parse_questionnaire
 from services.segments.domain.scoring import parse_plan, tier_of, value_at
 from services.segments.domain.statistics import NEUTRAL, sizes_by_day
+from services.segments.ports import Rollups, SegmentStore, Statistics
 from services.segments.use_cases.definitions import NotFound
 
 MAX_DAYS = 366
@@ -23,7 +23,7 @@ def _days(first: dt.date, last: dt.date) -> list[str]:
     return [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
 
 
-def segment_sizes(repo: DynamoSegments, segment_id: str, first: dt.date, last: dt.date) -> dict[str, Any]:
+def segment_sizes(repo: Statistics, segment_id: str, first: dt.date, last: dt.date) -> dict[str, Any]:
     """End-of-day size, entries and exits for each day from `first` to `last` (UTC)."""
     today = clock.now().date()
     counters = repo.day_counters(first.isoformat(), today.isoformat())
@@ -35,7 +35,7 @@ def segment_sizes(repo: DynamoSegments, segment_id: str, first: dt.date, last: d
     return {"segmentId": segment_id, "days": [d for d in series if str(d["date"]) <= last.isoformat()]}
 
 
-def overlap(repo: DynamoSegments, segment_ids: list[str]) -> dict[str, Any]:
+def overlap(repo: Statistics, segment_ids: list[str]) -> dict[str, Any]:
     """Profiles in each pair of the chosen segments (the diagonal is each segment's size)."""
     counters = repo.current_counters()
 
@@ -48,7 +48,7 @@ def overlap(repo: DynamoSegments, segment_ids: list[str]) -> dict[str, Any]:
     return {"segmentIds": segment_ids, "matrix": [[both(a, b) for b in segment_ids] for a in segment_ids]}
 
 
-def pyramid(repo: DynamoSegments, plan_id: str) -> dict[str, Any]:
+def pyramid(repo: SegmentStore, plan_id: str) -> dict[str, Any]:
     stored = repo.definition("plan", plan_id)
     if stored is None:
         raise NotFound("plan", plan_id)
@@ -60,7 +60,7 @@ def pyramid(repo: DynamoSegments, plan_id: str) -> dict[str, Any]:
     return {"planId": plan_id, "tiers": list(reversed(tiers))}  # top of the pyramid first
 
 
-def movements(repo: DynamoSegments, questionnaire_id: str, first: dt.date, last: dt.date) -> dict[str, Any]:
+def movements(repo: SegmentStore, questionnaire_id: str, first: dt.date, last: dt.date) -> dict[str, Any]:
     stored = repo.definition("questionnaire", questionnaire_id)
     if stored is None:
         raise NotFound("questionnaire", questionnaire_id)
@@ -83,7 +83,7 @@ def movements(repo: DynamoSegments, questionnaire_id: str, first: dt.date, last:
     }
 
 
-def memberships(repo: DynamoSegments, catalog: Catalog, profile_id: str) -> dict[str, Any]:
+def memberships(repo: Rollups, catalog: Catalog, profile_id: str) -> dict[str, Any]:
     """What the segments service knows about one profile: memberships, scores and tiers, questionnaires."""
     stored = repo.rollup(profile_id)
     state = ProfileState.from_json(stored.state)

@@ -17,9 +17,9 @@ from services.common.bus import Publisher
 from services.common.contracts import Envelope, envelope
 from services.common.contracts.segments import SegmentBackfillRequested
 from services.common.ids import derived_id
-from services.segments.adapters.dynamodb import DynamoSegments
 from services.segments.domain.catalog import Catalog
 from services.segments.domain.profiles import Reevaluate
+from services.segments.ports import Backfills, SegmentStore
 from services.segments.use_cases.evaluation import process
 
 PARTS = 4
@@ -32,7 +32,7 @@ def backfill_id(segment_id: str, version: int) -> str:
 
 
 def request_backfill(
-    repo: DynamoSegments, publisher: Publisher, segment: dict[str, Any], generation: int, fresh: bool = True
+    repo: Backfills, publisher: Publisher, segment: dict[str, Any], generation: int, fresh: bool = True
 ) -> str:
     """Record that a backfill runs for this version and request its first page of every part."""
     segment_id, version = segment["segmentId"], int(segment["version"])
@@ -64,7 +64,7 @@ def _page(request: SegmentBackfillRequested) -> Envelope[SegmentBackfillRequeste
 
 def run_backfill_page(
     incoming: Envelope[SegmentBackfillRequested],
-    repo: DynamoSegments,
+    repo: SegmentStore,
     publisher: Publisher,
     catalog_for: Callable[[int], Catalog],
     page_size: int = PAGE_SIZE,
@@ -103,7 +103,7 @@ def run_backfill_page(
     return changed
 
 
-def resend_stalled(repo: DynamoSegments, publisher: Publisher, segments: list[dict[str, Any]], generation: int) -> int:
+def resend_stalled(repo: Backfills, publisher: Publisher, segments: list[dict[str, Any]], generation: int) -> int:
     """The sweep's safety net: a backfill recorded but never started (its requests were lost) is requested
     again, with the same message ids."""
     now = clock.now()

@@ -13,7 +13,6 @@ from typing import Any
 from services.common import clock
 from services.common.bus import Publisher
 from services.common.ids import new_id
-from services.segments.adapters.dynamodb import DynamoSegments, StaleDefinition
 from services.segments.domain.activities import to_ms
 from services.segments.domain.catalog import Catalog, references
 from services.segments.domain.conditions import compile_condition, parse
@@ -21,6 +20,7 @@ from services.segments.domain.faults import Fault, InvalidDefinition
 from services.segments.domain.profiles import ProfileState, ProfileView
 from services.segments.domain.questionnaires import parse_questionnaire
 from services.segments.domain.scoring import parse_plan
+from services.segments.ports import Definitions, SegmentStore, StaleDefinition
 from services.segments.use_cases.backfill import request_backfill
 
 
@@ -35,7 +35,7 @@ class VersionConflict(RuntimeError):
     pass
 
 
-def validate(kind: str, body: dict[str, Any], repo: DynamoSegments, definition_id: str | None) -> None:
+def validate(kind: str, body: dict[str, Any], repo: Definitions, definition_id: str | None) -> None:
     """Raise InvalidDefinition (every fault with its path) unless `body` is a valid definition of `kind`."""
     if kind == "plan":
         tiers = parse_plan(body, definition_id or "new").tier_names
@@ -69,7 +69,7 @@ def validate(kind: str, body: dict[str, Any], repo: DynamoSegments, definition_i
 def save(
     kind: str,
     body: dict[str, Any],
-    repo: DynamoSegments,
+    repo: SegmentStore,
     publisher: Publisher,
     definition_id: str | None = None,
     expected_version: int | None = None,
@@ -94,7 +94,7 @@ def save(
     return saved
 
 
-def segment_view(repo: DynamoSegments, segment_id: str) -> dict[str, Any]:
+def segment_view(repo: SegmentStore, segment_id: str) -> dict[str, Any]:
     found = repo.definition("segment", segment_id)
     if found is None:
         raise NotFound("segment", segment_id)
@@ -104,7 +104,7 @@ def segment_view(repo: DynamoSegments, segment_id: str) -> dict[str, Any]:
 
 
 def preview(
-    raw_condition: Any, repo: DynamoSegments, catalog: Catalog, sample_size: int = 10, max_profiles: int = 20_000
+    raw_condition: Any, repo: SegmentStore, catalog: Catalog, sample_size: int = 10, max_profiles: int = 20_000
 ) -> dict[str, Any]:
     """Count (and sample) the current profiles that meet a condition, without saving anything."""
     found = repo.definitions()

@@ -24,7 +24,7 @@ from typing import Any
 from services.common import clock
 from services.common.bus import Publisher
 from services.common.contracts import Envelope, envelope
-from services.common.contracts.events import (
+from services.common.contracts.registry import (
     BY_DETAIL_TYPE,
     ActivityRecorded,
     ProfileErased,
@@ -33,7 +33,6 @@ from services.common.contracts.events import (
 )
 from services.common.erasure import erased_profile_ids
 from services.common.ids import derived_id
-from services.segments.adapters.dynamodb import DynamoSegments, StaleRollup, StoredRollup
 from services.segments.domain.activities import activity_view, to_ms
 from services.segments.domain.catalog import Catalog
 from services.segments.domain.profiles import (
@@ -48,6 +47,8 @@ from services.segments.domain.profiles import (
     apply,
 )
 from services.segments.domain.statistics import deltas, snapshot
+from services.segments.domain.stored import StoredRollup
+from services.segments.ports import Profiles, Rollups, StaleRollup
 
 MAX_ATTEMPTS = 8
 MAX_HOPS = 5  # folded profiles followed to their survivor (A into B, then B into C)
@@ -63,7 +64,7 @@ class Result:
 
 
 def record_activity(
-    incoming: Envelope[ActivityRecorded], repo: DynamoSegments, publisher: Publisher, catalog: Catalog
+    incoming: Envelope[ActivityRecorded], repo: Profiles, publisher: Publisher, catalog: Catalog
 ) -> Result:
     activity = activity_view(incoming.data.model_dump(by_alias=True, mode="json"))
     return process(
@@ -72,7 +73,7 @@ def record_activity(
 
 
 def record_profile_update(
-    incoming: Envelope[ProfileUpdated], repo: DynamoSegments, publisher: Publisher, catalog: Catalog
+    incoming: Envelope[ProfileUpdated], repo: Profiles, publisher: Publisher, catalog: Catalog
 ) -> Result:
     if not incoming.data.changed:
         return Result()
@@ -87,7 +88,7 @@ def record_profile_update(
     )
 
 
-def erase_profile(incoming: Envelope[ProfileErased], repo: DynamoSegments) -> bool:
+def erase_profile(incoming: Envelope[ProfileErased], repo: Profiles) -> bool:
     """The person asked for erasure: drop the rollup (traits, behaviour, scores, answers) of their profile and of
     every profile merged into it, and take them out of the statistics. Returns whether there was anything to
     erase; a redelivery finds nothing."""
@@ -98,7 +99,7 @@ def erase_profile(incoming: Envelope[ProfileErased], repo: DynamoSegments) -> bo
     return any(erased)
 
 
-def _erase_rollup(profile_id: str, repo: DynamoSegments) -> bool:
+def _erase_rollup(profile_id: str, repo: Rollups) -> bool:
     for _ in range(MAX_ATTEMPTS):
         stored = repo.rollup(profile_id)
         if not stored.version:
@@ -114,7 +115,7 @@ def _erase_rollup(profile_id: str, repo: DynamoSegments) -> bool:
 
 
 def record_points(
-    incoming: Envelope[ScorePointsRequested], repo: DynamoSegments, publisher: Publisher, catalog: Catalog
+    incoming: Envelope[ScorePointsRequested], repo: Profiles, publisher: Publisher, catalog: Catalog
 ) -> Result:
     """A journey's addScore step: exactly once per request (its id is the cause, like an activity's)."""
     data = incoming.data
@@ -130,7 +131,7 @@ def record_points(
 
 
 def process(
-    repo: DynamoSegments,
+    repo: Profiles,
     publisher: Publisher,
     catalog: Catalog,
     profile_id: str,
@@ -234,9 +235,7 @@ def next_due(due: int | None, outbox: list[dict[str, Any]]) -> str | None:
     return found
 
 
-def confirm_published(
-    repo: DynamoSegments, profile_id: str, stored: StoredRollup, published: list[dict[str, Any]]
-) -> None:
+def confirm_published(repo: Rollups, profile_id: str, stored: StoredRollup, published: list[dict[str, Any]]) -> None:
     """Drop the published messages from the outbox, whoever wrote since; the rest stays for its owner."""
     done = {m["id"] for m in published}
     while done:
@@ -332,7 +331,7 @@ def to_envelope(message: dict[str, Any]) -> Envelope[Any]:
 
 
 def sweep(
-    repo: DynamoSegments,
+    repo: Profiles,
     publisher: Publisher,
     catalog: Catalog,
     budget: Callable[[], bool] = lambda: True,
@@ -361,7 +360,7 @@ def sweep(
 
 
 def reevaluate(
-    repo: DynamoSegments,
+    repo: Profiles,
     publisher: Publisher,
     catalog: Catalog,
     profile_id: str,

@@ -21,13 +21,14 @@ from typing import Any
 from services.common import clock
 from services.common.bus import Publisher
 from services.common.contracts import Envelope
-from services.common.contracts.events import ProfilesMerged, ProfilesUnmerged
-from services.segments.adapters.dynamodb import DynamoSegments, Folded, RollupWrite, StaleRollup, StoredRollup
+from services.common.contracts.registry import ProfilesMerged, ProfilesUnmerged
 from services.segments.domain.activities import to_ms
 from services.segments.domain.catalog import Catalog
 from services.segments.domain.merges import Share, fold, leave, restore, unfold
 from services.segments.domain.profiles import ProfileState
 from services.segments.domain.statistics import deltas, snapshot
+from services.segments.domain.stored import Folded, RollupWrite, StoredRollup
+from services.segments.ports import Profiles, Rollups, StaleRollup
 from services.segments.use_cases.evaluation import (
     MAX_ATTEMPTS,
     MAX_HOPS,
@@ -43,9 +44,7 @@ from services.segments.use_cases.evaluation import (
 UNMERGE_WINDOW = dt.timedelta(days=30)  # longer than a message can wait in a queue and its DLQ (decision 23)
 
 
-def fold_profiles(
-    incoming: Envelope[ProfilesMerged], repo: DynamoSegments, publisher: Publisher, catalog: Catalog
-) -> Result:
+def fold_profiles(incoming: Envelope[ProfilesMerged], repo: Profiles, publisher: Publisher, catalog: Catalog) -> Result:
     """Fold the merged profile's rollup into the survivor's. Idempotent: a redelivery announces again only what
     may not have been announced."""
     data = incoming.data
@@ -124,7 +123,7 @@ def fold_profiles(
 
 
 def unfold_profiles(
-    incoming: Envelope[ProfilesUnmerged], repo: DynamoSegments, publisher: Publisher, catalog: Catalog
+    incoming: Envelope[ProfilesUnmerged], repo: Profiles, publisher: Publisher, catalog: Catalog
 ) -> Result:
     """Undo a fold: the restored profile gets its rollup back as it was at the fold (time passing since applied)
     and re-enters its segments; the survivor gives back the share it took and keeps what it gained since. Within
@@ -195,7 +194,7 @@ def unfold_profiles(
     raise StaleRollup(f"{restored_id}: too many concurrent writers; the un-merge will be retried")
 
 
-def _survivor(repo: DynamoSegments, profile_id: str, moment: dt.datetime) -> tuple[str, StoredRollup]:
+def _survivor(repo: Rollups, profile_id: str, moment: dt.datetime) -> tuple[str, StoredRollup]:
     """The survivor's rollup — or, when it was itself folded into another since, that one's."""
     stored = repo.rollup(profile_id)
     for _ in range(MAX_HOPS):
@@ -206,9 +205,7 @@ def _survivor(repo: DynamoSegments, profile_id: str, moment: dt.datetime) -> tup
     return profile_id, stored
 
 
-def _announce_again(
-    repo: DynamoSegments, publisher: Publisher, profile_id: str, cause: str, moment: dt.datetime
-) -> Result:
+def _announce_again(repo: Rollups, publisher: Publisher, profile_id: str, cause: str, moment: dt.datetime) -> Result:
     """A redelivery: publish again what the cause announced and what of it may still wait in the outbox."""
     profile_id, stored = _survivor(repo, profile_id, moment)
     mine = [m for m in stored.outbox if m.get("cause") == cause or is_abandoned(m, moment)]

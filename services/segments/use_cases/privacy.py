@@ -6,15 +6,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.common import clock
-from services.segments.adapters.dynamodb import DynamoSegments
 from services.segments.domain.activities import to_ms
 from services.segments.domain.catalog import Catalog
 from services.segments.domain.merges import Share
 from services.segments.domain.privacy import folded_export, profile_export
 from services.segments.domain.profiles import ProfileState
+from services.segments.ports import Rollups
 
 
-def export(repo: DynamoSegments, catalog: Catalog, profile_ids: Sequence[str]) -> dict[str, Any]:
+def export(repo: Rollups, catalog: Catalog, profile_ids: Sequence[str]) -> dict[str, Any]:
     """One entry per profile the service holds a rollup for (the only item it keys by profile: traits snapshot,
     environment, behaviour counters, scores, questionnaire answers, memberships, recent inputs and outbox — or, for a
     profile folded into another, the share kept for an un-merge).

@@ -14,7 +14,7 @@ import pytest
 from services.common.bus import EventBridgePublisher
 from services.common.clock import iso
 from services.common.contracts import envelope
-from services.common.contracts.events import ProfileErased, SegmentEntered
+from services.common.contracts.registry import ProfileErased, SegmentEntered
 from services.content.adapters.dynamodb import DynamoContent
 from services.content.domain.exposures import Serve
 from tests.conftest import Api

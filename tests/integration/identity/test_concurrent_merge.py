@@ -11,11 +11,12 @@ import pytest
 
 from services.common.bus import RecordingPublisher
 from services.common.contracts import Envelope, envelope
-from services.common.contracts.events import EventCollected
+from services.common.contracts.registry import EventCollected
 from services.common.ids import derived_id
 from services.identity.adapters.dynamodb import DynamoProfiles
 from services.identity.domain.records import Entry, IdentitySettings
-from services.identity.use_cases import find_profile_id, profile_view, record_event, timeline
+from services.identity.use_cases.reads import find_profile_id, profile_view, timeline
+from services.identity.use_cases.recording import record_event
 from tests.conftest import START
 
 BROWSER = {"device": {"type": "mobile", "os": "iOS", "browser": "Safari"}}

@@ -15,7 +15,7 @@ import pytest
 from infra import cli
 from services.common.bus import RecordingPublisher
 from services.identity.adapters.dynamodb import DynamoImports, DynamoProfiles
-from services.identity.contact_import import add_part, create_import, import_status, process_chunk, start_import
+from services.identity.use_cases.imports import add_part, create_import, import_status, process_chunk, start_import
 from tests.conftest import Api
 
 PROBLEM = "application/problem+json"

@@ -10,7 +10,7 @@ import pytest
 
 from services.common.bus import EventBridgePublisher
 from services.common.contracts import envelope
-from services.common.contracts.events import ActivityRecorded
+from services.common.contracts.registry import ActivityRecorded
 from services.segments.adapters.dynamodb import DynamoSegments
 from services.segments.domain.catalog import Catalog, build
 from tests.conftest import START, BusTap

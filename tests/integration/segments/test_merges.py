@@ -13,8 +13,8 @@ import pytest
 
 from services.common.bus import PublishFailed, RecordingPublisher
 from services.common.contracts import envelope
-from services.common.contracts.events import ProfileErased, ProfilesMerged, ProfileUpdated
 from services.common.contracts.identity import ProfilesUnmerged
+from services.common.contracts.registry import ProfileErased, ProfilesMerged, ProfileUpdated
 from services.segments.adapters.dynamodb import DynamoSegments
 from services.segments.domain.profiles import ProfileState
 from services.segments.use_cases import fold_profiles, record_activity, record_profile_update, unfold_profiles

@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from services.common.contracts import envelope
-from services.common.contracts.events import ProfileUpdated
+from services.common.contracts.registry import ProfileUpdated
 from tests.conftest import Api
 from tests.integration.segments.conftest import activity
 from tests.segments_seed import answers_like, questionnaire

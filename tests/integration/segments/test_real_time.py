@@ -16,7 +16,7 @@ import pytest
 
 from services.common.bus import PublishFailed, RecordingPublisher
 from services.common.contracts import envelope
-from services.common.contracts.events import ProfileErased, ProfileUpdated
+from services.common.contracts.registry import ProfileErased, ProfileUpdated
 from services.segments.adapters.dynamodb import DynamoSegments
 from services.segments.domain.profiles import ProfileState, Tick
 from services.segments.use_cases import process, record_activity
