@@ -5,19 +5,26 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.common import clock
-from services.common.api import http_handler, resolver
-from services.common.problems import FieldError, Problem, bad_request, conflict, not_found
+from services.common.api import http_handler, problem_response, resolver
+from services.common.problems import FieldError, bad_request, not_found
 from services.segments import app as deps
-from services.segments.domain.faults import InvalidDefinition
+from services.segments.handlers.problems import SEGMENTS_ERRORS, SegmentsError, problem
 from services.segments.manifest import MANIFEST
 from services.segments.use_cases import analytics
-from services.segments.use_cases.definitions import NotFound, VersionConflict, preview, save, segment_view
+from services.segments.use_cases.definitions import preview, save, segment_view
 
 app = resolver("CxM segments API")
+
+
+@app.exception_handler(SEGMENTS_ERRORS)
+def _refused(error: SegmentsError) -> Response[Any]:
+    return problem_response(problem(error))
+
 
 CONDITION_EXAMPLE = {
     "all": [
@@ -110,26 +117,15 @@ def _body(model: BaseModel) -> dict[str, Any]:
     return {k: v for k, v in model.model_dump(by_alias=True, exclude_none=True).items() if k != "expectedVersion"}
 
 
-def _refused(error: InvalidDefinition) -> Problem:
-    return bad_request("The definition is invalid.", [FieldError(f.path, f.message) for f in error.faults])
-
-
 def _save(kind: str, model: BaseModel, definition_id: str | None = None) -> dict[str, Any]:
-    try:
-        saved = save(
-            kind,
-            _body(model),
-            deps.segments(),
-            deps.publisher(),
-            definition_id,
-            getattr(model, "expected_version", None),
-        )
-    except InvalidDefinition as error:
-        raise _refused(error) from None
-    except NotFound as error:
-        raise not_found(str(error), f"{kind}Id") from None
-    except VersionConflict as error:
-        raise conflict(str(error), "expectedVersion") from None
+    saved = save(
+        kind,
+        _body(model),
+        deps.segments(),
+        deps.publisher(),
+        definition_id,
+        getattr(model, "expected_version", None),
+    )
     deps.definitions_changed()
     return saved
 
@@ -172,10 +168,7 @@ def list_segments() -> dict[str, Any]:
 @app.post("/v1/segments/preview", summary="Count and sample current profiles meeting a condition", tags=["segments"])
 def preview_segment(body: Annotated[PreviewBody, Body()]) -> dict[str, Any]:
     repo = deps.segments()
-    try:
-        return preview(body.condition, repo, deps.catalog(repo), body.sample_size)
-    except InvalidDefinition as error:
-        raise _refused(error) from None
+    return preview(body.condition, repo, deps.catalog(repo), body.sample_size)
 
 
 @app.get("/v1/segments/overlap", summary="Profiles in both of each pair of the chosen segments", tags=["analytics"])
@@ -200,10 +193,7 @@ def profile_memberships(profileId: str) -> dict[str, Any]:
 
 @app.get("/v1/segments/<segmentId>", summary="A segment, its backfill progress and its size", tags=["segments"])
 def get_segment(segmentId: str) -> dict[str, Any]:
-    try:
-        return segment_view(deps.segments(), segmentId)
-    except NotFound as error:
-        raise not_found(str(error), "segmentId") from None
+    return segment_view(deps.segments(), segmentId)
 
 
 @app.put("/v1/segments/<segmentId>", summary="Change a segment (a new version; backfilled)", tags=["segments"])
@@ -254,10 +244,7 @@ def update_plan(planId: str, body: Annotated[PlanUpdate, Body()]) -> dict[str, A
 @app.get("/v1/scoring/plans/<planId>/pyramid", summary="Profiles per tier (the engagement pyramid)", tags=["analytics"])
 def plan_pyramid(planId: str) -> dict[str, Any]:
     repo = deps.segments()
-    try:
-        return analytics.pyramid(repo, planId)
-    except NotFound as error:
-        raise not_found(str(error), "planId") from None
+    return analytics.pyramid(repo, planId)
 
 
 # ---- questionnaires -------------------------------------------------------------------------------------------
@@ -297,10 +284,7 @@ def questionnaire_movements(
 ) -> dict[str, Any]:
     start, end = _days(first, last)
     repo = deps.segments()
-    try:
-        return analytics.movements(repo, questionnaireId, start, end)
-    except NotFound as error:
-        raise not_found(str(error), "questionnaireId") from None
+    return analytics.movements(repo, questionnaireId, start, end)
 
 
 handler = http_handler(app, MANIFEST.name, MANIFEST.function("api"))
