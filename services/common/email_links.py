@@ -1,11 +1,4 @@
-"""Signed email links: the open/click tracking tokens (which profile, which sent message, which link, issued when)
-and the public URLs an email carries. Pure (key and API URL passed in). Journeys signs, events verifies.
-
-A token is `<payload>.<mac>`, both base64url without padding: the payload is the compact JSON array
-`[version, kind, profileId, messageId, issuedAt (epoch seconds), url]` (url only for clicks) and the mac is
-HMAC-SHA256 over the payload text under the platform's `link-signing` secret. A click redirects only to the URL
-inside a token whose mac verifies, so the endpoint is never an open redirect.
-"""
+"""Signed email links: the open/click tracking tokens and the public URLs an email carries. Pure."""
 
 from __future__ import annotations
 
@@ -18,6 +11,14 @@ import json
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote, urlsplit
+
+# A token says which profile, which sent message, which link, issued when. Pure (key and API URL passed in). Journeys
+# signs, events verifies.
+#
+# A token is `<payload>.<mac>`, both base64url without padding: the payload is the compact JSON array
+# `[version, kind, profileId, messageId, issuedAt (epoch seconds), url]` (url only for clicks) and the mac is
+# HMAC-SHA256 over the payload text under the platform's `link-signing` secret. A click redirects only to the URL
+# inside a token whose mac verifies, so the endpoint is never an open redirect.
 
 VERSION = 1
 Kind = Literal["open", "click"]

@@ -1,7 +1,4 @@
-"""What a service keeps after erasing a person: a tombstone that names nobody (a one-way digest of the profile id)
-and expires after 30 days. A message about the person still in flight — a late delivery, a retry, a DLQ replay —
-finds it and is dropped instead of bringing their data back. Checked only where a service would create a record
-for a profile it has none for, so steady-state traffic pays nothing."""
+"""Erasure tombstones: what a service keeps after erasing a person, so in-flight messages can't bring data back."""
 
 from __future__ import annotations
 
@@ -11,6 +8,11 @@ from typing import Any
 
 from services.common.contracts.identity import ProfileErased
 from services.common.dynamo import expires_at
+
+# What a service keeps after erasing a person: a tombstone that names nobody (a one-way digest of the profile id) and
+# expires after 30 days. A message about the person still in flight — a late delivery, a retry, a DLQ replay — finds it
+# and is dropped instead of bringing their data back. Checked only where a service would create a record for a profile
+# it has none for, so steady-state traffic pays nothing.
 
 TOMBSTONE_DAYS = 30  # longer than a message can wait: 4 days in a queue, 14 in a dead-letter queue, plus margin
 TOMBSTONE_SK = "ERASED"

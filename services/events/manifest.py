@@ -1,8 +1,10 @@
-"""What the events service deploys: the collection endpoints (Segment HTTP Tracking API), the API docs, email
-open/click tracking with the tracker script, the table of recently seen messages (dedupe) and email clicks, and
-the raw event archive (crypto-shredded per person)."""
+"""What the events service deploys: collection endpoints, API docs, email tracking, dedupe table, raw archive."""
 
 from services.common.manifest import Bucket, Function, Route, ServiceManifest, Subscription, Table
+
+# What the events service deploys: the collection endpoints (Segment HTTP Tracking API), the API docs, email open/click
+# tracking with the tracker script, the table of recently seen messages (dedupe) and email clicks, and the raw event
+# archive (crypto-shredded per person).
 
 SEGMENT_SPEC_ROUTES = tuple(
     Route("POST", f"/v1/{kind}", "write_key")

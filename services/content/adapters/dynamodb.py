@@ -1,8 +1,4 @@
-"""Slots, the segment-membership read model and the exposures in the content service's table.
-
-Per profile, one partition `PROFILE#<profileId>`: its memberships (`SEGMENTS`) and one exposure per slot it was
-served (`EXPOSURE#<slotId>`). A decision reads the whole partition in one Query (the size of a GetItem while it
-stays under 4 KB) and erasure deletes it."""
+"""Slots, the segment-membership read model and the exposures in the content service's table."""
 
 from __future__ import annotations
 
@@ -17,6 +13,10 @@ from services.common.clock import iso, parse_iso
 from services.common.dynamo import expires_at, from_dynamo, is_condition_failure, query_all, to_dynamo
 from services.common.erasure import tombstone_item, tombstone_key
 from services.content.domain.exposures import RETENTION_DAYS, Audience, Exposure, Serve
+
+# Per profile, one partition `PROFILE#<profileId>`: its memberships (`SEGMENTS`) and one exposure per slot it was
+# served (`EXPOSURE#<slotId>`). A decision reads the whole partition in one Query (the size of a GetItem while it
+# stays under 4 KB) and erasure deletes it.
 
 SEGMENTS = "SEGMENTS"
 EXPOSURE = "EXPOSURE#"

@@ -1,10 +1,4 @@
-"""The raw event archive's adapters: the key ring in DynamoDB, sealed batches in S3.
-
-Key ring items (table `archive-keys`, partition key `pk`):
-- `P#<person ref>` → the profile's key id, or a tombstone (`erased`, expiring) once the profile is erased;
-- `K#<key id>` → the key itself. Erasure deletes it: that is the shredding.
-Neither names the profile in the clear (`person_ref` is a one-way digest).
-"""
+"""The raw event archive's adapters: the key ring in DynamoDB, sealed batches in S3."""
 
 from __future__ import annotations
 
@@ -17,6 +11,11 @@ from botocore.exceptions import ClientError
 
 from services.common.dynamo import expires_at, is_condition_failure
 from services.events.domain.archive import ArchiveKey, person_ref
+
+# Key ring items (table `archive-keys`, partition key `pk`):
+# - `P#<person ref>` → the profile's key id, or a tombstone (`erased`, expiring) once the profile is erased;
+# - `K#<key id>` → the key itself. Erasure deletes it: that is the shredding.
+# Neither names the profile in the clear (`person_ref` is a one-way digest).
 
 TOMBSTONE_DAYS = 30  # longer than any message can wait in a queue or DLQ (4 + 14 days)
 CACHE_SIZE = 20_000  # keys kept per container: one GetItem per person per container, not per event

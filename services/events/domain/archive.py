@@ -1,9 +1,4 @@
-"""The raw event archive, crypto-shredded: every attributed activity is kept, sealed (AES-256-GCM) under a key of
-its own person; erasing the person destroys the key, and what the archive holds of them becomes noise.
-
-Pure functions: sealing and opening records, packing a batch into one object, and the names of things. Nothing in
-an archived record names a person in the clear: the record carries only a random key id, a nonce and ciphertext.
-"""
+"""The raw event archive, crypto-shredded: each activity sealed under its person's key, destroyed on erasure."""
 
 from __future__ import annotations
 
@@ -20,6 +15,12 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from services.common.erasure import profile_digest
+
+# Every attributed activity is kept, sealed (AES-256-GCM) under a key of its own person; erasing the person destroys the
+# key, and what the archive holds of them becomes noise.
+#
+# Pure functions: sealing and opening records, packing a batch into one object, and the names of things. Nothing in
+# an archived record names a person in the clear: the record carries only a random key id, a nonce and ciphertext.
 
 FORMAT_VERSION = 1
 KEY_BYTES = 32  # AES-256

@@ -1,15 +1,4 @@
-"""The identity service's DynamoDB tables.
-
-- `profiles`: pointers `ID#<kind>#<value>`/`ID` → profileId; profiles `PROFILE#<id>`/`PROFILE`; the suppression
-  list `SUPPRESS#<email>`/`SUPPRESS`; settings `SETTINGS`/`IDENTITY`. Every access is by key (no query), so its
-  cost does not grow with the number of profiles.
-- `timeline`: a profile's chain `P#<id>`/`EV#<seq, 12 digits>` (activity + computed traits after it; TTL
-  `expiresAt`), and its merge logs `P#<survivor>`/`AUDIT#MERGE#<mergeId>` (no TTL).
-
-Profiles, chain entries and merge logs keep their record as one JSON document (`doc`) next to the few attributes
-that conditions and filters use (`version`, `kind`, `type`, `expiresAt`).
-- `imports`: jobs `IMPORT#<id>`/`JOB`, their chunks `CHUNK#<key>` and rejected rows `REJECT#<row>` (30-day TTL).
-"""
+"""The identity service's DynamoDB tables."""
 
 from __future__ import annotations
 
@@ -27,6 +16,16 @@ from services.common.dynamo import from_dynamo, iter_query, put_if_absent, query
 from services.identity.domain.profiles import Identifier
 from services.identity.domain.records import Entry, IdentitySettings, MergeLog, Profile
 from services.identity.ports import ImportStore, ProfileStore
+
+# - `profiles`: pointers `ID#<kind>#<value>`/`ID` → profileId; profiles `PROFILE#<id>`/`PROFILE`; the suppression list
+#   `SUPPRESS#<email>`/`SUPPRESS`; settings `SETTINGS`/`IDENTITY`. Every access is by key (no query), so its cost does
+#   not grow with the number of profiles.
+# - `timeline`: a profile's chain `P#<id>`/`EV#<seq, 12 digits>` (activity + computed traits after it; TTL `expiresAt`),
+#   and its merge logs `P#<survivor>`/`AUDIT#MERGE#<mergeId>` (no TTL).
+# - `imports`: jobs `IMPORT#<id>`/`JOB`, their chunks `CHUNK#<key>` and rejected rows `REJECT#<row>` (30-day TTL).
+#
+# Profiles, chain entries and merge logs keep their record as one JSON document (`doc`) next to the few attributes
+# that conditions and filters use (`version`, `kind`, `type`, `expiresAt`).
 
 BATCH_GET = 100
 FENCES_PK = "ERASURE#FENCES"  # the register of erasure fences not yet lifted

@@ -1,17 +1,4 @@
-"""Computed traits: what identity derives from a profile's activity, maintained on every event. Pure.
-
-Every field declares how two profiles' values combine when they merge (sum, min, max, most recent, per-key sum or
-max), so a merge is commutative and associative — the order in which profiles fold together never matters — and an
-un-merge can take the folded profile's share back out (sums subtract; anything else goes back to its pre-merge value
-unless it changed since).
-
-Content topics: a page's `properties.topic`, else `properties.category` (the Segment page spec's category).
-Site sections: the first segment of the page path (`/recipes/pancakes` → `recipes`; `/` → `home`).
-Sessions: a page or event more than 30 minutes after the profile's last activity opens a new one; an event older
-than the last activity (a late, offline batch) never opens one. Machine-made events (enrichment `machine`: bots,
-mail scanners) count as events, and orders and carts they report count; they are not engagement (no session, page
-view, device, place, referrer or campaign).
-"""
+"""Computed traits: what identity derives from a profile's activity, maintained on every event. Pure."""
 
 from __future__ import annotations
 
@@ -25,6 +12,18 @@ from urllib.parse import urlsplit
 from services.common.clock import iso, parse_iso
 from services.common.contracts.registry import EventCollected
 from services.identity.domain.stamps import Stamped, later
+
+# Every field declares how two profiles' values combine when they merge (sum, min, max, most recent, per-key sum or
+# max), so a merge is commutative and associative — the order in which profiles fold together never matters — and an
+# un-merge can take the folded profile's share back out (sums subtract; anything else goes back to its pre-merge value
+# unless it changed since).
+#
+# Content topics: a page's `properties.topic`, else `properties.category` (the Segment page spec's category).
+# Site sections: the first segment of the page path (`/recipes/pancakes` → `recipes`; `/` → `home`).
+# Sessions: a page or event more than 30 minutes after the profile's last activity opens a new one; an event older
+# than the last activity (a late, offline batch) never opens one. Machine-made events (enrichment `machine`: bots,
+# mail scanners) count as events, and orders and carts they report count; they are not engagement (no session, page
+# view, device, place, referrer or campaign).
 
 SESSION_GAP = dt.timedelta(minutes=30)
 ORDER_EVENTS = frozenset({"Order Completed"})

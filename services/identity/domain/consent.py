@@ -1,9 +1,4 @@
-"""Consent per purpose (with time and source) and the signed one-click unsubscribe token. Pure.
-
-Consent for a purpose is the most recent decision; two decisions at the same instant resolve to "denied". The
-unsubscribe token names a profile and is signed with the platform's `link-signing` key (HMAC-SHA256) under its own
-label, so an email open/click token can never be replayed as an unsubscribe and vice versa.
-"""
+"""Consent per purpose (with time and source) and the signed one-click unsubscribe token. Pure."""
 
 from __future__ import annotations
 
@@ -15,6 +10,10 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from services.common.contracts.registry import EventCollected
+
+# Consent for a purpose is the most recent decision; two decisions at the same instant resolve to "denied". The
+# unsubscribe token names a profile and is signed with the platform's `link-signing` key (HMAC-SHA256) under its own
+# label, so an email open/click token can never be replayed as an unsubscribe and vice versa.
 
 Purpose = Literal["tracking", "email_marketing", "personalisation"]
 PURPOSES: tuple[Purpose, ...] = ("tracking", "email_marketing", "personalisation")

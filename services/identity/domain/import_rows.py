@@ -1,14 +1,4 @@
-"""Contact import rows: parse CSV or JSON lines, and validate each row into a contact or a rejection. Pure.
-
-A row names a person by `email` (required: the import is idempotent by email) and may carry `userId`, traits,
-consent per purpose, questionnaire answers and `updatedAt` (when the values were true; default: the import time).
-
-- CSV: a header row; columns `email`, `userId`, `updatedAt`, `consent.<purpose>`, `answers.<question>`,
-  `questionnaireId`, and any other column (optionally `traits.<name>`) is a trait. Empty cells are ignored.
-- JSON lines: one object per line with the same flat keys, or nested `traits`, `consent`, `answers` objects.
-
-Row numbers count records from 1 (CSV: the first data row after the header).
-"""
+"""Contact import rows: parse CSV or JSON lines, and validate each row into a contact or a rejection. Pure."""
 
 from __future__ import annotations
 
@@ -23,6 +13,15 @@ from services.common.clock import iso, parse_iso
 from services.identity.domain.consent import as_bool, purpose_of
 from services.identity.domain.profiles import looks_like_email, normalise_email
 from services.identity.domain.stamps import is_empty
+
+# A row names a person by `email` (required: the import is idempotent by email) and may carry `userId`, traits,
+# consent per purpose, questionnaire answers and `updatedAt` (when the values were true; default: the import time).
+#
+# - CSV: a header row; columns `email`, `userId`, `updatedAt`, `consent.<purpose>`, `answers.<question>`,
+#   `questionnaireId`, and any other column (optionally `traits.<name>`) is a trait. Empty cells are ignored.
+# - JSON lines: one object per line with the same flat keys, or nested `traits`, `consent`, `answers` objects.
+#
+# Row numbers count records from 1 (CSV: the first data row after the header).
 
 Format = Literal["csv", "jsonl"]
 MAX_FIELDS = 100

@@ -1,9 +1,4 @@
-"""The identity graph: which client ids an event carries, and which profile it belongs to. Pure.
-
-Identifiers are `(kind, value)`: `anon` (anonymousId, alias previousId), `device` (context.device.id), `user`
-(userId) and `email` (lower-cased). `user` and `email` are *known* identifiers: a profile holding one is a known
-person. Profile ids themselves are random (UUIDv7) and never come from a client.
-"""
+"""The identity graph: which client ids an event carries, and which profile it belongs to. Pure."""
 
 from __future__ import annotations
 
@@ -11,6 +6,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from services.common.contracts.registry import EventCollected
+
+# Identifiers are `(kind, value)`: `anon` (anonymousId, alias previousId), `device` (context.device.id), `user`
+# (userId) and `email` (lower-cased). `user` and `email` are *known* identifiers: a profile holding one is a known
+# person. Profile ids themselves are random (UUIDv7) and never come from a client.
 
 Identifier = tuple[str, str]  # (kind, value): ("anon", "a-1"), ("user", "u-9"), ("email", "ana@x.com")
 KNOWN_KINDS = ("user", "email")

@@ -1,12 +1,4 @@
-"""The records identity keeps and the pure rules that fold and unfold them. Pure.
-
-- `Profile`: the durable part of a person (identities, traits, consent, merge links), versioned for optimistic
-  writes; it changes only when traits, consent, identities or merges change.
-- `Entry`: one link of a profile's timeline chain. Entries are numbered (`seq`), appended with a conditional put,
-  and each carries the computed traits *after* it, so recording an event is one write and the newest entry is the
-  profile's behavioural state. A closed chain (merged, erased) ends with a fence entry that later writers see.
-- `MergeLog`: what a merge changed, enough to undo it.
-"""
+"""The records identity keeps and the pure rules that fold and unfold them. Pure."""
 
 from __future__ import annotations
 
@@ -27,6 +19,13 @@ from services.identity.domain.consent import (
 from services.identity.domain.profiles import KNOWN_KINDS, Identifier, MergePolicy
 from services.identity.domain.stamps import Stamped, stamped_from_json, stamped_to_json
 from services.identity.domain.traits import merge_traits, trait_diff, unmerge_traits
+
+# - `Profile`: the durable part of a person (identities, traits, consent, merge links), versioned for optimistic writes;
+#   it changes only when traits, consent, identities or merges change.
+# - `Entry`: one link of a profile's timeline chain. Entries are numbered (`seq`), appended with a conditional put, and
+#   each carries the computed traits *after* it, so recording an event is one write and the newest entry is the
+#   profile's behavioural state. A closed chain (merged, erased) ends with a fence entry that later writers see.
+# - `MergeLog`: what a merge changed, enough to undo it.
 
 EntryKind = Literal["activity", "merge", "merged", "unmerge", "restored", "erased"]
 RECENT_IDS = 32  # message ids remembered per profile to recognise a redelivered event

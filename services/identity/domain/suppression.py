@@ -1,9 +1,4 @@
-"""SES feedback → the suppression list: which addresses a bounce or complaint notification names. Pure.
-
-SES v2 (configuration-set event destination → EventBridge) sends `detail-type` "Email Bounced" or "Email Complaint
-Received" from `aws.ses`, with the SES event record as `detail` (`eventType`, `bounce`/`complaint`, `mail`).
-Only permanent (hard) bounces suppress an address; transient ones say nothing about the address itself.
-"""
+"""SES feedback → the suppression list: which addresses a bounce or complaint notification names. Pure."""
 
 from __future__ import annotations
 
@@ -12,6 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.identity.domain.profiles import looks_like_email, normalise_email
+
+# SES v2 (configuration-set event destination → EventBridge) sends `detail-type` "Email Bounced" or "Email Complaint
+# Received" from `aws.ses`, with the SES event record as `detail` (`eventType`, `bounce`/`complaint`, `mail`).
+# Only permanent (hard) bounces suppress an address; transient ones say nothing about the address itself.
 
 BOUNCED = "Email Bounced"
 COMPLAINED = "Email Complaint Received"

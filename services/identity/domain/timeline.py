@@ -1,10 +1,4 @@
-"""The activity timeline: what is kept of an event, and paging across a profile and the profiles merged into it.
-Pure.
-
-A merged profile's history stays in its own chain; the survivor's timeline reads every chain of its merge family
-and interleaves them newest first (by the time identity recorded each entry). The cursor remembers, per chain, the
-last entry returned.
-"""
+"""Activity timeline: what is kept of an event, and paging across a profile and the profiles merged into it. Pure."""
 
 from __future__ import annotations
 
@@ -17,6 +11,10 @@ from typing import Any
 from services.common.clock import iso
 from services.common.contracts.registry import EventCollected
 from services.identity.domain.records import Entry
+
+# A merged profile's history stays in its own chain; the survivor's timeline reads every chain of its merge family
+# and interleaves them newest first (by the time identity recorded each entry). The cursor remembers, per chain, the
+# last entry returned.
 
 KEPT_CONTEXT = ("page", "campaign", "referrer", "locale", "timezone")
 

@@ -1,8 +1,4 @@
-"""Profile traits (identify traits, CRM fields): what an event sets, and the conflict rule. Pure.
-
-Every trait carries the time it was set; the most recent non-empty value wins, ties broken by value, so applying
-updates or merging profiles gives the same result in any order.
-"""
+"""Profile traits (identify traits, CRM fields): what an event sets, and the conflict rule. Pure."""
 
 from __future__ import annotations
 
@@ -11,6 +7,9 @@ from typing import Any
 
 from services.common.contracts.registry import EventCollected
 from services.identity.domain.stamps import Stamped, canonical, is_empty, later, merge_stamped, same, unmerge_stamped
+
+# Every trait carries the time it was set; the most recent non-empty value wins, ties broken by value, so applying
+# updates or merging profiles gives the same result in any order.
 
 Traits = Mapping[str, Stamped]
 

@@ -1,7 +1,4 @@
-"""Consumer: SES bounce and complaint notifications (EventBridge, source aws.ses) → the suppression list.
-
-SES events are AWS-shaped (`detail` is the SES event record), not platform envelopes, so this consumer parses the
-EventBridge event itself; partial batch failures work as for every consumer."""
+"""Consumer: SES bounce and complaint notifications (EventBridge, source aws.ses) → the suppression list."""
 
 from __future__ import annotations
 
@@ -14,6 +11,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from services.common import observability
 from services.identity import app
 from services.identity.use_cases.privacy import record_email_feedback
+
+# SES events are AWS-shaped (`detail` is the SES event record), not platform envelopes, so this consumer parses the
+# EventBridge event itself; partial batch failures work as for every consumer.
 
 log = observability.logger("identity")
 metrics = observability.metrics("identity")

@@ -1,14 +1,4 @@
-"""In-memory adapters with the same public methods and conditional semantics as the real ones (adapters/dynamodb.py,
-adapters/aws.py), for unit tests of the journeys use cases without moto (fakes beat mocks).
-
-`MemoryJourneys` keeps the journeys table as `pk → sk → attributes`, under one lock, with DynamoDB's behaviour where a
-use case can tell: conditional writes and transactions apply whole or not at all, and fail with the `ClientError`s
-DynamoDB answers (so `is_condition_failure` and the use cases' string checks see the same thing); values round-trip
-as through DynamoDB (floats that are whole come back as ints, `None` inside maps is dropped, tuples become lists);
-what goes in and what comes out is copied, so a caller never holds stored state. As with DynamoDB's TTL, an item
-past its `expiresAt` is not deleted; only the tombstone check looks at it.
-
-The bus publisher for tests is `services.common.bus.RecordingPublisher` (re-exported here)."""
+"""In-memory journeys adapters with the real ones' semantics, for unit tests of the journeys use cases."""
 
 from __future__ import annotations
 
@@ -34,6 +24,18 @@ from services.journeys.adapters.dynamodb import (
 )
 from services.journeys.adapters.webhook_http import Response
 from services.journeys.ports import JourneyStore
+
+# In-memory adapters with the same public methods and conditional semantics as the real ones (adapters/dynamodb.py,
+# adapters/aws.py), for unit tests of the journeys use cases without moto (fakes beat mocks).
+#
+# `MemoryJourneys` keeps the journeys table as `pk → sk → attributes`, under one lock, with DynamoDB's behaviour where a
+# use case can tell: conditional writes and transactions apply whole or not at all, and fail with the `ClientError`s
+# DynamoDB answers (so `is_condition_failure` and the use cases' string checks see the same thing); values round-trip
+# as through DynamoDB (floats that are whole come back as ints, `None` inside maps is dropped, tuples become lists);
+# what goes in and what comes out is copied, so a caller never holds stored state. As with DynamoDB's TTL, an item
+# past its `expiresAt` is not deleted; only the tombstone check looks at it.
+#
+# The bus publisher for tests is `services.common.bus.RecordingPublisher` (re-exported here).
 
 __all__ = [
     "MemoryDirectory",

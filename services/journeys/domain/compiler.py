@@ -1,10 +1,4 @@
-"""A published journey version compiled into its own Step Functions state machine (ASL), node by node. Pure.
-
-Every node becomes a state named after it, so the AWS console draws the marketer's graph. A node's task (one
-Lambda call) does the node's work and its bookkeeping (counters, where the run is) and answers which edge to
-take: `$.step = {"node": id, "branch": label}`; a Choice follows the label. Waits are native `Wait` states
-(exact timers, up to a year); a wait for an event is a `.waitForTaskToken` task with `TimeoutSeconds`.
-"""
+"""A published journey version compiled into its own Step Functions state machine (ASL), node by node. Pure."""
 
 from __future__ import annotations
 
@@ -21,6 +15,11 @@ from services.journeys.domain.definition import (
     WaitForEventNode,
     WaitNode,
 )
+
+# Every node becomes a state named after it, so the AWS console draws the marketer's graph. A node's task (one
+# Lambda call) does the node's work and its bookkeeping (counters, where the run is) and answers which edge to
+# take: `$.step = {"node": id, "branch": label}`; a Choice follows the label. Waits are native `Wait` states
+# (exact timers, up to a year); a wait for an event is a `.waitForTaskToken` task with `TimeoutSeconds`.
 
 # Node ids cannot contain a dot, so these names never collide with a node's states ("<id>", "<id>.<part>").
 FINISH = "journey.finish"

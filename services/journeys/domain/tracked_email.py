@@ -1,16 +1,4 @@
-"""Tracked journey email: links become placeholders for signed click URLs, an open pixel is added, and each send
-gets its signed URLs and one-click unsubscribe headers. Pure (stdlib `html.parser`: the Lambda runtime carries no
-HTML library, see docs/decisions.md 19).
-
-The journey's HTML is rewritten once, when its SES template is saved: the value of every `href` of an `<a>` or
-`<area>` that is an absolute http(s) URL becomes `{{cxmLink<n>}}` (one placeholder per distinct URL, in order of
-first appearance) and `<img src="{{cxmOpenUrl}}">` goes before `</body>`. Nothing else in the document changes, byte
-for byte. At send time the template data carries, for that recipient, `cxmLink<n>` = `<API>/v1/t/click/<token>`
-(profile, message, URL), `cxmOpenUrl` = `<API>/v1/t/open/<token>` and `unsubscribeUrl`; SES renders them in.
-
-Not wrapped: mailto:, tel:, anchors, relative links, hrefs holding a `{{placeholder}}` (their URL is only known when
-SES renders them; `{{unsubscribeUrl}}` is one) and links to the unsubscribe endpoint.
-"""
+"""Tracked journey email: signed click links, an open pixel and one-click unsubscribe headers for each send. Pure."""
 
 from __future__ import annotations
 
@@ -30,6 +18,19 @@ from services.common.email_links import (
     sign,
     unsubscribe_url,
 )
+
+# Links become placeholders for signed click URLs, an open pixel is added, and each send gets its signed URLs and
+# one-click unsubscribe headers. Pure (stdlib `html.parser`: the Lambda runtime carries no HTML library, see
+# docs/decisions.md 19).
+#
+# The journey's HTML is rewritten once, when its SES template is saved: the value of every `href` of an `<a>` or
+# `<area>` that is an absolute http(s) URL becomes `{{cxmLink<n>}}` (one placeholder per distinct URL, in order of
+# first appearance) and `<img src="{{cxmOpenUrl}}">` goes before `</body>`. Nothing else in the document changes, byte
+# for byte. At send time the template data carries, for that recipient, `cxmLink<n>` = `<API>/v1/t/click/<token>`
+# (profile, message, URL), `cxmOpenUrl` = `<API>/v1/t/open/<token>` and `unsubscribeUrl`; SES renders them in.
+#
+# Not wrapped: mailto:, tel:, anchors, relative links, hrefs holding a `{{placeholder}}` (their URL is only known when
+# SES renders them; `{{unsubscribeUrl}}` is one) and links to the unsubscribe endpoint.
 
 OPEN_PLACEHOLDER = "cxmOpenUrl"
 UNSUBSCRIBE_PLACEHOLDER = "unsubscribeUrl"

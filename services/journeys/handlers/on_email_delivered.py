@@ -1,7 +1,4 @@
-"""Consumer: SES delivery events (EventBridge, source aws.ses) → the `delivered` counter of the journey email's node.
-
-SES events are AWS-shaped (`detail` is the SES event record), not platform envelopes, so this consumer parses the
-EventBridge event itself; partial batch failures work as for every consumer."""
+"""Consumer: SES delivery events (EventBridge, source aws.ses) → the `delivered` counter of the journey email's node."""
 
 from __future__ import annotations
 
@@ -14,6 +11,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from services.common import observability
 from services.journeys import app
 from services.journeys.use_cases.reactions import on_email_delivered
+
+# SES events are AWS-shaped (`detail` is the SES event record), not platform envelopes, so this consumer parses the
+# EventBridge event itself; partial batch failures work as for every consumer.
 
 log = observability.logger("journeys")
 processor = BatchProcessor(event_type=EventType.SQS)

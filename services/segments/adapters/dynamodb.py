@@ -1,18 +1,4 @@
-"""The segments service's DynamoDB table: definitions (versioned), per-profile rollups, backfill progress and
-sharded statistics counters.
-
-Layout (pk / sk):
-- `DEF` / `SEGMENT#<id>`, `PLAN#<id>`, `QUESTIONNAIRE#<id>`: current definitions (one Query loads them all);
-  `DEF` / `CATALOG`: the definitions generation, bumped by every save (consumers' caches compare it);
-- `HIST#<kind>#<id>` / `v000001`…: every saved version;
-- `PROFILE#<profileId>` / `ROLLUP`: the profile's state as compact JSON, its `version` (optimistic writes), the
-  causes already applied (`seen`), the exactly-once `outbox`, and `dueShard`/`dueAt` (sparse `due` index); a
-  profile folded into another keeps instead `foldedInto`, `mergeId`, `foldedAt`, the `share` the survivor took
-  (for an un-merge) and `expiresAt` (TTL: the un-merge window);
-- `BACKFILL#<segmentId>` / `CURRENT`: progress of the segment's latest backfill;
-- `STATS#DAY#<shard>` / `<date>` and `STATS#NOW#<shard>` / `NOW`: counters, sharded by profile so no
-  partition runs hot.
-"""
+"""The segments service's DynamoDB table: definitions, per-profile rollups, backfill progress, statistics counters."""
 
 from __future__ import annotations
 
@@ -35,6 +21,20 @@ from services.segments.domain.stored import (
     new_backfill,
 )
 from services.segments.ports import SegmentStore, StaleDefinition, StaleRollup
+
+# Definitions are versioned; statistics counters are sharded.
+#
+# Layout (pk / sk):
+# - `DEF` / `SEGMENT#<id>`, `PLAN#<id>`, `QUESTIONNAIRE#<id>`: current definitions (one Query loads them all); `DEF` /
+#   `CATALOG`: the definitions generation, bumped by every save (consumers' caches compare it);
+# - `HIST#<kind>#<id>` / `v000001`…: every saved version;
+# - `PROFILE#<profileId>` / `ROLLUP`: the profile's state as compact JSON, its `version` (optimistic writes), the causes
+#   already applied (`seen`), the exactly-once `outbox`, and `dueShard`/`dueAt` (sparse `due` index); a profile folded
+#   into another keeps instead `foldedInto`, `mergeId`, `foldedAt`, the `share` the survivor took (for an un-merge) and
+#   `expiresAt` (TTL: the un-merge window);
+# - `BACKFILL#<segmentId>` / `CURRENT`: progress of the segment's latest backfill;
+# - `STATS#DAY#<shard>` / `<date>` and `STATS#NOW#<shard>` / `NOW`: counters, sharded by profile so no partition runs
+#   hot.
 
 DEF = "DEF"
 CATALOG = "CATALOG"

@@ -1,18 +1,4 @@
-"""The segments table in memory, with the public methods and conditional semantics of `DynamoSegments`, for unit
-tests of the segments use cases without moto (fakes beat mocks).
-
-`MemorySegments` keeps the table's items as `(pk, sk) → attributes`, in the DynamoDB adapter's layout and encoding
-(a rollup is written by `rollup_item` and read by `stored_rollup`, so it round-trips through JSON, keeps the last
-`SEEN_LIMIT` causes and is due while it has a `dueAt`), under one lock. Where a use case can tell, it behaves as
-DynamoDB does: a rollup is written only over the version it was read at (else `StaleRollup`) and a fold's two
-rollups all or nothing; statistics counters are added in the same write as the rollup change they count, sharded
-as in the table; a definition is saved only over the version read (else `StaleDefinition`), with its history
-entry and a generation bump; a backfill page is counted once per mark. A parallel scan's `limit` counts every item
-it evaluates (definitions and counters too) before the filter, as DynamoDB's `Limit` does; a page ends with a
-cursor only while the part has items left. As with DynamoDB's TTL, nothing expires by itself: a folded rollup and a
-tombstone stay; the use cases compare their expiry with the time.
-
-The bus publisher for tests is `services.common.bus.RecordingPublisher` (re-exported here)."""
+"""The segments table in memory, with `DynamoSegments`' semantics, for unit tests of the segments use cases."""
 
 from __future__ import annotations
 
@@ -45,6 +31,22 @@ from services.segments.domain.stored import (
     new_backfill,
 )
 from services.segments.ports import SegmentStore, StaleDefinition, StaleRollup
+
+# The segments table in memory, with the public methods and conditional semantics of `DynamoSegments`, for unit tests of
+# the segments use cases without moto (fakes beat mocks).
+#
+# `MemorySegments` keeps the table's items as `(pk, sk) → attributes`, in the DynamoDB adapter's layout and encoding
+# (a rollup is written by `rollup_item` and read by `stored_rollup`, so it round-trips through JSON, keeps the last
+# `SEEN_LIMIT` causes and is due while it has a `dueAt`), under one lock. Where a use case can tell, it behaves as
+# DynamoDB does: a rollup is written only over the version it was read at (else `StaleRollup`) and a fold's two
+# rollups all or nothing; statistics counters are added in the same write as the rollup change they count, sharded
+# as in the table; a definition is saved only over the version read (else `StaleDefinition`), with its history
+# entry and a generation bump; a backfill page is counted once per mark. A parallel scan's `limit` counts every item
+# it evaluates (definitions and counters too) before the filter, as DynamoDB's `Limit` does; a page ends with a
+# cursor only while the part has items left. As with DynamoDB's TTL, nothing expires by itself: a folded rollup and a
+# tombstone stay; the use cases compare their expiry with the time.
+#
+# The bus publisher for tests is `services.common.bus.RecordingPublisher` (re-exported here).
 
 __all__ = ["MemorySegments", "RecordingPublisher"]
 

@@ -1,7 +1,4 @@
-"""The compiled catalog of definitions (segments, scoring plans, questionnaires) and the indexes that let one
-activity touch only the segments it can change: by event filter, by trait, by environment, by plan, by
-questionnaire and by `inSegment` dependency. Segments are kept in dependency order. Pure.
-"""
+"""The compiled catalog of definitions (segments, scoring plans, questionnaires) and its indexes. Pure."""
 
 from __future__ import annotations
 
@@ -23,6 +20,9 @@ from services.segments.domain.faults import InvalidDefinition
 from services.segments.domain.questionnaires import FIELDS as QUESTIONNAIRE_FIELDS
 from services.segments.domain.questionnaires import Questionnaire, parse_questionnaire
 from services.segments.domain.scoring import PLAN_FIELDS, Plan, parse_plan
+
+# The indexes let one activity touch only the segments it can change: by event filter, by trait, by environment, by
+# plan, by questionnaire and by `inSegment` dependency. Segments are kept in dependency order.
 
 
 @dataclass(frozen=True)

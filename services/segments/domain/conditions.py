@@ -1,18 +1,4 @@
-"""The segment condition language: a JSON tree of `all` / `any` / `not` over leaves, parsed and validated with
-the path of every fault, then compiled to closures. Pure.
-
-Leaves (see docs/segments.md for examples):
-- `{"trait": "age", "op": "gte", "value": 18}` — the profile's traits;
-- `{"behaviour": {<filter>}, "op": "atLeast", "value": 2, "withinDays": 14}` — counts of matching activities in
-  a rolling window (atLeast / atMost / exactly / never; without a window: ever), or when the first / last one
-  happened (firstWithin / firstNotWithin / lastWithin / lastNotWithin);
-- `{"environment": "deviceType", "op": "in", "value": ["mobile"]}` — the visitor's latest activity's context;
-- `{"score": "<planId>", "op": "gte", "value": 50}`, `{"tier": "<planId>", "op": "atLeast", "value": "hot"}`;
-- `{"inSegment": "<segmentId>"}`; `{"questionnaire": "<id>", "op": "equals", "value": "<segment key>"}`.
-
-A compiled condition answers `test(view)` and `changes_at(view)`: the earliest moment its answer may change by
-the passage of time alone (None: only an event can change it) — which is when the profile is due for review.
-"""
+"""The segment condition language: a JSON tree of `all` / `any` / `not` over leaves, parsed and compiled. Pure."""
 
 from __future__ import annotations
 
@@ -35,6 +21,20 @@ from services.segments.domain.predicates import (
     parse_predicate,
 )
 from services.segments.domain.rollups import Counter, count_changes_at, count_within
+
+# The tree is parsed and validated with the path of every fault, then compiled to closures.
+#
+# Leaves (see docs/segments.md for examples):
+# - `{"trait": "age", "op": "gte", "value": 18}` — the profile's traits;
+# - `{"behaviour": {<filter>}, "op": "atLeast", "value": 2, "withinDays": 14}` — counts of matching activities in a
+#   rolling window (atLeast / atMost / exactly / never; without a window: ever), or when the first / last one happened
+#   (firstWithin / firstNotWithin / lastWithin / lastNotWithin);
+# - `{"environment": "deviceType", "op": "in", "value": ["mobile"]}` — the visitor's latest activity's context;
+# - `{"score": "<planId>", "op": "gte", "value": 50}`, `{"tier": "<planId>", "op": "atLeast", "value": "hot"}`;
+# - `{"inSegment": "<segmentId>"}`; `{"questionnaire": "<id>", "op": "equals", "value": "<segment key>"}`.
+#
+# A compiled condition answers `test(view)` and `changes_at(view)`: the earliest moment its answer may change by
+# the passage of time alone (None: only an event can change it) — which is when the profile is due for review.
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS

@@ -1,17 +1,4 @@
-"""Two profiles become one — identity folded a profile (typically an anonymous one) into another — and, when the
-merge is undone, two again: the state the survivor gets, the exits of the folded profile, and the share the survivor
-took, kept so an un-merge can give it back. Pure.
-
-Fold rules (`combine`):
-- behaviour counters add up per filter: buckets per millisecond, lifetime totals; the first occurrence is the
-  earlier; then pruned as every counter is (so "at least N in W" stays exact up to its threshold);
-- scores add up per plan, within the plan's caps and decay (`scoring.combine`); the survivor keeps what it last
-  announced, so what changes is announced;
-- questionnaire answers: the survivor's, question by question, else the folded profile's; the segment is
-  assigned again from them (a survivor with complete answers keeps exactly its own);
-- traits: the survivor's (identity announces the merged traits with `ProfileUpdated`); environment: the newer;
-  first seen: the earlier; memberships and review times: evaluated again over everything.
-"""
+"""Merging two profiles into one and un-merging them: survivor state, folded exits, the share taken. Pure."""
 
 from __future__ import annotations
 
@@ -24,6 +11,20 @@ from services.segments.domain.questionnaires import assign
 from services.segments.domain.rollups import merge, prune, take_back
 from services.segments.domain.scoring import combine as combine_plan
 from services.segments.domain.scoring import take_back as take_back_plan
+
+# Two profiles become one — identity folded a profile (typically an anonymous one) into another — and, when the merge is
+# undone, two again: the state the survivor gets, the exits of the folded profile, and the share the survivor took, kept
+# so an un-merge can give it back.
+#
+# Fold rules (`combine`):
+# - behaviour counters add up per filter: buckets per millisecond, lifetime totals; the first occurrence is the earlier;
+#   then pruned as every counter is (so "at least N in W" stays exact up to its threshold);
+# - scores add up per plan, within the plan's caps and decay (`scoring.combine`); the survivor keeps what it last
+#   announced, so what changes is announced;
+# - questionnaire answers: the survivor's, question by question, else the folded profile's; the segment is assigned
+#   again from them (a survivor with complete answers keeps exactly its own);
+# - traits: the survivor's (identity announces the merged traits with `ProfileUpdated`); environment: the newer; first
+#   seen: the earlier; memberships and review times: evaluated again over everything.
 
 
 @dataclass

@@ -1,9 +1,4 @@
-"""Value tests shared by traits, event properties, the visitor's environment and scores: parse, then compile.
-
-A predicate is `{"op": ..., "value": ...}` against one field. Parsing checks the value's type for the operator
-(and, for known fields, the allowed values) and normalises it; compiling gives a closure `test(x, now)` plus,
-for the one time-relative operator (`withinLastDays`), the moment its answer changes by time alone.
-"""
+"""Value tests shared by traits, event properties, the visitor's environment and scores: parse, then compile."""
 
 from __future__ import annotations
 
@@ -13,6 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.segments.domain.faults import Reader, is_number, join, kind, parse_moment
+
+# A predicate is `{"op": ..., "value": ...}` against one field. Parsing checks the value's type for the operator
+# (and, for known fields, the allowed values) and normalises it; compiling gives a closure `test(x, now)` plus,
+# for the one time-relative operator (`withinLastDays`), the moment its answer changes by time alone.
 
 DAY_MS = 86_400_000
 MAX_LIST = 500

@@ -1,10 +1,4 @@
-"""What the segments service holds about one profile, made readable for the person's data export. Pure.
-
-Every field of `ProfileState` has its place in the document (`SECTIONS`, checked by a unit test), so a field
-added to the state without a place in the export fails the tests instead of silently going unexported. Ids are
-named from the catalog (segment, plan, questionnaire and answer names; the filter behind each behaviour counter
-and the definitions that count it); epoch milliseconds become ISO-8601 UTC.
-"""
+"""What the segments service holds about one profile, made readable for the person's data export. Pure."""
 
 from __future__ import annotations
 
@@ -18,6 +12,11 @@ from services.segments.domain.merges import Share
 from services.segments.domain.profiles import ProfileState
 from services.segments.domain.rollups import Counter
 from services.segments.domain.scoring import tier_of, value_at
+
+# Every field of `ProfileState` has its place in the document (`SECTIONS`, checked by a unit test), so a field
+# added to the state without a place in the export fails the tests instead of silently going unexported. Ids are
+# named from the catalog (segment, plan, questionnaire and answer names; the filter behind each behaviour counter
+# and the definitions that count it); epoch milliseconds become ISO-8601 UTC.
 
 # ProfileState field → the section of the export that shows it.
 SECTIONS = {

@@ -1,9 +1,4 @@
-"""One profile's segmentation state and how an activity, a trait change or the passage of time changes it:
-rollups, scores, questionnaire segment, memberships — and when the profile is next due for review. Pure.
-
-`apply(catalog, state, stimulus, now)` never mutates `state`; it returns the new state, what changed (the
-transitions and score events to publish) and whether anything needs writing at all.
-"""
+"""One profile's segmentation state and how an activity, a trait change or the passage of time changes it. Pure."""
 
 from __future__ import annotations
 
@@ -15,6 +10,11 @@ from services.segments.domain.catalog import Catalog
 from services.segments.domain.questionnaires import answers_in, assign
 from services.segments.domain.rollups import Counter, record
 from services.segments.domain.scoring import Plan, add_points, award, award_once, changes_at, tier_of, value_at
+
+# The state: rollups, scores, questionnaire segment, memberships — and when the profile is next due for review.
+#
+# `apply(catalog, state, stimulus, now)` never mutates `state`; it returns the new state, what changed (the
+# transitions and score events to publish) and whether anything needs writing at all.
 
 # ---- state ----------------------------------------------------------------------------------------------------
 

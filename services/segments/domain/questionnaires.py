@@ -1,13 +1,4 @@
-"""Questionnaire segmentation: N questions on a scale (1–7 by default) and a key that turns answers into one of
-the questionnaire's segments, with a confidence. Pure.
-
-Two kinds of key, as typing tools publish them:
-- `centroids`: each segment's typical answers; the nearest (Euclidean) wins, and the confidence is
-  1 − d(best) / d(second best): 1 on the centroid itself, 0 half-way between two segments;
-- `weights`: a linear score per segment (bias + Σ weight × answer); the highest wins, and the confidence is its
-  softmax probability among all segments.
-Below `minConfidence`, or with questions unanswered, the profile stays in the neutral pool (segment None).
-"""
+"""Questionnaire segmentation: a key turns answers into one of the questionnaire's segments, with a confidence. Pure."""
 
 from __future__ import annotations
 
@@ -18,6 +9,16 @@ from typing import Any
 
 from services.segments.domain.activities import ActivityView
 from services.segments.domain.faults import Reader, is_number, join
+
+# N questions on a scale (1–7 by default) and a key that turns answers into one of the questionnaire's segments, with a
+# confidence.
+#
+# Two kinds of key, as typing tools publish them:
+# - `centroids`: each segment's typical answers; the nearest (Euclidean) wins, and the confidence is 1 − d(best) /
+#   d(second best): 1 on the centroid itself, 0 half-way between two segments;
+# - `weights`: a linear score per segment (bias + Σ weight × answer); the highest wins, and the confidence is its
+#   softmax probability among all segments.
+# Below `minConfidence`, or with questions unanswered, the profile stays in the neutral pool (segment None).
 
 KEY = re.compile(r"[a-z0-9][a-z0-9_\-]{0,49}")
 DEFAULT_EVENT = "Questionnaire Answered"

@@ -1,18 +1,18 @@
-"""Per-profile behavioural rollups: for each event filter, sparse time buckets of hits, a lifetime total and
-the first occurrence. Pure.
-
-A condition "at least N in W" (or at most / exactly N, or never) only needs to tell counts up to its threshold
-apart, so a filter keeps its most recent buckets until they hold `keep` = largest threshold + 1 hits, and drops
-buckets older than its longest window: when the oldest kept bucket ages out of the window, every dropped one
-already has. Counts within any window are therefore exact up to `keep`, the moment each bucket leaves a window
-is known, and so is the exact time a membership ends or begins — no scan of past events, no nightly rebuild.
-Buckets are one millisecond wide (hits in the same millisecond share one), so exits are exact, not rounded.
-"""
+"""Per-profile behavioural rollups: sparse time buckets of hits per event filter, lifetime total, first hit. Pure."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+# For each event filter: sparse time buckets of hits, a lifetime total and the first occurrence.
+#
+# A condition "at least N in W" (or at most / exactly N, or never) only needs to tell counts up to its threshold
+# apart, so a filter keeps its most recent buckets until they hold `keep` = largest threshold + 1 hits, and drops
+# buckets older than its longest window: when the oldest kept bucket ages out of the window, every dropped one
+# already has. Counts within any window are therefore exact up to `keep`, the moment each bucket leaves a window
+# is known, and so is the exact time a membership ends or begins — no scan of past events, no nightly rebuild.
+# Buckets are one millisecond wide (hits in the same millisecond share one), so exits are exact, not rounded.
 
 
 @dataclass(slots=True)

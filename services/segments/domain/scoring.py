@@ -1,10 +1,4 @@
-"""Scoring plans: points for activities and (once) for traits, caps per day and lifetime, decay, tiers. Pure.
-
-A plan's state per profile is a small JSON object:
-`v`/`t` the value at a moment (no decay, or a percentage per week), `d` points per award day (points that
-expire after N days), `c` per-rule caps `[day, points today, points ever]`, `o` the trait rules already paid,
-and `s`/`tier` — the score and tier last published, so each change is announced once.
-"""
+"""Scoring plans: points for activities and (once) for traits, caps per day and lifetime, decay, tiers. Pure."""
 
 from __future__ import annotations
 
@@ -27,6 +21,11 @@ from services.segments.domain.conditions import (
 )
 from services.segments.domain.conditions import parse as parse_condition
 from services.segments.domain.faults import InvalidDefinition, Reader, join
+
+# A plan's state per profile is a small JSON object:
+# `v`/`t` the value at a moment (no decay, or a percentage per week), `d` points per award day (points that
+# expire after N days), `c` per-rule caps `[day, points today, points ever]`, `o` the trait rules already paid,
+# and `s`/`tier` — the score and tier last published, so each change is announced once.
 
 DAY_MS = 86_400_000
 WEEK_MS = 7 * DAY_MS

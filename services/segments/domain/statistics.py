@@ -1,9 +1,4 @@
-"""Segment statistics as counter deltas, computed from a profile's state before and after a change. Pure.
-
-The shell adds the deltas to sharded counter items in the same transaction as the profile's write, so each
-transition is counted exactly once: per day (entries, exits, questionnaire movements) and current (segment
-sizes, pairwise overlaps, profiles per tier, profiles per questionnaire segment).
-"""
+"""Segment statistics as counter deltas, computed from a profile's state before and after a change. Pure."""
 
 from __future__ import annotations
 
@@ -11,6 +6,10 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from services.segments.domain.profiles import ProfileState
+
+# The shell adds the deltas to sharded counter items in the same transaction as the profile's write, so each
+# transition is counted exactly once: per day (entries, exits, questionnaire movements) and current (segment
+# sizes, pairwise overlaps, profiles per tier, profiles per questionnaire segment).
 
 NEUTRAL = "neutral"  # answered, but no segment matched with enough confidence
 UNANSWERED = "unanswered"

@@ -1,6 +1,4 @@
-"""Consumer: ActivityRecorded and ProfileUpdated → the profile's rollup, scores and memberships, in real time;
-ProfilesMerged / ProfilesUnmerged → the folded profile's rollup joins the survivor's (or comes back);
-ProfileErased → the rollup is erased; ScorePointsRequested (a journey's addScore step) → points in a plan."""
+"""Consumer: activity, profile, merge, erasure and score-points events → the profile's segmentation rollup."""
 
 from services.common.consumer import sqs_handler
 from services.segments import app
@@ -12,6 +10,11 @@ from services.segments.use_cases import (
     record_profile_update,
     unfold_profiles,
 )
+
+# - ActivityRecorded and ProfileUpdated → the profile's rollup, scores and memberships, in real time;
+# - ProfilesMerged / ProfilesUnmerged → the folded profile's rollup joins the survivor's (or comes back);
+# - ProfileErased → the rollup is erased;
+# - ScorePointsRequested (a journey's addScore step) → points in a plan.
 
 
 def _activity(envelope: object) -> object:

@@ -1,10 +1,4 @@
-"""Backfill: evaluate a new or changed segment over the profiles that exist already, asynchronously.
-
-A batched fan-out on the bus: saving a segment requests `PARTS` parallel-scan parts; each message evaluates one
-page of its part and requests the next page, so no invocation runs long and parts run side by side. Progress
-(pages, profiles, changes, parts done) is counted once per page on the segment's backfill item, visible at
-`GET /v1/segments/{id}`. A page is idempotent: each profile's re-evaluation is keyed by (backfill, profile).
-"""
+"""Backfill: evaluate a new or changed segment over the profiles that exist already, asynchronously."""
 
 from __future__ import annotations
 
@@ -21,6 +15,11 @@ from services.segments.domain.catalog import Catalog
 from services.segments.domain.profiles import Reevaluate
 from services.segments.ports import Backfills, SegmentStore
 from services.segments.use_cases.evaluation import process
+
+# A batched fan-out on the bus: saving a segment requests `PARTS` parallel-scan parts; each message evaluates one
+# page of its part and requests the next page, so no invocation runs long and parts run side by side. Progress
+# (pages, profiles, changes, parts done) is counted once per page on the segment's backfill item, visible at
+# `GET /v1/segments/{id}`. A page is idempotent: each profile's re-evaluation is keyed by (backfill, profile).
 
 PARTS = 4
 PAGE_SIZE = 100

@@ -1,9 +1,4 @@
-"""Definitions through the admin API: segments, scoring plans and questionnaires — validated against what they
-name (with the path of every fault), saved as a new version atomically, and segments backfilled.
-
-Nothing is half-saved: a definition is fully validated before the one transaction that writes it, its history
-entry and the definitions generation.
-"""
+"""Definitions through the admin API: segments, scoring plans and questionnaires validated, saved, backfilled."""
 
 from __future__ import annotations
 
@@ -22,6 +17,12 @@ from services.segments.domain.questionnaires import parse_questionnaire
 from services.segments.domain.scoring import parse_plan
 from services.segments.ports import Definitions, SegmentStore, StaleDefinition
 from services.segments.use_cases.backfill import request_backfill
+
+# Segments, scoring plans and questionnaires are validated against what they name (with the path of every fault), saved
+# as a new version atomically, and segments backfilled.
+#
+# Nothing is half-saved: a definition is fully validated before the one transaction that writes it, its history
+# entry and the definitions generation.
 
 
 class NotFound(LookupError):

@@ -1,18 +1,4 @@
-"""Real-time evaluation: apply an activity, a trait change or the passage of time to one profile's rollup with
-one read and (when anything changed) one conditional write, and announce what changed exactly once.
-
-Exactly once, even when a message is redelivered, consumers race, or a writer dies half-way:
-- the cause (the bus event id, or the sweep's tick) is recorded in the rollup with the write, so a redelivery
-  changes nothing a second time;
-- membership transitions, tier crossings and questionnaire assignments go into the rollup's `outbox` in the
-  same write, tagged with their cause; the writer publishes its own messages, then drops them from the outbox
-  (a conditional update that retries until it has). Another writer carries foreign messages along untouched.
-  Messages left behind by a writer that died are published by the redelivery of their cause, or — a minute
-  later — by whoever touches the profile next, the sweep included (the item stays due until then). Every
-  re-publish carries the same derived event id;
-- score changes carry the absolute score, so a redelivery simply re-announces them (same id).
-Steady state (nothing announced) is one GetItem and at most one PutItem per activity.
-"""
+"""Real-time evaluation: apply an activity, trait change or time to a profile's rollup, announce changes once."""
 
 from __future__ import annotations
 
@@ -49,6 +35,21 @@ from services.segments.domain.profiles import (
 from services.segments.domain.statistics import deltas, snapshot
 from services.segments.domain.stored import StoredRollup
 from services.segments.ports import Profiles, Rollups, StaleRollup
+
+# Real-time evaluation applies an activity, a trait change or the passage of time to one profile's rollup with one read
+# and (when anything changed) one conditional write, and announces what changed exactly once.
+#
+# Exactly once, even when a message is redelivered, consumers race, or a writer dies half-way:
+# - the cause (the bus event id, or the sweep's tick) is recorded in the rollup with the write, so a redelivery changes
+#   nothing a second time;
+# - membership transitions, tier crossings and questionnaire assignments go into the rollup's `outbox` in the same
+#   write, tagged with their cause; the writer publishes its own messages, then drops them from the outbox (a
+#   conditional update that retries until it has). Another writer carries foreign messages along untouched. Messages
+#   left behind by a writer that died are published by the redelivery of their cause, or — a minute later — by whoever
+#   touches the profile next, the sweep included (the item stays due until then). Every re-publish carries the same
+#   derived event id;
+# - score changes carry the absolute score, so a redelivery simply re-announces them (same id).
+# Steady state (nothing announced) is one GetItem and at most one PutItem per activity.
 
 MAX_ATTEMPTS = 8
 MAX_HOPS = 5  # folded profiles followed to their survivor (A into B, then B into C)

@@ -1,17 +1,4 @@
-"""Merges: identity folded one profile into another (`ProfilesMerged`) or undid that (`ProfilesUnmerged`).
-
-A fold writes both rollups in one transaction, each conditional on the version read (a concurrent activity on
-either profile makes it re-read both and fold again): the survivor's with the folded history added up and
-re-evaluated, the folded profile's replaced by a *folded* rollup — where it went, by which merge, and the share the
-survivor took (for an un-merge), kept for `UNMERGE_WINDOW`. Its announcements (the survivor's transitions, score
-changes, crossings, assignments and the folded profile's exits) go into the survivor's outbox in that write and
-are published, then confirmed, as `process` does: exactly once, with ids derived from each profile's sequence.
-
-A message still in flight for the folded id finds the folded rollup: an activity the share already holds is
-dropped, any other activity counts for the survivor (identity recorded it on the folded profile just before the
-merge); trait changes are dropped (identity announces the merged traits on the survivor). Merges are rare, so
-none of this costs steady-state traffic anything: the folded rollup is read by the same GetItem as any rollup.
-"""
+"""Merges: identity folded one profile into another (`ProfilesMerged`) or undid that (`ProfilesUnmerged`)."""
 
 from __future__ import annotations
 
@@ -40,6 +27,18 @@ from services.segments.use_cases.evaluation import (
     publish_messages,
     rollup_after,
 )
+
+# A fold writes both rollups in one transaction, each conditional on the version read (a concurrent activity on
+# either profile makes it re-read both and fold again): the survivor's with the folded history added up and
+# re-evaluated, the folded profile's replaced by a *folded* rollup — where it went, by which merge, and the share the
+# survivor took (for an un-merge), kept for `UNMERGE_WINDOW`. Its announcements (the survivor's transitions, score
+# changes, crossings, assignments and the folded profile's exits) go into the survivor's outbox in that write and
+# are published, then confirmed, as `process` does: exactly once, with ids derived from each profile's sequence.
+#
+# A message still in flight for the folded id finds the folded rollup: an activity the share already holds is
+# dropped, any other activity counts for the survivor (identity recorded it on the folded profile just before the
+# merge); trait changes are dropped (identity announces the merged traits on the survivor). Merges are rare, so
+# none of this costs steady-state traffic anything: the folded rollup is read by the same GetItem as any rollup.
 
 UNMERGE_WINDOW = dt.timedelta(days=30)  # longer than a message can wait in a queue and its DLQ (decision 23)
 
