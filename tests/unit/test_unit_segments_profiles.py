@@ -5,6 +5,7 @@ change once."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -295,3 +296,29 @@ def test_sizes_per_day_walk_back_from_the_current_size() -> None:
     days = ["2026-03-01", "2026-03-02", "2026-03-03"]
     series = sizes_by_day(5, days, {"2026-03-02": (4, 1), "2026-03-03": (2, 0)})
     assert [(d["date"], d["size"]) for d in series] == [("2026-03-01", 0), ("2026-03-02", 3), ("2026-03-03", 5)]
+
+
+def test_a_copied_state_keeps_every_field_and_changes_apart_from_the_original() -> None:
+    # Given a state with every field set
+    original = ProfileState.from_json(
+        apply(
+            build([segment("r", {"behaviour": RECIPES, "op": "atLeast", "value": 1})], [], []),
+            ProfileState(),
+            page(T0),
+            T0,
+        ).state.to_json()
+    )
+    original.traits = {"plan": "pro"}
+    original.scores = {"eng": {"v": 5}}
+    original.answers = {"q": {"a": {"1": 3}}}
+    # When it is copied
+    copied = original.copy()
+    # Then every field carries over (a field added later cannot be dropped by the copy)
+    assert dataclasses.asdict(copied) == dataclasses.asdict(original)
+    # And the maps changed in place are the copy's own
+    copied.members["other"] = T0
+    copied.scores["new"] = {"v": 1}
+    copied.answers["q2"] = {}
+    copied.counters.clear()
+    assert "other" not in original.members and "new" not in original.scores and "q2" not in original.answers
+    assert original.counters

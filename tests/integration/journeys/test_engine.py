@@ -526,3 +526,36 @@ def test_a_yearly_date_with_re_entry_once_is_refused(api: Api) -> None:
     refused = api.admin("POST", "/v1/journeys", document)
     assert refused.status == 400
     assert [e["field"] for e in refused.body["errors"]] == ["entry.reentry"]
+
+
+def test_leaving_a_segment_the_journey_names_ends_the_run_at_once(cloud: Any, api: Api) -> None:
+    # Given a pro-plan onboarding that ends for whoever leaves the pro segment
+    segment = api.admin(
+        "POST", "/v1/segments", {"name": "Pro", "condition": {"trait": "plan", "op": "equals", "value": "pro"}}
+    )
+    assert segment.status == 201, segment.body
+    created = journey(
+        api,
+        [{"id": "wait", "type": "wait", "seconds": 5 * 86400, "next": "email"}, EMAIL],
+        exitOnSegmentExit=[segment.body["segmentId"]],
+    )
+    user = f"pia-{uuid.uuid4().hex[:6]}"
+    traits = {"email": f"{user}@example.com", "firstName": "Pia", "plan": "pro"}
+    assert api.send("identify", {"userId": user, "traits": traits}).status == 200
+    cloud.settle()
+    pia = str(api.admin("GET", f"/v1/profiles?userId={user}").body["profileId"])
+    enrol(api, created["journeyId"], pia)
+    settle_time(cloud, "1d")
+
+    # When she downgrades (and so leaves the segment)
+    assert api.send("identify", {"userId": user, "traits": {"plan": "free"}}).status == 200
+    settle_time(cloud, "5d")
+
+    # Then her run ended where it was, with the reason, and the email never went out
+    run = run_of(api, created["journeyId"], pia)
+    assert (run["state"], execution_status(cloud, run)) == ("exited", "ABORTED")
+    assert run["reason"] == f"left segment {segment.body['segmentId']}"
+    assert emails_to(cloud, pia, api) == []
+    summary = api.admin("GET", f"/v1/journeys/{created['journeyId']}/analytics").body["versions"][0]["journey"]
+    assert (summary["exited"], summary["active"]) == (1, 0)
+    assert analytics_node(api, created["journeyId"], 1, "wait")["exited"] == 1
