@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -421,3 +422,15 @@ def test_next_local_time_shows_the_wall_time_on_an_allowed_day(
         before = (when - dt.timedelta(seconds=1)).astimezone(zone)
         assert before.time() < at < local.time()
         assert weekdays is None or before.weekday() in weekdays
+
+
+def test_time_zones_resolve_from_the_tzdata_package_without_a_system_database() -> None:
+    # Given a machine with no system zone database (the Lambda runtime on Amazon Linux 2023)
+    zoneinfo.reset_tzpath(to=[])
+    zoneinfo.ZoneInfo.clear_cache()
+    try:
+        # Then the profile's zone still resolves, from the tzdata package the Dependencies layer ships
+        assert profile_zone({"timezone": "Pacific/Auckland"}).key == "Pacific/Auckland"
+    finally:
+        zoneinfo.reset_tzpath()
+        zoneinfo.ZoneInfo.clear_cache()
