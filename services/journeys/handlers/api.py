@@ -41,6 +41,21 @@ def _document() -> Any:
         raise bad_request("The body is not JSON.", [FieldError("body", "not valid JSON")]) from None
 
 
+def _publish(journey_id: str, repo: Any) -> dict[str, Any]:
+    """Publish the draft, and let this container's cache of live journeys see it at once."""
+    saved = definitions.publish(
+        journey_id,
+        repo,
+        deps.directory(),
+        deps.runner(),
+        deps.mailer(),
+        deps.machine_functions(),
+        deps.webhooks_allow_private(),
+    )
+    deps.journeys_changed()
+    return saved
+
+
 @app.post("/v1/journeys", summary="Save a journey (a draft; `?publish=true` publishes it at once)", tags=["journeys"])
 def create_journey(publish: Annotated[bool, Query()] = False) -> Any:
     document = _document()
@@ -48,16 +63,7 @@ def create_journey(publish: Annotated[bool, Query()] = False) -> Any:
     repo = deps.journeys()
     saved = definitions.create(document, repo, deps.directory(), deps.webhooks_allow_private())
     if publish or legacy:  # the walking skeleton's one-call journeys are live at once, as they always were
-        saved = definitions.publish(
-            saved["journeyId"],
-            repo,
-            deps.directory(),
-            deps.runner(),
-            deps.mailer(),
-            deps.machine_functions(),
-            deps.webhooks_allow_private(),
-        )
-        deps.journeys_changed()
+        saved = _publish(saved["journeyId"], repo)
     return definitions.journey_view(saved, repo), 201
 
 
@@ -85,16 +91,7 @@ def update_journey(journeyId: str) -> dict[str, Any]:
 @app.post("/v1/journeys/<journeyId>/publish", summary="Publish the draft as a new version", tags=["journeys"])
 def publish_journey(journeyId: str) -> dict[str, Any]:
     repo = deps.journeys()
-    saved = definitions.publish(
-        journeyId,
-        repo,
-        deps.directory(),
-        deps.runner(),
-        deps.mailer(),
-        deps.machine_functions(),
-        deps.webhooks_allow_private(),
-    )
-    deps.journeys_changed()
+    saved = _publish(journeyId, repo)
     return definitions.journey_view(saved, repo)
 
 
@@ -126,7 +123,7 @@ def archive_journey(journeyId: str) -> dict[str, Any]:
 )
 def enrol(journeyId: str, body: Annotated[Enrolment, Body()]) -> dict[str, Any]:
     repo = deps.journeys()
-    deps.journeys_changed()
+    deps.journeys_changed()  # a fresh read: a journey published from another container may not be cached here
     journey = deps.catalog(repo).journeys.get(journeyId)
     if journey is None or journey.status != "active":
         raise not_found(f"No active journey {journeyId}.", "journeyId")
