@@ -94,12 +94,15 @@ def dependencies_layer(scope: Construct) -> lambda_.ILayerVersion:
         code=lambda_.Code.from_asset(str(LAYER_DIR), exclude=[".installed"]),
         compatible_runtimes=[lambda_.Runtime.PYTHON_3_12],
         compatible_architectures=[lambda_.Architecture.ARM_64],
-        description="CxM runtime packages beyond Powertools: "
-        + ", ".join(
-            line.strip()
-            for line in LAYER_REQUIREMENTS.read_text().splitlines()
-            if line.strip() and not line.startswith("#")
-        ),
+        # names only (pins are in infra/layer/requirements.txt): a layer description holds at most 256 characters
+        description=(
+            "CxM runtime packages beyond Powertools: "
+            + ", ".join(
+                line.split("==")[0].strip()
+                for line in LAYER_REQUIREMENTS.read_text().splitlines()
+                if line.strip() and not line.startswith("#")
+            )
+        )[:256],
     )
 
 
