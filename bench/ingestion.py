@@ -165,7 +165,7 @@ def _rate(run: Callable[[], int]) -> tuple[float, float]:
 def core_table() -> str:
     from pydantic_core import from_json
 
-    from services.events.domain import devices
+    from services.common.enrichment import devices
     from services.events.domain.ingestion import collected_data, ingest_batch
     from services.events.domain.messages import (
         MAX_MESSAGE_BYTES,

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.table import render
-from services.segments.domain.activities import ActivityView
+from services.common.conditions.activities import ActivityView
+from services.common.conditions.rollups import Counter, count_within, record
 from services.segments.domain.catalog import Catalog, build
 from services.segments.domain.profiles import Activity, ProfileState, ProfileView, apply
-from services.segments.domain.rollups import Counter, count_within, record
 from services.segments.domain.scoring import tier_of, value_at
 
 NOW = 1_772_442_000_000  # 2026-03-02 09:00 UTC
@@ -321,8 +321,8 @@ def profile(rng: random.Random, catalog: Catalog) -> ProfileState:
 
 
 def _filter_key(catalog: Catalog, index: int) -> str:
-    from services.segments.domain.activities import parse_filter
-    from services.segments.domain.faults import Reader
+    from services.common.conditions.activities import parse_filter
+    from services.common.conditions.faults import Reader
 
     parsed = parse_filter(Reader(), FILTERS[index], "f")
     assert parsed is not None

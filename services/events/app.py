@@ -9,9 +9,9 @@ from functools import cache
 
 from services.common import secrets, settings
 from services.common.bus import EventBridgePublisher
+from services.common.enrichment import referrers
 from services.events.adapters.archive import DynamoKeyRing, S3Archive
 from services.events.adapters.dynamodb import DynamoClickLog, DynamoLedger
-from services.events.domain import referrers
 from services.events.domain.ingestion import Config
 from services.events.domain.scanners import Thresholds
 from services.events.manifest import ARCHIVE, ARCHIVE_KEYS, MESSAGES

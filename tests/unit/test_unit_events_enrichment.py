@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.events.domain import devices, geo, local_time, referrers
+from services.common.enrichment import devices, geo, local_time, referrers
 
 # ---- device ---------------------------------------------------------------------------------------------
 

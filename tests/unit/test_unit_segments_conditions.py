@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.segments.domain.activities import ActivityView
+from services.common.conditions.activities import ActivityView
+from services.common.conditions.faults import InvalidDefinition
+from services.common.conditions.language import References, compile_condition, parse
 from services.segments.domain.catalog import build
-from services.segments.domain.conditions import References, compile_condition, parse
-from services.segments.domain.faults import InvalidDefinition
 from services.segments.domain.profiles import Activity, ProfileState, ProfileView, TraitsChanged, apply
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)

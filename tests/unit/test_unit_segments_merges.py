@@ -10,11 +10,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.segments.domain.activities import ActivityView, activity_view
+from services.common.conditions.activities import ActivityView, activity_view
+from services.common.conditions.rollups import Counter, count_within, merge, prune, record
 from services.segments.domain.catalog import Catalog, build
 from services.segments.domain.merges import Share, combine, fold, leave, restore, unfold
 from services.segments.domain.profiles import Activity, ProfileState, TraitsChanged, apply
-from services.segments.domain.rollups import Counter, count_within, merge, prune, record
 from services.segments.domain.scoring import DAY_MS, parse_plan, value_at
 from services.segments.domain.scoring import combine as combine_plan
 from tests.segments_seed import answers_like, questionnaire

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from services.segments.domain.activities import ActivityView, activity_view
+from services.common.conditions.activities import ActivityView, activity_view
 from services.segments.domain.catalog import Catalog, build
 from services.segments.domain.privacy import SECTIONS, profile_export
 from services.segments.domain.profiles import Activity, ProfileState, TraitsChanged, apply

@@ -9,7 +9,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from services.segments.domain.activities import ActivityView, activity_view
+from services.common.conditions.activities import ActivityView, activity_view
 from services.segments.domain.catalog import build
 from services.segments.domain.profiles import (
     Activity,

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.segments.domain.activities import ActivityView
+from services.common.conditions.activities import ActivityView
+from services.common.conditions.faults import InvalidDefinition
 from services.segments.domain.catalog import build
-from services.segments.domain.faults import InvalidDefinition
 from services.segments.domain.profiles import Activity, Assignment, ProfileState, apply
 from services.segments.domain.questionnaires import answers_in, assign, parse_questionnaire
 from services.segments.domain.statistics import deltas, snapshot

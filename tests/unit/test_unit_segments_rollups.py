@@ -9,10 +9,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.segments.domain.activities import ActivityView
+from services.common.conditions.activities import ActivityView
+from services.common.conditions.rollups import Counter, count_changes_at, count_within, prune, record
 from services.segments.domain.catalog import build
 from services.segments.domain.profiles import Activity, ProfileState, ProfileView, apply
-from services.segments.domain.rollups import Counter, count_changes_at, count_within, prune, record
 
 T0 = int(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC).timestamp() * 1000)
 MS = 1

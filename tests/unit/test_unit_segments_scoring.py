@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.segments.domain.activities import ActivityView
+from services.common.conditions.activities import ActivityView
+from services.common.conditions.faults import InvalidDefinition
 from services.segments.domain.catalog import build
-from services.segments.domain.faults import InvalidDefinition
 from services.segments.domain.profiles import (
     Activity,
     Outcome,

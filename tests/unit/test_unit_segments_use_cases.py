@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from services.common.bus import RecordingPublisher
+from services.common.conditions.faults import InvalidDefinition
 from services.common.contracts import Envelope, envelope
 from services.common.contracts.registry import ActivityRecorded, ProfileErased, ProfileUpdated
 from services.segments.adapters.memory import MemorySegments
 from services.segments.domain.catalog import Catalog, build
-from services.segments.domain.faults import InvalidDefinition
 from services.segments.domain.profiles import ProfileState
 from services.segments.use_cases import (
     erase_profile,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from services.events.domain.geo import Locate
+from services.common.enrichment.geo import Locate
 
 
 @cache

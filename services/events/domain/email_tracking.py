@@ -6,8 +6,8 @@ import hashlib
 from typing import Any
 
 from services.common.email_links import TrackingToken
+from services.common.enrichment import devices, geo
 from services.common.ids import new_id
-from services.events.domain import devices, geo
 from services.events.domain.ingestion import DEFAULT, Config, Prepared, event_id, serialise
 from services.events.domain.messages import Request, anonymise_ip, valid_ip
 from services.events.domain.scanners import Verdict

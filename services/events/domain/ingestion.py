@@ -14,9 +14,9 @@ from pydantic_core import from_json, to_json
 from services.common import ids
 from services.common.contracts.collection import EVENTS, EventCollected
 from services.common.contracts.envelope import Envelope
+from services.common.enrichment import devices, geo, local_time, referrers
 from services.common.ids import new_id
 from services.common.problems import FieldError, from_pydantic
-from services.events.domain import devices, geo, local_time, referrers
 from services.events.domain.messages import (
     ENDPOINT_MODELS,
     MAX_MESSAGE_BYTES,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.common import clock
-from services.events.domain import geo
+from services.common.enrichment import geo
 from services.events.domain.messages import Request
 
 

@@ -6,8 +6,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.segments.domain.activities import ActivityView, EventFilter, compile_filter
-from services.segments.domain.conditions import (
+from services.common.conditions.activities import ActivityView, EventFilter, compile_filter
+from services.common.conditions.faults import InvalidDefinition
+from services.common.conditions.language import (
     Compiled,
     Dependencies,
     References,
@@ -16,7 +17,6 @@ from services.segments.domain.conditions import (
     dependencies,
     parse,
 )
-from services.segments.domain.faults import InvalidDefinition
 from services.segments.domain.questionnaires import FIELDS as QUESTIONNAIRE_FIELDS
 from services.segments.domain.questionnaires import Questionnaire, parse_questionnaire
 from services.segments.domain.scoring import PLAN_FIELDS, Plan, parse_plan

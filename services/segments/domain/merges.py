@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from services.common.conditions.rollups import merge, prune, take_back
 from services.segments.domain.catalog import Catalog
 from services.segments.domain.profiles import Assignment, Outcome, ProfileState, Rebuilt, Transition, apply
 from services.segments.domain.questionnaires import assign
-from services.segments.domain.rollups import merge, prune, take_back
 from services.segments.domain.scoring import combine as combine_plan
 from services.segments.domain.scoring import take_back as take_back_plan
 

@@ -6,11 +6,11 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from services.segments.domain.activities import EventFilter
+from services.common.conditions.activities import EventFilter
+from services.common.conditions.rollups import Counter
 from services.segments.domain.catalog import Catalog
 from services.segments.domain.merges import Share
 from services.segments.domain.profiles import ProfileState
-from services.segments.domain.rollups import Counter
 from services.segments.domain.scoring import tier_of, value_at
 
 # Every field of `ProfileState` has its place in the document (`SECTIONS`, checked by a unit test), so a field

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from services.segments.domain.activities import ActivityView, index_keys
+from services.common.conditions.activities import ActivityView, index_keys
+from services.common.conditions.rollups import Counter, record
 from services.segments.domain.catalog import Catalog
 from services.segments.domain.questionnaires import answers_in, assign
-from services.segments.domain.rollups import Counter, record
 from services.segments.domain.scoring import Plan, add_points, award, award_once, changes_at, tier_of, value_at
 
 # The state: rollups, scores, questionnaire segment, memberships — and when the profile is next due for review.

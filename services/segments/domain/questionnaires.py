@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from services.segments.domain.activities import ActivityView
-from services.segments.domain.faults import Reader, is_number, join
+from services.common.conditions.activities import ActivityView
+from services.common.conditions.faults import Reader, is_number, join
 
 # N questions on a scale (1–7 by default) and a key that turns answers into one of the questionnaire's segments, with a
 # confidence.

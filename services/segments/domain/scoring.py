@@ -8,8 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from services.segments.domain.activities import ActivityView, EventFilter, compile_filter, parse_filter
-from services.segments.domain.conditions import (
+from services.common.conditions.activities import ActivityView, EventFilter, compile_filter, parse_filter
+from services.common.conditions.faults import InvalidDefinition, Reader, join
+from services.common.conditions.language import (
     All,
     AnyOf,
     Compiled,
@@ -19,8 +20,7 @@ from services.segments.domain.conditions import (
     compile_condition,
     walk,
 )
-from services.segments.domain.conditions import parse as parse_condition
-from services.segments.domain.faults import InvalidDefinition, Reader, join
+from services.common.conditions.language import parse as parse_condition
 
 # A plan's state per profile is a small JSON object:
 # `v`/`t` the value at a moment (no decay, or a percentage per week), `d` points per award day (points that

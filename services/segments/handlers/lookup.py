@@ -17,11 +17,17 @@ class LookupRequest(BaseModel):
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """`profile` → {segments: [id], scores: {plan: {score, tier}}}; `definitions` → {segments: [id], plans: [id]}."""
+    """`profile` → {segments: [id], scores: {plan: {score, tier}}}; `definitions` → {segments: [id], plans: [id],
+    tiers: {plan: [tier names, lowest first]}, questionnaires: {id: [segment keys]}} (what a condition may name)."""
     request = LookupRequest.model_validate(event)
     repo = app.segments()
     if request.op == "definitions":
         catalog = app.catalog(repo, min_generation=repo.generation())
-        return {"segments": sorted(s.segment_id for s in catalog.segments), "plans": sorted(catalog.plans)}
+        return {
+            "segments": sorted(s.segment_id for s in catalog.segments),
+            "plans": sorted(catalog.plans),
+            "tiers": {plan_id: list(plan.tier_names) for plan_id, plan in sorted(catalog.plans.items())},
+            "questionnaires": {qid: list(q.keys) for qid, q in sorted(catalog.questionnaires.items())},
+        }
     found = analytics.memberships(repo, app.catalog(repo), request.profile_id or "")
     return {"segments": [s["segmentId"] for s in found["segments"]], "scores": found["scores"]}

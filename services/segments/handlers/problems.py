@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from services.common.conditions.faults import InvalidDefinition
 from services.common.problems import FieldError, Problem, bad_request, conflict, not_found
-from services.segments.domain.faults import InvalidDefinition
 from services.segments.use_cases.definitions import NotFound, VersionConflict
 
 SegmentsError = InvalidDefinition | NotFound | VersionConflict

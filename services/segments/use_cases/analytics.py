@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from services.common import clock
-from services.segments.domain.activities import to_ms
+from services.common.conditions.activities import to_ms
 from services.segments.domain.catalog import Catalog, definition_body
 from services.segments.domain.profiles import ProfileState
 from services.segments.domain.questionnaires import parse_questionnaire

@@ -7,11 +7,11 @@ from typing import Any
 
 from services.common import clock
 from services.common.bus import Publisher
+from services.common.conditions.activities import to_ms
+from services.common.conditions.faults import Fault, InvalidDefinition
+from services.common.conditions.language import compile_condition, parse
 from services.common.ids import new_id
-from services.segments.domain.activities import to_ms
 from services.segments.domain.catalog import Catalog, references
-from services.segments.domain.conditions import compile_condition, parse
-from services.segments.domain.faults import Fault, InvalidDefinition
 from services.segments.domain.profiles import ProfileState, ProfileView
 from services.segments.domain.questionnaires import parse_questionnaire
 from services.segments.domain.scoring import parse_plan

@@ -9,6 +9,7 @@ from typing import Any
 
 from services.common import clock
 from services.common.bus import Publisher
+from services.common.conditions.activities import activity_view, to_ms
 from services.common.contracts import Envelope, envelope
 from services.common.contracts.registry import (
     BY_DETAIL_TYPE,
@@ -19,7 +20,6 @@ from services.common.contracts.registry import (
 )
 from services.common.erasure import erased_profile_ids
 from services.common.ids import derived_id
-from services.segments.domain.activities import activity_view, to_ms
 from services.segments.domain.catalog import Catalog
 from services.segments.domain.profiles import (
     Activity,

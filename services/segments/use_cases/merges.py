@@ -7,9 +7,9 @@ from typing import Any
 
 from services.common import clock
 from services.common.bus import Publisher
+from services.common.conditions.activities import to_ms
 from services.common.contracts import Envelope
 from services.common.contracts.registry import ProfilesMerged, ProfilesUnmerged
-from services.segments.domain.activities import to_ms
 from services.segments.domain.catalog import Catalog
 from services.segments.domain.merges import Share, fold, leave, restore, unfold
 from services.segments.domain.profiles import ProfileState

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.common import clock
-from services.segments.domain.activities import to_ms
+from services.common.conditions.activities import to_ms
 from services.segments.domain.catalog import Catalog
 from services.segments.domain.merges import Share
 from services.segments.domain.privacy import folded_export, profile_export

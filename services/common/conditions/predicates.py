@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from services.segments.domain.faults import Reader, is_number, join, kind, parse_moment
+from services.common.conditions.faults import Reader, is_number, join, kind, parse_moment
 
 # A predicate is `{"op": ..., "value": ...}` against one field. Parsing checks the value's type for the operator
 # (and, for known fields, the allowed values) and normalises it; compiling gives a closure `test(x, now)` plus,

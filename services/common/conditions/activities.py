@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.segments.domain.faults import Reader, join
-from services.segments.domain.predicates import (
+from services.common.conditions.faults import Reader, join
+from services.common.conditions.predicates import (
     ENUM_OPS,
     ENVIRONMENT,
     FIELD_NAME,

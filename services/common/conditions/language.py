@@ -6,9 +6,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from services.segments.domain.activities import EventFilter, parse_filter
-from services.segments.domain.faults import Reader, is_number, join, kind
-from services.segments.domain.predicates import (
+from services.common.conditions.activities import EventFilter, parse_filter
+from services.common.conditions.faults import Reader, is_number, join, kind
+from services.common.conditions.predicates import (
     ENVIRONMENT,
     FIELD_NAME,
     NUMBER_OPS,
@@ -20,7 +20,7 @@ from services.segments.domain.predicates import (
     next_change,
     parse_predicate,
 )
-from services.segments.domain.rollups import Counter, count_changes_at, count_within
+from services.common.conditions.rollups import Counter, count_changes_at, count_within
 
 # The tree is parsed and validated with the path of every fault, then compiled to closures.
 #
@@ -135,6 +135,10 @@ class References:
     questionnaires: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     segments: Mapping[str, frozenset[str]] = field(default_factory=dict)
     self_id: str | None = None
+    # What the evaluating service can answer: segments every leaf over its profiles; content (targeting at decide
+    # time) no `behaviour` (it keeps no activity counters: target a segment instead) but the visit's own fields.
+    leaves: tuple[str, ...] = LEAVES
+    environment: Mapping[str, tuple[str, tuple[Any, ...]]] = field(default_factory=lambda: ENVIRONMENT)
 
 
 # ---- parsing --------------------------------------------------------------------------------------------------
@@ -170,6 +174,9 @@ def _parse(reader: Reader, raw: Any, path: str, refs: References, depth: int, le
             reader.fault(path, f"a condition has exactly one of {', '.join(COMBINATORS + LEAVES)}; found {kinds}")
         return None
     which = kinds[0]
+    if which not in COMBINATORS and which not in refs.leaves:
+        reader.fault(join(path, which), f"`{which}` is not available here; expected one of {', '.join(refs.leaves)}")
+        return None
     if which in COMBINATORS:
         reader.obj(raw, path, (which,))
         if depth >= MAX_DEPTH:
@@ -202,12 +209,13 @@ def _trait(reader: Reader, raw: dict[str, Any], path: str, refs: References) -> 
 
 def _environment(reader: Reader, raw: dict[str, Any], path: str, refs: References) -> Node | None:
     name = raw["environment"]
-    if name not in ENVIRONMENT:
+    fields = refs.environment
+    if name not in fields:
         reader.fault(
-            join(path, "environment"), f"unknown environment field {name!r}; expected one of {', '.join(ENVIRONMENT)}"
+            join(path, "environment"), f"unknown environment field {name!r}; expected one of {', '.join(fields)}"
         )
         return None
-    shape = ENVIRONMENT[name]
+    shape = fields[name]
     ops = {"enum": ("equals", "in", "exists"), "int": NUMBER_OPS, "string": STRING_OPS}[shape[0]]
     test = parse_predicate(reader, raw, path, ops, shape)
     return None if test is None else Environment(name, test)
