@@ -140,5 +140,5 @@ def test_journeys_part_holds_her_run_and_the_email_sent(document: dict[str, Any]
 def test_contents_part_holds_the_membership_her_hero_was_chosen_by(
     document: dict[str, Any], ana: dict[str, Any], marketing: dict[str, str]
 ) -> None:
-    memberships = document["content"]["segmentMemberships"][ana["profileId"]]
+    memberships = document["content"]["visitorState"][ana["profileId"]]["members"]
     assert memberships[marketing["segment"]]["in"] is True

@@ -1,11 +1,9 @@
-"""What a decision leaves behind for a known profile: its exposure to a slot, and whether a serve is worth a write."""
+"""What a decision leaves behind for a known visitor: their exposure to a slot, and whether a serve is worth a write."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-
-from services.content.domain.decisions import Variant
+from dataclasses import dataclass
 
 RETENTION_DAYS = 395  # 13 months after the last recorded serve, like identity's timeline
 
@@ -24,14 +22,6 @@ class Exposure:
 
 
 @dataclass(frozen=True)
-class Audience:
-    """What a decision knows about a visitor: their segments, and what they were last shown in the slot."""
-
-    segments: set[str] = field(default_factory=set)
-    exposure: Exposure | None = None
-
-
-@dataclass(frozen=True)
 class Serve:
     """A serve to record: the variant shown now, and whether it opens a new hour (counted) or only changes the
     variant within an hour already counted."""
@@ -47,10 +37,12 @@ def _hour(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def serve_to_record(previous: Exposure | None, slot_id: str, variant: Variant, now: dt.datetime) -> Serve | None:
+def serve_to_record(
+    previous: Exposure | None, slot_id: str, variant_id: str, segment_id: str | None, now: dt.datetime
+) -> Serve | None:
     """None when the stored exposure already says it all: the same variant, last served within this clock hour.
     So a visitor reloading a page costs one write per slot and hour, not one per page; the count is of hours."""
     new_hour = previous is None or _hour(now) > _hour(previous.last_served_at)
-    if not new_hour and previous is not None and previous.variant_id == variant.variant_id:
+    if not new_hour and previous is not None and previous.variant_id == variant_id:
         return None
-    return Serve(slot_id, variant.variant_id, variant.segment_id, now, new_hour=new_hour)
+    return Serve(slot_id, variant_id, segment_id, now, new_hour=new_hour)

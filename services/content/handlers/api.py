@@ -1,59 +1,332 @@
-"""HTTP entry of the content service: decisions for front-ends and the admin slots API."""
+"""HTTP entry of the content service: decisions for front-ends; the admin API for slots, the catalogue, email
+templates, experiments and content analytics."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
 
-from services.common import clock, internal
-from services.common.api import http_handler, resolver
+from services.common import clock
+from services.common.api import body_bytes, http_handler, problem_response, resolver
 from services.common.problems import FieldError, bad_request, not_found
 from services.content import app as deps
-from services.content.domain.decisions import SlotDefinition, decide
-from services.content.domain.exposures import Audience, serve_to_record
+from services.content.domain.catalogue import ContentItem
+from services.content.domain.experiments import ExperimentDefinition
+from services.content.domain.request import request_environment
+from services.content.domain.targeting import SlotDefinition
+from services.content.domain.templates import TemplateSource
+from services.content.handlers.problems import CONTENT_ERRORS, ContentError, problem
 from services.content.manifest import MANIFEST
+from services.content.use_cases import analytics, decisions, definitions, experiments, templates
 
 app = resolver("CxM content API")
 
+ID = r"^[A-Za-z0-9_-]{1,100}$"
+MAX_SLOTS = 20
 
-@app.get("/v1/decide", summary="The variant of a slot for this visitor", tags=["content"])
-def decide_slot(
-    slot: Annotated[str, Query(min_length=1, max_length=100)],
+
+@app.exception_handler(CONTENT_ERRORS)
+def _refused(error: ContentError) -> Response[Any]:
+    return problem_response(problem(error))
+
+
+# ---- decisions (write key) -------------------------------------------------------------------------------------
+
+
+@app.get("/v1/decide", summary="What this visitor sees in one or more slots", tags=["content"])
+def decide_slots(
+    slot: Annotated[str | None, Query(min_length=1, max_length=100, description="One slot (first format)")] = None,
+    slots: Annotated[str | None, Query(min_length=1, max_length=2100, description="Comma-separated slot ids")] = None,
     anonymousId: Annotated[str | None, Query(max_length=200)] = None,
     userId: Annotated[str | None, Query(max_length=200)] = None,
+    url: Annotated[str | None, Query(max_length=2048, description="This page, with its UTM parameters")] = None,
+    referrer: Annotated[str | None, Query(max_length=2048, description="This visit's referrer")] = None,
+    timezone: Annotated[str | None, Query(max_length=64, description="The visitor's IANA time zone")] = None,
 ) -> dict[str, Any]:
-    found = deps.content().slot(slot)
-    if not found:
-        raise not_found(f"No slot {slot}.", "slot")
-    definition = SlotDefinition.model_validate({k: found[k] for k in ("name", "variants")})
-    profile_id = None
-    if anonymousId or userId:
-        request = {"op": "resolve", "anonymousId": anonymousId, "userId": userId}
-        profile_id = internal.invoke("identity.lookup", request).get("profileId")
-    audience = deps.content().audience(profile_id, slot) if profile_id else Audience()
-    variant = decide(definition, audience.segments)
-    if profile_id:  # a visitor identity does not know leaves no exposure behind
-        serve = serve_to_record(audience.exposure, slot, variant, clock.now())
-        if serve:
-            deps.content().record_exposure(profile_id, serve)
-    # A public caller learns which variant to show, never the visitor's profile id or segments.
-    return {"slot": slot, "variantId": variant.variant_id, "content": variant.content}
+    wanted = [s for s in (slots or "").split(",") if s] if slots else ([slot] if slot else [])
+    if not wanted or len(wanted) > MAX_SLOTS or (slot and slots):
+        raise bad_request("Name the slots to decide.", [FieldError("slots", f"1 to {MAX_SLOTS} slot ids (or `slot`)")])
+    now = clock.now()
+    headers = {k.lower(): v for k, v in (app.current_event.headers or {}).items()}
+    request = decisions.DecideRequest(
+        slots=list(dict.fromkeys(wanted)),
+        anonymous_id=anonymousId,
+        user_id=userId,
+        environment=request_environment(headers, url, referrer, timezone, now),
+    )
+    answers = decisions.decide(deps.content(), deps.definitions(), request, now, deps.popular)
+    # A public caller learns what to show, never the visitor's profile id, segments or traits.
+    if slot:
+        return answers[0]
+    return {"slots": answers}
 
 
-@app.put("/v1/content/slots/<slotId>", summary="Create or replace a slot and its variants", tags=["content"])
-def put_slot(slotId: str, body: Annotated[SlotDefinition, Body()]) -> dict[str, Any]:
-    if not slotId.replace("-", "").replace("_", "").isalnum() or len(slotId) > 100:
-        raise bad_request("Invalid slot id.", [FieldError("slotId", "letters, digits, - and _ only, ≤ 100")])
-    return deps.content().save_slot(slotId, body.model_dump(by_alias=True), clock.now())
+# ---- slots ----------------------------------------------------------------------------------------------------
+
+
+@app.put("/v1/content/slots/<slotId>", summary="Create or replace a slot (variants or a list)", tags=["content"])
+def put_slot(slotId: Annotated[str, Path(pattern=ID)], body: Annotated[SlotDefinition, Body()]) -> dict[str, Any]:
+    saved = definitions.save_slot(deps.content(), slotId, body, deps.segment_definitions, clock.now())
+    deps.definitions_changed()
+    return saved
 
 
 @app.get("/v1/content/slots/<slotId>", summary="A slot and its variants", tags=["content"])
-def get_slot(slotId: str) -> dict[str, Any]:
-    found = deps.content().slot(slotId)
+def get_slot(slotId: Annotated[str, Path(pattern=ID)]) -> dict[str, Any]:
+    found = deps.content().definition("slot", slotId)
     if not found:
         raise not_found(f"No slot {slotId}.", "slotId")
+    return definitions.slot_view(found)
+
+
+@app.get("/v1/content/slots", summary="Every slot", tags=["content"])
+def list_slots() -> dict[str, Any]:
+    return {"slots": [definitions.slot_view(s) for s in deps.content().definitions("slot")]}
+
+
+@app.delete("/v1/content/slots/<slotId>", summary="Delete a slot", tags=["content"])
+def delete_slot(slotId: Annotated[str, Path(pattern=ID)]) -> Response[Any]:
+    if not deps.content().delete_definition("slot", slotId):
+        raise not_found(f"No slot {slotId}.", "slotId")
+    deps.definitions_changed()
+    return Response(status_code=204)
+
+
+# ---- the catalogue --------------------------------------------------------------------------------------------
+
+
+class ItemBody(ContentItem):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    id: str = Field(default="", max_length=100)  # type: ignore[assignment]
+
+
+@app.put("/v1/content/items/<itemId>", summary="Create or replace a catalogue item", tags=["content"])
+def put_item(itemId: Annotated[str, Path(pattern=ID)], body: Annotated[ItemBody, Body()]) -> dict[str, Any]:
+    if body.id and body.id != itemId:
+        raise bad_request("The item id is the path's.", [FieldError("id", f"must be {itemId} or left out")])
+    item = ContentItem.model_validate({**body.as_json(), "id": itemId})
+    definitions.save_items(deps.content(), [item], clock.now())
+    deps.definitions_changed()
+    return item.as_json()
+
+
+@app.get("/v1/content/items/<itemId>", summary="A catalogue item", tags=["content"])
+def get_item(itemId: Annotated[str, Path(pattern=ID)]) -> dict[str, Any]:
+    found = deps.content().definition("item", itemId)
+    if not found:
+        raise not_found(f"No item {itemId}.", "itemId")
     return found
+
+
+@app.get("/v1/content/items", summary="The catalogue", tags=["content"])
+def list_items(
+    topic: Annotated[str | None, Query(max_length=100)] = None,
+    type: Annotated[str | None, Query(max_length=100)] = None,
+) -> dict[str, Any]:
+    items = deps.content().definitions("item")
+    if topic:
+        items = [i for i in items if topic in (i.get("topics") or [])]
+    if type:
+        items = [i for i in items if i.get("type") == type]
+    return {"items": items, "count": len(items)}
+
+
+@app.delete("/v1/content/items/<itemId>", summary="Remove a catalogue item", tags=["content"])
+def delete_item(itemId: Annotated[str, Path(pattern=ID)]) -> Response[Any]:
+    if not deps.content().delete_definition("item", itemId):
+        raise not_found(f"No item {itemId}.", "itemId")
+    deps.definitions_changed()
+    return Response(status_code=204)
+
+
+@app.post(
+    "/v1/content/items/import",
+    summary="Add or replace catalogue items in bulk: JSON lines or CSV (valid rows kept, bad rows reported)",
+    tags=["content"],
+)
+def import_items() -> dict[str, Any]:
+    kind = (app.current_event.headers or {}).get("content-type", "").split(";")[0].strip().lower()
+    formats = {"text/csv": "csv", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl"}
+    if kind not in formats:
+        raise bad_request(
+            "Send the items as CSV or JSON lines.",
+            [FieldError("content-type", "text/csv or application/x-ndjson")],
+        )
+    try:
+        text = body_bytes(app.current_event.raw_event).decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise bad_request("The file is not UTF-8.", [FieldError("body", "UTF-8 text")]) from error
+    saved, faults = definitions.import_items(
+        deps.content(),
+        text.splitlines(),
+        formats[kind],  # type: ignore[arg-type]
+        clock.now(),
+    )
+    deps.definitions_changed()
+    return {"saved": saved, "failed": len(faults), "errors": [f.to_json() for f in faults[:1000]]}
+
+
+# ---- email templates ------------------------------------------------------------------------------------------
+
+
+class TemplateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    name: str = Field(default="", max_length=200)
+    subject: str = Field(min_length=1, max_length=998)
+    html: str = Field(min_length=1, max_length=512_000)
+    text: str | None = Field(default=None, max_length=512_000, description="None: produced from the HTML.")
+    preheader: str | None = Field(default=None, max_length=500)
+
+
+class PreviewBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    profile_id: str | None = Field(
+        default=None, alias="profileId", max_length=200, description="None: a neutral reader."
+    )
+    variables: dict[str, Any] = Field(default_factory=dict)
+
+
+class TestSendBody(PreviewBody):
+    to: str = Field(
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        max_length=254,
+        description="Where the test goes (a verified address while SES is in its sandbox).",
+    )
+
+
+@app.put(
+    "/v1/content/templates/<templateId>", summary="Save an email template (Liquid); a new version", tags=["content"]
+)
+def put_template(templateId: Annotated[str, Path(pattern=ID)], body: Annotated[TemplateBody, Body()]) -> dict[str, Any]:
+    source = TemplateSource.model_validate(body.model_dump(exclude={"name"}, exclude_none=True))
+    saved = templates.save_template(deps.content(), templateId, body.name or templateId, source, clock.now())
+    return saved
+
+
+@app.get("/v1/content/templates/<templateId>", summary="An email template", tags=["content"])
+def get_template(templateId: Annotated[str, Path(pattern=ID)]) -> dict[str, Any]:
+    found = deps.content().definition("template", templateId)
+    if not found:
+        raise not_found(f"No template {templateId}.", "templateId")
+    return found
+
+
+@app.get("/v1/content/templates", summary="Every email template", tags=["content"])
+def list_templates() -> dict[str, Any]:
+    return {"templates": deps.content().definitions("template")}
+
+
+@app.post(
+    "/v1/content/templates/<templateId>/preview",
+    summary="The template rendered for a chosen profile (or a neutral reader)",
+    tags=["content"],
+)
+def preview_template(
+    templateId: Annotated[str, Path(pattern=ID)], body: Annotated[PreviewBody, Body()]
+) -> dict[str, Any]:
+    return _render(templateId, body)
+
+
+@app.post(
+    "/v1/content/templates/<templateId>/test-send",
+    summary="Send the template, rendered for a chosen profile, to a test address",
+    tags=["content"],
+)
+def test_send_template(
+    templateId: Annotated[str, Path(pattern=ID)], body: Annotated[TestSendBody, Body()]
+) -> dict[str, Any]:
+    rendered = _render(templateId, body)
+    message_id = deps.mailer().send_test(str(body.to), rendered["subject"], rendered["html"], rendered["text"])
+    return {"sent": True, "messageId": message_id, "subject": rendered["subject"]}
+
+
+def _render(template_id: str, body: PreviewBody) -> dict[str, Any]:
+    try:
+        return templates.render_for_profile(
+            deps.content(), deps.definitions(), template_id, body.profile_id, body.variables, clock.now()
+        )
+    except templates.RenderRefused as refused:
+        raise bad_request(
+            "The template cannot be rendered for this reader.", [FieldError("template", refused.reason)]
+        ) from refused
+
+
+# ---- experiments ----------------------------------------------------------------------------------------------
+
+
+class StopBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    promote: bool = Field(default=False, description="Make the winner the slot's default (or the template's).")
+    winner: str | None = Field(default=None, max_length=100, description="The variant to promote; default: best.")
+
+
+@app.put("/v1/experiments/<experimentId>", summary="Define an experiment (a draft)", tags=["experiments"])
+def put_experiment(
+    experimentId: Annotated[str, Path(pattern=ID)], body: Annotated[ExperimentDefinition, Body()]
+) -> dict[str, Any]:
+    saved = definitions.save_experiment(deps.content(), experimentId, body, clock.now())
+    deps.definitions_changed()
+    return saved
+
+
+@app.get("/v1/experiments/<experimentId>", summary="An experiment", tags=["experiments"])
+def get_experiment(experimentId: Annotated[str, Path(pattern=ID)]) -> dict[str, Any]:
+    found = deps.content().definition("experiment", experimentId)
+    if not found:
+        raise not_found(f"No experiment {experimentId}.", "experimentId")
+    return found
+
+
+@app.get("/v1/experiments", summary="Every experiment", tags=["experiments"])
+def list_experiments() -> dict[str, Any]:
+    return {"experiments": deps.content().definitions("experiment")}
+
+
+@app.post("/v1/experiments/<experimentId>/start", summary="Start an experiment", tags=["experiments"])
+def start_experiment(experimentId: Annotated[str, Path(pattern=ID)]) -> dict[str, Any]:
+    saved = definitions.set_experiment_status(deps.content(), experimentId, "running", clock.now())
+    deps.definitions_changed()
+    return saved
+
+
+@app.post(
+    "/v1/experiments/<experimentId>/stop", summary="Stop an experiment, maybe promote its winner", tags=["experiments"]
+)
+def stop_experiment(
+    experimentId: Annotated[str, Path(pattern=ID)], body: Annotated[StopBody | None, Body()] = None
+) -> dict[str, Any]:
+    choice = body or StopBody()
+    saved = experiments.stop(deps.content(), experimentId, choice.promote, choice.winner, clock.now())
+    deps.definitions_changed()
+    return saved
+
+
+@app.get(
+    "/v1/experiments/<experimentId>/results",
+    summary="Users, conversions and statistics per variant",
+    tags=["experiments"],
+)
+def experiment_results(experimentId: Annotated[str, Path(pattern=ID)]) -> dict[str, Any]:
+    return experiments.results(deps.content(), experimentId)
+
+
+# ---- analytics ------------------------------------------------------------------------------------------------
+
+
+@app.get(
+    "/v1/content/analytics",
+    summary="Views, unique readers and clicks per audience and topic (or item, or link) per day",
+    tags=["content"],
+)
+def content_analytics(
+    start: Annotated[str, Query(alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$")],
+    end: Annotated[str, Query(alias="to", pattern=r"^\d{4}-\d{2}-\d{2}$")],
+    by: Annotated[str, Query(pattern="^(topic|item|link)$")] = "topic",
+) -> dict[str, Any]:
+    return analytics.report(deps.content(), start, end, by, deps.definitions())
 
 
 handler = http_handler(app, MANIFEST.name, MANIFEST.function("api"))

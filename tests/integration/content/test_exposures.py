@@ -1,5 +1,5 @@
-"""Content exposures on the local cloud: decide records what a known profile was served, erasure and export
-reach them."""
+"""Decisions on the local cloud: content's own read model (fed by bus events) targets slots, decide records what a
+known visitor was served, consent, erasure and export reach it."""
 
 from __future__ import annotations
 
@@ -14,19 +14,15 @@ import pytest
 from services.common.bus import EventBridgePublisher
 from services.common.clock import iso
 from services.common.contracts import envelope
-from services.common.contracts.registry import ProfileErased, SegmentEntered
-from services.content.adapters.dynamodb import DynamoContent
-from services.content.domain.exposures import Serve
+from services.common.contracts.registry import SegmentEntered
 from tests.conftest import Api
 
 SLOT = "exposure-hero"
 
 
 @pytest.fixture(scope="module")
-def repo(cloud: Any) -> DynamoContent:
-    return DynamoContent(
-        boto3.resource("dynamodb", region_name=cloud.region).Table(cloud.table_name("content", "content"))
-    )
+def table(cloud: Any) -> Any:
+    return boto3.resource("dynamodb", region_name=cloud.region).Table(cloud.table_name("content", "content"))
 
 
 @pytest.fixture(scope="module")
@@ -35,15 +31,32 @@ def bus(cloud: Any) -> EventBridgePublisher:
 
 
 @pytest.fixture(scope="module")
-def hero(api: Api) -> str:
-    """Given a home hero with a variant for recipe readers and a default."""
+def recipes(api: Api) -> str:
+    """A segment of recipe readers (its members come from SegmentEntered events in these tests)."""
+    reply = api.admin(
+        "POST",
+        "/v1/segments",
+        {"name": "Recipe readers", "condition": {"trait": "favouriteTopic", "op": "equals", "value": "recipes"}},
+    )
+    assert reply.status == 201, reply.body
+    return str(reply.body["segmentId"])
+
+
+@pytest.fixture(scope="module")
+def hero(api: Api, recipes: str) -> str:
+    """Given a home hero with a variant for recipe readers, one for Dutch visitors, and a default."""
     reply = api.admin(
         "PUT",
         f"/v1/content/slots/{SLOT}",
         {
             "name": "Home hero",
             "variants": [
-                {"variantId": "recipes", "segmentId": "seg-recipes", "content": {"title": "Cook tonight"}},
+                {"variantId": "recipes", "segmentId": recipes, "content": {"title": "Cook tonight"}},
+                {
+                    "variantId": "dutch",
+                    "when": {"environment": "country", "op": "equals", "value": "NL"},
+                    "content": {"title": "Welkom"},
+                },
                 {"variantId": "generic", "content": {"title": "Welcome"}},
             ],
         },
@@ -53,118 +66,169 @@ def hero(api: Api) -> str:
 
 
 def known(cloud: Any, api: Api, who: str) -> str:
-    """A visitor who told us who they are: identity holds a profile for their device."""
+    """A visitor who told us who they are: identity holds a profile for their device, content saw the activity."""
     assert api.send("identify", {"anonymousId": f"{who}-device", "userId": who}).status == 200
     cloud.settle()
     return str(api.admin("GET", f"/v1/profiles?userId={who}").body["profileId"])
 
 
-def decide(api: Api, anonymous_id: str, slot: str = SLOT) -> str:
-    reply = api.request("GET", f"/v1/decide?slot={slot}&anonymousId={anonymous_id}", key=api.write_key)
+def decide(api: Api, anonymous_id: str, slot: str = SLOT, headers: dict[str, str] | None = None) -> str:
+    reply = api.request("GET", f"/v1/decide?slot={slot}&anonymousId={anonymous_id}", key=api.write_key, headers=headers)
     assert reply.status == 200, reply.body
+    assert set(reply.body) == {"slot", "variantId", "content"}  # nothing about the visitor
     return str(reply.body["variantId"])
 
 
-def exposure_items(cloud: Any) -> list[dict[str, Any]]:
-    table = boto3.resource("dynamodb", region_name=cloud.region).Table(cloud.table_name("content", "content"))
-    return [i for i in table.scan()["Items"] if str(i["sk"]).startswith("EXPOSURE#")]
+def visitor_item(table: Any, anonymous_id: str) -> dict[str, Any]:
+    return table.get_item(Key={"pk": f"VISITOR#a:{anonymous_id}", "sk": "VISITOR"}).get("Item") or {}
 
 
-def stored(repo: DynamoContent, profile_id: str) -> dict[str, Any]:
-    (exposure,) = repo.exposures(profile_id)
+def exposure(table: Any, anonymous_id: str, slot: str = SLOT) -> dict[str, Any] | None:
+    item = visitor_item(table, anonymous_id)
+    if f"e:{slot}" not in item:
+        return None
     return {
-        "variant": exposure.variant_id,
-        "segment": exposure.segment_id,
-        "first": exposure.first_served_at,
-        "last": exposure.last_served_at,
-        "hours": exposure.served_hours,
+        "variant": item[f"e:{slot}"]["v"],
+        "segment": item[f"e:{slot}"].get("s"),
+        "first": item[f"f:{slot}"],
+        "last": item[f"e:{slot}"]["at"],
+        "hours": int(item[f"h:{slot}"]),
     }
 
 
-def test_decide_records_the_exposure_of_a_known_profile_and_nothing_for_an_unknown_visitor(
-    cloud: Any, api: Api, repo: DynamoContent, hero: str
+def test_decide_records_the_exposure_of_a_known_visitor_and_nothing_for_an_unknown_one(
+    cloud: Any, api: Api, table: Any, hero: str
 ) -> None:
-    # Given Ana, known to identity, and a device nobody has seen
-    ana = known(cloud, api, "exp-ana")
-    before = exposure_items(cloud)
+    # Given Ana, known to identity (content saw her identify), and a device nobody has seen
+    known(cloud, api, "exp-ana")
+    stranger = f"stranger-{uuid.uuid4()}"
 
     # When both are served the hero
-    now = cloud.clock.now()
+    now = iso(cloud.clock.now())
     assert decide(api, "exp-ana-device") == "generic"
-    assert decide(api, f"stranger-{uuid.uuid4()}") == "generic"
+    assert decide(api, stranger) == "generic"
 
-    # Then Ana's exposure is recorded, and the stranger left nothing behind
-    assert stored(repo, ana) == {"variant": "generic", "segment": None, "first": now, "last": now, "hours": 1}
-    after = exposure_items(cloud)
-    assert [i["profileId"] for i in after if i not in before] == [ana]
-    (item,) = [i for i in after if i["profileId"] == ana]
-    assert item["sk"] == f"EXPOSURE#{hero}"
-    assert int(item["expiresAt"]) > now.timestamp() + 365 * 86400  # personal data: a retention TTL
+    # Then Ana's exposure is recorded on her visitor item, and the stranger left nothing behind
+    assert exposure(table, "exp-ana-device") == {
+        "variant": "generic",
+        "segment": None,
+        "first": now,
+        "last": now,
+        "hours": 1,
+    }
+    assert visitor_item(table, stranger) == {}
+    assert int(visitor_item(table, "exp-ana-device")["expiresAt"]) > cloud.clock.now().timestamp() + 365 * 86400
 
 
-def test_later_decides_update_the_exposure_once_per_hour_or_variant(
-    cloud: Any, api: Api, repo: DynamoContent, bus: EventBridgePublisher, hero: str
+def test_targeting_follows_segment_events_and_the_request_and_exposures_count_hours(
+    cloud: Any, api: Api, table: Any, bus: EventBridgePublisher, hero: str, recipes: str
 ) -> None:
     # Given Bo was served the default hero
     bo = known(cloud, api, "exp-bo")
-    first = cloud.clock.now()
+    first = iso(cloud.clock.now())
     assert decide(api, "exp-bo-device") == "generic"
+    # (a visitor from the Netherlands, by CloudFront's viewer header, sees the Dutch variant — nothing stored for
+    # a device content never saw)
+    assert decide(api, f"nl-{uuid.uuid4()}", headers={"CloudFront-Viewer-Country": "NL"}) == "dutch"
 
     # When he is served it again within the hour, nothing is written
     cloud.clock.advance_by(dt.timedelta(minutes=20))
     assert decide(api, "exp-bo-device") == "generic"
-    assert stored(repo, bo) == {"variant": "generic", "segment": None, "first": first, "last": first, "hours": 1}
+    assert exposure(table, "exp-bo-device") == {
+        "variant": "generic",
+        "segment": None,
+        "first": first,
+        "last": first,
+        "hours": 1,
+    }
 
-    # When he enters the recipe segment, the next decide records the targeted variant (same hour: not counted)
-    bus.publish([envelope(SegmentEntered(profileId=bo, segmentId="seg-recipes", sequence=1))])
+    # When segments says he entered the recipe segment, the next decide serves and records the targeted variant
+    bus.publish([envelope(SegmentEntered(profileId=bo, segmentId=recipes, sequence=1))])
     cloud.settle()
-    switched = cloud.clock.now()
+    switched = iso(cloud.clock.now())
     assert decide(api, "exp-bo-device") == "recipes"
-    assert stored(repo, bo) == {
-        "variant": "recipes", "segment": "seg-recipes", "first": first, "last": switched, "hours": 1
+    assert exposure(table, "exp-bo-device") == {
+        "variant": "recipes", "segment": recipes, "first": first, "last": switched, "hours": 1
     }  # fmt: skip
 
     # When an hour later he is served it again, the new hour is counted
     cloud.advance("1h")
-    later = cloud.clock.now()
+    later = iso(cloud.clock.now())
     assert decide(api, "exp-bo-device") == "recipes"
-    assert stored(repo, bo) == {
-        "variant": "recipes", "segment": "seg-recipes", "first": first, "last": later, "hours": 2
+    assert exposure(table, "exp-bo-device") == {
+        "variant": "recipes", "segment": recipes, "first": first, "last": later, "hours": 2
     }  # fmt: skip
 
 
-def test_profile_erased_removes_every_exposure_of_the_person_and_no_one_else_s(
-    cloud: Any, repo: DynamoContent, bus: EventBridgePublisher
-) -> None:
-    # Given Eve, whose phone profile was merged into her laptop's, was served two slots on each; Cy one
-    eve, eve_phone, cy = (f"p-{who}-{uuid.uuid4()}" for who in ("eve", "eve-phone", "cy"))
-    now = cloud.clock.now()
-    for profile_id, slots in ((eve, ("hero", "footer")), (eve_phone, ("hero", "sidebar")), (cy, ("hero",))):
-        repo.set_membership(profile_id, "seg-recipes", True, 1, now)
-        for slot in slots:
-            repo.record_exposure(profile_id, Serve(slot, "generic", None, now, new_hour=True))
+def test_several_slots_in_one_call_and_unknown_slots_named(api: Api, hero: str) -> None:
+    footer = api.admin(
+        "PUT",
+        "/v1/content/slots/exposure-footer",
+        {"name": "Footer", "variants": [{"variantId": "plain", "content": {"text": "Bye"}}]},
+    )
+    assert footer.status == 200, footer.body
+    reply = api.request(
+        "GET", f"/v1/decide?slots={hero},exposure-footer&anonymousId=x-{uuid.uuid4()}", key=api.write_key
+    )
+    assert reply.status == 200, reply.body
+    assert [(s["slot"], s["variantId"]) for s in reply.body["slots"]] == [
+        (hero, "generic"),
+        ("exposure-footer", "plain"),
+    ]
 
-    # When identity erases Eve (the survivor and the profile merged into it)
-    bus.publish([envelope(ProfileErased(profileId=eve, profileIds=[eve, eve_phone], identifiers=["user:eve"]))])
+    missing = api.request("GET", f"/v1/decide?slots={hero},nope&anonymousId=x", key=api.write_key)
+    assert missing.status == 404
+    assert missing.body["errors"][0]["field"] == "slots"
+    assert "nope" in missing.body["detail"]
+
+
+def test_a_visitor_who_refused_personalisation_gets_the_default_and_leaves_no_exposure(
+    cloud: Any, api: Api, table: Any, bus: EventBridgePublisher, hero: str, recipes: str
+) -> None:
+    # Given Cleo, in the recipe segment, refuses personalisation
+    cleo = known(cloud, api, "exp-cleo")
+    bus.publish([envelope(SegmentEntered(profileId=cleo, segmentId=recipes, sequence=1))])
+    cloud.settle()
+    reply = api.admin("PUT", f"/v1/profiles/{cleo}/consent", {"personalisation": False})
+    assert reply.status == 200, reply.body
     cloud.settle()
 
-    # Then nothing of either of her profiles is left: no exposure, no membership
-    for profile_id in (eve, eve_phone):
-        assert repo.exposures(profile_id) == []
-        assert repo.membership_record(profile_id) == {}
-    # And Cy keeps his
-    assert [e.slot_id for e in repo.exposures(cy)] == ["hero"]
-    assert repo.membership_record(cy)["seg-recipes"]["in"] is True
+    # When she is served the hero, she gets the default, and nothing is stored
+    assert decide(api, "exp-cleo-device") == "generic"
+    assert exposure(table, "exp-cleo-device") is None
+
+
+def test_erasure_removes_the_visitor_state_and_every_exposure_of_the_person_and_no_one_else_s(
+    cloud: Any, api: Api, table: Any, hero: str
+) -> None:
+    # Given Eve and Cy were both served the hero
+    eve = known(cloud, api, "exp-eve")
+    known(cloud, api, "exp-cy")
+    assert decide(api, "exp-eve-device") == "generic"
+    assert decide(api, "exp-cy-device") == "generic"
+
+    # When Eve is erased
+    reply = api.admin("POST", "/v1/privacy/erase", {"userId": "exp-eve"})
+    assert reply.status in (200, 202), reply.body
+    cloud.settle()
+
+    # Then nothing of hers is left in content's table; Cy keeps his
+    left = [
+        i for i in table.scan()["Items"] if eve in json.dumps(i, default=str) or "exp-eve" in json.dumps(i, default=str)
+    ]
+    assert left == []
+    assert exposure(table, "exp-cy-device") is not None
     assert cloud.dead_letters() == {}
 
 
-def test_the_privacy_export_lists_the_exposures_with_the_memberships(
-    cloud: Any, api: Api, repo: DynamoContent, hero: str
+def test_the_privacy_export_lists_the_visitor_state_and_exposures(
+    cloud: Any, api: Api, bus: EventBridgePublisher, hero: str, recipes: str
 ) -> None:
     # Given Flo, known and in the recipe segment, was served the hero
     flo = known(cloud, api, "exp-flo")
-    repo.set_membership(flo, "seg-recipes", True, 1, cloud.clock.now())
-    served_at = cloud.clock.now()
+    bus.publish([envelope(SegmentEntered(profileId=flo, segmentId=recipes, sequence=1))])
+    cloud.settle()
+    served_at = iso(cloud.clock.now())
     assert decide(api, "exp-flo-device") == "recipes"
 
     # When identity asks content for her data (IAM-invoked internal API)
@@ -175,18 +239,20 @@ def test_the_privacy_export_lists_the_exposures_with_the_memberships(
     assert not response.get("FunctionError"), response["Payload"].read()
     document = json.loads(response["Payload"].read())
 
-    # Then her exposure is listed beside her memberships
+    # Then her exposure is listed beside what content knows of her
     assert document["exposures"] == {
         flo: [
             {
+                "visitor": "a:exp-flo-device",
                 "slotId": hero,
                 "variantId": "recipes",
-                "segmentId": "seg-recipes",
-                "firstServedAt": iso(served_at),
-                "lastServedAt": iso(served_at),
+                "segmentId": recipes,
+                "firstServedAt": served_at,
+                "lastServedAt": served_at,
                 "servedHours": 1,
             }
         ],
         "p-nobody": [],
     }
-    assert document["segmentMemberships"][flo]["seg-recipes"]["in"] is True
+    assert document["visitorState"][flo]["members"][recipes]["in"] is True
+    assert document["visitorState"]["p-nobody"] == {}

@@ -1,0 +1,118 @@
+"""A/B/n experiments on a slot or an email template: variants with weights, a goal, a window. Pure."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from services.content.domain.bucketing import assign
+
+# Assignment is GrowthBook's (FNV-1a 32-bit, hash v2, seed = the experiment id; bucketing.py): the unit is the
+# visitor's profile when content knows it, else their anonymous id, so a person sees one variant on every device
+# once known. An exposure is counted once per unit and experiment (decide: when a slot is served; email: when
+# the message is rendered for sending); a conversion once per exposed unit, when a goal event of that unit
+# arrives after its exposure.
+
+STATUSES = ("draft", "running", "stopped")
+
+
+class ExperimentVariant(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
+    weight: float = Field(default=1.0, gt=0, le=1000)
+    content: dict[str, Any] | None = Field(default=None, description="Slot experiments: what this variant shows.")
+    subject: str | None = Field(default=None, max_length=998, description="Template experiments: the subject.")
+    html: str | None = Field(default=None, max_length=200_000, description="Template experiments: the HTML body.")
+
+
+class Goal(BaseModel):
+    """A conversion: an event (with property filters, all equal), or a click in an email (any link, or links
+    whose URL contains `urlContains`)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    event: str | None = Field(default=None, min_length=1, max_length=200)
+    where: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=20)
+    click: bool = False
+    url_contains: str | None = Field(default=None, alias="urlContains", max_length=500)
+
+    @model_validator(mode="after")
+    def _one(self) -> Goal:
+        if (self.event is None) == (not self.click):
+            raise ValueError("a goal is an `event` or a `click`, exactly one")
+        return self
+
+
+class Target(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    slot_id: str | None = Field(default=None, alias="slotId", max_length=100)
+    template_id: str | None = Field(default=None, alias="templateId", max_length=100)
+
+    @model_validator(mode="after")
+    def _one(self) -> Target:
+        if (self.slot_id is None) == (self.template_id is None):
+            raise ValueError("an experiment targets a `slotId` or a `templateId`, exactly one")
+        return self
+
+
+class ExperimentDefinition(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    hypothesis: str = Field(default="", max_length=2000)
+    target: Target
+    variants: list[ExperimentVariant] = Field(min_length=2, max_length=10)
+    goal: Goal
+    coverage: float = Field(default=1.0, gt=0, le=1, description="Share of visitors in the experiment.")
+    start_at: AwareDatetime | None = Field(default=None, alias="startAt")
+    stop_at: AwareDatetime | None = Field(default=None, alias="stopAt")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ExperimentDefinition:
+        ids = [v.id for v in self.variants]
+        if len(ids) != len(set(ids)):
+            raise ValueError("variant ids must be unique")
+        if self.start_at and self.stop_at and self.stop_at <= self.start_at:
+            raise ValueError("stopAt must be after startAt")
+        for v in self.variants:
+            if self.target.slot_id and v.content is None:
+                raise ValueError(f"variant {v.id}: a slot experiment's variants each have `content`")
+            if self.target.template_id and v.content is not None:
+                raise ValueError(f"variant {v.id}: a template experiment's variants change `subject` and/or `html`")
+        return self
+
+
+def is_running(stored: dict[str, Any], now: dt.datetime) -> bool:
+    if stored.get("status") != "running":
+        return False
+    start, stop = stored.get("startAt"), stored.get("stopAt")
+    if start and dt.datetime.fromisoformat(start) > now:
+        return False
+    return not (stop and dt.datetime.fromisoformat(stop) <= now)
+
+
+def variant_for(stored: dict[str, Any], unit_id: str) -> dict[str, Any] | None:
+    """The unit's variant (GrowthBook's assignment), or None when coverage leaves the unit out."""
+    variants = stored["variants"]
+    index = assign(
+        stored["id"], unit_id, [float(v.get("weight", 1)) for v in variants], float(stored.get("coverage", 1))
+    )
+    return None if index is None or index < 0 else dict(variants[index])
+
+
+def goal_reached(goal: dict[str, Any], event: str | None, properties: dict[str, Any]) -> bool:
+    if goal.get("click"):
+        if event != "Email Link Clicked":
+            return False
+        needle = goal.get("urlContains")
+        return not needle or needle in str(properties.get("url") or "")
+    if event != goal.get("event"):
+        return False
+    return all(properties.get(k) == v for k, v in (goal.get("where") or {}).items())
+
+
+Status = Literal["draft", "running", "stopped"]

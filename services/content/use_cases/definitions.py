@@ -1,0 +1,111 @@
+"""Saving what marketers define: slots (checked against segments' definitions), catalogue items, experiments."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from services.common.clock import iso
+from services.content.domain.catalogue import ContentItem, Format, RowFault, parse_rows
+from services.content.domain.experiments import ExperimentDefinition
+from services.content.domain.targeting import (
+    SlotDefinition,
+    check_conditions,
+    content_references,
+    references_json,
+)
+from services.content.ports import ContentStore
+
+
+class InvalidDefinition(ValueError):
+    """A definition that names what does not exist, or breaks a rule pydantic cannot see; each fault has a path."""
+
+    def __init__(self, faults: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{p}: {m}" for p, m in faults))
+        self.faults = faults
+
+
+class NotFound(LookupError):
+    def __init__(self, kind: str, definition_id: str) -> None:
+        super().__init__(f"No {kind} {definition_id}.")
+        self.kind = kind
+        self.definition_id = definition_id
+
+
+class Conflict(ValueError):
+    def __init__(self, detail: str, field: str) -> None:
+        super().__init__(detail)
+        self.field = field
+
+
+SegmentDefinitions = Callable[[], Mapping[str, Any]]  # segments' lookup {op: definitions}, asked when a slot is saved
+
+
+def save_slot(
+    store: ContentStore, slot_id: str, definition: SlotDefinition, segments: SegmentDefinitions, now: dt.datetime
+) -> dict[str, Any]:
+    refs = content_references(segments()) if any(v.condition for v in definition.variants) else content_references({})
+    faults = check_conditions(definition, refs)
+    if faults:
+        raise InvalidDefinition(faults)
+    body = {"definition": definition.model_dump(by_alias=True, exclude_none=True), "references": references_json(refs)}
+    saved = store.save_definition("slot", slot_id, body, now)
+    return slot_view(saved)
+
+
+def slot_view(stored: dict[str, Any]) -> dict[str, Any]:
+    return {"slotId": stored["id"], **stored["definition"], "updatedAt": stored.get("updatedAt")}
+
+
+def save_items(store: ContentStore, items: Iterable[ContentItem], now: dt.datetime) -> int:
+    bodies = [i.as_json() for i in items]
+    store.save_items(bodies, now)
+    return len(bodies)
+
+
+def import_items(
+    store: ContentStore, lines: Iterable[str], format: Format, now: dt.datetime
+) -> tuple[int, list[RowFault]]:
+    """Bulk: valid rows are saved, every bad row is reported with its number and field."""
+    items, faults = parse_rows(lines, format)
+    return save_items(store, items, now), faults
+
+
+def save_experiment(
+    store: ContentStore, experiment_id: str, definition: ExperimentDefinition, now: dt.datetime
+) -> dict[str, Any]:
+    """A new experiment is a draft; a running or stopped one cannot be redefined (its counts would mix)."""
+    before = store.definition("experiment", experiment_id)
+    if before is not None and before.get("status") != "draft":
+        raise Conflict(f"Experiment {experiment_id} is {before['status']}; define a new one.", "experimentId")
+    target = definition.target
+    if target.slot_id and store.definition("slot", target.slot_id) is None:
+        raise InvalidDefinition([("target.slotId", f"no slot {target.slot_id!r}")])
+    if target.template_id and store.definition("template", target.template_id) is None:
+        raise InvalidDefinition([("target.templateId", f"no template {target.template_id!r}")])
+    body = {**definition.model_dump(by_alias=True, exclude_none=True, mode="json"), "status": "draft"}
+    return store.save_definition("experiment", experiment_id, body, now)
+
+
+def set_experiment_status(
+    store: ContentStore, experiment_id: str, status: str, now: dt.datetime, winner: str | None = None
+) -> dict[str, Any]:
+    stored = store.definition("experiment", experiment_id)
+    if stored is None:
+        raise NotFound("experiment", experiment_id)
+    allowed = {"running": ("draft",), "stopped": ("running",)}[status]
+    if stored.get("status") not in allowed:
+        raise Conflict(f"Experiment {experiment_id} is {stored.get('status')}; it cannot become {status}.", "status")
+    if status == "running":
+        target = stored["target"]
+        kind, target_id = ("slot", target["slotId"]) if target.get("slotId") else ("template", target["templateId"])
+        for other in store.definitions("experiment"):
+            if other["id"] != experiment_id and other.get("status") == "running" and other["target"] == target:
+                raise Conflict(f"Experiment {other['id']} already runs on {kind} {target_id}.", "target")
+    body = {k: v for k, v in stored.items() if k not in ("id", "updatedAt")}
+    body["status"] = status
+    body[f"{'started' if status == 'running' else 'stopped'}At"] = iso(now)
+    if winner:
+        body["winner"] = winner
+    return store.save_definition("experiment", experiment_id, body, now)

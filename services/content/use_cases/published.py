@@ -1,0 +1,53 @@
+"""What every decision and consumer reads from the definitions: compiled slots, the catalogue, live experiments."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.content.domain.catalogue import CatalogueIndex, ContentItem
+from services.content.domain.experiments import is_running
+from services.content.domain.targeting import CompiledSlot, SlotDefinition, compile_slot
+from services.content.ports import Definitions
+
+
+@dataclass(frozen=True)
+class Published:
+    slots: dict[str, CompiledSlot] = field(default_factory=dict)
+    items: tuple[ContentItem, ...] = ()
+    index: CatalogueIndex = field(default_factory=lambda: CatalogueIndex(()))
+    experiments: tuple[dict[str, Any], ...] = ()
+
+    def running(self, now: dt.datetime) -> list[dict[str, Any]]:
+        return [e for e in self.experiments if is_running(e, now)]
+
+    def slot_experiment(self, slot_id: str, now: dt.datetime) -> dict[str, Any] | None:
+        return next((e for e in self.running(now) if e["target"].get("slotId") == slot_id), None)
+
+    def template_experiment(self, template_id: str, now: dt.datetime) -> dict[str, Any] | None:
+        return next((e for e in self.running(now) if e["target"].get("templateId") == template_id), None)
+
+
+def load(store: Definitions) -> Published:
+    """Three Queries: slots, items, experiments (templates are read one at a time, when rendered)."""
+    slots: dict[str, CompiledSlot] = {}
+    for stored in store.definitions("slot"):
+        definition = SlotDefinition.model_validate(stored["definition"])
+        slots[stored["id"]] = compile_slot(stored["id"], definition, stored.get("references"))
+    items = tuple(sorted(_items(store.definitions("item")), key=lambda i: i.id))
+    return Published(
+        slots=slots,
+        items=items,
+        index=CatalogueIndex(items),
+        experiments=tuple(store.definitions("experiment")),
+    )
+
+
+def _items(stored: Sequence[dict[str, Any]]) -> list[ContentItem]:
+    out = []
+    for item in stored:
+        body = {k: v for k, v in item.items() if k != "expiresAt"}
+        out.append(ContentItem.model_validate(body))
+    return out

@@ -1,0 +1,258 @@
+"""Content use cases on the in-memory store: decisions (one read, at most one write), the visitor read model,
+list slots, analytics counted exactly once, experiments' exposures and conversions, templates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from services.content.adapters.memory import MemoryContent
+from services.content.domain import visitors
+from services.content.domain.catalogue import ContentItem
+from services.content.domain.experiments import ExperimentDefinition
+from services.content.domain.targeting import SlotDefinition
+from services.content.domain.templates import TemplateSource
+from services.content.use_cases import analytics, decisions, definitions, experiments, published, templates
+from services.content.use_cases.visitors import merge, record_activity, update
+
+NOW = dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC)
+SEGMENTS = {"segments": ["seg-vip"], "plans": [], "questionnaires": {"taste": ["explorer", "homecook"]}}
+TOPICS = {"r": "recipes", "h": "history", "t": "tutorials"}
+
+
+def item(item_id: str, topic: str, days_ago: int, **extra: Any) -> ContentItem:
+    return ContentItem.model_validate(
+        {
+            "id": item_id,
+            "title": item_id.replace("-", " ").title(),
+            "path": f"/{topic}/{item_id}",
+            "type": "recipe" if topic == "recipes" else "article",
+            "topics": [topic],
+            "publishedAt": (NOW - dt.timedelta(days=days_ago)).isoformat(),
+            **extra,
+        }
+    )
+
+
+@pytest.fixture
+def store() -> MemoryContent:
+    store = MemoryContent()
+    items = [item(f"{TOPICS[t]}-{i}", TOPICS[t], i + 1) for t in TOPICS for i in range(4)]
+    definitions.save_items(store, items, NOW)
+    definitions.save_slot(
+        store,
+        "hero",
+        SlotDefinition.model_validate(
+            {
+                "name": "Hero",
+                "variants": [
+                    {
+                        "variantId": "explorer",
+                        "when": {"questionnaire": "taste", "op": "equals", "value": "explorer"},
+                        "content": {"title": "Discover"},
+                    },
+                    {"variantId": "vip", "segmentId": "seg-vip", "content": {"title": "For you"}},
+                    {"variantId": "generic", "content": {"title": "Welcome"}},
+                ],
+            }
+        ),
+        lambda: SEGMENTS,
+        NOW,
+    )
+    definitions.save_slot(
+        store,
+        "front",
+        SlotDefinition.model_validate(
+            {
+                "name": "Front page",
+                "type": "list",
+                "list": {"limit": 3, "topicsByAudience": {"explorer": ["history"], "homecook": ["recipes"]}},
+            }
+        ),
+        lambda: SEGMENTS,
+        NOW,
+    )
+    return store  # fmt: skip
+
+
+def page_view(anonymous_id: str, path: str, message_id: str, at: dt.datetime = NOW, **extra: Any) -> dict[str, Any]:
+    return {
+        "messageId": message_id,
+        "type": "page",
+        "anonymousId": anonymous_id,
+        "properties": {"path": path},
+        "timestamp": at.isoformat(),
+        "enrichment": {"machine": False},
+        **extra,
+    }
+
+
+def decide(store: MemoryContent, anonymous_id: str, *slots: str, **env: Any) -> list[dict[str, Any]]:
+    request = decisions.DecideRequest(slots=slots or ("hero",), anonymous_id=anonymous_id, environment=env)
+    return decisions.decide(store, published.load(store), request, NOW, store.popular)
+
+
+def known_visitor(store: MemoryContent, profile_id: str, anonymous_id: str, taste: str | None = None) -> None:
+    record_activity(store, published.load(store), profile_id, page_view(anonymous_id, "/", f"m-{profile_id}"), NOW)
+    if taste is not None:
+        update(store, profile_id, lambda s: visitors.set_answer(s, "taste", taste, 1), NOW)
+
+
+def test_a_decision_reads_the_visitor_once_and_writes_at_most_once_for_several_slots(store: MemoryContent) -> None:
+    known_visitor(store, "p-ana", "ana", "explorer")
+    store.calls.clear()
+
+    answers = decide(store, "ana", "hero", "front")
+
+    assert [a["slot"] for a in answers] == ["hero", "front"]
+    assert answers[0]["variantId"] == "explorer"
+    assert store.calls["visitor"] == 1
+    assert store.calls["record_decision"] == 1
+    # again within the hour: nothing new to write
+    decide(store, "ana", "hero", "front")
+    assert store.calls["record_decision"] == 1
+
+
+def test_the_read_model_follows_answers_segments_and_sequences(store: MemoryContent) -> None:
+    known_visitor(store, "p-bo", "bo")
+    assert decide(store, "bo")[0]["variantId"] == "generic"
+    update(store, "p-bo", lambda s: visitors.set_membership(s, "seg-vip", True, 5), NOW)
+    assert decide(store, "bo")[0]["variantId"] == "vip"
+    # a late, older exit does not undo the newer entry
+    update(store, "p-bo", lambda s: visitors.set_membership(s, "seg-vip", False, 3), NOW)
+    assert decide(store, "bo")[0]["variantId"] == "vip"
+    # the questionnaire answer is listed first in the slot: it wins
+    update(store, "p-bo", lambda s: visitors.set_answer(s, "taste", "explorer", 6), NOW)
+    assert decide(store, "bo")[0]["variantId"] == "explorer"
+
+
+def test_a_refusal_of_personalisation_gets_defaults_and_stores_nothing(store: MemoryContent) -> None:
+    known_visitor(store, "p-cy", "cy", "explorer")
+    update(store, "p-cy", lambda s: visitors.set_consent(s, "personalisation", False), NOW)
+    store.calls.clear()
+    assert decide(store, "cy")[0]["variantId"] == "generic"
+    assert store.calls["record_decision"] == 0
+
+
+def test_the_list_slot_ranks_by_reading_and_never_repeats_what_was_just_read(store: MemoryContent) -> None:
+    # Given Dee read two recipes
+    known_visitor(store, "p-dee", "dee")
+    catalogue = published.load(store)
+    for n, path in enumerate(("/recipes/recipes-0", "/recipes/recipes-1")):
+        record_activity(store, catalogue, "p-dee", page_view("dee", path, f"dee-{n}"), NOW)
+    front = decide(store, "dee", "front")[0]["items"]
+    ids = [i["id"] for i in front]
+    assert ids[:2] == ["recipes-2", "recipes-3"]  # her topic first, newest first, never what she just read
+    assert "recipes-0" not in ids and "recipes-1" not in ids
+    assert all("segments" not in i for i in front)  # targeting stays private
+
+
+def test_the_list_slot_draws_from_the_segments_topics_and_the_neutral_pool_gets_the_generic_list(
+    store: MemoryContent,
+) -> None:
+    known_visitor(store, "p-eve", "eve", "explorer")
+    assert {i["topics"][0] for i in decide(store, "eve", "front")[0]["items"]} == {"history"}
+    generic = decide(store, "nobody-seen", "front")[0]["items"]
+    assert len(generic) == 3
+
+
+def test_views_and_readers_are_counted_once_per_message_and_per_reader_and_day(store: MemoryContent) -> None:
+    known_visitor(store, "p-fay", "fay", "homecook")
+    catalogue = published.load(store)
+    view = page_view("fay", "/recipes/recipes-0", "view-1")
+    for _ in range(3):  # redelivered
+        record_activity(store, catalogue, "p-fay", view, NOW)
+    record_activity(store, catalogue, "p-fay", page_view("fay", "/recipes/recipes-1", "view-2"), NOW)
+    # a bot's view counts for nothing
+    bot = page_view("fay", "/recipes/recipes-2", "view-3", enrichment={"machine": True})
+    record_activity(store, catalogue, "p-fay", bot, NOW)
+
+    report = analytics.report(store, "2026-05-04", "2026-05-04", "topic", catalogue)
+    rows = {(r["audience"], r["topic"]): (r["views"], r["readers"]) for r in report["rows"]}
+    assert rows == {("homecook", "recipes"): (2, 1), ("all", "recipes"): (2, 1)}
+    assert report["shareOfReaders"] == {"recipes": {"2026-05-04": {"homecook": 1.0}}}
+
+
+def test_a_merge_folds_reading_and_identifiers_into_the_survivor(store: MemoryContent) -> None:
+    catalogue = published.load(store)
+    record_activity(store, catalogue, "p-phone", page_view("phone", "/history/history-0", "h-1"), NOW)
+    known_visitor(store, "p-gus", "gus", "homecook")
+    merge(store, "p-gus", "p-phone", NOW)
+    # the phone's visitor item now shows the survivor's state: his questionnaire segment
+    state = store.state("p-gus")
+    assert state is not None and "a:phone" in state.identifiers
+    assert "history" in state.affinity
+    assert store.visitor_items["a:phone"]["p"]["audiences"] == ["homecook"]
+    # the merged profile's later changes reach nobody
+    assert not update(store, "p-phone", lambda s: visitors.set_membership(s, "seg-vip", True, 9), NOW)
+
+
+def slot_experiment(store: MemoryContent) -> None:
+    body = ExperimentDefinition.model_validate(
+        {
+            "name": "Hero headline",
+            "target": {"slotId": "hero"},
+            "variants": [
+                {"id": "control", "content": {"title": "Welcome"}},
+                {"id": "bold", "content": {"title": "Cook something bold"}},
+            ],
+            "goal": {"event": "Recipe Saved"},
+        }
+    )
+    definitions.save_experiment(store, "headline", body, NOW)
+    definitions.set_experiment_status(store, "headline", "running", NOW)
+
+
+def test_exposures_and_conversions_count_once_per_unit(store: MemoryContent) -> None:
+    slot_experiment(store)
+    known_visitor(store, "p-hal", "hal")
+    first = decide(store, "hal")[0]["variantId"]
+    assert first in ("control", "bold")
+    for _ in range(3):
+        assert decide(store, "hal")[0]["variantId"] == first  # sticky
+    goal = page_view("hal", "/", "goal-1", type="track", event="Recipe Saved")
+    catalogue = published.load(store)
+    for _ in range(2):
+        record_activity(store, catalogue, "p-hal", goal, NOW)
+    record_activity(store, catalogue, "p-hal", {**goal, "messageId": "goal-2"}, NOW)
+    counts = store.experiment_counts("headline")
+    assert counts[first] == {"users": 1, "conversions": 1}
+    result = experiments.results(store, "headline")
+    assert [v["variantId"] for v in result["variants"]] == ["control", "bold"]
+    assert sum(v["users"] for v in result["variants"]) == 1
+
+
+def test_stopping_with_promotion_makes_the_named_winner_the_default(store: MemoryContent) -> None:
+    slot_experiment(store)
+    experiments.stop(store, "headline", promote=True, winner="bold", now=NOW)
+    assert decide(store, "nobody")[0]["content"] == {"title": "Cook something bold"}
+    assert store.definition("experiment", "headline")["status"] == "stopped"  # type: ignore[index]
+
+
+def test_a_template_renders_per_questionnaire_segment_and_generically_for_the_neutral_pool(
+    store: MemoryContent,
+) -> None:
+    source = TemplateSource(
+        subject="Hi {{ profile.firstName | default: 'there' }}",
+        html="{% case reader.questionnaires.taste %}{% when 'explorer' %}<p>Go far</p>"
+        "{% when 'homecook' %}<p>Cook at home</p>{% else %}<p>Something for everyone</p>{% endcase %}",
+    )
+    templates.save_template(store, "digest", "Digest", source, NOW)
+    known_visitor(store, "p-ida", "ida", "explorer")
+    update(store, "p-ida", lambda s: visitors.set_traits(s, {"firstName": "Ida"}), NOW)
+    catalogue = published.load(store)
+    ida = templates.render_for_profile(store, catalogue, "digest", "p-ida", {}, NOW)
+    neutral = templates.render_for_profile(store, catalogue, "digest", None, {}, NOW)
+    assert (ida["subject"], ida["text"]) == ("Hi Ida", "Go far")
+    assert (neutral["subject"], neutral["text"]) == ("Hi there", "Something for everyone")
+
+
+def test_template_errors_are_refused_on_save_with_line_and_column(store: MemoryContent) -> None:
+    source = TemplateSource(subject="Hi", html="<p>\n{% if reader.known %}\nno end")
+    with pytest.raises(definitions.InvalidDefinition) as refused:
+        templates.save_template(store, "broken", "Broken", source, NOW)
+    ((field, message),) = refused.value.faults
+    assert field == "html" and message.startswith("line 2, column 1")
+    assert store.definition("template", "broken") is None
