@@ -8,7 +8,13 @@ from typing import Any
 from services.common import secrets, settings
 from services.common.bus import EventBridgePublisher, Publisher
 from services.common.manifest import EMAIL_CONFIGURATION_SET_ENV, EMAIL_FROM_ENV, PUBLIC_API_URL_ENV
-from services.journeys.adapters.aws import InternalDirectory, SesMailer, SnsTexter, StepFunctionsRunner
+from services.journeys.adapters.aws import (
+    ContentRenderer,
+    InternalDirectory,
+    SesMailer,
+    SnsTexter,
+    StepFunctionsRunner,
+)
 from services.journeys.adapters.dynamodb import DynamoJourneys
 from services.journeys.adapters.webhook_http import HttpWebhooks
 from services.journeys.domain.catalog import Catalog, load
@@ -49,6 +55,10 @@ def machine_functions() -> dict[str, str]:
 
 def directory() -> InternalDirectory:
     return InternalDirectory()
+
+
+def renderer() -> ContentRenderer:
+    return ContentRenderer()
 
 
 def mailer() -> SesMailer:

@@ -108,9 +108,10 @@ MANIFEST = ServiceManifest(
             name="send_email",
             handler="services.journeys.handlers.task_send_email.handler",
             description="Journey step: sends a journey email once (consent, suppression, frequency cap, quiet "
-            "hours, rate), with signed tracking links and one-click unsubscribe headers.",
+            "hours, rate), inline or rendered by content's email templates, with signed tracking links and "
+            "one-click unsubscribe headers.",
             tables={"journeys": "write"},
-            invokes=("identity.lookup",),
+            invokes=("identity.lookup", "content.render"),
             secrets=("link-signing",),
             links_to_api=True,
             sends_email=True,

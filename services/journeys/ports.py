@@ -95,6 +95,14 @@ class Directory(Protocol):
     def definitions(self) -> dict[str, Any]: ...
 
 
+class Renderer(Protocol):
+    """Content's email templates, rendered for one profile (content's internal `render`). The answer is
+    `{"subject", "html", "text", "templateVersion", "experiment"}`, or `{"error": {"reason"}}` when the template is
+    unknown or does not render; a failure to reach content raises `TryAgain`."""
+
+    def render(self, request: dict[str, Any]) -> dict[str, Any]: ...
+
+
 class Mailer(Protocol):
     def save_template(self, name: str, subject: str, html: str, text: str) -> None: ...
     def send(self, request: dict[str, Any]) -> str: ...

@@ -1,4 +1,4 @@
-"""Step Functions, SES and SNS behind the journeys ports, and identity's and segments' internal APIs."""
+"""Step Functions, SES and SNS behind the journeys ports, and identity's, segments' and content's internal APIs."""
 
 from __future__ import annotations
 
@@ -108,6 +108,19 @@ class InternalDirectory:
 
     def definitions(self) -> dict[str, Any]:
         return internal.invoke("segments.lookup", {"op": "definitions"})
+
+
+class ContentRenderer:
+    """Content's internal `render` (Liquid email templates). Not reaching it, or its Lambda failing, is transient:
+    `TryAgain`, so the state machine retries the send task; a template that does not render is a normal answer."""
+
+    def render(self, request: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return internal.invoke("content.render", request)
+        except internal.InternalCallFailed as failure:
+            raise TryAgain(str(failure)[:200]) from failure
+        except ClientError as error:
+            raise TryAgain(f"content.render: {error.response.get('Error', {}).get('Code', 'unreachable')}") from error
 
 
 class SesMailer:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import itertools
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -23,7 +24,7 @@ from services.journeys.adapters.dynamodb import (
     SEND_RECORD_DAYS,
 )
 from services.journeys.adapters.webhook_http import Response
-from services.journeys.ports import JourneyStore
+from services.journeys.ports import JourneyStore, Renderer
 
 # In-memory adapters with the same public methods and conditional semantics as the real ones (adapters/dynamodb.py,
 # adapters/aws.py), for unit tests of the journeys use cases without moto (fakes beat mocks).
@@ -41,6 +42,7 @@ __all__ = [
     "MemoryDirectory",
     "MemoryJourneys",
     "MemoryMailer",
+    "MemoryRenderer",
     "MemoryRunner",
     "MemoryTexter",
     "MemoryWebhooks",
@@ -623,6 +625,48 @@ class MemoryMailer:
         return f"ses-{next(self._counter):06d}"
 
 
+class MemoryRenderer:
+    """Content's `render` in memory. Templates by id (`subject`, `html`, `text`, `version`, `experiment`, or `error`:
+    a template that does not render); `{{ name }}` is filled from the request's variables over the profile's
+    `traits` (a stand-in for Liquid). Answers as content does: an unknown template or a render error is
+    `{"error": {"reason"}}`. Every request is recorded; `fail` makes the next one raise it (content unreachable)."""
+
+    _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.]+)\s*\}\}")
+
+    def __init__(
+        self,
+        templates: Mapping[str, Mapping[str, Any]] | None = None,
+        traits: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        self.templates: dict[str, dict[str, Any]] = {k: copy.deepcopy(dict(v)) for k, v in (templates or {}).items()}
+        self.traits: dict[str, dict[str, Any]] = {k: copy.deepcopy(dict(v)) for k, v in (traits or {}).items()}
+        self.requests: list[dict[str, Any]] = []
+        self.fail: Exception | None = None
+
+    def render(self, request: dict[str, Any]) -> dict[str, Any]:
+        self.requests.append(copy.deepcopy(request))
+        if self.fail is not None:
+            failure, self.fail = self.fail, None
+            raise failure
+        template = self.templates.get(request["templateId"])
+        if template is None:
+            return {"error": {"reason": f"unknown template {request['templateId']!r}"}}
+        if "error" in template:
+            return {"error": {"reason": str(template["error"])}}
+        values = {**self.traits.get(request["profileId"], {}), **(request.get("variables") or {})}
+
+        def fill(text: str) -> str:
+            return self._PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), "")), text)
+
+        return {
+            "subject": fill(template["subject"]),
+            "html": fill(template["html"]),
+            "text": fill(template.get("text", "")),
+            "templateVersion": int(template.get("version", 1)),
+            "experiment": copy.deepcopy(template.get("experiment")),
+        }
+
+
 class MemoryTexter:
     """SNS SMS in memory; `fail` makes the next send raise it."""
 
@@ -655,3 +699,8 @@ class MemoryWebhooks:
 def _implements_the_port(store: MemoryJourneys) -> JourneyStore:
     """mypy checks here that this adapter implements the whole port."""
     return store
+
+
+def _implements_the_renderer(renderer: MemoryRenderer) -> Renderer:
+    """mypy checks here that the fake renderer implements the port."""
+    return renderer

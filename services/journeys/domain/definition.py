@@ -7,11 +7,22 @@ import re
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 MAX_WAIT_SECONDS = 365 * 86400  # a Standard workflow runs for at most a year
 MAX_NODES = 500  # Step Functions allows 10,000 states a machine; a node compiles to at most 4
 NODE_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+TEMPLATE_ID = r"^[A-Za-z0-9_-]{1,100}$"  # content's slugs
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 EMAIL_EVENTS = ("Email Opened", "Email Link Clicked")
 
@@ -276,19 +287,64 @@ class _Action(_Node):
 
 
 class EmailNode(_Action):
-    """The email's content (SES/Handlebars placeholders: `{{firstName}}` and other traits). Links are tracked;
-    `{{unsubscribeUrl}}` is the one-click unsubscribe link."""
+    """Either a content email template (`template`: content renders it with Liquid at send time, for the profile,
+    with `variables`) or inline content (`subject` + `html`, optional `text`: SES/Handlebars placeholders,
+    `{{firstName}}` and other traits). Either way links are tracked and `unsubscribeUrl` is the one-click
+    unsubscribe link."""
 
     type: Literal["email"]
-    subject: str = Field(min_length=1, max_length=500)
-    html: str = Field(min_length=1, max_length=200_000)
-    text: str = Field(default="", max_length=200_000)
+    template: str | None = Field(
+        default=None, pattern=TEMPLATE_ID, description="A content email template's id (instead of subject/html)."
+    )
+    variables: dict[str, str | int | float | bool] | None = Field(
+        default=None, max_length=50, description="Values passed to the content template (template nodes only)."
+    )
+    # validated even when omitted: exactly one of `template` or inline content, each error on its field
+    subject: str | None = Field(default=None, min_length=1, max_length=500, validate_default=True)
+    html: str | None = Field(default=None, min_length=1, max_length=200_000, validate_default=True)
+    text: str | None = Field(default=None, max_length=200_000, validate_default=True)
     transactional: bool = Field(default=False, description="Not marketing: no consent, cap or quiet hours check.")
 
-    @field_validator("subject", "html", "text")
+    @field_validator("variables")
     @classmethod
-    def _balanced(cls, value: str) -> str:
+    def _for_a_template(
+        cls, value: dict[str, str | int | float | bool] | None, info: ValidationInfo
+    ) -> dict[str, str | int | float | bool] | None:
+        if value and "template" in info.data and info.data["template"] is None:
+            raise ValueError("variables are passed to a content template: name one in template")
+        for name, given in (value or {}).items():
+            if not 1 <= len(name) <= 100:
+                raise ValueError("a variable's name has 1 to 100 characters")
+            if isinstance(given, str) and len(given) > 2000:
+                raise ValueError(f"variable {name!r} is longer than 2000 characters")
+        return value
+
+    @field_validator("subject", "html")
+    @classmethod
+    def _inline_or_template(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if "template" not in info.data:  # the template id itself was refused: one error is enough
+            return value
+        if info.data["template"] is not None:
+            if value is not None:
+                raise ValueError(f"an email node has either a template or inline content: drop {info.field_name}")
+            return None
+        if value is None:
+            raise ValueError(f"an email node needs {info.field_name} (inline content: subject and html) or a template")
         return balanced(value)
+
+    @field_validator("text")
+    @classmethod
+    def _text_is_inline(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("template") is not None:
+            if value:
+                raise ValueError("an email node has either a template or inline content: drop text")
+            return None
+        return balanced(value or "")
+
+    @property
+    def renders_template(self) -> bool:
+        """Content renders this email at send time (no SES template, no links known at publish)."""
+        return self.template is not None
 
 
 class SmsNode(_Action):

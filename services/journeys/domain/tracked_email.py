@@ -29,6 +29,9 @@ from services.common.email_links import (
 # for byte. At send time the template data carries, for that recipient, `cxmLink<n>` = `<API>/v1/t/click/<token>`
 # (profile, message, URL), `cxmOpenUrl` = `<API>/v1/t/open/<token>` and `unsubscribeUrl`; SES renders them in.
 #
+# An email node that names a content template is rendered by content at send time (Liquid, already personal):
+# `recipient_html` applies the same edits to that HTML with this recipient's signed URLs in place of placeholders.
+#
 # Not wrapped: mailto:, tel:, anchors, relative links, hrefs holding a `{{placeholder}}` (their URL is only known when
 # SES renders them; `{{unsubscribeUrl}}` is one) and links to the unsubscribe endpoint.
 
@@ -79,19 +82,47 @@ def tracked_url(href: str | None) -> str | None:
 
 def track_links(html: str) -> TrackedHtml:
     """Rewrite a template's HTML for tracking (see the module docstring)."""
+    scan = _scan(html)
+    return TrackedHtml(
+        _rewritten(html, scan, ["{{" + link_placeholder(n) + "}}" for n in range(len(scan.links))], PIXEL_TAG),
+        tuple(scan.links),
+    )
+
+
+def recipient_html(
+    html: str, signing: LinkSigning, profile_id: str, message_id: str, issued_at: dt.datetime
+) -> TrackedHtml:
+    """Already rendered HTML (a content template's Liquid output) as one recipient's email: every tracked link's
+    `href` becomes its signed click URL and the open pixel goes before `</body>`, exactly where `track_links` puts
+    its placeholders, but in one pass: nothing else is substituted, so text in the rendered HTML that looks like a
+    placeholder (`{{cxmOpenUrl}}` typed into a trait) stays as written."""
+    scan = _scan(html)
+    signed = tracking_data(scan.links, signing, profile_id, message_id, issued_at)
+    clicks = [entities.escape(signed[link_placeholder(n)]) for n in range(len(scan.links))]
+    pixel = PIXEL_TAG.replace("{{" + OPEN_PLACEHOLDER + "}}", entities.escape(signed[OPEN_PLACEHOLDER]))
+    return TrackedHtml(_rewritten(html, scan, clicks, pixel), tuple(scan.links))
+
+
+def _scan(html: str) -> _LinkScan:
     scan = _LinkScan(html)
     scan.feed(html)
     scan.close()
+    return scan
+
+
+def _rewritten(html: str, scan: _LinkScan, hrefs: list[str], pixel: str) -> str:
+    """The HTML with the n-th tracked link's hrefs replaced by `hrefs[n]` and `pixel` added; nothing else changed."""
     pixel_at = scan.pixel_position()
     pixel_at = len(html) if pixel_at is None else pixel_at
+    edits = [(start, end, hrefs[link]) for start, end, link in scan.edits]
     out: list[str] = []
     position = 0
-    for start, end, replacement in sorted([*scan.edits, (pixel_at, pixel_at, PIXEL_TAG)]):
+    for start, end, replacement in sorted([*edits, (pixel_at, pixel_at, pixel)]):
         out.append(html[position:start])
         out.append(replacement)
         position = end
     out.append(html[position:])
-    return TrackedHtml("".join(out), tuple(scan.links))
+    return "".join(out)
 
 
 def recipient_links(
@@ -143,7 +174,7 @@ class _LinkScan(HTMLParser):
         self._html = html
         # getpos() counts lines by "\n" only; absolute offsets come from where each line starts
         self._line_starts = [0] + [i + 1 for i, c in enumerate(html) if c == "\n"]
-        self.edits: list[tuple[int, int, str]] = []
+        self.edits: list[tuple[int, int, int]] = []  # (start, end, index of the link) of each tracked href value
         self.links: list[str] = []
         self._ends: dict[str, int] = {}
 
@@ -180,8 +211,7 @@ class _LinkScan(HTMLParser):
             return
         if url not in self.links:
             self.links.append(url)
-        placeholder = "{{" + link_placeholder(self.links.index(url)) + "}}"
-        self.edits.append((start + span[0], start + span[1], placeholder))
+        self.edits.append((start + span[0], start + span[1], self.links.index(url)))
 
 
 def _href_value_span(tag_text: str) -> tuple[int, int] | None:

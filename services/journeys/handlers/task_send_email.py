@@ -29,4 +29,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         app.link_signing(),
         app.delivery_settings("email"),
         journey.get("status", "archived"),
+        app.renderer(),
     )

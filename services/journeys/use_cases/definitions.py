@@ -47,7 +47,12 @@ def validate(document: Any, directory: Directory | None, allow_private_webhooks:
             reason = webhooks.check_url(node.url, allow_private=allow_private_webhooks)
             if reason:
                 problems.append((f"nodes[{n}].url", reason))
-        if isinstance(node, EmailNode) and len(track_links(node.html).links) > MAX_TRACKED_LINKS:
+        # a content template's links are only known when it is rendered, at send time
+        if (
+            isinstance(node, EmailNode)
+            and node.html is not None
+            and len(track_links(node.html).links) > MAX_TRACKED_LINKS
+        ):
             problems.append((f"nodes[{n}].html", f"at most {MAX_TRACKED_LINKS} distinct links can be tracked"))
     if problems:
         raise DefinitionError(problems)
@@ -100,10 +105,12 @@ def publish(
     version = int(found.get("version") or 0) + 1
     tracked_links: dict[str, list[str]] = {}
     for node in definition.nodes:
-        if isinstance(node, EmailNode):
+        # a node naming a content template has no SES template: content renders it at send time, and an unknown
+        # template id is only found then (journeys never reads content's table)
+        if isinstance(node, EmailNode) and node.subject is not None and node.html is not None:
             tracked = track_links(node.html)
             mailer.save_template(
-                email_template_name(journey_id, version, node.id), node.subject, tracked.html, node.text
+                email_template_name(journey_id, version, node.id), node.subject, tracked.html, node.text or ""
             )
             tracked_links[node.id] = list(tracked.links)
     asl = substitute(compile_journey(definition), functions)

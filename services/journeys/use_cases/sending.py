@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
@@ -13,17 +15,25 @@ from services.common import clock
 from services.common.bus import Publisher
 from services.common.contracts import envelope
 from services.common.contracts.journeys import MessageFailed, MessageSent
+from services.common.email_links import unsubscribe_url
 from services.common.ids import derived_id
 from services.journeys.adapters.aws import TryAgain
 from services.journeys.domain import delivery
 from services.journeys.domain.definition import EmailNode, JourneyDefinition, node_by_id
-from services.journeys.domain.tracked_email import LinkSigning, recipient_links
-from services.journeys.ports import Directory, JourneyStore, Mailer
+from services.journeys.domain.tracked_email import (
+    UNSUBSCRIBE_PLACEHOLDER,
+    LinkSigning,
+    recipient_html,
+    recipient_links,
+    unsubscribe_headers,
+)
+from services.journeys.ports import Directory, JourneyStore, Mailer, Renderer
 from services.journeys.use_cases import counting
 
 _CAP = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*([smhdw])\s*$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 SENT_RECORD_DAYS = 400
+MAX_REASON = 500  # of a failed message's reason (content's render errors are short; a bad answer is cut)
 
 
 def parse_cap(text: str) -> delivery.FrequencyCap | None:
@@ -135,6 +145,135 @@ def take_rate_slot(repo: JourneyStore, channel: str, rules: dict[str, str], now:
         raise TryAgain(f"{channel} rate limit of {rate}/s reached")
 
 
+@dataclass(frozen=True)
+class RenderedEmail:
+    """A content template rendered for one profile (content's `render` answer)."""
+
+    subject: str
+    html: str
+    text: str
+    version: int | None
+    experiment: dict[str, Any] | None
+
+
+def rendered_email(answer: Mapping[str, Any]) -> RenderedEmail | str:
+    """Content's render answer, or why this message cannot go: content's own reason (unknown template, a template
+    that does not render) or an answer without the email in it."""
+    error = answer.get("error")
+    if error is not None:
+        reason = error.get("reason") if isinstance(error, Mapping) else error
+        return str(reason or "the template did not render")[:MAX_REASON]
+    subject, html, text = answer.get("subject"), answer.get("html"), answer.get("text") or ""
+    if not isinstance(subject, str) or not subject.strip() or not isinstance(html, str) or not html.strip():
+        return "the template rendered no subject or no html"
+    version = answer.get("templateVersion")
+    experiment = answer.get("experiment")
+    return RenderedEmail(
+        subject,
+        html,
+        text if isinstance(text, str) else "",
+        version if isinstance(version, int) and not isinstance(version, bool) else None,
+        dict(experiment) if isinstance(experiment, Mapping) else None,
+    )
+
+
+def template_label(template_id: str, version: int | None) -> str:
+    """What `MessageSent.template` names for a content template: `weekly-digest@v3`."""
+    return template_id if version is None else f"{template_id}@v{version}"
+
+
+def render_request(
+    node: EmailNode, profile_id: str, journey_id: str, dedupe_key: str, unsubscribe: str | None
+) -> dict[str, Any]:
+    """Content's render request. The send's dedupe key is the message key (content's experiment exposure is once
+    per message); `unsubscribeUrl` is passed as a variable, as inline emails get it in their template data."""
+    variables: dict[str, Any] = dict(node.variables or {})
+    if unsubscribe:
+        variables[UNSUBSCRIBE_PLACEHOLDER] = unsubscribe
+    return {
+        "templateId": node.template,
+        "profileId": profile_id,
+        "messageKey": dedupe_key,
+        "journeyId": journey_id,
+        "variables": variables,
+    }
+
+
+def rendered_content(rendered: RenderedEmail, html: str, headers: list[dict[str, str]]) -> dict[str, Any]:
+    """SESv2 `Content.Simple` of a rendered email: sent as content rendered it, with the tracked HTML."""
+    body: dict[str, Any] = {"Html": {"Data": html, "Charset": "UTF-8"}}
+    if rendered.text:
+        body["Text"] = {"Data": rendered.text, "Charset": "UTF-8"}
+    simple: dict[str, Any] = {"Subject": {"Data": rendered.subject, "Charset": "UTF-8"}, "Body": body}
+    if headers:
+        simple["Headers"] = headers
+    return {"Simple": simple}
+
+
+@dataclass(frozen=True)
+class EmailContent:
+    """What one recipient's email is: SESv2 `Content`, the template `MessageSent` names, what the send record keeps."""
+
+    content: dict[str, Any]
+    template: str
+    detail: dict[str, Any]
+
+
+def inline_email(
+    repo: JourneyStore,
+    contact: dict[str, Any],
+    signing: LinkSigning,
+    profile_id: str,
+    journey_id: str,
+    version: int,
+    node_id: str,
+    dedupe_key: str,
+    now: dt.datetime,
+) -> EmailContent:
+    """Inline content: the version's SES template, with this recipient's traits and signed links as its data."""
+    current = repo.version(journey_id, version) or {}
+    links_of = (current.get("trackedLinks") or {}).get(node_id) or []
+    links, headers = recipient_links(links_of, signing, profile_id, dedupe_key, now, contact.get("unsubscribeToken"))
+    template_name = email_template_name(journey_id, version, node_id)
+    template: dict[str, Any] = {
+        "TemplateName": template_name,
+        "TemplateData": json.dumps({**template_data(contact), **links}),
+    }
+    if headers:
+        template["Headers"] = headers
+    return EmailContent({"Template": template}, template_name, {})
+
+
+def template_email(
+    node: EmailNode,
+    renderer: Renderer,
+    contact: dict[str, Any],
+    signing: LinkSigning,
+    profile_id: str,
+    journey_id: str,
+    dedupe_key: str,
+    now: dt.datetime,
+) -> EmailContent | str:
+    """A content template: rendered by content for this profile, its HTML tracked for this recipient, sent as a
+    simple message; or why it cannot go (content's reason). Content unreachable raises `TryAgain`."""
+    assert node.template is not None
+    token = contact.get("unsubscribeToken")
+    unsubscribe = unsubscribe_url(signing.api_url, token) if token else None
+    rendered = rendered_email(renderer.render(render_request(node, profile_id, journey_id, dedupe_key, unsubscribe)))
+    if isinstance(rendered, str):
+        return rendered
+    tracked = recipient_html(rendered.html, signing, profile_id, dedupe_key, now)
+    headers = unsubscribe_headers(signing.api_url, token) if token else []
+    detail: dict[str, Any] = {"template": node.template}
+    if rendered.version is not None:
+        detail["templateVersion"] = rendered.version
+    if rendered.experiment:
+        detail["experiment"] = rendered.experiment
+    return EmailContent(
+        rendered_content(rendered, tracked.html, headers), template_label(node.template, rendered.version), detail
+    )
+
+
 def send_journey_email(
     task: dict[str, Any],
     definition: JourneyDefinition,
@@ -147,11 +286,14 @@ def send_journey_email(
     signing: LinkSigning,
     rules: dict[str, str],
     journey_status: str,
+    renderer: Renderer | None = None,
 ) -> dict[str, Any]:
     """The email node. The dedupe key (execution + node + this visit) makes a retried task never send twice.
 
     The email carries this recipient's signed links (open pixel, each tracked link's click URL; the token names
-    the profile and the dedupe key as the message) and the one-click unsubscribe headers (RFC 8058)."""
+    the profile and the dedupe key as the message) and the one-click unsubscribe headers (RFC 8058). Inline content
+    is the version's SES template; a node naming a content template is rendered by content (`renderer`) after the
+    delivery rules passed, and its HTML tracked then. A template that does not render fails this message only."""
     from services.journeys.use_cases.steps import answer, arrive
 
     run, node_id = task["run"], task["node"]
@@ -162,7 +304,17 @@ def send_journey_email(
         return answer(node_id, "held")
     node = node_by_id(definition, node_id)
     assert isinstance(node, EmailNode)
+    if node.renders_template and renderer is None:
+        raise TypeError("an email node with a content template needs a renderer")
     dedupe_key = derived_id(task["execution"], node_id, task["enteredTime"])
+
+    def failed(why: str) -> dict[str, Any]:
+        """This message did not go (refused by SES, a template that does not render): the failed branch."""
+        repo.finish_send(profile_id, dedupe_key, "failed", {"reason": why})
+        counting.count(repo, journey_id, version, f"{dedupe_key}#failed", [(node_id, "sendFailed")], now)
+        announce_failure(publisher, profile_id, journey_id, "email", why, dedupe_key)
+        return {**answer(node_id, "failed"), "status": "failed", "reason": why, "dedupeKey": dedupe_key}
+
     earlier = repo.claim_send(profile_id, dedupe_key, now, send_context(task, "email"))
     if earlier is not None:
         branch = "failed" if earlier.get("status") == "failed" else "ok"
@@ -189,20 +341,21 @@ def send_journey_email(
     except TryAgain:
         repo.finish_send(profile_id, dedupe_key, "retry", {"reason": "rate limit"})
         raise
-    current = repo.version(journey_id, version) or {}
-    links_of = (current.get("trackedLinks") or {}).get(node_id) or []
-    links, headers = recipient_links(links_of, signing, profile_id, dedupe_key, now, contact.get("unsubscribeToken"))
-    template_name = email_template_name(journey_id, version, node_id)
-    template: dict[str, Any] = {
-        "TemplateName": template_name,
-        "TemplateData": json.dumps({**template_data(contact), **links}),
-    }
-    if headers:
-        template["Headers"] = headers
+    try:
+        prepared = (
+            template_email(node, renderer, contact, signing, profile_id, journey_id, dedupe_key, now)
+            if node.template is not None and renderer is not None
+            else inline_email(repo, contact, signing, profile_id, journey_id, version, node_id, dedupe_key, now)
+        )
+    except TryAgain:  # content unreachable or its function failed: Step Functions retries this task
+        repo.finish_send(profile_id, dedupe_key, "retry", {"reason": "render unavailable"})
+        raise
+    if isinstance(prepared, str):
+        return failed(prepared)
     request: dict[str, Any] = {
         "FromEmailAddress": sender,
         "Destination": {"ToAddresses": [contact["email"]]},
-        "Content": {"Template": template},
+        "Content": prepared.content,
         # SES hands the tags back with its delivery events: what counts a delivery for this node, with no read
         "EmailTags": [
             {"Name": "journey", "Value": journey_id[:256]},
@@ -218,13 +371,12 @@ def send_journey_email(
         repo.finish_send(profile_id, dedupe_key, "retry", {})
         raise
     except ClientError as error:
-        why = error.response.get("Error", {}).get("Code", "rejected")
-        repo.finish_send(profile_id, dedupe_key, "failed", {"reason": why})
-        counting.count(repo, journey_id, version, f"{dedupe_key}#failed", [(node_id, "sendFailed")], now)
-        announce_failure(publisher, profile_id, journey_id, "email", why, dedupe_key)
-        return {**answer(node_id, "failed"), "status": "failed", "reason": why, "dedupeKey": dedupe_key}
+        return failed(error.response.get("Error", {}).get("Code", "rejected"))
     repo.finish_send(
-        profile_id, dedupe_key, "sent", {"messageId": message_id, "node": node_id, "journeyId": journey_id}
+        profile_id,
+        dedupe_key,
+        "sent",
+        {"messageId": message_id, "node": node_id, "journeyId": journey_id, **prepared.detail},
     )
     if not node.transactional:
         repo.record_sent(profile_id, "email", dedupe_key, now, SENT_RECORD_DAYS)
@@ -237,7 +389,7 @@ def send_journey_email(
                     profileId=profile_id,
                     journeyId=journey_id,
                     channel="email",
-                    template=template_name,
+                    template=prepared.template,
                     providerMessageId=message_id,
                     dedupeKey=dedupe_key,
                 ),
