@@ -2,6 +2,7 @@
 
 `clock now|advance` reads or fast-forwards the local cloud's virtual clock. `import` uploads a contacts file (CSV or
 JSON lines) in parts and follows the import job (the API at CXM_URL with CXM_ADMIN_KEY, else the local cloud).
+`content import` adds or replaces content catalogue items from a CSV or JSON-lines file, in requests of whole rows.
 `replay` puts dead-lettered messages back on their queues (the local cloud, or AWS with --aws). `archive read` prints
 the raw event archive's events of some UTC days as JSON lines (the local cloud, or a stack with --stack or
 --bucket). `keys create` creates an API key in a deployed stack (--stack or --table)."""
@@ -204,8 +205,10 @@ def _format(path: Path, chosen: str | None) -> str:
     raise SystemExit(f"cannot tell the format of {path.name}: use --format csv or --format jsonl")
 
 
-def _parts(handle: TextIO, fmt: str, limit: int) -> Iterator[tuple[int, bytes, int]]:
-    """(first record number, body, records) per part: whole records only; each CSV part repeats the header."""
+def _parts(handle: TextIO, fmt: str, limit: int, max_records: int | None = None) -> Iterator[tuple[int, bytes, int]]:
+    """(first record number, body, records) per part of about `limit` bytes (and at most `max_records` records):
+    whole records only, numbered as the API numbers them (blank rows skipped); each CSV part repeats the header."""
+    full = max_records or sys.maxsize
     first, count, size = 1, 0, 0
     buffer = io.StringIO()
     if fmt == "csv":
@@ -221,7 +224,7 @@ def _parts(handle: TextIO, fmt: str, limit: int) -> Iterator[tuple[int, bytes, i
                 continue
             writer.writerow(row)
             count += 1
-            if buffer.tell() >= limit:
+            if buffer.tell() >= limit or count >= full:
                 yield first, buffer.getvalue().encode(), count
                 first, count = first + count, 0
                 buffer = io.StringIO()
@@ -236,7 +239,7 @@ def _parts(handle: TextIO, fmt: str, limit: int) -> Iterator[tuple[int, bytes, i
         buffer.write(line if line.endswith("\n") else line + "\n")
         count += 1
         size += len(line)
-        if size >= limit:
+        if size >= limit or count >= full:
             yield first, buffer.getvalue().encode(), count
             first, count, size = first + count, 0, 0
             buffer = io.StringIO()
@@ -314,6 +317,50 @@ def import_contacts(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- cxm content import --------------------------------------------------------------------------------------
+
+CONTENT_ROWS_PER_REQUEST = 500
+CONTENT_FAULTS_SHOWN = 20
+
+
+def import_content(args: argparse.Namespace) -> int:
+    """Post a catalogue file to `POST /v1/content/items/import` in requests of whole rows; print what was saved and
+    the first faults, numbered by their row in the file (an id in two requests: the later row wins, unreported)."""
+    path = Path(args.file)
+    if not path.is_file():
+        raise SystemExit(f"no such file: {path}")
+    fmt = _format(path, args.format)
+    url, key = _admin_target()
+    kind = "text/csv" if fmt == "csv" else "application/x-ndjson"
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        total = sum(records for _, _, records in _parts(handle, fmt, PART_BYTES, args.rows))
+    progress = Progress("importing", total)
+    saved = failed = done = 0
+    faults: list[dict[str, Any]] = []
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        for first, body, records in _parts(handle, fmt, PART_BYTES, args.rows):
+            answer = _call("POST", f"{url}/v1/content/items/import", key, body, kind)
+            saved += int(answer["saved"])
+            failed += int(answer["failed"])
+            for fault in answer["errors"]:
+                if fault["row"] == 0 and first > 1:  # the header's faults (unknown columns) come with every part
+                    failed -= 1
+                    continue
+                faults.append({**fault, "row": fault["row"] + first - 1 if fault["row"] else 0})
+            done += records
+            progress.show(done, "rows")
+    progress.show(total, "rows")
+    progress.close()
+    print(f"{path.name}: {total:,} rows, {saved:,} saved, {failed:,} failed")
+    for fault in faults[:CONTENT_FAULTS_SHOWN]:
+        where = "header" if fault["row"] == 0 else f"row {fault['row']}"
+        field = f"{fault['field']}: " if fault.get("field") else ""
+        print(f"  {where}: {field}{fault['message']}")
+    if failed > CONTENT_FAULTS_SHOWN:
+        print(f"  … {failed - CONTENT_FAULTS_SHOWN:,} more")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cxm", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -328,6 +375,22 @@ def main(argv: list[str] | None = None) -> int:
     import_parser.add_argument("--poll", type=float, default=0.5, help=argparse.SUPPRESS)
     import_parser.add_argument("--timeout", type=float, default=3600.0, help="give up following after this (s)")
     import_parser.set_defaults(run=import_contacts)
+    content_parser = commands.add_parser("content", help="the content catalogue")
+    content_commands = content_parser.add_subparsers(dest="action", required=True)
+    content_import = content_commands.add_parser(
+        "import", help="add or replace catalogue items from a CSV or JSON-lines file (bad rows are reported)"
+    )
+    content_import.add_argument(
+        "file", help="items.csv (a header row: id,title,url,path,type,topics,…; lists |-separated) or items.jsonl"
+    )
+    content_import.add_argument("--format", choices=("csv", "jsonl"), help="default: from the file's extension")
+    content_import.add_argument(
+        "--rows",
+        type=int,
+        default=CONTENT_ROWS_PER_REQUEST,
+        help=f"rows per request (default {CONTENT_ROWS_PER_REQUEST})",
+    )
+    content_import.set_defaults(run=import_content)
     replay_parser = commands.add_parser("replay", help="put dead-lettered messages back on their queues")
     replay_parser.add_argument("--only", help="only queues whose name contains this (e.g. event-collected)")
     replay_parser.add_argument("--aws", action="store_true", help="replay in the AWS account of your credentials")

@@ -17,6 +17,17 @@ from infra.local.demo import DEMO_ADMIN_KEY, DEMO_WRITE_KEY, load
 STATE_FILE = Path(".cxm/local.json")
 
 
+def demo_lines(demo: dict[str, str]) -> str:
+    if not demo:
+        return ""
+    return (
+        f"  Demo data     segment {demo['segmentId']}, journey {demo['journeyId']}\n"
+        f"                questionnaire taste ({demo['questionnaireId']}), {demo['items']} catalogue items, "
+        f"template {demo['templateId']}\n"
+        f"  Slots         {demo['heroSlot']} (a variant per taste segment), {demo['listSlot']} (a list of 6)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make dev", description=__doc__)
     parser.add_argument("--port", type=int, default=int(os.environ.get("CXM_PORT", "8080")))
@@ -28,11 +39,16 @@ def main(argv: list[str] | None = None) -> int:
     cloud = LocalCloud(port=args.port, host=args.host, follow_real_time=True, log_level=args.log_level).start()
     write_key = cloud.create_key("write", "demo-site", "demo write key", DEMO_WRITE_KEY if args.demo else None)
     admin_key = cloud.create_key("admin", "local", "local admin key", DEMO_ADMIN_KEY if args.demo else None)
-    demo = load(cloud.url, admin_key) if args.demo else {}
+    demo = load(cloud.url, admin_key, cloud.clock.now()) if args.demo else {}
     STATE_FILE.parent.mkdir(exist_ok=True)
     STATE_FILE.write_text(json.dumps({"url": cloud.url, "writeKey": write_key, "adminKey": admin_key}, indent=2))
     STATE_FILE.chmod(0o600)
 
+    try_decide = (
+        f"  curl -u {write_key}: '{cloud.url}/v1/decide?slots=home-hero,front-page&anonymousId=visitor-1'\n"
+        if demo
+        else ""
+    )
     print(
         f"""
 CxM is running locally (AWS emulated in-process by moto; virtual clock at {cloud.clock.now():%Y-%m-%d %H:%M} UTC)
@@ -43,12 +59,12 @@ CxM is running locally (AWS emulated in-process by moto; virtual clock at {cloud
   Demo page     {cloud.url}/demo/
   Write key     {write_key}   (HTTP Basic user: curl -u {write_key}: ...)
   Admin key     {admin_key}   (Authorization: Bearer ...)
-{"  Demo data     segment " + demo["segmentId"] + ", journey " + demo["journeyId"] + ", slot home-hero" if demo else ""}
+{demo_lines(demo)}
 Try:
   curl -u {write_key}: -H 'content-type: application/json' \\
        -d '{{"anonymousId":"visitor-1","event":"Signed Up","properties":{{"plan":"free"}}}}' {cloud.url}/v1/track
   curl -H 'authorization: Bearer {admin_key}' '{cloud.url}/v1/profiles?anonymousId=visitor-1'
-  .venv/bin/cxm clock advance 2d      # fast-forward journeys and windows
+{try_decide}  .venv/bin/cxm clock advance 2d      # fast-forward journeys and windows
 
 Keys and URL are in {STATE_FILE}. Ctrl-C stops (all data is in memory).
 """,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import urllib.error
 import urllib.request
@@ -29,8 +30,18 @@ def call(base_url: str, method: str, path: str, key: str, body: dict[str, Any] |
         raise ApiError(f"{method} {path} → {error.code}: {error.read().decode()}") from None
 
 
-def load(base_url: str, admin_key: str) -> dict[str, str]:
-    """A segment (recipe readers), a journey (welcome mail 2 days after entry), a home-page slot."""
+def local_now(base_url: str) -> dt.datetime:
+    """The local cloud's virtual time (it may have been fast-forwarded past the wall clock)."""
+    with urllib.request.urlopen(base_url + "/_local/clock", timeout=10) as response:
+        return dt.datetime.fromisoformat(json.loads(response.read())["now"])
+
+
+def load(base_url: str, admin_key: str, now: dt.datetime | None = None) -> dict[str, str]:
+    """A segment (recipe readers), a journey (welcome mail 2 days after entry), and the content brand
+    (infra/local/scenarios/content_brand.py): catalogue, taste questionnaire, home hero, front-page list, newsletter.
+    `now`: the time the catalogue is dated from (default: the local cloud's clock)."""
+    from infra.local.scenarios import content_brand  # it builds on `call` above
+
     segment = call(
         base_url,
         "POST",
@@ -63,21 +74,11 @@ def load(base_url: str, admin_key: str) -> dict[str, str]:
             },
         },
     )
-    call(
-        base_url,
-        "PUT",
-        "/v1/content/slots/home-hero",
-        admin_key,
-        {
-            "name": "Home page hero",
-            "variants": [
-                {
-                    "variantId": "recipes",
-                    "segmentId": segment["segmentId"],
-                    "content": {"title": "Cook something new tonight", "link": "/recipes"},
-                },
-                {"variantId": "default", "content": {"title": "Welcome to our kitchen", "link": "/inspiration"}},
-            ],
-        },
-    )
-    return {"segmentId": segment["segmentId"], "journeyId": journey["journeyId"], "slot": "home-hero"}
+    # The hero keeps its first targeting (recipe readers, by behaviour) after the taste segments' variants.
+    recipes = {
+        "variantId": "recipes",
+        "segmentId": segment["segmentId"],
+        "content": {"title": "Cook something new tonight", "link": "/recipes"},
+    }
+    brand = content_brand.load(base_url, admin_key, now or local_now(base_url), more_hero_variants=[recipes])
+    return {"segmentId": segment["segmentId"], "journeyId": journey["journeyId"], "slot": "home-hero", **brand}

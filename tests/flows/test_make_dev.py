@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.local.scenarios import content_brand as brand
 from tests.conftest import Api
 
 REPO = Path(__file__).resolve().parents[2]
@@ -63,8 +64,9 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
 def test_make_dev_prints_its_urls_and_keys(dev_server: tuple[str, str]) -> None:
     output, workdir = dev_server
     state = json.loads((Path(workdir) / ".cxm" / "local.json").read_text())
-    for label in ("HTTP API", "OpenAPI", "Swagger UI", "Demo page", "Write key", "Admin key", "Demo data"):
+    for label in ("HTTP API", "OpenAPI", "Swagger UI", "Demo page", "Write key", "Admin key", "Demo data", "Slots"):
         assert label in output
+    assert "home-hero" in output and "front-page" in output and "weekly-digest" in output
     assert state["url"] in output and state["writeKey"] in output and state["adminKey"] in output
 
 
@@ -86,6 +88,38 @@ def test_a_tracked_event_shows_in_the_admin_profile_lookup_seconds_later(dev_ser
 
     assert api.request("GET", "/v1/openapi.json").status == 200
     assert api.request("GET", "/demo/").status == 200
+
+
+def test_the_demo_brand_decides_a_list_of_six_and_a_hero_per_taste_segment(dev_server: tuple[str, str]) -> None:
+    _, workdir = dev_server
+    state = json.loads((Path(workdir) / ".cxm" / "local.json").read_text())
+    api = Api(state["url"], state["writeKey"], state["adminKey"])
+
+    # Given a visitor the platform has never seen: the default hero and six items for everyone
+    decided = api.request("GET", "/v1/decide?slots=home-hero,front-page&anonymousId=taste-1", key=api.write_key)
+    assert decided.status == 200, decided.body
+    hero, front_page = decided.body["slots"]
+    assert hero["variantId"] == "default" and len(front_page["items"]) == 6
+
+    # When she answers the taste questionnaire like a home cook
+    questionnaire = next(
+        q for q in api.admin("GET", "/v1/questionnaires").body["questionnaires"] if q["name"] == "taste"
+    )
+    answers, taste = brand.ANSWERS["scratch-sam"]
+    event = brand.answers_event(questionnaire["questionnaireId"], "taste-1", answers)
+    assert api.send("track", event).status == 200
+
+    # Then, seconds later, the hero and the list follow her segment
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        decided = api.request("GET", "/v1/decide?slots=home-hero,front-page&anonymousId=taste-1", key=api.write_key)
+        hero, front_page = decided.body["slots"]
+        if hero["variantId"] == taste:
+            break
+        time.sleep(0.2)
+    assert hero["variantId"] == taste, decided.body
+    assert len(front_page["items"]) == 6
+    assert all(set(i["topics"]) & set(brand.TOPICS_BY_SEGMENT[taste]) for i in front_page["items"])
 
 
 def test_the_clock_can_be_fast_forwarded_with_the_cli(dev_server: tuple[str, str]) -> None:
