@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.common.experiments import statistics
 from services.journeys.domain.runs import bucket, split_branch
 from tests.conftest import START, Api
 
@@ -221,6 +222,19 @@ def test_the_analytics_count_every_transition_exactly(cloud: Any, api: Api, resc
     for branch in ("0", "1"):
         assert nodes["ab"]["branches"][branch]["taken"] == places[branch]
         assert nodes["ab"]["branches"][branch]["converted"] == (1 if branch == buyer_branch else 0)
+    # And the split reads as an A/B test (branch 0 the control) and the holdout as the journey's test against
+    # doing nothing, with content's experiment statistics on the same counts
+    ab = nodes["ab"]["experiment"]
+    assert [(v["branch"], v["users"]) for v in ab["variants"]] == [("0", places["0"]), ("1", places["1"])]
+    expected = statistics.results(
+        [statistics.VariantCounts(places[b], 1 if b == buyer_branch else 0) for b in ("0", "1")], [50, 50]
+    ).as_json()
+    assert ab["srmPValue"] == expected["srmPValue"] and ab["variants"][1]["pValue"] == expected["variants"][1]["pValue"]
+    holdout = nodes["control"]["experiment"]
+    assert [(v["branch"], v["users"]) for v in holdout["variants"]] == [
+        ("holdout", places["holdout"]),
+        ("continue", inside),
+    ]
     # And the sends, human opens (the scanner's open is not one), the condition and the wait for a visit
     assert nodes["remindA"]["sent"] + nodes["remindB"]["sent"] == inside
     assert nodes["remindA"]["opened"] + nodes["remindB"]["opened"] == 1

@@ -12,7 +12,7 @@ from growthbook import Experiment, GrowthBook
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.content.domain.bucketing import assign, bucket_ranges, choose_variant, fnv1a32, hash_v1, hash_v2
+from services.common.experiments.bucketing import assign, bucket_ranges, choose_variant, fnv1a32, hash_v1, hash_v2
 
 
 def _unit_ids() -> list[str]:

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import chi2, t
 
-from services.content.domain.statistics import (
+from services.common.experiments.statistics import (
     ExperimentResults,
     VariantCounts,
     VariantResult,

@@ -4,6 +4,7 @@ list slots, analytics counted exactly once, experiments' exposures and conversio
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -256,3 +257,48 @@ def test_template_errors_are_refused_on_save_with_line_and_column(store: MemoryC
     ((field, message),) = refused.value.faults
     assert field == "html" and message.startswith("line 2, column 1")
     assert store.definition("template", "broken") is None
+
+
+def test_a_template_experiment_refuses_a_variant_that_does_not_compile(store: MemoryContent) -> None:
+    templates.save_template(store, "digest", "Digest", TemplateSource(subject="Hi", html="<p>Hello</p>"), NOW)
+    body = ExperimentDefinition.model_validate(
+        {
+            "name": "Subject line",
+            "target": {"templateId": "digest"},
+            "variants": [{"id": "control"}, {"id": "question", "subject": "Hungry, {{ profile.firstName }?"}],
+            "goal": {"click": True},
+        }
+    )
+    with pytest.raises(definitions.InvalidDefinition) as refused:
+        definitions.save_experiment(store, "subject-line", body, NOW)
+    assert [field for field, _ in refused.value.faults] == ["variants[1].subject"]
+
+
+def test_a_template_experiment_gives_each_profile_its_subject_and_counts_a_send_once(store: MemoryContent) -> None:
+    templates.save_template(store, "digest", "Digest", TemplateSource(subject="Hi", html="<p>Hello</p>"), NOW)
+    body = ExperimentDefinition.model_validate(
+        {
+            "name": "Subject line",
+            "target": {"templateId": "digest"},
+            "variants": [{"id": "control"}, {"id": "question", "subject": "Hungry?"}],
+            "goal": {"click": True, "urlContains": "/recipes"},
+        }
+    )
+    definitions.save_experiment(store, "subject-line", body, NOW)
+    definitions.set_experiment_status(store, "subject-line", "running", NOW)
+    catalogue = published.load(store)
+    subjects = Counter()
+    for n in range(40):
+        rendered = templates.render_for_profile(store, catalogue, "digest", f"p-{n}", {}, NOW, count_exposure=True)
+        again = templates.render_for_profile(store, catalogue, "digest", f"p-{n}", {}, NOW, count_exposure=True)
+        assert rendered["subject"] == again["subject"]
+        assert rendered["experiment"]["variantId"] == ("question" if rendered["subject"] == "Hungry?" else "control")
+        subjects[rendered["experiment"]["variantId"]] += 1
+    counts = store.experiment_counts("subject-line")
+    assert {v: c["users"] for v, c in counts.items()} == dict(subjects)
+    # a click on a recipe link converts the profile once
+    click = {"messageId": "c-1", "type": "track", "event": "Email Link Clicked", "timestamp": NOW.isoformat(),
+             "properties": {"url": "https://example.com/recipes/x"}, "enrichment": {"machine": False}}  # fmt: skip
+    for message_id in ("c-1", "c-2"):
+        record_activity(store, catalogue, "p-0", {**click, "messageId": message_id}, NOW)
+    assert sum(c["conversions"] for c in store.experiment_counts("subject-line").values()) == 1

@@ -192,16 +192,7 @@ class DynamoContent:
                     }
                 }
             )
-            items.append(
-                {
-                    "Update": {
-                        "TableName": table,
-                        "Key": _low_item({"pk": f"EXPERIMENT#{experiment_id}", "sk": f"COUNT#{variant_id}"}),
-                        "UpdateExpression": "ADD users :one",
-                        "ExpressionAttributeValues": {":one": 1},
-                    }
-                }
-            )
+            items.append(_add(table, f"EXPERIMENT#{experiment_id}", f"COUNT#{variant_id}", "users"))
         try:
             client.transact_write_items(TransactItems=items)
         except ClientError as error:

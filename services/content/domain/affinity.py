@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,12 @@ MAX_RECENT = 20
 FRESHNESS_BONUS = 0.05
 FRESHNESS_HALF_LIFE_DAYS = 30.0
 _MS_PER_DAY = 86_400_000
+
+
+@functools.lru_cache(maxsize=65_536)
+def _published_ms(at: dt.datetime) -> int:
+    """An item's publication moment in ms, computed once per distinct moment (items are ranked on every decide)."""
+    return epoch_ms(at)
 
 
 def epoch_ms(at: dt.datetime) -> int:
@@ -185,11 +192,11 @@ def rank_list(
     rest: list[tuple[int, int, int, str, ContentItem]] = []
     chosen: set[str] = set()
     for item in items:
-        published_ms = epoch_ms(item.published_at)
+        published_ms = _published_ms(item.published_at)
         if (
-            item.id in chosen
+            (published_ms >= now_ms and item.published_at > now)  # exact where ms rounding could hide it
+            or item.id in chosen
             or item.id in read
-            or item.published_at > now
             or (item.segments and audience.isdisjoint(item.segments))
             or (wanted is not None and wanted.isdisjoint(item.topics))
         ):

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from services.content.domain.bucketing import assign
+from services.common.experiments.bucketing import assign
 
 # Assignment is GrowthBook's (FNV-1a 32-bit, hash v2, seed = the experiment id; bucketing.py): the unit is the
 # visitor's profile when content knows it, else their anonymous id, so a person sees one variant on every device

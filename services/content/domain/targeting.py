@@ -138,6 +138,9 @@ class CompiledSlot:
     slot_id: str
     definition: SlotDefinition
     tests: tuple[Compiled | None, ...]  # per variant; None: the default
+    default: Variant | None = None  # None for list slots
+    targets: tuple[tuple[Variant, Compiled], ...] = ()  # the targeted variants in order, with their tests
+    segments: dict[str, str] = field(default_factory=dict)  # variant id → the segment a plain inSegment targets
 
 
 def references_json(refs: References) -> dict[str, Any]:
@@ -156,7 +159,15 @@ def compile_slot(slot_id: str, definition: SlotDefinition, references: Mapping[s
     for variant in definition.variants:
         condition = variant.condition
         tests.append(None if condition is None else compile_condition(parse(condition, refs)))
-    return CompiledSlot(slot_id, definition, tuple(tests))
+    variants = definition.variants
+    return CompiledSlot(
+        slot_id,
+        definition,
+        tuple(tests),
+        default=next((v for v in variants if v.condition is None), None),
+        targets=tuple((v, t) for v, t in zip(variants, tests, strict=True) if t is not None),
+        segments={v.variant_id: s for v in variants if (s := targeted_segment(v)) is not None},
+    )
 
 
 # ---- the visitor as conditions see it ----------------------------------------------------------------------------
@@ -218,12 +229,12 @@ def visitor_view(
 def choose_variant(slot: CompiledSlot, view: VisitorView | None) -> Variant:
     """Targeted variants are tried in the order listed; the default catches everyone else, wherever it is listed.
     No view (a visitor who refused personalisation): the default."""
-    variants = slot.definition.variants
     if view is not None:
-        for variant, test in zip(variants, slot.tests, strict=True):
-            if test is not None and test.test(view):  # type: ignore[arg-type]
+        for variant, compiled in slot.targets:
+            if compiled.test(view):  # type: ignore[arg-type]
                 return variant
-    return next(v for v in variants if v.condition is None)
+    assert slot.default is not None, "a variants slot has a default (checked when saved)"
+    return slot.default
 
 
 def targeted_segment(variant: Variant) -> str | None:

@@ -10,7 +10,7 @@ from typing import Any
 from services.content.domain import affinity as reading
 from services.content.domain.experiments import variant_for
 from services.content.domain.exposures import Exposure, serve_to_record
-from services.content.domain.targeting import VisitorView, choose_variant, targeted_segment, visitor_view
+from services.content.domain.targeting import VisitorView, choose_variant, visitor_view
 from services.content.domain.visitors import NEUTRAL, identifier
 from services.content.ports import ContentStore, DecisionWrite
 from services.content.use_cases.published import Published
@@ -40,6 +40,7 @@ def decide(
     caller learns nothing else — no profile id, segment or trait. A visitor who refused personalisation (or whom
     content has never seen) gets the default variants and the generic lists, and a refusal stores nothing."""
     unknown = [s for s in request.slots if s not in published.slots]
+    running = {e["target"].get("slotId"): e for e in published.running(now)}
     if unknown:
         raise UnknownSlot(unknown[0])
     key = identifier(request.anonymous_id, request.user_id)
@@ -48,7 +49,10 @@ def decide(
     consented = projection is None or projection.get("personalisation", True) is not False
     view = visitor_view(projection, request.environment, now) if consented else None
     profile_id = projection.get("profileId") if projection else None
-    unit = f"PROFILE#{profile_id}" if profile_id else (f"VISITOR#{key}" if key else None)
+    # The experiment unit is the id the page sends, as GrowthBook's `id` attribute: the same visitor keeps their
+    # variant before and after content learns who they are.
+    unit = f"VISITOR#{key}" if key else None
+    unit_id = request.user_id or request.anonymous_id
     answers: list[dict[str, Any]] = []
     serves = []
     exposed: list[tuple[str, str, str]] = []
@@ -61,9 +65,9 @@ def decide(
             continue
         variant = choose_variant(compiled, view)
         answer: dict[str, Any] = {"slot": slot_id, "variantId": variant.variant_id, "content": variant.content}
-        experiment = published.slot_experiment(slot_id, now) if view is not None and unit else None
-        if experiment is not None and unit is not None:
-            chosen = variant_for(experiment, unit.split("#", 1)[1])
+        experiment = running.get(slot_id) if view is not None and unit else None
+        if experiment is not None and unit is not None and unit_id:
+            chosen = variant_for(experiment, unit_id)
             if chosen is not None:
                 answer = {"slot": slot_id, "variantId": chosen["id"], "content": chosen["content"]}
                 if f"x:{experiment['id']}" not in (item or {}):
@@ -71,7 +75,9 @@ def decide(
         answers.append(answer)
         if consented and key and (profile_id or exposed):
             previous = _exposure(item or {}, slot_id)
-            serve = serve_to_record(previous, slot_id, answer["variantId"], targeted_segment(variant), now)
+            serve = serve_to_record(
+                previous, slot_id, answer["variantId"], compiled.segments.get(variant.variant_id), now
+            )
             if serve is not None:
                 serves.append(serve)
     if key and (serves or exposed):

@@ -82,10 +82,32 @@ def save_experiment(
     target = definition.target
     if target.slot_id and store.definition("slot", target.slot_id) is None:
         raise InvalidDefinition([("target.slotId", f"no slot {target.slot_id!r}")])
-    if target.template_id and store.definition("template", target.template_id) is None:
-        raise InvalidDefinition([("target.templateId", f"no template {target.template_id!r}")])
+    if target.template_id:
+        template = store.definition("template", target.template_id)
+        if template is None:
+            raise InvalidDefinition([("target.templateId", f"no template {target.template_id!r}")])
+        _check_template_variants(definition, template["source"])
     body = {**definition.model_dump(by_alias=True, exclude_none=True, mode="json"), "status": "draft"}
     return store.save_definition("experiment", experiment_id, body, now)
+
+
+def _check_template_variants(definition: ExperimentDefinition, source: dict[str, Any]) -> None:
+    """Each variant's subject and body must compile as the template does (refused now, not at send time)."""
+    from services.content.domain.templates import TemplateErrors, TemplateSource, compile_template
+
+    faults: list[tuple[str, str]] = []
+    for index, variant in enumerate(definition.variants):
+        parts = {k: v for k, v in (("subject", variant.subject), ("html", variant.html)) if v}
+        try:
+            compile_template(TemplateSource.model_validate({**source, **parts}))
+        except TemplateErrors as error:
+            faults += [
+                (f"variants[{index}].{f.field}", f"line {f.line}, column {f.column}: {f.message}")
+                for f in error.faults
+                if f.field in parts
+            ]
+    if faults:
+        raise InvalidDefinition(faults)
 
 
 def set_experiment_status(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from services.content.domain import statistics
+from services.common.experiments import statistics
 from services.content.ports import ContentStore
 from services.content.use_cases.definitions import Conflict, InvalidDefinition, NotFound, set_experiment_status
 

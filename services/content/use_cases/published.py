@@ -19,6 +19,7 @@ class Published:
     items: tuple[ContentItem, ...] = ()
     index: CatalogueIndex = field(default_factory=lambda: CatalogueIndex(()))
     experiments: tuple[dict[str, Any], ...] = ()
+    catalogue: tuple[dict[str, Any], ...] = ()  # the items as templates see them, built once per load
 
     def running(self, now: dt.datetime) -> list[dict[str, Any]]:
         return [e for e in self.experiments if is_running(e, now)]
@@ -42,6 +43,7 @@ def load(store: Definitions) -> Published:
         items=items,
         index=CatalogueIndex(items),
         experiments=tuple(store.definitions("experiment")),
+        catalogue=tuple(i.as_json() for i in items),
     )
 
 

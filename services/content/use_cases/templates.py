@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,6 +42,12 @@ def save_template(
     version = int(before.get("version", 0)) + 1 if before else 1
     body = {"name": name, "source": source.model_dump(exclude_none=True), "version": version}
     return store.save_definition("template", template_id, body, now)
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str) -> templates.CompiledTemplate:
+    """Compiled once per container and template source (a version, or an experiment variant of it)."""
+    return templates.compile_template(templates.TemplateSource.model_validate(json.loads(source)))
 
 
 def reader_of(state: VisitorState | None) -> templates.Reader:
@@ -82,13 +90,13 @@ def render_for_profile(
             experiment_answer = {"experimentId": experiment["id"], "variantId": chosen["id"]}
             if count_exposure:
                 store.record_exposure(experiment["id"], chosen["id"], f"PROFILE#{profile_id}", now)
-    compiled = templates.compile_template(templates.TemplateSource.model_validate(source))
+    compiled = _compiled(json.dumps(source, sort_keys=True))
     traits = dict(state.traits) if state else {}
     context = templates.RenderContext(
         profile=traits,
         reader=reader_of(state),
         now=now,
-        catalogue=[i.as_json() for i in published.items],
+        catalogue=published.catalogue,
         extra=dict(variables),
     )
     try:

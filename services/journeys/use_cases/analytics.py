@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from services.common.experiments import statistics
 from services.journeys.ports import JourneyStore
 from services.journeys.use_cases.counting import JOURNEY_LEVEL
 
@@ -60,7 +61,33 @@ def analytics(journey_id: str, repo: JourneyStore) -> dict[str, Any]:
             branch["conversionRate"] = round(branch["converted"] / branch["taken"], 4) if branch["taken"] else None
         view["branches"] = branches
         versions[version]["nodes"][node] = view
+    for version, view in versions.items():
+        _experiments(journey_id, version, view["nodes"], repo)
     return {"journeyId": journey_id, "versions": [{"version": v, **versions[v]} for v in sorted(versions)]}
+
+
+def _experiments(journey_id: str, version: int, nodes: dict[str, Any], repo: JourneyStore) -> None:
+    """A split is an A/B/n test of its branches, a holdout a test of the journey against doing nothing: each gets
+    the experiment figures content reports (users = runs down the branch, conversions = goals reached; the first
+    branch, or the holdout, is the control), with the sample ratio check against the split's percentages."""
+    stored = repo.version(journey_id, version) or {}
+    for node in (stored.get("definition") or {}).get("nodes", []):
+        view = nodes.get(node.get("id"))
+        if view is None or node.get("type") not in ("split", "holdout"):
+            continue
+        if node["type"] == "split":
+            names = [str(i) for i in range(len(node["branches"]))]
+            weights = [float(b["percent"]) for b in node["branches"]]
+        else:
+            names, weights = ["holdout", "continue"], [float(node["percent"]), 100 - float(node["percent"])]
+        counts = [view["branches"].get(n, {"taken": 0, "converted": 0}) for n in names]
+        observed = [
+            statistics.VariantCounts(int(c["taken"]), min(int(c["converted"]), int(c["taken"]))) for c in counts
+        ]
+        figures = statistics.results(observed, weights).as_json()
+        for name, row in zip(names, figures["variants"], strict=True):
+            row["branch"] = name
+        view["experiment"] = figures
 
 
 def profile_runs(profile_id: str, repo: JourneyStore) -> list[dict[str, Any]]:
