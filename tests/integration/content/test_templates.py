@@ -1,0 +1,96 @@
+"""Email templates on the local cloud: refused on save with line and column, previewed for a chosen profile, sent
+as a test through SES, rendered for journeys by the internal render function (a failure is that message's)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.conftest import Api
+
+DIGEST = {
+    "name": "Digest",
+    "subject": "{{ profile.firstName | default: 'there' }}, this week",
+    "html": "<h1>Hi {{ profile.firstName | default: 'there' }}</h1>\n"
+    "{% if reader.known %}<p>Welcome back.</p>{% else %}<p>Nice to meet you.</p>{% endif %}\n"
+    '<p><a href="https://www.example.com/recipes">Recipes</a></p>',
+}
+
+
+@pytest.fixture(scope="module")
+def ana(cloud: Any, api: Api) -> str:
+    identify = {
+        "anonymousId": "tpl-ana-device",
+        "userId": "tpl-ana",
+        "traits": {"firstName": "Ana", "email": "ana@tpl.example"},
+    }
+    assert api.send("identify", identify).status == 200
+    cloud.settle()
+    return str(api.admin("GET", "/v1/profiles?userId=tpl-ana").body["profileId"])
+
+
+@pytest.fixture(scope="module")
+def digest(api: Api) -> str:
+    reply = api.admin("PUT", "/v1/content/templates/tpl-digest", DIGEST)
+    assert reply.status == 200, reply.body
+    assert reply.body["version"] == 1
+    return "tpl-digest"
+
+
+def test_a_template_with_errors_is_refused_with_part_line_and_column_and_nothing_saved(api: Api) -> None:
+    broken = {
+        **DIGEST,
+        "html": "<p>\n{% if reader.known %}\n<p>no end</p>",
+        "subject": "Hi {{ profile.firstName | shout }}",
+    }
+    reply = api.admin("PUT", "/v1/content/templates/tpl-broken", broken)
+    assert reply.status == 400
+    assert reply.headers["content-type"] == "application/problem+json"
+    fields = {e["field"]: e["message"] for e in reply.body["errors"]}
+    assert set(fields) == {"html", "subject"}
+    assert fields["html"].startswith("line 2, column 1")
+    assert "shout" in fields["subject"]
+    assert api.admin("GET", "/v1/content/templates/tpl-broken").status == 404
+
+
+def test_preview_renders_for_a_chosen_profile_and_for_a_neutral_reader(api: Api, ana: str, digest: str) -> None:
+    mine = api.admin("POST", f"/v1/content/templates/{digest}/preview", {"profileId": ana})
+    assert mine.status == 200, mine.body
+    assert mine.body["subject"] == "Ana, this week"
+    assert "Welcome back." in mine.body["html"]
+    assert mine.body["text"].startswith("Hi Ana")
+    assert "Recipes (https://www.example.com/recipes)" in mine.body["text"]  # the produced plain-text part
+    anyone = api.admin("POST", f"/v1/content/templates/{digest}/preview", {})
+    assert anyone.body["subject"] == "there, this week"
+    assert "Nice to meet you." in anyone.body["html"]
+
+
+def test_a_test_send_goes_through_ses_to_the_address_given(cloud: Any, api: Api, ana: str, digest: str) -> None:
+    reply = api.admin("POST", f"/v1/content/templates/{digest}/test-send", {"to": "me@brand.example", "profileId": ana})
+    assert reply.status == 200, reply.body
+    (sent,) = [m for m in cloud.sent_emails() if m.destinations["ToAddresses"] == ["me@brand.example"]]
+    assert sent.subject == "[Test] Ana, this week"
+    bad = api.admin("POST", f"/v1/content/templates/{digest}/test-send", {"to": "not an address"})
+    assert bad.status == 400 and bad.body["errors"][0]["field"].endswith("to")
+
+
+def test_the_render_function_answers_journeys_and_names_a_failure_instead_of_raising(
+    cloud: Any, ana: str, digest: str
+) -> None:
+    client = boto3.client("lambda", region_name=cloud.region)
+
+    def render(request: dict[str, Any]) -> dict[str, Any]:
+        response = client.invoke(
+            FunctionName=cloud.names.function_name("content", "render"), Payload=json.dumps(request).encode()
+        )
+        assert not response.get("FunctionError"), response["Payload"].read()
+        return dict(json.loads(response["Payload"].read()))
+
+    rendered = render({"templateId": digest, "profileId": ana, "messageKey": "k-1", "journeyId": "j-1"})
+    assert (rendered["subject"], rendered["templateVersion"], rendered["experiment"]) == ("Ana, this week", 1, None)
+    assert render({"templateId": "tpl-nope", "profileId": ana}) == {
+        "error": {"reason": "no content template 'tpl-nope'"}
+    }
