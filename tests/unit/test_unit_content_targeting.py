@@ -191,3 +191,13 @@ def test_conditions_content_cannot_answer_or_that_name_nothing_are_refused_with_
 ) -> None:
     faults = check_conditions(targeted(when), REFS)
     assert [p for p, _ in faults] == [path]
+
+
+def test_part_of_day_is_the_visitors_own_when_the_request_names_no_zone() -> None:
+    evening = {"environment": "partOfDay", "op": "equals", "value": "evening"}
+    # 09:00 UTC is 18:00 in Tokyo: the visitor's zone, kept from their activity, decides
+    assert shown(evening, {"device": {"timezone": "Asia/Tokyo"}}) == "targeted"
+    assert shown(evening, {"device": {"timezone": "Europe/London"}}) == "v-default"
+    # a trait names it too; the request's own zone wins over both
+    assert shown(evening, {"traits": {"timezone": "Asia/Tokyo"}}) == "targeted"
+    assert shown(evening, {"device": {"timezone": "Asia/Tokyo"}}, {"partOfDay": "morning"}) == "v-default"

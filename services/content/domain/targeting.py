@@ -19,6 +19,7 @@ from services.common.conditions.language import (
     parse,
 )
 from services.common.conditions.rollups import Counter
+from services.common.enrichment.local_time import local_time
 
 # One condition language with segments (services/common/conditions): a variant's `when` is a condition tree over
 # the visitor's segments, questionnaire answers, scores and tiers, traits and this visit's environment. Content
@@ -213,6 +214,10 @@ def visitor_view(
     if in_visit:
         environment.update(seen.get("visit") or {})
     environment.update({k: v for k, v in request_environment.items() if v is not None})
+    if "partOfDay" not in environment:  # the request named no zone: the visitor's own, now
+        zone = environment.pop("timezone", None) or (seen.get("traits") or {}).get("timezone")
+        environment.update(local_time(now, zone) or {})
+    environment.pop("timezone", None)
     environment["visitor"] = "returning" if returning else "new"
     environment["identity"] = "known" if seen.get("known") else "anonymous"
     return VisitorView(

@@ -204,6 +204,7 @@ class Activity:
     traits: dict[str, Any] = field(default_factory=dict)
     item_id: str | None = None
     item_topics: tuple[str, ...] = ()
+    timezone: str | None = None  # the visitor's IANA zone, when the page said it
 
 
 def record_activity(state: VisitorState, activity: Activity) -> bool:
@@ -224,6 +225,10 @@ def record_activity(state: VisitorState, activity: Activity) -> bool:
     if state.last_seen is None or at >= state.last_seen:
         state.last_seen = at
         device = {k: activity.environment[k] for k in DEVICE_FIELDS if k in activity.environment}
+        if activity.timezone:
+            device["timezone"] = activity.timezone
+        elif state.device.get("timezone"):
+            device["timezone"] = state.device["timezone"]
         if device:
             state.device = device
     if activity.item_id:

@@ -75,6 +75,7 @@ def record_activity(
         traits=data.get("traits") or {} if data.get("type") == "identify" else {},
         item_id=item.id if item else None,
         item_topics=tuple(item.topics) if item else (),
+        timezone=(enrichment.get("local") or {}).get("timezone"),
     )
     update(store, profile_id, lambda s: visitors.record_activity(s, activity), now)
     if item is None and not (event == EMAIL_CLICK and not machine):
@@ -83,36 +84,22 @@ def record_activity(
     state = store.state(profile_id)
     audiences = tuple((state.audiences() if state else [visitors.NEUTRAL])[:MAX_AUDIENCES])
     day = at.astimezone(dt.UTC).date().isoformat()
-    if item is not None:
-        topics = tuple(item.topics[:MAX_TOPICS])
-        store.count_activity(
-            ViewCount(
-                profile_id=profile_id,
-                message_id=data["messageId"],
-                day=day,
-                audiences=audiences,
-                item_id=item.id,
-                topics=topics,
-                kind="view",
-                reader_keys=(*(f"topic|{t}" for t in topics), f"item|{item.id}"),
-            ),
-            now,
-        )
-    else:
-        url = str(properties.get("url") or "")[:500]
-        store.count_activity(
-            ViewCount(
-                profile_id=profile_id,
-                message_id=data["messageId"],
-                day=day,
-                audiences=audiences,
-                item_id=clicked.id if clicked else None,
-                topics=tuple(clicked.topics[:MAX_TOPICS]) if clicked else (),
-                kind="click",
-                link=url or None,
-            ),
-            now,
-        )
+    counted = item if item is not None else clicked
+    topics = tuple(counted.topics[:MAX_TOPICS]) if counted else ()
+    store.count_activity(
+        ViewCount(
+            profile_id=profile_id,
+            message_id=data["messageId"],
+            day=day,
+            audiences=audiences,
+            item_id=counted.id if counted else None,
+            topics=topics,
+            kind="view" if item is not None else "click",
+            link=None if item is not None else (str(properties.get("url") or "")[:500] or None),
+            reader_keys=(*(f"topic|{t}" for t in topics), f"item|{item.id}") if item is not None else (),
+        ),
+        now,
+    )
     _convert(store, published, profile_id, data, now)
 
 
