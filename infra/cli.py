@@ -361,6 +361,40 @@ def import_content(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- cxm journeys ----------------------------------------------------------------------------------------------
+
+
+def _parameter(text: str) -> tuple[str, Any]:
+    """`name=value`; a value that reads as JSON (a number, true/false) keeps its type, else it is a string."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected name=value, not {text!r}")
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        parsed = value
+    return name, parsed if isinstance(parsed, str | int | float | bool) else value
+
+
+def journey_templates(args: argparse.Namespace) -> int:
+    url, key = _admin_target()
+    for template in _call("GET", f"{url}/v1/journeys/templates", key)["templates"]:
+        print(f"{template['name']:24} {template['title']}")
+        for name, spec in template["parameters"].items():
+            default = f" (default {spec['default']})" if "default" in spec else " (required)"
+            print(f"{'':26}{name}{default}: {spec.get('description', '')}")
+    return 0
+
+
+def install_journey(args: argparse.Namespace) -> int:
+    url, key = _admin_target()
+    body = {"parameters": dict(args.param or []), "publish": args.publish}
+    answer = _call("POST", f"{url}/v1/journeys/templates/{args.name}/install", key, json.dumps(body).encode())
+    for journey in answer["journeys"]:
+        print(f"{journey['journeyId']}  {journey.get('status', '')}  {journey.get('name', '')}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cxm", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -391,6 +425,18 @@ def main(argv: list[str] | None = None) -> int:
         help=f"rows per request (default {CONTENT_ROWS_PER_REQUEST})",
     )
     content_import.set_defaults(run=import_content)
+    journeys_parser = commands.add_parser("journeys", help="ready journey templates")
+    journeys_commands = journeys_parser.add_subparsers(dest="action", required=True)
+    journeys_commands.add_parser("templates", help="list the templates and their parameters").set_defaults(
+        run=journey_templates
+    )
+    journeys_install = journeys_commands.add_parser("install", help="install a template's journeys (drafts)")
+    journeys_install.add_argument("name", help="the template (cxm journeys templates lists them)")
+    journeys_install.add_argument(
+        "--param", action="append", type=_parameter, metavar="NAME=VALUE", help="a parameter (repeatable)"
+    )
+    journeys_install.add_argument("--publish", action="store_true", help="publish at once (default: drafts)")
+    journeys_install.set_defaults(run=install_journey)
     replay_parser = commands.add_parser("replay", help="put dead-lettered messages back on their queues")
     replay_parser.add_argument("--only", help="only queues whose name contains this (e.g. event-collected)")
     replay_parser.add_argument("--aws", action="store_true", help="replay in the AWS account of your credentials")

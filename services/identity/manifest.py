@@ -66,7 +66,11 @@ MANIFEST = ServiceManifest(
             name="on_event_collected",
             handler="services.identity.handlers.on_event_collected.handler",
             description="Resolves each collected event to a profile, updates computed traits, traits and timeline.",
-            subscriptions=(Subscription("event-collected", detail_types=("EventCollected",), sources=("cxm.events",)),),
+            subscriptions=(
+                Subscription("event-collected", detail_types=("EventCollected",), sources=("cxm.events",)),
+                # what journeys' programmes observe (a device registration, a referral redeemed), recorded the same way
+                Subscription("activity-reported", detail_types=("ActivityReported",), sources=("cxm.journeys",)),
+            ),
             tables={"profiles": "write", "timeline": "write"},
             publishes=True,
         ),

@@ -15,7 +15,9 @@ from services.journeys.adapters.aws import (
     SnsTexter,
     StepFunctionsRunner,
 )
+from services.journeys.adapters.coupons import DynamoCouponPools
 from services.journeys.adapters.dynamodb import DynamoJourneys
+from services.journeys.adapters.programmes import DynamoProgrammes
 from services.journeys.adapters.webhook_http import HttpWebhooks
 from services.journeys.domain.catalog import Catalog, load
 from services.journeys.domain.definition import JourneyDefinition
@@ -25,6 +27,7 @@ from services.journeys.manifest import (
     EMAIL_RATE_SETTING,
     JOURNEY_MACHINES,
     JOURNEYS,
+    PROGRAMMES,
     SMS_CAP_SETTING,
     SMS_RATE_SETTING,
     WEBHOOK_PRIVATE_SETTING,
@@ -35,6 +38,16 @@ CATALOG_TTL_SECONDS = 30.0
 
 def journeys() -> DynamoJourneys:
     return DynamoJourneys(settings.table(JOURNEYS.env))
+
+
+def coupons() -> DynamoCouponPools:
+    """Coupon pools, in the programmes table (the same service's own table)."""
+    return DynamoCouponPools(settings.table(PROGRAMMES.env))
+
+
+def programmes() -> DynamoProgrammes:
+    """The product registry and referral codes, in the programmes table."""
+    return DynamoProgrammes(settings.table(PROGRAMMES.env))
 
 
 def publisher() -> Publisher:

@@ -8,6 +8,9 @@ JOURNEYS = Table(
     ttl_attribute="expiresAt",
     indexes=(Index("runs", partition_key="runJourney", sort_key="runState"),),
 )
+# The e-shop programmes' own table: product serials and their owners, referral codes and redemptions, coupon
+# pools and claims, rate-limit windows (docs/programmes.md).
+PROGRAMMES = Table("programmes", env="PROGRAMMES_TABLE", ttl_attribute="expiresAt")
 # One Step Functions state machine per published journey version, compiled at publish time.
 JOURNEY_MACHINES = MachineFamily(
     name="journey", env_prefix="JOURNEY_MACHINES", invokes=("step", "send_email"), failure_metric="JourneyRunsFailed"
@@ -21,7 +24,7 @@ WEBHOOK_PRIVATE_SETTING = "JOURNEY_WEBHOOKS_ALLOW_PRIVATE"  # "true" only in the
 
 MANIFEST = ServiceManifest(
     name="journeys",
-    tables=(JOURNEYS,),
+    tables=(JOURNEYS, PROGRAMMES),
     machine_families=(JOURNEY_MACHINES,),
     functions=(
         Function(
@@ -32,6 +35,9 @@ MANIFEST = ServiceManifest(
             routes=(
                 Route("POST", "/v1/journeys", "admin"),
                 Route("GET", "/v1/journeys", "admin"),
+                Route("GET", "/v1/journeys/templates", "admin"),
+                Route("GET", "/v1/journeys/templates/{name}", "admin"),
+                Route("POST", "/v1/journeys/templates/{name}/install", "admin"),
                 Route("GET", "/v1/journeys/{journeyId}", "admin"),
                 Route("PUT", "/v1/journeys/{journeyId}", "admin"),
                 Route("POST", "/v1/journeys/{journeyId}/publish", "admin"),
@@ -44,7 +50,7 @@ MANIFEST = ServiceManifest(
                 Route("GET", "/v1/journeys/{journeyId}/analytics", "admin"),
                 Route("GET", "/v1/journeys/runs/{profileId}", "admin"),
             ),
-            tables={"journeys": "write"},
+            tables={"journeys": "write", "programmes": "read"},
             manages_email_templates=True,
             manages_machines=("journey",),
             invokes=("segments.lookup", "identity.lookup"),
@@ -76,6 +82,48 @@ MANIFEST = ServiceManifest(
             timeout_seconds=30,
         ),
         Function(
+            name="programmes",
+            handler="services.journeys.handlers.programmes_api.handler",
+            description="Programmes API: device registration (public, rate-limited), product serials and referral "
+            "codes (validate, list).",
+            routes=(
+                Route("POST", "/v1/devices/register", "write_key"),
+                Route("POST", "/v1/products/serials/import", "admin"),
+                Route("PUT", "/v1/products/serials/{serial}", "admin"),
+                Route("GET", "/v1/products/serials/{serial}", "admin"),
+                Route("POST", "/v1/referrals/validate", "admin"),
+                Route("GET", "/v1/referrals/codes", "admin"),
+                Route("GET", "/v1/referrals/codes/{code}", "admin"),
+            ),
+            tables={"programmes": "write"},
+            publishes=True,
+        ),
+        Function(
+            name="coupons",
+            handler="services.journeys.handlers.coupons_api.handler",
+            description="Coupon pools: imported or generated incentive codes, what is left, the low-pool flag.",
+            routes=(
+                Route("GET", "/v1/coupons/pools", "admin"),
+                Route("PUT", "/v1/coupons/pools/{poolId}", "admin"),
+                Route("GET", "/v1/coupons/pools/{poolId}", "admin"),
+                Route("POST", "/v1/coupons/pools/{poolId}/codes", "admin"),
+            ),
+            tables={"programmes": "write"},
+        ),
+        Function(
+            name="on_programme_activity",
+            handler="services.journeys.handlers.on_programme_activity.handler",
+            description="Programmes: links a registered device and its referral code to the owner's profile, "
+            "redeems a referral code carried by an Order Completed exactly once; erasure.",
+            subscriptions=(
+                Subscription(
+                    "programme-activity", detail_types=("ActivityRecorded", "ProfileErased"), sources=("cxm.identity",)
+                ),
+            ),
+            tables={"programmes": "write"},
+            publishes=True,
+        ),
+        Function(
             name="on_email_delivered",
             handler="services.journeys.handlers.on_email_delivered.handler",
             description="Counts SES deliveries of journey emails per node (the email's tags name journey, version "
@@ -96,7 +144,7 @@ MANIFEST = ServiceManifest(
             handler="services.journeys.handlers.task_step.handler",
             description="Journey step (Step Functions task): waits, waits for events, conditions, splits, holdouts, "
             "SMS and webhooks, holds while paused, and each run's counters.",
-            tables={"journeys": "write"},
+            tables={"journeys": "write", "programmes": "write"},
             invokes=("identity.lookup", "segments.lookup"),
             runs_machines=("journey",),
             sends_sms=True,

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from services.common.contracts.collection import EventCollected
 from services.common.contracts.envelope import Contract
 
 JOURNEYS = "cxm.journeys"
@@ -88,3 +89,24 @@ class ScorePointsRequested(Contract):
     journey_id: str = Field(alias="journeyId")
     plan_id: str = Field(alias="planId")
     points: float = Field(description="Points to add; negative takes points away.")
+
+
+class ActivityReported(EventCollected):
+    SOURCE = JOURNEYS
+    DETAIL_TYPE = "ActivityReported"
+    DESCRIPTION = (
+        "A fact a journeys programme observed about a visitor (a device registration's identify and `Device "
+        "Registered`, a `Referral Redeemed`): identity records it like a collected event, so journeys, segments "
+        "and content see it as an `ActivityRecorded` by its event name."
+    )
+
+
+class DeviceRegistered(Contract):
+    SOURCE = JOURNEYS
+    DETAIL_TYPE = "DeviceRegistered"
+    DESCRIPTION = "A product serial was registered to its owner (the owner's email digest; the profile once known)."
+    serial: str
+    model: str | None = None
+    category: str | None = None
+    owner: str = Field(description="A digest of the owner's email: names nobody on the bus.")
+    referral_code: str | None = Field(default=None, alias="referralCode")

@@ -17,6 +17,8 @@ from services.common.contracts.identity import (
 )
 from services.common.contracts.journeys import (
     JOURNEYS,
+    ActivityReported,
+    DeviceRegistered,
     JourneyEntered,
     JourneyEventPublished,
     JourneyExited,
@@ -59,7 +61,9 @@ __all__ = [
     "JOURNEYS",
     "SEGMENTS",
     "ActivityRecorded",
+    "ActivityReported",
     "ConsentChanged",
+    "DeviceRegistered",
     "EventCollected",
     "ExperimentConcluded",
     "JourneyEntered",

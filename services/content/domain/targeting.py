@@ -20,6 +20,7 @@ from services.common.conditions.language import (
 )
 from services.common.conditions.rollups import Counter
 from services.common.enrichment.local_time import local_time
+from services.content.domain.visitors import VISIT_GAP_MS
 
 # One condition language with segments (services/common/conditions): a variant's `when` is a condition tree over
 # the visitor's segments, questionnaire answers, scores and tiers, traits and this visit's environment. Content
@@ -202,8 +203,6 @@ def visitor_view(
 ) -> VisitorView:
     """The visitor's projection (None: content has never seen them) and this request's environment: the request
     wins over the visitor's latest visit (referrer and campaign only while that visit lasts)."""
-    from services.content.domain.visitors import VISIT_GAP_MS
-
     now_ms = int(now.timestamp() * 1000)
     seen = projection or {}
     last_seen = seen.get("lastSeen")

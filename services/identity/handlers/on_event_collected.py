@@ -1,10 +1,15 @@
-"""Consumer: EventCollected → the profile it belongs to, its computed traits, traits and timeline (identity)."""
+"""Consumer: EventCollected and journeys' ActivityReported → the profile, its traits, computed traits and timeline."""
+
+from typing import Any
 
 from services.common.consumer import sqs_handler
+from services.common.contracts import Envelope
 from services.identity import app
 from services.identity.use_cases.recording import record_event
 
-handler = sqs_handler(
-    "identity",
-    {"EventCollected": lambda e: record_event(e, app.profiles(), app.publisher(), app.identity_settings())},
-)
+
+def _record(envelope: Envelope[Any]) -> None:
+    record_event(envelope, app.profiles(), app.publisher(), app.identity_settings())
+
+
+handler = sqs_handler("identity", {"EventCollected": _record, "ActivityReported": _record})

@@ -7,6 +7,7 @@ from typing import Any
 
 from services.journeys.domain.definition import (
     ACTIONS,
+    ClaimCodeNode,
     ConditionNode,
     ExitNode,
     HoldoutNode,
@@ -166,9 +167,10 @@ def _node_states(node: Any, step: str, email: str) -> dict[str, Any]:
         out[f"{nid}.hold"] = {**hold, "ResultPath": None, "Next": nid}
         # over a frequency cap or in quiet hours: wait until the message may go, then try the node again
         out[f"{nid}.defer"] = {"Type": "Wait", "TimestampPath": "$.step.until", "Next": nid}
-        out[f"{nid}.branch"] = _choice(
-            nid, {"held": f"{nid}.hold", "deferred": f"{nid}.defer", "failed": failure}, _label(node.next)
-        )
+        targets = {"held": f"{nid}.hold", "deferred": f"{nid}.defer", "failed": failure}
+        if isinstance(node, ClaimCodeNode) and node.on_empty is not None:
+            targets["empty"] = node.on_empty  # the pool had no code left
+        out[f"{nid}.branch"] = _choice(nid, targets, _label(node.next))
     elif isinstance(node, ExitNode):
         out[nid] = {**_task(step, "exit", nid), "Next": SUCCEEDED}
     else:  # pragma: no cover - the definition's union is closed

@@ -405,6 +405,16 @@ class PublishEventNode(_Action):
     properties: dict[str, Any] = Field(default_factory=dict)
 
 
+class ClaimCodeNode(_Action):
+    """Claims one code of a coupon pool for the profile (one per profile and journey: a retry or a second visit
+    gets the same code) and keeps it on the run, as `couponCode` for later emails. An empty pool takes `onEmpty`;
+    without it the node fails (`onFailure`, else the run fails with reason "pool empty")."""
+
+    type: Literal["claimCode"]
+    pool: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", description="The coupon pool's id.")
+    on_empty: str | None = Field(default=None, alias="onEmpty", description="Where a run goes when the pool is empty.")
+
+
 class ExitNode(_Node):
     type: Literal["exit"]
 
@@ -421,11 +431,12 @@ Node = Annotated[
     | UpdateProfileNode
     | AddScoreNode
     | PublishEventNode
+    | ClaimCodeNode
     | ExitNode,
     Field(discriminator="type"),
 ]
-ACTIONS = (EmailNode, SmsNode, WebhookNode, UpdateProfileNode, AddScoreNode, PublishEventNode)
-ACTION_TYPES = frozenset(("email", "sms", "webhook", "updateProfile", "addScore", "publishEvent"))
+ACTIONS = (EmailNode, SmsNode, WebhookNode, UpdateProfileNode, AddScoreNode, PublishEventNode, ClaimCodeNode)
+ACTION_TYPES = frozenset(("email", "sms", "webhook", "updateProfile", "addScore", "publishEvent", "claimCode"))
 
 
 class Delivery(_Model):
@@ -528,6 +539,7 @@ NODE_TYPES = (
     "updateProfile",
     "addScore",
     "publishEvent",
+    "claimCode",
     "exit",
 )
 
@@ -567,6 +579,8 @@ def edges(node: Any) -> Iterator[tuple[str, str | None]]:
         yield "next", node.next
         if isinstance(node, _Action) and node.on_failure is not None:
             yield "onFailure", node.on_failure
+        if isinstance(node, ClaimCodeNode) and node.on_empty is not None:
+            yield "onEmpty", node.on_empty
 
 
 def walk_conditions(condition: Any, path: str) -> Iterator[tuple[str, Any]]:
@@ -621,6 +635,15 @@ def referenced_plans(definition: JourneyDefinition) -> dict[str, str]:
     for n, node in enumerate(definition.nodes):
         if isinstance(node, AddScoreNode):
             found.setdefault(node.plan_id, f"nodes[{n}].planId")
+    return found
+
+
+def referenced_pools(definition: JourneyDefinition) -> dict[str, str]:
+    """coupon pool id → the first path naming it."""
+    found: dict[str, str] = {}
+    for n, node in enumerate(definition.nodes):
+        if isinstance(node, ClaimCodeNode):
+            found.setdefault(node.pool, f"nodes[{n}].pool")
     return found
 
 

@@ -13,6 +13,7 @@ from services.common import clock
 from services.common.api import http_handler, problem_response, resolver
 from services.common.problems import FieldError, bad_request, not_found
 from services.journeys import app as deps
+from services.journeys.domain import library
 from services.journeys.handlers.problems import JOURNEY_ERRORS, JourneyError, problem
 from services.journeys.manifest import MANIFEST
 from services.journeys.use_cases import analytics, definitions
@@ -51,6 +52,7 @@ def _publish(journey_id: str, repo: Any) -> dict[str, Any]:
         deps.mailer(),
         deps.machine_functions(),
         deps.webhooks_allow_private(),
+        deps.coupons(),
     )
     deps.journeys_changed()
     return saved
@@ -73,6 +75,55 @@ def list_journeys() -> dict[str, Any]:
     return {
         "journeys": [{k: v for k, v in j.items() if k not in ("current", "draft", "paused")} for j in repo.journeys()]
     }
+
+
+class InstallBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    parameters: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="The template's parameters (GET the template for their meaning)."
+    )
+    publish: bool = Field(default=False, description="Publish at once (default: install drafts to review).")
+
+
+@app.get("/v1/journeys/templates", summary="Ready journey templates", tags=["journeys"])
+def list_templates() -> dict[str, Any]:
+    return {"templates": [library.load(name).summary() for name in library.names()]}
+
+
+@app.get("/v1/journeys/templates/<name>", summary="A journey template, its parameters and journeys", tags=["journeys"])
+def get_template(name: str) -> dict[str, Any]:
+    template = _template(name)
+    return {**template.summary(), "definitions": list(template.journeys)}
+
+
+@app.post(
+    "/v1/journeys/templates/<name>/install",
+    summary="Install a template: its journeys as drafts (or published), with your parameters",
+    tags=["journeys"],
+)
+def install_template(name: str, body: Annotated[InstallBody, Body()]) -> Any:
+    template = _template(name)
+    try:
+        documents = library.fill(template, body.parameters)
+    except library.MissingParameters as missing:
+        raise bad_request("Give the template's parameters.", [FieldError(p, m) for p, m in missing.faults]) from missing
+    repo = deps.journeys()
+    for document in documents:  # every journey is checked before any is saved
+        definitions.validate(document, deps.directory(), deps.webhooks_allow_private())
+    installed = []
+    for document in documents:
+        saved = definitions.create(document, repo, deps.directory(), deps.webhooks_allow_private())
+        if body.publish:
+            saved = _publish(saved["journeyId"], repo)
+        installed.append(definitions.journey_view(saved, repo))
+    return {"template": name, "journeys": installed}, 201
+
+
+def _template(name: str) -> library.Template:
+    try:
+        return library.load(name)
+    except library.UnknownTemplate as unknown:
+        raise not_found(f"No journey template {name}; GET /v1/journeys/templates lists them.", "name") from unknown
 
 
 @app.get("/v1/journeys/<journeyId>", summary="A journey: draft, current definition, versions", tags=["journeys"])

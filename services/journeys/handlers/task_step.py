@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from services.common import observability
 from services.journeys import app
@@ -13,6 +13,7 @@ from services.journeys.manifest import JOURNEY_MACHINES
 from services.journeys.use_cases.reactions import next_anniversary
 from services.journeys.use_cases.steps import run_step
 
+POOL_LOW_METRIC = "CouponPoolLow"
 log = observability.logger("journeys")
 metrics = observability.metrics("journeys")
 
@@ -40,8 +41,24 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         status,
         app.delivery_settings("sms"),
         app.webhooks_allow_private(),
+        app.coupons() if event["kind"] == "claimCode" else None,
     )
+    if event["kind"] == "claimCode" and answered.get("low"):
+        pool_low(str(answered["pool"]), int(answered.get("remaining") or 0))
     trigger = definition.entry.trigger.trait_date
     if event["kind"] in ("finish", "exit") and trigger is not None and trigger.yearly:
         next_anniversary(run, app.catalog(repo), repo, app.runner(), app.directory(), app.publisher())
     return answered
+
+
+def pool_low(pool_id: str, remaining: int) -> None:
+    """`CouponPoolLow` (namespace CxM): by service, what an alarm watches, and by service and pool, which one."""
+    metrics.add_metric(name=POOL_LOW_METRIC, unit=MetricUnit.Count, value=1)
+    with single_metric(
+        name=POOL_LOW_METRIC,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=observability.NAMESPACE,
+        default_dimensions={"service": "journeys", "pool": pool_id},
+    ):
+        log.warning("coupon pool running low", extra={"pool": pool_id, "remaining": remaining})

@@ -51,6 +51,9 @@ def analytics(journey_id: str, repo: JourneyStore) -> dict[str, Any]:
             continue
         view: dict[str, Any] = {c: counters.get(c, 0) for c in NODE_COUNTERS}
         view["waitingNow"] = view["entered"] - view["completed"] - view["failed"] - view["exited"]
+        for counter in ("claimed", "empty"):  # claimCode nodes: a code claimed, the pool found empty
+            if counter in counters:
+                view[counter] = counters[counter]
         branches: dict[str, dict[str, Any]] = {}
         for name, value in counters.items():
             if name.startswith("branch:"):

@@ -10,10 +10,10 @@ from services.common.bus import Publisher
 from services.common.ids import new_id
 from services.journeys.domain import webhooks
 from services.journeys.domain.compiler import compile_journey, substitute
-from services.journeys.domain.definition import DefinitionError, EmailNode, WebhookNode, parse
+from services.journeys.domain.definition import DefinitionError, EmailNode, WebhookNode, parse, referenced_pools
 from services.journeys.domain.errors import JourneyNotFound, LifecycleConflict
 from services.journeys.domain.tracked_email import MAX_TRACKED_LINKS, track_links
-from services.journeys.ports import Directory, JourneyStore, Mailer, Runner
+from services.journeys.ports import CouponPools, Directory, JourneyStore, Mailer, Runner
 from services.journeys.use_cases.sending import email_template_name
 from services.journeys.use_cases.steps import new_webhook_secret
 
@@ -26,9 +26,14 @@ def _valid_zone(name: str) -> bool:
     return True
 
 
-def validate(document: Any, directory: Directory | None, allow_private_webhooks: bool = False) -> Any:
+def validate(
+    document: Any,
+    directory: Directory | None,
+    allow_private_webhooks: bool = False,
+    pools: CouponPools | None = None,
+) -> Any:
     """The definition, or DefinitionError naming every refusal's path. Segments and plans must exist (asked of
-    segments)."""
+    segments); with `pools` (at publish), so must the coupon pools of claimCode nodes."""
     legacy_html = (
         document.get("email", {}).get("html") if isinstance(document, dict) and "nodes" not in document else None
     )
@@ -42,6 +47,12 @@ def validate(document: Any, directory: Directory | None, allow_private_webhooks:
         valid_zone=_valid_zone,
     )
     problems: list[tuple[str, str]] = []
+    if pools is not None:
+        problems += [
+            (path, f"no coupon pool {pool_id!r}")
+            for pool_id, path in referenced_pools(definition).items()
+            if pools.pool(pool_id) is None
+        ]
     for n, node in enumerate(definition.nodes):
         if isinstance(node, WebhookNode):
             reason = webhooks.check_url(node.url, allow_private=allow_private_webhooks)
@@ -94,14 +105,16 @@ def publish(
     mailer: Mailer,
     functions: dict[str, str],
     allow_private: bool = False,
+    pools: CouponPools | None = None,
 ) -> dict[str, Any]:
-    """Compile the draft into a new version's state machine; runs already inside finish on their version."""
+    """Compile the draft into a new version's state machine; runs already inside finish on their version. The
+    coupon pools its claimCode nodes name must exist (`pools`)."""
     found = repo.journey(journey_id, consistent=True)
     if found is None:
         raise JourneyNotFound(journey_id)
     if found["status"] == "archived":
         raise LifecycleConflict("An archived journey cannot be published.", "status")
-    definition = validate(found["draft"], directory, allow_private)  # segments may have gone since the draft
+    definition = validate(found["draft"], directory, allow_private, pools)  # segments may have gone since the draft
     version = int(found.get("version") or 0) + 1
     tracked_links: dict[str, list[str]] = {}
     for node in definition.nodes:

@@ -19,7 +19,7 @@ from services.common.email_links import unsubscribe_url
 from services.common.ids import derived_id
 from services.journeys.adapters.aws import TryAgain
 from services.journeys.domain import delivery
-from services.journeys.domain.definition import EmailNode, JourneyDefinition, node_by_id
+from services.journeys.domain.definition import ClaimCodeNode, EmailNode, JourneyDefinition, node_by_id
 from services.journeys.domain.tracked_email import (
     UNSUBSCRIBE_PLACEHOLDER,
     LinkSigning,
@@ -33,6 +33,7 @@ from services.journeys.use_cases import counting
 _CAP = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*([smhdw])\s*$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 SENT_RECORD_DAYS = 400
+COUPON_CODE = "couponCode"  # the template data / content variable holding the run's claimed code
 MAX_REASON = 500  # of a failed message's reason (content's render errors are short; a bad answer is cut)
 
 
@@ -183,11 +184,17 @@ def template_label(template_id: str, version: int | None) -> str:
 
 
 def render_request(
-    node: EmailNode, profile_id: str, journey_id: str, dedupe_key: str, unsubscribe: str | None
+    node: EmailNode,
+    profile_id: str,
+    journey_id: str,
+    dedupe_key: str,
+    unsubscribe: str | None,
+    run_data: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Content's render request. The send's dedupe key is the message key (content's experiment exposure is once
-    per message); `unsubscribeUrl` is passed as a variable, as inline emails get it in their template data."""
-    variables: dict[str, Any] = dict(node.variables or {})
+    per message); `unsubscribeUrl` is passed as a variable, as inline emails get it in their template data, and so
+    are the run's values (`couponCode`)."""
+    variables: dict[str, Any] = {**(node.variables or {}), **(run_data or {})}
     if unsubscribe:
         variables[UNSUBSCRIBE_PLACEHOLDER] = unsubscribe
     return {
@@ -229,15 +236,17 @@ def inline_email(
     node_id: str,
     dedupe_key: str,
     now: dt.datetime,
+    run_data: Mapping[str, Any] | None = None,
 ) -> EmailContent:
-    """Inline content: the version's SES template, with this recipient's traits and signed links as its data."""
+    """Inline content: the version's SES template, with this recipient's traits, the run's values (`couponCode`)
+    and signed links as its data."""
     current = repo.version(journey_id, version) or {}
     links_of = (current.get("trackedLinks") or {}).get(node_id) or []
     links, headers = recipient_links(links_of, signing, profile_id, dedupe_key, now, contact.get("unsubscribeToken"))
     template_name = email_template_name(journey_id, version, node_id)
     template: dict[str, Any] = {
         "TemplateName": template_name,
-        "TemplateData": json.dumps({**template_data(contact), **links}),
+        "TemplateData": json.dumps({**template_data(contact), **(run_data or {}), **links}),
     }
     if headers:
         template["Headers"] = headers
@@ -253,13 +262,16 @@ def template_email(
     journey_id: str,
     dedupe_key: str,
     now: dt.datetime,
+    run_data: Mapping[str, Any] | None = None,
 ) -> EmailContent | str:
     """A content template: rendered by content for this profile, its HTML tracked for this recipient, sent as a
     simple message; or why it cannot go (content's reason). Content unreachable raises `TryAgain`."""
     assert node.template is not None
     token = contact.get("unsubscribeToken")
     unsubscribe = unsubscribe_url(signing.api_url, token) if token else None
-    rendered = rendered_email(renderer.render(render_request(node, profile_id, journey_id, dedupe_key, unsubscribe)))
+    rendered = rendered_email(
+        renderer.render(render_request(node, profile_id, journey_id, dedupe_key, unsubscribe, run_data))
+    )
     if isinstance(rendered, str):
         return rendered
     tracked = recipient_html(rendered.html, signing, profile_id, dedupe_key, now)
@@ -272,6 +284,34 @@ def template_email(
     return EmailContent(
         rendered_content(rendered, tracked.html, headers), template_label(node.template, rendered.version), detail
     )
+
+
+def event_data(context: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The properties of the event that started the run, for its emails: `{{event.referralCode}}`,
+    `{{#each event.products}}{{name}}{{/each}}` (inline) or `{{ event.referralCode }}` (content templates). Nested as
+    Handlebars and Liquid read them, and as flat `event.<name>` keys as well for renderers that look names up whole
+    (the local cloud's SES)."""
+    properties = (context or {}).get("properties")
+    if not isinstance(properties, dict) or not properties:
+        return {}
+    out: dict[str, Any] = {"event": properties}
+    for name, value in properties.items():
+        if isinstance(value, str | int | float | bool | list):
+            out[f"event.{name}"] = value
+    return out
+
+
+def run_data(
+    definition: JourneyDefinition, repo: JourneyStore, profile_id: str, journey_id: str, run_id: str
+) -> dict[str, Any]:
+    """Values the run itself gives its emails: `couponCode`, the code a claimCode node claimed (read from the live
+    run only in journeys that claim codes). Empty until a code is claimed."""
+    if not any(isinstance(n, ClaimCodeNode) for n in definition.nodes):
+        return {}
+    live = repo.live_run(profile_id, journey_id) or {}
+    if live.get("runId") != run_id or not live.get("couponCode"):
+        return {}
+    return {COUPON_CODE: str(live["couponCode"])}
 
 
 def send_journey_email(
@@ -341,11 +381,12 @@ def send_journey_email(
     except TryAgain:
         repo.finish_send(profile_id, dedupe_key, "retry", {"reason": "rate limit"})
         raise
+    extra = {**event_data(run.get("context")), **run_data(definition, repo, profile_id, journey_id, run["runId"])}
     try:
         prepared = (
-            template_email(node, renderer, contact, signing, profile_id, journey_id, dedupe_key, now)
+            template_email(node, renderer, contact, signing, profile_id, journey_id, dedupe_key, now, extra)
             if node.template is not None and renderer is not None
-            else inline_email(repo, contact, signing, profile_id, journey_id, version, node_id, dedupe_key, now)
+            else inline_email(repo, contact, signing, profile_id, journey_id, version, node_id, dedupe_key, now, extra)
         )
     except TryAgain:  # content unreachable or its function failed: Step Functions retries this task
         repo.finish_send(profile_id, dedupe_key, "retry", {"reason": "render unavailable"})

@@ -22,6 +22,7 @@ from services.journeys.adapters.aws import TryAgain
 from services.journeys.domain import webhooks
 from services.journeys.domain.definition import (
     AddScoreNode,
+    ClaimCodeNode,
     ConditionNode,
     HoldoutNode,
     JourneyDefinition,
@@ -35,8 +36,8 @@ from services.journeys.domain.definition import (
     node_by_id,
 )
 from services.journeys.domain.runs import bucket, holds, split_branch, wait_until
-from services.journeys.ports import Directory, JourneyStore, Runner, Texter, Webhooks
-from services.journeys.use_cases import counting
+from services.journeys.ports import CouponPools, Directory, JourneyStore, Runner, Texter, Webhooks
+from services.journeys.use_cases import counting, coupons
 from services.journeys.use_cases.facts import gather
 from services.journeys.use_cases.sending import (
     Channel,
@@ -101,6 +102,7 @@ def run_step(
     journey_status: str,
     sms_rules: dict[str, str],
     allow_private: bool = False,
+    pools: CouponPools | None = None,
 ) -> dict[str, Any]:
     kind, node_id, run = task["kind"], task["node"], task["run"]
     now = clock.now()
@@ -140,7 +142,35 @@ def run_step(
         return send_sms(task, node, repo, directory, publisher, texter, sms_rules, definition, now)
     if isinstance(node, WebhookNode):
         return call_webhook(task, node, definition, repo, directory, publisher, hooks, allow_private, now)
+    if isinstance(node, ClaimCodeNode):
+        if pools is None:
+            raise TypeError("a claimCode node needs the coupon pools")
+        return claim_code(task, node, repo, pools, now)
     raise ValueError(f"node {node_id} of kind {kind} has no step")
+
+
+POOL_EMPTY = "pool empty"
+
+
+def claim_code(
+    task: dict[str, Any], node: ClaimCodeNode, repo: JourneyStore, pools: CouponPools, now: dt.datetime
+) -> dict[str, Any]:
+    """One code of the pool for this profile in this journey (the same one on a retry or a second visit), kept on
+    the run as `couponCode` for the emails after it. An empty pool takes `onEmpty`, or fails the node."""
+    run = task["run"]
+    profile_id, journey_id, version = run["profileId"], run["journeyId"], int(run["version"])
+    marker = f"{run['runId']}#{node.id}#{task['enteredTime']}"
+    outcome = coupons.claim_code(node.pool, profile_id, journey_id, pools, now)
+    if isinstance(outcome, coupons.PoolEmpty):
+        counting.count(repo, journey_id, version, f"{marker}#empty", [(node.id, "empty")], now)
+        if node.on_empty is not None:
+            return {**answer(node.id, "empty"), "pool": node.pool, "remaining": 0, "low": True}
+        if node.on_failure is None:  # the run fails now: say why
+            repo.update_live(profile_id, journey_id, run["runId"], {"failReason": POOL_EMPTY})
+        return {**answer(node.id, "failed"), "pool": node.pool, "remaining": 0, "low": True, "reason": POOL_EMPTY}
+    repo.update_live(profile_id, journey_id, run["runId"], {"couponCode": outcome.code, "couponPool": node.pool})
+    counting.count(repo, journey_id, version, f"{marker}#claimed", [(node.id, "claimed")], now)
+    return {**answer(node.id, "ok"), "pool": node.pool, "remaining": outcome.remaining, "low": outcome.low}
 
 
 def announce(
@@ -208,6 +238,8 @@ def finish(
     record = current or repo.last_run(run["profileId"], run["journeyId"])
     holdout = any(v == "holdout" for v in ((record or {}).get("path") or {}).values())
     final = "holdout" if holdout and state == "completed" else state  # a control-group run that saw nothing
+    if state == "failed" and not reason and current is not None:
+        reason = str(current.get("failReason") or "")  # why the node failed, when it said (an empty pool)
     if current is not None:
         ended = repo.finish_run(run["profileId"], current, final, reason or final, now)
     else:  # a retried finish: count only if the history says this run ended this way (not by a goal meanwhile)
