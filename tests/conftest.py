@@ -144,6 +144,12 @@ class BusTap:
             for message in messages:
                 body = json.loads(message["Body"])
                 self.seen.append(
-                    {"type": body["detail-type"], "id": body["detail"]["id"], "data": body["detail"]["data"]}
+                    {
+                        "type": body["detail-type"],
+                        "id": body["detail"]["id"],
+                        "data": body["detail"]["data"],
+                        "source": body["source"],
+                        "detail": body["detail"],
+                    }
                 )
                 self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])

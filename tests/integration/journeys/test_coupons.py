@@ -3,7 +3,6 @@ and journeys that claim a code per profile and mail it."""
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import re
 import threading
@@ -12,7 +11,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.dynamodb.models import DynamoDBBackend
 
 from services.journeys.adapters.coupons import DynamoCouponPools
 from services.journeys.domain.coupons import ALPHABET
@@ -20,6 +18,7 @@ from services.journeys.use_cases.coupons import Claimed, claim_code, forget_prof
 from tests.conftest import Api
 from tests.integration.journeys.test_engine import customer, emails_to, enrol, journey, settle_time
 
+pytestmark = pytest.mark.usefixtures("atomic_requests")
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
 CODE = re.compile(rf"SPRING-[{ALPHABET}]{{6}}")
 
@@ -39,24 +38,6 @@ def pools_table(cloud: Any) -> DynamoCouponPools:
     return DynamoCouponPools(
         boto3.resource("dynamodb", region_name=region).Table(cloud.names.table("journeys", "programmes"))
     )
-
-
-@pytest.fixture(autouse=True)
-def atomic_requests(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DynamoDB applies each write request atomically (its condition, its update and the values it returns); moto
-    checks the condition, then parses and applies the update, and answers the live item, so another thread may
-    write in between or change the answer. Racing claims need DynamoDB's guarantee (threads here, journey steps
-    running side by side), so in this module each moto write request runs under one lock and answers a copy; the
-    steps of a claim still interleave freely between requests."""
-    lock = threading.RLock()
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
-        original = getattr(DynamoDBBackend, name)
-
-        def atomic(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            with lock:  # and answer a copy: moto answers the live item, which the next write changes
-                return copy.deepcopy(_original(self, *args, **kwargs))
-
-        monkeypatch.setattr(DynamoDBBackend, name, atomic)
 
 
 def test_a_generated_pool_shows_what_is_left_and_whether_it_is_low(api: Api) -> None:

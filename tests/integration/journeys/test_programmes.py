@@ -10,7 +10,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.dynamodb.models import DynamoDBBackend
 
 from services.common.bus import EventBridgePublisher, RecordingPublisher
 from services.common.contracts import envelope
@@ -28,23 +27,6 @@ def table(cloud: Any) -> Any:
 @pytest.fixture(scope="module")
 def bus(cloud: Any) -> EventBridgePublisher:
     return EventBridgePublisher(boto3.client("events", region_name=cloud.region), cloud.names.bus())
-
-
-@pytest.fixture
-def atomic_requests(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DynamoDB applies each write request atomically (a condition with its write, a transaction as a whole);
-    moto, called from threads, checks and writes in separate steps. The races below need DynamoDB's guarantee, so
-    each moto write request runs under one lock here; the steps of a registration or a redemption (reads,
-    several requests) still interleave freely."""
-    lock = threading.RLock()
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
-        original = getattr(DynamoDBBackend, name)
-
-        def atomic(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return _original(self, *args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, atomic)
 
 
 @pytest.fixture(autouse=True)
