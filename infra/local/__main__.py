@@ -24,7 +24,9 @@ def demo_lines(demo: dict[str, str]) -> str:
         f"  Demo data     segment {demo['segmentId']}, journey {demo['journeyId']}\n"
         f"                questionnaire taste ({demo['questionnaireId']}), {demo['items']} catalogue items, "
         f"template {demo['templateId']}\n"
-        f"  Slots         {demo['heroSlot']} (a variant per taste segment), {demo['listSlot']} (a list of 6)"
+        f"  Slots         {demo['heroSlot']} (a variant per taste segment), {demo['listSlot']} (a list of 6)\n"
+        f"  Device shop   {demo['shopUrl']}   demo serials {demo['serials']} (Brewer 3000)\n"
+        f"                coupon pools {demo['pools']}, {demo['shopJourneys']} journey templates published"
     )
 
 

@@ -339,6 +339,10 @@ class LocalCloud:
             page = (ROOT / "web" / "demo" / "index.html").read_bytes()
             return 200, {"content-type": "text/html; charset=utf-8"}, page
 
+        def shop_page(query: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+            page = (ROOT / "web" / "demo" / "shop.html").read_bytes()
+            return 200, {"content-type": "text/html; charset=utf-8"}, page
+
         return {
             "GET /_local/clock": clock_now,
             "POST /_local/replay": replay_dead_letters,
@@ -346,6 +350,7 @@ class LocalCloud:
             "POST /_local/clock/advance": clock_advance,
             "GET /demo/": demo_page,
             "GET /demo": demo_page,
+            "GET /demo/shop": shop_page,
         }
 
 

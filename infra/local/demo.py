@@ -38,9 +38,10 @@ def local_now(base_url: str) -> dt.datetime:
 
 def load(base_url: str, admin_key: str, now: dt.datetime | None = None) -> dict[str, str]:
     """A segment (recipe readers), a journey (welcome mail 2 days after entry), and the content brand
-    (infra/local/scenarios/content_brand.py): catalogue, taste questionnaire, home hero, front-page list, newsletter.
+    (infra/local/scenarios/content_brand.py): catalogue, taste questionnaire, home hero, front-page list, newsletter;
+    and the device e-shop (infra/local/scenarios/device_shop.py): coupon pools, demo serials, published journeys.
     `now`: the time the catalogue is dated from (default: the local cloud's clock)."""
-    from infra.local.scenarios import content_brand  # it builds on `call` above
+    from infra.local.scenarios import content_brand, device_shop  # they build on `call` above
 
     segment = call(
         base_url,
@@ -80,5 +81,7 @@ def load(base_url: str, admin_key: str, now: dt.datetime | None = None) -> dict[
         "segmentId": segment["segmentId"],
         "content": {"title": "Cook something new tonight", "link": "/recipes"},
     }
-    brand = content_brand.load(base_url, admin_key, now or local_now(base_url), more_hero_variants=[recipes])
-    return {"segmentId": segment["segmentId"], "journeyId": journey["journeyId"], "slot": "home-hero", **brand}
+    now = now or local_now(base_url)
+    brand = content_brand.load(base_url, admin_key, now, more_hero_variants=[recipes])
+    shop = device_shop.load(base_url, admin_key, now)
+    return {"segmentId": segment["segmentId"], "journeyId": journey["journeyId"], "slot": "home-hero", **brand, **shop}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from infra.local.scenarios import content_brand as brand
+from infra.local.scenarios import device_shop as shop
 from tests.conftest import Api
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,6 +69,7 @@ def test_make_dev_prints_its_urls_and_keys(dev_server: tuple[str, str]) -> None:
     for label in ("HTTP API", "OpenAPI", "Swagger UI", "Demo page", "Write key", "Admin key", "Demo data", "Slots"):
         assert label in output
     assert "home-hero" in output and "front-page" in output and "weekly-digest" in output
+    assert "Device shop" in output and f"{state['url']}/demo/shop" in output and "DEMO0001" in output
     assert state["url"] in output and state["writeKey"] in output and state["adminKey"] in output
 
 
@@ -120,6 +123,31 @@ def test_the_demo_brand_decides_a_list_of_six_and_a_hero_per_taste_segment(dev_s
     assert hero["variantId"] == taste, decided.body
     assert len(front_page["items"]) == 6
     assert all(set(i["topics"]) & set(brand.TOPICS_BY_SEGMENT[taste]) for i in front_page["items"])
+
+
+def test_the_device_shop_is_served_with_its_pools_serials_and_published_journeys(dev_server: tuple[str, str]) -> None:
+    _, workdir = dev_server
+    state = json.loads((Path(workdir) / ".cxm" / "local.json").read_text())
+    api = Api(state["url"], state["writeKey"], state["adminKey"])
+
+    page = api.request("GET", "/demo/shop")
+    assert page.status == 200
+    html = str(page.body)
+    assert "Brewer 3000" in html and "/v1/devices/register" in html and "Order Completed" in html
+
+    pools = {p["poolId"]: p for p in api.admin("GET", "/v1/coupons/pools").body["pools"]}
+    for pool_id in shop.POOLS:
+        assert pools[pool_id]["remaining"] == 50, pools
+    journeys = api.admin("GET", "/v1/journeys").body["journeys"]
+    names = {journey_name for journey_name, _ in shop.templates(state["url"] + shop.SHOP_PATH).values()}
+    assert names <= {j["name"] for j in journeys}
+    assert all(j["status"] == "active" for j in journeys if j["name"] in names), journeys
+
+    # a second load on the same cloud changes nothing: the same pools, no second copy of a journey
+    shop.load(state["url"], state["adminKey"], dt.datetime.now(dt.UTC))
+    again = api.admin("GET", "/v1/journeys").body["journeys"]
+    assert len(again) == len(journeys)
+    assert {p["poolId"] for p in api.admin("GET", "/v1/coupons/pools").body["pools"]} == set(pools)
 
 
 def test_the_clock_can_be_fast_forwarded_with_the_cli(dev_server: tuple[str, str]) -> None:
