@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -13,7 +12,6 @@ from pydantic import ValidationError
 
 from services.content.domain.plain_text import html_to_text
 from services.content.domain.templates import (
-    RENDER_BUDGET_SECONDS,
     CompiledTemplate,
     Reader,
     RenderContext,
@@ -270,18 +268,22 @@ def test_a_subject_longer_than_a_mail_header_line_is_refused() -> None:
 # --- limits -------------------------------------------------------------------------------------------------
 
 
-def test_a_huge_loop_is_refused_quickly_with_a_reason() -> None:
-    started = time.perf_counter()
+# The limits below are checked with a render budget too large to trip first (on a busy machine the default 250 ms
+# could), so each test names the limit it is about; the budget has its own test, on a fake clock. How fast a
+# render is, is the bench's business (`make bench ARGS=content`), not a test's.
+ROOMY = {"budget_seconds": 60.0}
 
-    reason = failure_of("<p>Hi</p>\n{% for i in (1..1000) %}{% for j in (1..1000) %}x{% endfor %}{% endfor %}")
+
+def test_a_huge_loop_is_refused_with_a_reason() -> None:
+    reason = failure_of("<p>Hi</p>\n{% for i in (1..1000) %}{% for j in (1..1000) %}x{% endfor %}{% endfor %}", **ROOMY)
 
     assert reason == "html, line 2, column 4: loops ran more than 10000 iterations"
-    assert time.perf_counter() - started < 0.1
 
 
 def test_output_past_the_size_limit_is_refused() -> None:
     reason = failure_of(
-        "{% for i in (1..9999) %}{{ 'A line of padding for a very long newsletter, repeated.' }}{% endfor %}"
+        "{% for i in (1..9999) %}{{ 'A line of padding for a very long newsletter, repeated.' }}{% endfor %}",
+        **ROOMY,
     )
 
     assert reason.endswith("output larger than 512 KB")
@@ -296,13 +298,10 @@ def test_output_past_the_size_limit_is_refused() -> None:
         "{{ (1..100000000) | join: ',' | size }}",
     ],
 )
-def test_values_built_to_exhaust_memory_are_refused_quickly(bomb: str) -> None:
-    started = time.perf_counter()
-
-    reason = failure_of(bomb)
+def test_values_built_to_exhaust_memory_are_refused(bomb: str) -> None:
+    reason = failure_of(bomb, **ROOMY)
 
     assert "too large" in reason
-    assert time.perf_counter() - started < 0.1
 
 
 def fake_clock(step: float) -> Callable[[], float]:
@@ -317,21 +316,18 @@ def test_a_render_over_its_time_budget_is_stopped() -> None:
     assert reason == "html, line 1, column 4: took longer than its render time budget"
 
 
-def test_the_heaviest_template_within_the_limits_stops_close_to_the_budget() -> None:
-    # Given the most work the loop limit allows, with several filters in every iteration
+def test_the_budget_interrupts_the_heaviest_template_the_other_limits_allow() -> None:
+    # Given the most work the loop limit allows, with several filters in every iteration, on a clock where each
+    # step takes 1 ms: the budget stops it (the loop and output limits alone would let it run)
     heavy = (
         "{% for i in (1..100) %}{% for j in (1..100) %}{% capture cell %}"
         "{{ i | times: j | append: 'abcdefghij' | upcase | split: 'B' | join: 'b' | size }}"
         "{% endcapture %}{% endfor %}{% endfor %}"
     )
-    started = time.perf_counter()
+    reason = failure_of(heavy, clock=fake_clock(0.001))
 
-    try:
-        render(email(heavy), reader_context())
-    except RenderFailed as failed:
-        assert "render time budget" in failed.reason
-
-    assert time.perf_counter() - started < RENDER_BUDGET_SECONDS + 0.15
+    assert "render time budget" in reason
+    render(email(heavy), reader_context(), budget_seconds=60.0)  # and within a roomy budget it completes
 
 
 # --- escaping and sandbox -----------------------------------------------------------------------------------
