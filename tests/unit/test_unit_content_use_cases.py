@@ -187,7 +187,9 @@ def test_a_merge_folds_reading_and_identifiers_into_the_survivor(store: MemoryCo
     assert "history" in state.affinity
     assert store.visitor_items["a:phone"]["p"]["audiences"] == ["homecook"]
     # the merged profile's later changes reach nobody
-    assert not update(store, "p-phone", lambda s: visitors.set_membership(s, "seg-vip", True, 9), NOW)
+    after = update(store, "p-phone", lambda s: visitors.set_membership(s, "seg-vip", True, 9), NOW)
+    assert after is not None and after.merged_into == "p-gus" and "seg-vip" not in after.members
+    assert store.visitor_items["a:phone"]["p"]["segments"] == []
 
 
 def slot_experiment(store: MemoryContent) -> None:

@@ -24,7 +24,7 @@ import moto
 
 from ._patching import PatchPointMoved
 from .dispatch import moto_dispatch_shortcuts
-from .dynamodb import dynamodb_item_transactions, dynamodb_key_queries
+from .dynamodb import dynamodb_atomic_requests, dynamodb_item_transactions, dynamodb_key_queries
 from .eventbridge import EventBridgeDeliveries, eventbridge_targets
 from .lambdas import (
     FakeLambdaContext,
@@ -56,6 +56,7 @@ __all__ = [
     "PatchPointMoved",
     "SesV2TemplateLog",
     "VirtualClock",
+    "dynamodb_atomic_requests",
     "dynamodb_item_transactions",
     "dynamodb_key_queries",
     "eventbridge_targets",
@@ -101,7 +102,7 @@ class LocalAwsPatches:
 def local_aws_patches(
     clock: VirtualClock | None = None, runtime: InProcessLambdaRuntime | None = None
 ) -> Iterator[LocalAwsPatches]:
-    """Enter all eight patches (inside or outside ``mock_aws``; they patch classes, not backends).
+    """Enter all nine patches (inside or outside ``mock_aws``; they patch classes, not backends).
 
     The clock also drives EventBridge envelope times, so events and state machines share one "now".
     """
@@ -116,5 +117,6 @@ def local_aws_patches(
         stack.enter_context(sqs_constant_time())
         stack.enter_context(moto_dispatch_shortcuts())
         stack.enter_context(dynamodb_item_transactions())
+        stack.enter_context(dynamodb_atomic_requests())
         stack.enter_context(dynamodb_key_queries())
         yield LocalAwsPatches(clock=clock, runtime=runtime, events=events, ses=ses)

@@ -317,8 +317,42 @@ def dynamodb_item_transactions() -> Iterator[None]:
         patches.restore()
 
 
+# The requests DynamoDB applies atomically, each as a whole (a transaction's items together).
+ATOMIC_REQUESTS = ("get_item", "put_item", "update_item", "delete_item", "transact_write_items")
+
+
+@contextmanager
+def dynamodb_atomic_requests() -> Iterator[None]:
+    """Apply each item request atomically, as DynamoDB does, when handlers call moto from several threads.
+
+    DynamoDB applies a write's condition, its update and the values it returns as one step (a transaction as a
+    whole), and a read sees an item before or after a write, never during one. moto 5.2.5 checks the condition,
+    then parses and applies the update action by action, and answers the live item object, so another thread (the
+    local cloud's gateway serves requests on threads, its pump delivers on another) can write in between, or change
+    the answer while it is being serialised. Races the platform relies on (coupon claims, serial registrations,
+    referral redemptions, the visitor read model's versioned saves) need DynamoDB's guarantee: each request here
+    runs under one lock and answers a copy. The steps of a use case (several requests) still interleave freely.
+    Enter it after ``dynamodb_item_transactions`` so it wraps that transaction code too."""
+    lock = threading.RLock()
+    patches = PatchSet()
+    for name in ATOMIC_REQUESTS:
+        original = require_attr(DynamoDBBackend, name)
+
+        def atomic(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return copy.deepcopy(_original(self, *args, **kwargs))
+
+        patches.set(DynamoDBBackend, name, atomic)
+    try:
+        yield
+    finally:
+        patches.restore()
+
+
 __all__ = [
+    "ATOMIC_REQUESTS",
     "ItemBackup",
+    "dynamodb_atomic_requests",
     "dynamodb_item_transactions",
     "dynamodb_key_queries",
     "verify_patch_points",

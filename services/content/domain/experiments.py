@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -86,13 +87,28 @@ class ExperimentDefinition(BaseModel):
         return self
 
 
-def is_running(stored: dict[str, Any], now: dt.datetime) -> bool:
+@dataclass(frozen=True)
+class LiveExperiment:
+    """A running experiment with its window parsed once, when the definitions are loaded (not per decision)."""
+
+    definition: dict[str, Any]
+    start: dt.datetime | None
+    stop: dt.datetime | None
+
+    def running_at(self, now: dt.datetime) -> bool:
+        return (self.start is None or self.start <= now) and (self.stop is None or now < self.stop)
+
+
+def live(stored: dict[str, Any]) -> LiveExperiment | None:
+    """The experiment as decisions see it, or None unless it was started."""
     if stored.get("status") != "running":
-        return False
+        return None
     start, stop = stored.get("startAt"), stored.get("stopAt")
-    if start and dt.datetime.fromisoformat(start) > now:
-        return False
-    return not (stop and dt.datetime.fromisoformat(stop) <= now)
+    return LiveExperiment(
+        stored,
+        dt.datetime.fromisoformat(start) if start else None,
+        dt.datetime.fromisoformat(stop) if stop else None,
+    )
 
 
 def variant_for(stored: dict[str, Any], unit_id: str) -> dict[str, Any] | None:

@@ -67,14 +67,10 @@ class VisitorState:
         keys = sorted({a["key"] for a in self.answers.values() if a.get("key")})
         return [*self.segments, *(keys or [NEUTRAL])]
 
-    def as_item(self) -> dict[str, Any]:
+    def _observed(self) -> dict[str, Any]:
+        """What the stored state and the visitor's projection both carry as they are."""
         return {
             "profileId": self.profile_id,
-            "version": self.version,
-            "identifiers": self.identifiers,
-            "members": self.members,
-            "scores": self.scores,
-            "answers": self.answers,
             "traits": self.traits,
             "known": self.known,
             "personalisation": self.personalisation,
@@ -85,28 +81,28 @@ class VisitorState:
             "visits": self.visits,
             "visit": self.visit,
             "device": self.device,
+        }
+
+    def as_item(self) -> dict[str, Any]:
+        return {
+            **self._observed(),
+            "version": self.version,
+            "identifiers": self.identifiers,
+            "members": self.members,
+            "scores": self.scores,
+            "answers": self.answers,
             "mergedInto": self.merged_into,
         }
 
     def projection(self) -> dict[str, Any]:
         """What a visitor's item carries: everything a decision reads (not the identifiers or sequences)."""
         return {
-            "profileId": self.profile_id,
+            **self._observed(),
             "segments": self.segments,
             "audiences": self.audiences(),
             "scores": {p: s.get("score", 0) for p, s in self.scores.items()},
             "tiers": {p: s["tier"] for p, s in self.scores.items() if s.get("tier")},
             "answers": {q: a.get("key") for q, a in self.answers.items()},
-            "traits": self.traits,
-            "known": self.known,
-            "personalisation": self.personalisation,
-            "affinity": self.affinity,
-            "recent": self.recent,
-            "firstSeen": self.first_seen,
-            "lastSeen": self.last_seen,
-            "visits": self.visits,
-            "visit": self.visit,
-            "device": self.device,
         }
 
 

@@ -33,6 +33,19 @@ def _refused(error: ContentError) -> Response[Any]:
     return problem_response(problem(error))
 
 
+def _found(kind: str, definition_id: str) -> dict[str, Any]:
+    """A slot, item, template or experiment by the id in the path, or a 404 naming that path parameter."""
+    found = deps.content().definition(kind, definition_id)
+    if not found:
+        raise not_found(f"No {kind} {definition_id}.", f"{kind}Id")
+    return found
+
+
+def _delete(kind: str, definition_id: str) -> None:
+    if not deps.content().delete_definition(kind, definition_id):
+        raise not_found(f"No {kind} {definition_id}.", f"{kind}Id")
+
+
 # ---- decisions (write key) -------------------------------------------------------------------------------------
 
 
@@ -76,10 +89,7 @@ def put_slot(slotId: Annotated[str, Path(pattern=ID)], body: Annotated[SlotDefin
 
 @app.get("/v1/content/slots/<slotId>", summary="A slot and its variants", tags=["content"])
 def get_slot(slotId: Annotated[str, Path(pattern=ID)]) -> dict[str, Any]:
-    found = deps.content().definition("slot", slotId)
-    if not found:
-        raise not_found(f"No slot {slotId}.", "slotId")
-    return definitions.slot_view(found)
+    return definitions.slot_view(_found("slot", slotId))
 
 
 @app.get("/v1/content/slots", summary="Every slot", tags=["content"])
@@ -89,8 +99,7 @@ def list_slots() -> dict[str, Any]:
 
 @app.delete("/v1/content/slots/<slotId>", summary="Delete a slot", tags=["content"])
 def delete_slot(slotId: Annotated[str, Path(pattern=ID)]) -> Response[Any]:
-    if not deps.content().delete_definition("slot", slotId):
-        raise not_found(f"No slot {slotId}.", "slotId")
+    _delete("slot", slotId)
     deps.definitions_changed()
     return Response(status_code=204)
 
@@ -115,10 +124,7 @@ def put_item(itemId: Annotated[str, Path(pattern=ID)], body: Annotated[ItemBody,
 
 @app.get("/v1/content/items/<itemId>", summary="A catalogue item", tags=["content"])
 def get_item(itemId: Annotated[str, Path(pattern=ID)]) -> dict[str, Any]:
-    found = deps.content().definition("item", itemId)
-    if not found:
-        raise not_found(f"No item {itemId}.", "itemId")
-    return found
+    return _found("item", itemId)
 
 
 @app.get("/v1/content/items", summary="The catalogue", tags=["content"])
@@ -136,8 +142,7 @@ def list_items(
 
 @app.delete("/v1/content/items/<itemId>", summary="Remove a catalogue item", tags=["content"])
 def delete_item(itemId: Annotated[str, Path(pattern=ID)]) -> Response[Any]:
-    if not deps.content().delete_definition("item", itemId):
-        raise not_found(f"No item {itemId}.", "itemId")
+    _delete("item", itemId)
     deps.definitions_changed()
     return Response(status_code=204)
 
@@ -208,10 +213,7 @@ def put_template(templateId: Annotated[str, Path(pattern=ID)], body: Annotated[T
 
 @app.get("/v1/content/templates/<templateId>", summary="An email template", tags=["content"])
 def get_template(templateId: Annotated[str, Path(pattern=ID)]) -> dict[str, Any]:
-    found = deps.content().definition("template", templateId)
-    if not found:
-        raise not_found(f"No template {templateId}.", "templateId")
-    return found
+    return _found("template", templateId)
 
 
 @app.get("/v1/content/templates", summary="Every email template", tags=["content"])
@@ -274,10 +276,7 @@ def put_experiment(
 
 @app.get("/v1/experiments/<experimentId>", summary="An experiment", tags=["experiments"])
 def get_experiment(experimentId: Annotated[str, Path(pattern=ID)]) -> dict[str, Any]:
-    found = deps.content().definition("experiment", experimentId)
-    if not found:
-        raise not_found(f"No experiment {experimentId}.", "experimentId")
-    return found
+    return _found("experiment", experimentId)
 
 
 @app.get("/v1/experiments", summary="Every experiment", tags=["experiments"])

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.content.domain.catalogue import CatalogueIndex, ContentItem
-from services.content.domain.experiments import is_running
+from services.content.domain.experiments import LiveExperiment, live
 from services.content.domain.targeting import CompiledSlot, SlotDefinition, compile_slot
 from services.content.ports import Definitions
 
@@ -18,11 +18,11 @@ class Published:
     slots: dict[str, CompiledSlot] = field(default_factory=dict)
     items: tuple[ContentItem, ...] = ()
     index: CatalogueIndex = field(default_factory=lambda: CatalogueIndex(()))
-    experiments: tuple[dict[str, Any], ...] = ()
+    experiments: tuple[LiveExperiment, ...] = ()  # the started ones
     catalogue: tuple[dict[str, Any], ...] = ()  # the items as templates see them, built once per load
 
     def running(self, now: dt.datetime) -> list[dict[str, Any]]:
-        return [e for e in self.experiments if is_running(e, now)]
+        return [e.definition for e in self.experiments if e.running_at(now)]
 
     def slot_experiment(self, slot_id: str, now: dt.datetime) -> dict[str, Any] | None:
         return next((e for e in self.running(now) if e["target"].get("slotId") == slot_id), None)
@@ -42,7 +42,7 @@ def load(store: Definitions) -> Published:
         slots=slots,
         items=items,
         index=CatalogueIndex(items),
-        experiments=tuple(store.definitions("experiment")),
+        experiments=tuple(e for e in map(live, store.definitions("experiment")) if e is not None),
         catalogue=tuple(i.as_json() for i in items),
     )
 

@@ -21,21 +21,24 @@ EMAIL_CLICK = "Email Link Clicked"
 Change = Callable[[VisitorState], bool]
 
 
-def update(store: ContentStore, profile_id: str, change: Change, now: dt.datetime, create: bool = True) -> bool:
+def update(
+    store: ContentStore, profile_id: str, change: Change, now: dt.datetime, create: bool = True
+) -> VisitorState | None:
     """Apply a change to the profile's state (optimistic: re-read and re-apply when another consumer won) and
-    project it to each identifier the profile is known by. A profile erased meanwhile is not brought back; a
-    profile merged into another passes its changes to nobody (the survivor has its own events)."""
+    project it to each identifier the profile is known by; the state as it now stands (None when there is none).
+    A profile erased meanwhile is not brought back; a profile merged into another passes its changes to nobody
+    (the survivor has its own events)."""
     for _ in range(ATTEMPTS):
         state = store.state(profile_id)
         if state is None:
             if not create or store.is_erased(profile_id, now):
-                return False
+                return None
             state = VisitorState(profile_id)
         if state.merged_into:
-            return False
+            return state
         read_version = state.version
-        if not change(state):
-            return False
+        if not change(state):  # a change that answers False left the state as it was
+            return state
         try:
             store.save_state(state, read_version, now)
         except StaleState:
@@ -43,7 +46,7 @@ def update(store: ContentStore, profile_id: str, change: Change, now: dt.datetim
         if not state.merged_into:  # a merged profile's identifiers now belong to the survivor's projection
             for key in state.identifiers:
                 store.project(key, state, now)
-        return True
+        return state
     raise StaleState(f"{profile_id}: {ATTEMPTS} concurrent updates in a row")
 
 
@@ -77,11 +80,10 @@ def record_activity(
         item_topics=tuple(item.topics) if item else (),
         timezone=(enrichment.get("local") or {}).get("timezone"),
     )
-    update(store, profile_id, lambda s: visitors.record_activity(s, activity), now)
+    state = update(store, profile_id, lambda s: visitors.record_activity(s, activity), now)
     if item is None and not (event == EMAIL_CLICK and not machine):
         _convert(store, published, profile_id, data, now)
         return
-    state = store.state(profile_id)
     audiences = tuple((state.audiences() if state else [visitors.NEUTRAL])[:MAX_AUDIENCES])
     day = at.astimezone(dt.UTC).date().isoformat()
     counted = item if item is not None else clicked

@@ -10,7 +10,6 @@ import uuid
 from typing import Any
 
 import boto3
-import pytest
 
 from services.journeys.adapters.coupons import DynamoCouponPools
 from services.journeys.domain.coupons import ALPHABET
@@ -18,7 +17,6 @@ from services.journeys.use_cases.coupons import Claimed, claim_code, forget_prof
 from tests.conftest import Api
 from tests.integration.journeys.test_engine import customer, emails_to, enrol, journey, settle_time
 
-pytestmark = pytest.mark.usefixtures("atomic_requests")
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
 CODE = re.compile(rf"SPRING-[{ALPHABET}]{{6}}")
 

@@ -184,7 +184,6 @@ def test_the_eleventh_attempt_is_refused_before_any_serial_lookup(api: Api) -> N
     assert api.admin("GET", f"/v1/products/serials/{free}").body["registered"] is False
 
 
-@pytest.mark.usefixtures("atomic_requests")
 def test_two_registrations_of_one_serial_at_once_give_one_owner(api: Api) -> None:
     serial = a_serial(api)
     replies: list[Reply] = []
@@ -247,7 +246,6 @@ def test_self_referral_is_refused_and_recorded(cloud: Any, api: Api, bus: EventB
     assert view["redeemed"] == 0 and events_of(api, email, "Referral Redeemed") == []
 
 
-@pytest.mark.usefixtures("atomic_requests")
 def test_two_redemptions_of_a_single_use_code_at_once_give_one(cloud: Any, api: Api, table: Any) -> None:
     _, _, code = owner(cloud, api, "max")
     table.update_item(

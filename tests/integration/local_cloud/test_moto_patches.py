@@ -1497,3 +1497,44 @@ def test_sesv2_templated_send_from_step_functions(aws: LocalAwsPatches) -> None:
     assert result["status"] == "SUCCEEDED", result
     sent = ses_backends[ACCOUNT][REGION].sent_messages[-1]
     assert sent.subject == "Still there, Bea?" and sent.html == "<b>Bea</b>"
+
+
+def test_conditional_writes_from_threads_have_one_winner_each(aws: LocalAwsPatches) -> None:
+    """DynamoDB applies a conditional update as one step; with requests from eight threads at once, each item
+    gets exactly one owner and every winner's answer (ALL_NEW) names itself."""
+    ddb = client("dynamodb")
+    _, plain = create_tables("-atomic")
+    winners: dict[str, list[str]] = {}
+    lock = threading.Lock()
+
+    def claim(item: str, me: str, start: threading.Barrier) -> None:
+        start.wait()
+        try:
+            answer = ddb.update_item(
+                TableName=plain,
+                Key={"id": {"S": item}},
+                UpdateExpression="SET #o = :me, n = if_not_exists(n, :zero) + :one",
+                ConditionExpression="attribute_not_exists(#o)",
+                ExpressionAttributeNames={"#o": "owner"},
+                ExpressionAttributeValues={":me": {"S": me}, ":zero": {"N": "0"}, ":one": {"N": "1"}},
+                ReturnValues="ALL_NEW",
+            )
+        except ddb.exceptions.ConditionalCheckFailedException:
+            return
+        with lock:
+            winners.setdefault(item, []).append(answer["Attributes"]["owner"]["S"] + "=" + me)
+
+    for round_ in range(20):
+        start = threading.Barrier(8)
+        threads = [threading.Thread(target=claim, args=(f"i{round_}", f"t{t}", start)) for t in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert sorted(winners) == sorted(f"i{r}" for r in range(20))
+    for item, won in winners.items():
+        assert len(won) == 1, (item, won)
+        owner, me = won[0].split("=")
+        assert owner == me
+        stored = ddb.get_item(TableName=plain, Key={"id": {"S": item}})["Item"]
+        assert stored["owner"]["S"] == owner and stored["n"]["N"] == "1"
