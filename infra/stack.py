@@ -15,6 +15,7 @@ from constructs import Construct
 from infra.catalog import ALL
 from infra.constructs.api import CxmHttpApi
 from infra.constructs.function import DEFAULT_POWERTOOLS_LAYER_VERSION
+from infra.constructs.operations import Operations
 from infra.constructs.registry import Registry, cxm_id
 from infra.constructs.service import ServiceConstruct, build_order, pascal
 from services.common.manifest import ServiceManifest
@@ -53,6 +54,7 @@ class Settings:
     api_throttle_burst_limit: int = 200
     function_settings: tuple[tuple[str, str], ...] = ()
     public_api_url: str = ""  # the API's address in emails when a custom domain fronts it; else its stage URL
+    alarm_email: str = ""  # who the alarm topic e-mails (`-c alarmEmail=ops@example.com`); none when empty
 
     @classmethod
     def from_context(cls, scope: Construct) -> Settings:
@@ -73,6 +75,7 @@ class Settings:
             api_throttle_burst_limit=int(get("apiThrottleBurstLimit", d.api_throttle_burst_limit)),
             function_settings=tuple(sorted((str(k), str(v)) for k, v in _mapping(get("functionSettings", {})).items())),
             public_api_url=str(get("publicApiUrl", d.public_api_url)),
+            alarm_email=str(get("alarmEmail", d.alarm_email)).strip(),
         )
 
 
@@ -147,8 +150,27 @@ class CxmStack(cdk.Stack):
         for service in self.services.values():
             self.api.add_routes(service.routes)
 
+        # Alarms on all of the above, the SES sending pause and the dashboard (docs/operations.md); every alarm
+        # of the app notifies the alarm topic.
+        self.operations = Operations(
+            self,
+            "Operations",
+            stage=s.stage,
+            alarm_email=s.alarm_email,
+            configuration_set=self.configuration_set,
+            powertools_layer_version=s.powertools_layer_version,
+        )
+        self.operations.watch(list(self.services.values()), self.api)
+        self.operations.notify_everyone(self)
+
         cdk.CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the HTTP API")
         cdk.CfnOutput(self, "BusName", value=self.bus.event_bus_name, description="The platform's event bus")
+        cdk.CfnOutput(
+            self,
+            "AlarmTopicArn",
+            value=self.operations.topic.topic_arn,
+            description="Every alarm notifies this topic; subscribe with `-c alarmEmail=...` or in the SNS console",
+        )
         cdk.CfnOutput(
             self,
             "AccessTableName",

@@ -29,8 +29,16 @@ def cdk_json_context() -> dict[str, Any]:
 
 def synth_template(context: dict[str, Any] | None = None) -> dict[str, Any]:
     """The synthesized template (a fresh copy; synthesis itself is cached per process and context)."""
-    frozen = tuple(sorted((k, json.dumps(v, sort_keys=True)) for k, v in (context or {}).items()))
-    return json.loads(_synth(frozen))
+    return dict(json.loads(_synth(_frozen(context)))["root"])
+
+
+def synth_nested_template(name: str, context: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The template of the nested stack with construct id `name` (e.g. "Operations"), synthesized with the root."""
+    return dict(json.loads(_synth(_frozen(context)))["nested"][name])
+
+
+def _frozen(context: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, json.dumps(v, sort_keys=True)) for k, v in (context or {}).items()))
 
 
 @cache
@@ -43,4 +51,9 @@ def _synth(frozen_context: tuple[tuple[str, str], ...]) -> str:
         stack = build(app)
         assembly = app.synth()
         template = assembly.get_stack_artifact(stack.artifact_id).template
-    return json.dumps(template)
+        nested = {
+            child.node.id: json.loads((Path(outdir) / child.template_file).read_text())
+            for child in stack.node.children
+            if isinstance(child, cdk.NestedStack)
+        }
+    return json.dumps({"root": template, "nested": nested})

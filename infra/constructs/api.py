@@ -15,12 +15,14 @@ from constructs import Construct
 
 from infra.constructs.registry import acknowledge
 from infra.constructs.service import BoundRoute, pascal
+from services.common.manifest import CORS_ALLOW_HEADERS
 
 # HTTP API $context variables (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html)
+# No caller IP ($context.identity.sourceIp): IPs are personal data, anonymised before anything stores them, and a
+# log line never holds one (tests/flows/test_log_hygiene.py, tests/infra/test_operations.py).
 ACCESS_LOG_FORMAT = {
     "requestId": "$context.requestId",
     "requestTime": "$context.requestTime",
-    "ip": "$context.identity.sourceIp",
     "userAgent": "$context.identity.userAgent",
     "routeKey": "$context.routeKey",
     "path": "$context.path",
@@ -76,7 +78,7 @@ class CxmHttpApi(Construct):
             cors_preflight=apigwv2.CorsPreflightOptions(
                 allow_origins=list(cors_allow_origins),
                 allow_methods=[apigwv2.CorsHttpMethod.ANY],
-                allow_headers=["authorization", "content-type"],
+                allow_headers=list(CORS_ALLOW_HEADERS),
                 max_age=cdk.Duration.hours(1),
             ),
         )

@@ -16,14 +16,17 @@ from urllib.parse import parse_qsl, urlsplit
 
 import boto3
 
+from services.common.manifest import CORS_ALLOW_HEADERS
+
 LocalRoute = Callable[[str, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]
 _TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded", "application/problem+json")
 
 
 def route_pattern(path: str) -> re.Pattern[str]:
+    """API Gateway routes `/a/b/` as `/a/b` (a route cannot end with a slash): RudderStack asks for `/sourceConfig/`."""
     pattern = re.sub(r"\{(\w+)\+\}", r"(?P<\1>.+)", path)
     pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern)
-    return re.compile(f"^{pattern}$")
+    return re.compile(f"^{pattern}/?$" if path != "/" else "^/$")
 
 
 def http_api_event(
@@ -135,7 +138,7 @@ class Gateway:
                 self.send_response(status)
                 headers = {
                     "access-control-allow-origin": gateway._cors,
-                    "access-control-allow-headers": "authorization,content-type,content-encoding",
+                    "access-control-allow-headers": ",".join(CORS_ALLOW_HEADERS),
                     "access-control-allow-methods": "GET,POST,PUT,PATCH,DELETE,OPTIONS",
                     **headers,
                 }

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 
@@ -43,8 +44,20 @@ def sqs_event(consumer: Consumer, messages: list[dict[str, Any]], region: str) -
     }
 
 
+class QueueWatch(Protocol):
+    """What the pump may ask the emulated SQS without a request (``moto_patches.SqsArrivals`` answers)."""
+
+    def ready(self, queue_arn: str) -> bool:
+        """Could a receive on this queue return a message now?"""
+        ...
+
+    def seconds_until_ready(self, queue_arns: Iterable[str]) -> float | None:
+        """When does the earliest delayed or invisible message of these queues become ready (None: none)?"""
+        ...
+
+
 class Pump:
-    """Polls every consumer queue and invokes its function, as the managed event-source mapping does.
+    """Receives from every consumer queue and invokes its function, as the managed event-source mapping does.
 
     A failed record (listed in `batchItemFailures`, or the whole batch when the function raised) is made
     visible again at once, so it is retried; after `maxReceiveCount` receives SQS moves it to the DLQ.
@@ -53,13 +66,28 @@ class Pump:
     out with its backlog; here the background loop lets a consumer whose batches come back full keep going for
     up to `turn` seconds before the next one gets its turn, so a long backlog is not drained ten messages per
     round of (mostly empty) receives on every other queue. `stats` counts per subscription.
+
+    An idle pump does not poll: it sleeps until `wake()` (the local cloud calls it on every SQS arrival, visibility
+    change and clock move), until the earliest delayed or invisible message becomes ready (asked of `watch`), and
+    at most `idle_wait` seconds, a fallback for anything nobody announces. With a `watch`, a pass also skips the
+    receive on a queue with nothing ready, so a wake-up that brought nothing costs no requests.
     """
 
-    def __init__(self, consumers: list[Consumer], region: str, idle_sleep: float = 0.02, turn: float = 0.5) -> None:
+    def __init__(
+        self,
+        consumers: list[Consumer],
+        region: str,
+        idle_wait: float = 5.0,
+        turn: float = 0.5,
+        watch: QueueWatch | None = None,
+    ) -> None:
         self._consumers = consumers
         self._region = region
-        self._idle = idle_sleep
+        self.idle_wait = idle_wait  # public: tests raise it to prove that wake-ups alone deliver
         self._turn = turn
+        self._watch = watch
+        self._wakeups = 0
+        self._woken = threading.Condition()
         self._sqs = boto3.client("sqs", region_name=region)
         self._lambda = boto3.client("lambda", region_name=region)
         self._stop = threading.Event()
@@ -76,16 +104,38 @@ class Pump:
 
     def stop(self) -> None:
         self._stop.set()
+        self.wake()
         if self._thread:
             self._thread.join(timeout=5)
 
+    def wake(self, *_: object) -> None:
+        """Something may be ready to deliver: an idle background loop makes a pass now. Cheap, any thread; takes
+        and ignores arguments, so it can subscribe to SQS arrivals and to clock moves (`on_advance(old, new)`)."""
+        with self._woken:
+            self._wakeups += 1
+            self._woken.notify_all()
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            if not self.pump_once(turn=self._turn):
-                time.sleep(self._idle)
+            # Read before the pass, so a wake-up during it (a handler's own publish) is not lost.
+            seen = self._wakeups
+            if self.pump_once(turn=self._turn):
+                continue
+            self._sleep(seen, self._pause())
+
+    def _sleep(self, seen: int, pause: float) -> None:
+        with self._woken:
+            self._woken.wait_for(lambda: self._wakeups != seen or self._stop.is_set(), timeout=pause)
+
+    def _pause(self) -> float:
+        if self._watch is None:
+            return self.idle_wait
+        ready_in = self._watch.seconds_until_ready(c.queue_arn for c in self._consumers)
+        return self.idle_wait if ready_in is None else min(self.idle_wait, max(0.001, ready_in))
 
     def pump_once(self, turn: float = 0.0) -> int:
-        """One pass over every queue; returns how many messages were handed to functions.
+        """One pass over every queue (skipping, without a request, those the watch says have nothing ready);
+        returns how many messages were handed to functions.
 
         Each queue gets one batch, and more while its batches come back full and wholly processed and `turn`
         seconds have not passed (a failed record waits for the next pass, as it did, so the other consumers run
@@ -109,6 +159,8 @@ class Pump:
         return handled
 
     def _deliver(self, consumer: Consumer) -> int:
+        if self._watch is not None and not self._watch.ready(consumer.queue_arn):
+            return 0
         messages = self._sqs.receive_message(
             QueueUrl=consumer.queue_url, MaxNumberOfMessages=consumer.batch_size, AttributeNames=["All"]
         ).get("Messages", [])

@@ -146,8 +146,8 @@ class Guard:
         if auth == "public":
             return None, event
         key = presented_key(headers)
-        if not key and auth == "write_key":  # only then read the body: most clients send the Basic header
-            key = presented_key(headers, _body_write_key(body))
+        if not key and auth == "write_key":  # only then read the body or URL: most clients send the Basic header
+            key = _body_write_key(body) or _url_write_key(event)
         if not key:
             raise unauthorized("No API key: send the write key as the HTTP Basic user, or `Bearer <admin key>`.")
         who = self._keys().lookup(key)
@@ -167,6 +167,18 @@ def _body_write_key(body: bytes) -> str | None:
     return key if isinstance(key, str) else None
 
 
+def _url_write_key(event: dict[str, Any]) -> str | None:
+    """The write key named by the URL of a GET: SDK settings documents are fetched as
+    `/v1/projects/{writeKey}/settings` (Segment) or `?writeKey=` (RudderStack), without a header. Never for a POST:
+    sending events takes the key as collection clients present it."""
+    if not str(event.get("routeKey", "")).startswith("GET "):
+        return None
+    key = (event.get("pathParameters") or {}).get("writeKey") or (event.get("queryStringParameters") or {}).get(
+        "writeKey"
+    )
+    return key if isinstance(key, str) and key else None
+
+
 def _access_keys() -> AccessKeys:
     return _keys_for(settings.setting(ACCESS_TABLE_ENV))
 
@@ -184,13 +196,15 @@ def _keys_for(table_name: str) -> AccessKeys:
 def http_handler(
     app: APIGatewayHttpResolver, service: str, function: Function, max_body_bytes: int = DEFAULT_MAX_BODY
 ) -> LambdaHandler:
-    """The Lambda entry point of a service's API: logging with correlation id, metrics, guard, resolver."""
+    """The Lambda entry point of a service's API: logging with correlation id, metrics, tracing, guard, resolver."""
     log = observability.logger(service)
     metrics = observability.metrics(service)
+    tracer = observability.tracer(service)
     guard = Guard(function, max_body_bytes, _access_keys)
 
     @log.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     @metrics.log_metrics
+    @tracer.capture_lambda_handler(capture_response=False)  # responses hold personal data: never in a trace
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
             who, event = guard.prepare(event)

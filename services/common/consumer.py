@@ -34,6 +34,7 @@ def sqs_handler(service: str, use_cases: dict[str, UseCase]) -> Callable[[dict[s
     """Lambda entry for an SQS-subscribed consumer; `use_cases` maps detail-type → function of the envelope."""
     log = observability.logger(service)
     metrics = observability.metrics(service)
+    tracer = observability.tracer(service)
     processor = BatchProcessor(event_type=EventType.SQS)
 
     def record_handler(record: SQSRecord) -> None:
@@ -46,6 +47,7 @@ def sqs_handler(service: str, use_cases: dict[str, UseCase]) -> Callable[[dict[s
 
     @log.inject_lambda_context(clear_state=True)
     @metrics.log_metrics
+    @tracer.capture_lambda_handler(capture_response=False)  # traces carry timings, never message contents
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return process_partial_response(  # type: ignore[return-value]
             event=event, record_handler=record_handler, processor=processor, context=context

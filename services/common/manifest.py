@@ -151,6 +151,17 @@ class MachineFamily:
 
 
 @dataclass(frozen=True)
+class MetricAlarm:
+    """A metric a service emits (namespace CxM, dimension service) that needs a person when it appears: the stack
+    alarms when its sum over `period_minutes` is above `threshold`; `advice` says what to do (the alarm's text)."""
+
+    metric: str
+    advice: str
+    threshold: float = 0
+    period_minutes: int = 5
+
+
+@dataclass(frozen=True)
 class ServiceManifest:
     name: str
     tables: tuple[Table, ...] = ()
@@ -159,6 +170,7 @@ class ServiceManifest:
     state_machines: tuple[StateMachine, ...] = ()
     secrets: tuple[Secret, ...] = ()
     machine_families: tuple[MachineFamily, ...] = ()
+    alarms: tuple[MetricAlarm, ...] = ()
 
     def function(self, name: str) -> Function:
         return next(f for f in self.functions if f.name == name)
@@ -185,6 +197,23 @@ EMAIL_FROM_ENV = "EMAIL_FROM"
 EMAIL_CONFIGURATION_SET_ENV = "EMAIL_CONFIGURATION_SET"
 ACCESS_TABLE_ENV = "ACCESS_TABLE"
 PUBLIC_API_URL_ENV = "PUBLIC_API_URL"  # the HTTP API's public base URL, e.g. https://api.example.com
+
+# Request headers browsers may send cross-origin (CORS preflight), for the stack and the local gateway alike. Beyond
+# our own: analytics.js 2.0 adds X-Retry-Count on a retry; RudderStack's SDK sends AnonymousId and SentAt, and the
+# Rsa-* headers on a retry. A header missing here makes the browser drop the request before it is sent.
+CORS_ALLOW_HEADERS = (
+    "authorization",
+    "content-type",
+    "content-encoding",
+    "x-retry-count",
+    "anonymousid",
+    "sentat",
+    "rsa-recovered",
+    "rsa-retry-attempt",
+    "rsa-since-first-attempt",
+    "rsa-since-last-attempt",
+    "rsa-retry-reason",
+)
 
 
 def invoke_env(target: str) -> str:

@@ -10,6 +10,8 @@ from functools import cache
 from services.common import secrets, settings
 from services.common.bus import EventBridgePublisher
 from services.common.enrichment import referrers
+from services.common.manifest import PUBLIC_API_URL_ENV
+from services.common.observability import CountingPublisher
 from services.events.adapters.archive import DynamoKeyRing, S3Archive
 from services.events.adapters.dynamodb import DynamoClickLog, DynamoLedger
 from services.events.domain.ingestion import Config
@@ -86,9 +88,14 @@ def _names(text: str) -> tuple[str, ...]:
     return tuple(part.strip().lower() for part in text.split(",") if part.strip())
 
 
+def public_api_url() -> str:
+    """The platform's public base URL (what SDK settings documents point browsers at)."""
+    return settings.setting(PUBLIC_API_URL_ENV).rstrip("/")
+
+
 # ---- dependencies (tests use the in-memory adapters of services/events/adapters/memory.py directly) ----
 def publisher() -> EventPublisher:
-    return EventBridgePublisher(settings.client("events"), settings.bus_name())
+    return CountingPublisher(EventBridgePublisher(settings.client("events"), settings.bus_name()), "events")
 
 
 def ledger() -> MessageLedger:

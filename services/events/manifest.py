@@ -11,6 +11,18 @@ SEGMENT_SPEC_ROUTES = tuple(
     for kind in ("batch", "track", "identify", "page", "screen", "group", "alias")
 )
 
+# analytics.js 2.0 (@segment/analytics-next) posts to one-letter aliases of the same endpoints (/v1/t is track, /v1/b
+# its batch); the letters are services/events/domain/sdk_settings.py's SEGMENT_SHORT_PATHS.
+SEGMENT_SHORT_ROUTES = tuple(Route("POST", f"/v1/{letter}", "write_key") for letter in "tpisgab")
+
+# The documents browser SDKs load before sending, each naming the write key in its URL (where the guard reads it):
+# Segment's project settings (`cdnURL`) and RudderStack's source config (`configUrl`, which the SDK asks for as
+# `/sourceConfig/?writeKey=...`; API Gateway routes the trailing slash to this route).
+SDK_SETTINGS_ROUTES = (
+    Route("GET", "/v1/projects/{writeKey}/settings", "write_key"),
+    Route("GET", "/sourceConfig", "write_key"),
+)
+
 # messageIds seen per source within the dedupe window, and the recent link clicks of each sent email; every item
 # expires (TTL), nothing here is personal data beyond a profile-free message id.
 MESSAGES = Table("messages", env="MESSAGES_TABLE", ttl_attribute="expiresAt")
@@ -42,22 +54,29 @@ MANIFEST = ServiceManifest(
             description="Collects Segment-spec messages: validates, dedupes, enriches, publishes EventCollected.",
             routes=(
                 *SEGMENT_SPEC_ROUTES,
+                *SEGMENT_SHORT_ROUTES,
+                *SDK_SETTINGS_ROUTES,
                 Route("GET", "/v1/openapi.json", "public"),
                 Route("GET", "/v1/docs", "public"),
+                Route("GET", "/v1/docs/assets/{version}/{asset}", "public"),  # Swagger UI's own files, pinned
             ),
             tables={"messages": "write"},
             publishes=True,
+            links_to_api=True,  # the SDK settings documents point browsers at the public API
             settings=COLLECTION_SETTINGS,
             memory_mb=1024,
         ),
         Function(
             name="tracking",
             handler="services.events.handlers.tracking.handler",
-            description="Email open pixel and click redirect (signed tokens), and the tracker script.",
+            description="Email open pixel and click redirect (signed tokens), the tracker script and analytics.js 2.0.",
             routes=(
                 Route("GET", "/v1/t/open/{token}", "public"),
                 Route("GET", "/v1/t/click/{token}", "public"),
                 Route("GET", "/v1/tracker.js", "public"),
+                # analytics.js 2.0 for Segment's snippet pointed here, and the chunks it loads (a pinned copy)
+                Route("GET", "/analytics.js/v1/{writeKey}/analytics.min.js", "public"),
+                Route("GET", "/analytics-next/bundles/{bundle}", "public"),
             ),
             tables={"messages": "write"},
             publishes=True,

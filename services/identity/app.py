@@ -7,6 +7,7 @@ import time
 
 from services.common import secrets, settings
 from services.common.bus import EventBridgePublisher, Publisher
+from services.common.observability import CountingPublisher
 from services.identity.adapters.dynamodb import DynamoImports, DynamoProfiles
 from services.identity.adapters.internal import export_part
 from services.identity.domain.records import IdentitySettings
@@ -28,7 +29,7 @@ def imports() -> DynamoImports:
 
 
 def publisher() -> Publisher:
-    return EventBridgePublisher(settings.client("events"), settings.bus_name())
+    return CountingPublisher(EventBridgePublisher(settings.client("events"), settings.bus_name()), "identity")
 
 
 def export_parts() -> dict[str, ExportPart]:

@@ -8,6 +8,7 @@ from typing import Any
 from services.common import secrets, settings
 from services.common.bus import EventBridgePublisher, Publisher
 from services.common.manifest import EMAIL_CONFIGURATION_SET_ENV, EMAIL_FROM_ENV, PUBLIC_API_URL_ENV
+from services.common.observability import CountingPublisher
 from services.journeys.adapters.aws import (
     ContentRenderer,
     InternalDirectory,
@@ -51,7 +52,7 @@ def programmes() -> DynamoProgrammes:
 
 
 def publisher() -> Publisher:
-    return EventBridgePublisher(settings.client("events"), settings.bus_name())
+    return CountingPublisher(EventBridgePublisher(settings.client("events"), settings.bus_name()), "journeys")
 
 
 def runner() -> StepFunctionsRunner:

@@ -1,6 +1,15 @@
 """What the journeys service deploys: definitions and runs, the journey machines' role, the step functions."""
 
-from services.common.manifest import Function, Index, MachineFamily, Route, ServiceManifest, Subscription, Table
+from services.common.manifest import (
+    Function,
+    Index,
+    MachineFamily,
+    MetricAlarm,
+    Route,
+    ServiceManifest,
+    Subscription,
+    Table,
+)
 
 JOURNEYS = Table(
     "journeys",
@@ -15,6 +24,12 @@ PROGRAMMES = Table("programmes", env="PROGRAMMES_TABLE", ttl_attribute="expiresA
 JOURNEY_MACHINES = MachineFamily(
     name="journey", env_prefix="JOURNEY_MACHINES", invokes=("step", "send_email"), failure_metric="JourneyRunsFailed"
 )
+# The step task counts a claim that leaves a coupon pool under its low-water mark (docs/operations.md).
+COUPON_POOL_LOW = MetricAlarm(
+    "CouponPoolLow",
+    advice="An incentive coupon pool is running low (the step's log names the pool): add codes with "
+    "POST /v1/coupons/pools/{poolId}/codes or raise the pool's generator, before journeys run out of incentives.",
+)
 # Optional settings (CDK context `functionSettings`): see docs/journeys.md, "Delivery rules".
 EMAIL_CAP_SETTING = "JOURNEY_EMAIL_FREQUENCY_CAP"  # e.g. "3/7d": at most 3 marketing emails per 7 days
 SMS_CAP_SETTING = "JOURNEY_SMS_FREQUENCY_CAP"
@@ -26,6 +41,7 @@ MANIFEST = ServiceManifest(
     name="journeys",
     tables=(JOURNEYS, PROGRAMMES),
     machine_families=(JOURNEY_MACHINES,),
+    alarms=(COUPON_POOL_LOW,),
     functions=(
         Function(
             name="api",

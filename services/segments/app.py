@@ -6,6 +6,7 @@ import time
 
 from services.common import settings
 from services.common.bus import EventBridgePublisher, Publisher
+from services.common.observability import CountingPublisher
 from services.segments.adapters.dynamodb import DynamoSegments
 from services.segments.domain.catalog import Catalog, build
 from services.segments.manifest import SEGMENTS
@@ -19,7 +20,7 @@ def segments() -> DynamoSegments:
 
 
 def publisher() -> Publisher:
-    return EventBridgePublisher(settings.client("events"), settings.bus_name())
+    return CountingPublisher(EventBridgePublisher(settings.client("events"), settings.bus_name()), "segments")
 
 
 class CatalogCache:

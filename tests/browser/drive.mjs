@@ -9,7 +9,13 @@
 //   {"eval": "js expression", "as": "name"}  {"cookies": "name"}  {"storage": "name"}
 //   {"block": "/v1/batch"} (connection refused)  {"unblock": "/v1/batch"}
 //   {"fail": {"path": "/v1/batch", "status": 503, "times": 2}}  {"serve": {"path": "/shop/", "html": "..."}}
+//   {"serve": {"path": "/lib/x.js", "file": "node_modules/x/dist/x.js"}} (on any origin: a page may be served from
+//   http://localhost:<port> and call the API on http://127.0.0.1:<port>, cross-origin like a customer's site)
+//   {"grant": ["local-network-access"]} (such a served page counts as public: Chromium asks before it may call
+//   127.0.0.1, which a customer's public site calling our public API never needs)
 //   {"waitForRequests": {"path": "/v1/batch", "outcome": "ok"|"failed"|"any", "count": 2, "timeout": 10000}}
+//   {"offline": true} (every request to another origin than baseUrl's fails, as with no internet; their URLs are
+//   saved as "otherOrigins")
 // Report: {"ok", "error"?, "step"?, "saved": {name: value}, "requests": [{path, query, at (ms), kind, method, body,
 //   status?, answer?, failure?}], "console": [{type, text}], "pageErrors": [...]}
 import { createInterface } from "node:readline";
@@ -124,6 +130,15 @@ async function run(browser, contexts, scenario) {
       step = index;
       if (action.goto !== undefined) await page.goto(new URL(action.goto, scenario.baseUrl).href);
       else if (action.reload) await page.reload();
+      else if (action.grant) await context.grantPermissions(action.grant);
+      else if (action.offline) {
+        const origin = new URL(scenario.baseUrl).origin;
+        const elsewhere = report.saved.otherOrigins = [];
+        await route(Object.assign((url) => url.origin !== origin, { path: null }), (r) => {
+          elsewhere.push(r.request().url());
+          return r.abort("internetdisconnected");
+        });
+      }
       else if (action.click) await page.click(action.click);
       else if (action.fill) await page.fill(action.fill[0], action.fill[1]);
       else if (action.press) await page.press(action.press[0], action.press[1]);
@@ -144,8 +159,10 @@ async function run(browser, contexts, scenario) {
         const answer = (r) => r.fulfill({ status, contentType: "application/problem+json", body: JSON.stringify(problem) });
         await route(on(path), answer, { times });
       } else if (action.serve) {
-        const { path, html } = action.serve;
-        await route(on(path), (r) => r.fulfill({ status: 200, contentType: "text/html; charset=utf-8", body: html }));
+        const { path, html, file } = action.serve;
+        // a file (e.g. a library from node_modules, relative to the repository) is served with the type of its name
+        const answer = file ? { status: 200, path: file } : { status: 200, contentType: "text/html; charset=utf-8", body: html };
+        await route(on(path), (r) => r.fulfill(answer));
       } else if (action.waitForRequests) {
         const { path, outcome = "ok", count = 1, timeout = 10000 } = action.waitForRequests;
         const deadline = Date.now() + timeout;

@@ -11,6 +11,7 @@ refuses any other, and each module's ``verify_patch_points()`` (run on entry and
         ...
         clock.advance(days=14)
         aws.runtime.invocations, aws.events.deliveries, aws.ses.rendering_failures
+        aws.sqs.subscribe(wake_the_consumer)  # called on every SQS arrival (see arrivals.py)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 import moto
 
 from ._patching import PatchPointMoved
+from .arrivals import SqsArrivals, sqs_arrivals
 from .dispatch import moto_dispatch_shortcuts
 from .dynamodb import dynamodb_atomic_requests, dynamodb_item_transactions, dynamodb_key_queries
 from .eventbridge import EventBridgeDeliveries, eventbridge_targets
@@ -55,6 +57,7 @@ __all__ = [
     "MotoVersionError",
     "PatchPointMoved",
     "SesV2TemplateLog",
+    "SqsArrivals",
     "VirtualClock",
     "dynamodb_atomic_requests",
     "dynamodb_item_transactions",
@@ -65,6 +68,7 @@ __all__ = [
     "moto_dispatch_shortcuts",
     "moto_version_guard",
     "sesv2_templates",
+    "sqs_arrivals",
     "sqs_constant_time",
     "virtual_time",
 ]
@@ -96,13 +100,14 @@ class LocalAwsPatches:
     runtime: InProcessLambdaRuntime
     events: EventBridgeDeliveries
     ses: SesV2TemplateLog
+    sqs: SqsArrivals
 
 
 @contextmanager
 def local_aws_patches(
     clock: VirtualClock | None = None, runtime: InProcessLambdaRuntime | None = None
 ) -> Iterator[LocalAwsPatches]:
-    """Enter all nine patches (inside or outside ``mock_aws``; they patch classes, not backends).
+    """Enter all ten patches (inside or outside ``mock_aws``; they patch classes, not backends).
 
     The clock also drives EventBridge envelope times, so events and state machines share one "now".
     """
@@ -115,8 +120,9 @@ def local_aws_patches(
         events = stack.enter_context(eventbridge_targets(clock))
         ses = stack.enter_context(sesv2_templates())
         stack.enter_context(sqs_constant_time())
+        arrivals = stack.enter_context(sqs_arrivals())  # after sqs_constant_time: it wraps the ledger's methods
         stack.enter_context(moto_dispatch_shortcuts())
         stack.enter_context(dynamodb_item_transactions())
         stack.enter_context(dynamodb_atomic_requests())
         stack.enter_context(dynamodb_key_queries())
-        yield LocalAwsPatches(clock=clock, runtime=runtime, events=events, ses=ses)
+        yield LocalAwsPatches(clock=clock, runtime=runtime, events=events, ses=ses, sqs=arrivals)

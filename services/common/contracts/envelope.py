@@ -15,8 +15,9 @@ class Contract(BaseModel):
     """The data of one bus event. Subclasses declare where it comes from and what it is, explicitly."""
 
     # defer_build: a function validates a handful of the platform's events; building all of them at import
-    # would cost every cold start ~75 ms.
-    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
+    # would cost every cold start ~75 ms. hide_input_in_errors: a refused event's error message (which a failed
+    # consumer's log holds) names the fields, never their values (emails, IPs).
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True, hide_input_in_errors=True)
 
     SOURCE: ClassVar[str]
     DETAIL_TYPE: ClassVar[str]
@@ -30,7 +31,7 @@ D = TypeVar("D", bound=Contract)
 class Envelope(BaseModel, Generic[D]):
     """What goes into EventBridge `detail`. `id` is the idempotency key of every consumer."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, hide_input_in_errors=True)  # see Contract
 
     id: str = Field(default_factory=new_id)
     occurred_at: AwareDatetime = Field(default_factory=clock.now, alias="occurredAt")

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.common import clock
+from services.common import clock, observability
 from services.common.api import body_bytes, http_handler, problem_response, resolver
 from services.common.problems import FieldError, bad_request, not_found
 from services.content import app as deps
@@ -71,6 +71,7 @@ def decide_slots(
         environment=request_environment(headers, url, referrer, timezone, now),
     )
     answers = decisions.decide(deps.content(), deps.definitions(), request, now, deps.popular)
+    observability.count(MANIFEST.name, observability.DECISIONS, len(answers))
     # A public caller learns what to show, never the visitor's profile id, segments or traits.
     if slot:
         return answers[0]

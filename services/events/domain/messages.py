@@ -58,6 +58,18 @@ class SegmentMessage(BaseModel):
     originalTimestamp: Timestamp | None = None
     sentAt: Timestamp | None = None
 
+    # Browser SDKs send "no user yet" as an empty string (RudderStack: `userId: ""`) and "nothing" as null
+    # (`properties: null`); both mean absent, and the rules below then apply as to a message without the field.
+    @field_validator("anonymousId", "userId", mode="before")
+    @classmethod
+    def _blank_is_absent(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("properties", "traits", "context", mode="before")
+    @classmethod
+    def _null_is_empty(cls, value: Any) -> Any:
+        return {} if value is None else value
+
     # Field validators (not one model validator) so each refusal names the field at fault.
     @field_validator("userId")
     @classmethod

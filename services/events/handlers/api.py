@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import BaseModel, Field
 
 from services.common.api import http_handler, principal, problem_response, resolver
+from services.common.problems import not_found
 from services.events import app as deps
 from services.events.domain.ingestion import Prepared, ingest_batch, ingest_one
 from services.events.domain.messages import (
@@ -23,6 +26,7 @@ from services.events.domain.messages import (
     ScreenMessage,
     TrackMessage,
 )
+from services.events.domain.sdk_settings import rudderstack_source_config, segment_project_settings
 from services.events.handlers.problems import COLLECTION_ERRORS, CollectionError, no_valid_message, problem
 from services.events.handlers.request import from_event
 from services.events.manifest import MANIFEST
@@ -66,8 +70,15 @@ def _collect(events: list[Prepared], request: Request) -> Collection:
 
 
 # The collection routes document their body for OpenAPI but leave validation to the ingestion core, which parses
-# the raw body once (whatever its content type: sendBeacon posts text/plain) and refuses per message.
+# the raw body once (whatever its content type: sendBeacon and analytics.js 2.0 post text/plain) and refuses per
+# message. Each also answers at the one-letter path analytics.js 2.0 posts to (/v1/t for /v1/track, /v1/b for a batch).
 @app.post("/v1/batch", summary="Send a batch of Segment-spec messages", tags=["collect"], enable_validation=False)
+@app.post(
+    "/v1/b",
+    summary="Send a batch of Segment-spec messages (`/v1/batch` as analytics.js 2.0 calls it)",
+    tags=["collect"],
+    enable_validation=False,
+)
 def batch(
     body: Annotated[BatchRequest, Body()] = None,  # type: ignore[assignment]
 ) -> BatchAnswer:
@@ -91,6 +102,12 @@ def _single(kind: str) -> Answer:
 
 
 @app.post("/v1/track", summary="Record an action", tags=["collect"], enable_validation=False)
+@app.post(
+    "/v1/t",
+    summary="Record an action (`/v1/track` as analytics.js 2.0 calls it)",
+    tags=["collect"],
+    enable_validation=False,
+)
 def track(
     body: Annotated[TrackMessage, Body()] = None,  # type: ignore[assignment]
 ) -> Answer:
@@ -98,6 +115,12 @@ def track(
 
 
 @app.post("/v1/identify", summary="Tie a visitor to traits and a user id", tags=["collect"], enable_validation=False)
+@app.post(
+    "/v1/i",
+    summary="Tie a visitor to traits and a user id (`/v1/identify` as analytics.js 2.0 calls it)",
+    tags=["collect"],
+    enable_validation=False,
+)
 def identify(
     body: Annotated[IdentifyMessage, Body()] = None,  # type: ignore[assignment]
 ) -> Answer:
@@ -105,6 +128,12 @@ def identify(
 
 
 @app.post("/v1/page", summary="Record a page view", tags=["collect"], enable_validation=False)
+@app.post(
+    "/v1/p",
+    summary="Record a page view (`/v1/page` as analytics.js 2.0 calls it)",
+    tags=["collect"],
+    enable_validation=False,
+)
 def page(
     body: Annotated[PageMessage, Body()] = None,  # type: ignore[assignment]
 ) -> Answer:
@@ -112,6 +141,12 @@ def page(
 
 
 @app.post("/v1/screen", summary="Record an app screen view", tags=["collect"], enable_validation=False)
+@app.post(
+    "/v1/s",
+    summary="Record an app screen view (`/v1/screen` as analytics.js 2.0 calls it)",
+    tags=["collect"],
+    enable_validation=False,
+)
 def screen(
     body: Annotated[ScreenMessage, Body()] = None,  # type: ignore[assignment]
 ) -> Answer:
@@ -119,6 +154,12 @@ def screen(
 
 
 @app.post("/v1/group", summary="Associate a visitor with a group", tags=["collect"], enable_validation=False)
+@app.post(
+    "/v1/g",
+    summary="Associate a visitor with a group (`/v1/group` as analytics.js 2.0 calls it)",
+    tags=["collect"],
+    enable_validation=False,
+)
 def group(
     body: Annotated[GroupMessage, Body()] = None,  # type: ignore[assignment]
 ) -> Answer:
@@ -126,10 +167,45 @@ def group(
 
 
 @app.post("/v1/alias", summary="Link a previous id to a user id", tags=["collect"], enable_validation=False)
+@app.post(
+    "/v1/a",
+    summary="Link a previous id to a user id (`/v1/alias` as analytics.js 2.0 calls it)",
+    tags=["collect"],
+    enable_validation=False,
+)
 def alias(
     body: Annotated[AliasMessage, Body()] = None,  # type: ignore[assignment]
 ) -> Answer:
     return _single("alias")
+
+
+# The configuration browser SDKs load first. Only the write key (in the URL, checked by the guard) is needed: the
+# documents name no person, and they may be cached like the CDN copies they replace.
+SDK_SETTINGS_CACHE = {"Cache-Control": "public, max-age=300"}
+
+
+@app.get(
+    "/v1/projects/<writeKey>/settings",
+    summary="Project settings for analytics.js 2.0 (its `cdnURL` pointed here): send to this platform",
+    tags=["sdk"],
+)
+def segment_settings(writeKey: str) -> Response[dict[str, Any]]:
+    body = segment_project_settings(writeKey, deps.public_api_url())
+    return Response(status_code=200, content_type="application/json", body=body, headers=SDK_SETTINGS_CACHE)
+
+
+# The SDK asks for `/sourceConfig/`: API Gateway hands it to the `/sourceConfig` route with the slash kept in the path.
+@app.get(
+    "/sourceConfig",
+    summary="Source configuration for RudderStack's JavaScript SDK v3 (its `configUrl` pointed here)",
+    tags=["sdk"],
+)
+@app.get("/sourceConfig/", include_in_schema=False)
+def rudderstack_config(
+    writeKey: Annotated[str | None, Query(description="The source's write key, if not the HTTP Basic user.")] = None,
+) -> Response[dict[str, Any]]:
+    body = rudderstack_source_config(principal(app).source_id)
+    return Response(status_code=200, content_type="application/json", body=body, headers=SDK_SETTINGS_CACHE)
 
 
 @app.get("/v1/openapi.json", include_in_schema=False)
@@ -138,15 +214,63 @@ def openapi() -> Response[str]:
     return Response(status_code=200, content_type="application/json", body=text)
 
 
-_SWAGGER = """<!doctype html><html><head><meta charset="utf-8"><title>CxM API</title>
-<link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"></head>
-<body><div id="ui"></div><script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({url: "openapi.json", dom_id: "#ui"});</script></body></html>"""
+# Swagger UI is served from here, not a CDN, so the docs work offline and load nothing from another origin. The
+# files are swagger-ui-dist's, pinned in package.json (a test checks they are byte-equal to node_modules' copy);
+# the version is in their path, so browsers may keep them for good. validatorUrl null: no badge from swagger.io.
+SWAGGER_UI_VERSION = "5.35.0"
+SWAGGER_UI_DIR = Path(__file__).resolve().parents[1] / "static" / "swagger-ui"
+SWAGGER_UI_ASSETS = {
+    "swagger-ui-bundle.js": "application/javascript; charset=utf-8",
+    "swagger-ui.css": "text/css; charset=utf-8",
+}
+SWAGGER_UI_PATH = f"/v1/docs/assets/{SWAGGER_UI_VERSION}"
+IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
+
+_SWAGGER = f"""<!doctype html><html><head><meta charset="utf-8"><title>CxM API</title>
+<link rel="stylesheet" href="{SWAGGER_UI_PATH}/swagger-ui.css"></head>
+<body><div id="ui"></div><script src="{SWAGGER_UI_PATH}/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({{url: "/v1/openapi.json", dom_id: "#ui", validatorUrl: null}});</script></body></html>"""
 
 
 @app.get("/v1/docs", include_in_schema=False)
 def docs() -> Response[str]:
-    return Response(status_code=200, content_type="text/html", body=_SWAGGER)
+    return Response(status_code=200, content_type="text/html; charset=utf-8", body=_SWAGGER)
+
+
+@app.get(
+    "/v1/docs/assets/<version>/<asset>",
+    summary="Swagger UI's script and style sheet for /v1/docs (a pinned swagger-ui-dist; cached for good)",
+    tags=["docs"],
+    enable_validation=False,  # not JSON; an unknown version or file is a 404
+    responses={
+        200: {
+            "description": "`swagger-ui-bundle.js` or `swagger-ui.css` of the version the docs page names.",
+            "content": {
+                "application/javascript": {"schema": {"type": "string"}},
+                "text/css": {"schema": {"type": "string"}},
+            },
+        },
+        404: {
+            "description": "No such asset (another version, another file).",
+            "content": {"application/problem+json": {}},
+        },
+    },
+)
+def docs_asset(version: str, asset: str) -> Response[str]:
+    if version != SWAGGER_UI_VERSION or asset not in SWAGGER_UI_ASSETS:
+        raise not_found(f"No asset {asset!r} of Swagger UI {version!r}.")
+    return Response(
+        status_code=200,
+        content_type=SWAGGER_UI_ASSETS[asset],
+        body=_swagger_ui_asset(asset),
+        headers=IMMUTABLE,
+        compress=True,  # gzip when the browser accepts it: the bundle is 1.7 MB, about 0.5 MB compressed
+    )
+
+
+@cache
+def _swagger_ui_asset(asset: str) -> str:
+    return (SWAGGER_UI_DIR / asset).read_text(encoding="utf-8")
 
 
 handler = http_handler(app, MANIFEST.name, MANIFEST.function("api"), max_body_bytes=MAX_BATCH_BYTES)

@@ -17,6 +17,7 @@ from services.identity.use_cases.privacy import record_email_feedback
 
 log = observability.logger("identity")
 metrics = observability.metrics("identity")
+tracer = observability.tracer("identity")
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
@@ -31,6 +32,7 @@ def record_handler(record: SQSRecord) -> None:
 
 @log.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_partial_response(  # type: ignore[return-value]
         event=event, record_handler=record_handler, processor=processor, context=context

@@ -16,6 +16,7 @@ from services.journeys.use_cases.reactions import on_email_delivered
 # EventBridge event itself; partial batch failures work as for every consumer.
 
 log = observability.logger("journeys")
+tracer = observability.tracer("journeys")
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
@@ -27,6 +28,7 @@ def record_handler(record: SQSRecord) -> None:
 
 
 @log.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_partial_response(  # type: ignore[return-value]
         event=event, record_handler=record_handler, processor=processor, context=context

@@ -9,9 +9,11 @@ from services.journeys import app
 from services.journeys.use_cases.sending import send_journey_email
 
 log = observability.logger("journeys")
+tracer = observability.tracer("journeys")
 
 
 @log.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     repo = app.journeys()
     run = event["run"]

@@ -9,17 +9,19 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from services.common import observability
 from services.journeys import app
 from services.journeys.domain.definition import ACTION_TYPES
-from services.journeys.manifest import JOURNEY_MACHINES
+from services.journeys.manifest import COUPON_POOL_LOW, JOURNEY_MACHINES
 from services.journeys.use_cases.reactions import next_anniversary
 from services.journeys.use_cases.steps import run_step
 
-POOL_LOW_METRIC = "CouponPoolLow"
+POOL_LOW_METRIC = COUPON_POOL_LOW.metric
 log = observability.logger("journeys")
 metrics = observability.metrics("journeys")
+tracer = observability.tracer("journeys")
 
 
 @log.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     repo = app.journeys()
     run = event["run"]

@@ -30,6 +30,7 @@ from infra.local.moto_patches import (
     LocalAwsPatches,
     MotoVersionError,
     VirtualClock,
+    arrivals,
     dispatch,
     dynamodb,
     dynamodb_item_transactions,
@@ -193,7 +194,9 @@ def receive(url: str, count: int = 1, timeout: float = 2.0) -> list[dict[str, An
 
 # ---- canaries: patch points and version pin -------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "module", [virtual_clock, lambdas, eventbridge, sesv2, sqs, dispatch, dynamodb], ids=lambda m: m.__name__
+    "module",
+    [virtual_clock, lambdas, eventbridge, sesv2, sqs, arrivals, dispatch, dynamodb],
+    ids=lambda m: m.__name__,
 )
 def test_patch_points_are_where_the_patches_expect_them(module: Any) -> None:
     module.verify_patch_points()
@@ -235,6 +238,8 @@ def test_patches_are_removed_on_exit() -> None:
             Queue.delete_message,
             SQSBackend.receive_message,
             SQSBackend.send_message,
+            Queue.add_message,
+            SQSBackend.change_message_visibility,
             core_responses.method_names_from_class,
             core_responses.camelcase_to_underscores,
             DynamoDBBackend.transact_write_items,
