@@ -238,9 +238,17 @@ def test_re_permission_asks_reminds_once_and_marks_the_silent_as_lapsed(
     assert [len(mails(cloud, p)) for p in (keen, silent)] == [1, 2]  # one reminder, only to the silent one
     settle(cloud, "14d")
     settle(cloud, "1m")
-    traits = api.admin("GET", f"/v1/profiles/{ids[1]}").body["traits"]
-    assert traits.get("emailMarketingLapsed") is True and "lapsed" in traits.get("tags", [])
-    assert "emailMarketingLapsed" not in api.admin("GET", f"/v1/profiles/{ids[0]}").body["traits"]
+    lapsed, kept = (api.admin("GET", f"/v1/profiles/{i}").body for i in (ids[1], ids[0]))
+    assert lapsed["traits"].get("emailMarketingLapsed") is True and "lapsed" in lapsed["traits"].get("tags", [])
+    assert lapsed["consent"]["email_marketing"]["granted"] is False
+    assert lapsed["consent"]["email_marketing"]["source"] == f"journey:{journey_id}"
+    assert "emailMarketingLapsed" not in kept["traits"] and "email_marketing" not in kept["consent"]
+    seen = [e for tap in shop["taps"] for e in tap.drain()]
+    refused = [e["data"] for e in seen if e["type"] == "ConsentChanged" and e["data"]["profileId"] in ids]
+    assert refused == [{**refused[0], "profileId": ids[1], "purpose": "email_marketing", "granted": False}]
+    reported = [e["data"]["profileId"] for e in seen if e["type"] == "JourneyEventPublished"
+                and e["data"]["event"] == "Contact Lapsed" and e["data"]["profileId"] in ids]  # fmt: skip
+    assert reported == [ids[1]]
 
 
 def test_replaying_every_bus_message_sends_no_email_twice(cloud: Any, api: Api, shop: dict[str, Any]) -> None:

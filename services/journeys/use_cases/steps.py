@@ -194,6 +194,7 @@ def announce(
             remove=node.remove,
             addTags=node.add_tags,
             removeTags=node.remove_tags,
+            consent=dict(node.consent),
         )
     else:
         data = JourneyEventPublished(
