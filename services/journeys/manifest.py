@@ -94,6 +94,7 @@ MANIFEST = ServiceManifest(
                 Route("POST", "/v1/referrals/validate", "admin"),
                 Route("GET", "/v1/referrals/codes", "admin"),
                 Route("GET", "/v1/referrals/codes/{code}", "admin"),
+                Route("PATCH", "/v1/referrals/codes/{code}", "admin"),
             ),
             tables={"programmes": "write"},
             publishes=True,
