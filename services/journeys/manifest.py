@@ -137,8 +137,9 @@ MANIFEST = ServiceManifest(
         Function(
             name="privacy",
             handler="services.journeys.handlers.privacy.handler",
-            description="Internal API (IAM-invoked by identity): a person's journey entries and messages, for export.",
-            tables={"journeys": "read"},
+            description="Internal API (IAM-invoked by identity): a person's journey entries and messages, registered "
+            "devices, referral code and incentive codes, for export.",
+            tables={"journeys": "read", "programmes": "read"},
         ),
         Function(
             name="step",

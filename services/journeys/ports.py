@@ -129,6 +129,10 @@ class CouponPools(Protocol):
     def record_claim(
         self, pool_id: str, journey_id: str, profile_id: str, index: int, code: str, now: dt.datetime
     ) -> bool: ...
+    def claims(self, profile_id: str) -> list[dict[str, Any]]:
+        """The codes a profile was given: poolId, journeyId, code, claimedAt (its export)."""
+        ...
+
     def erase_profile(self, profile_id: str) -> int: ...
 
 

@@ -85,7 +85,7 @@ def shop(cloud: Any, api: Api) -> dict[str, Any]:
         "post": install(api, "post-purchase"),
         "permission": install(api, "re-permission"),
     }
-    serials = [f"DEV{uuid.uuid4().hex[:8].upper()}" for _ in range(4)]
+    serials = [f"DEV{uuid.uuid4().hex[:8].upper()}" for _ in range(5)]
     rows = "serial,model,category\n" + "".join(f"{s},Brewer 3000,main\n" for s in serials)
     reply = api.request("POST", "/v1/products/serials/import", raw=rows.encode(), key=api.admin_key, scheme="bearer",
                         headers={"content-type": "text/csv"})  # fmt: skip
@@ -204,6 +204,23 @@ def test_registration_brings_a_bonus_and_a_referral_code_a_friend_redeems_it_and
     view = api.admin("GET", f"/v1/referrals/codes/{referral}").body
     assert (view["redeemed"], view["refused"]) == (1, 1)
     assert [r["status"] for r in view["redemptions"]].count("refused") == 1
+
+
+def test_an_owners_export_holds_the_device_the_referral_code_and_the_codes_they_were_given(
+    cloud: Any, api: Api, shop: dict[str, Any]
+) -> None:
+    owner = shopper(cloud, api, "exporter")
+    referral = register(api, owner, shop["serials"][4]).body["referralCode"]
+    settle(cloud, "1m")
+    (welcome,) = mails(cloud, owner)
+    (bonus,) = [c for c in CODE.findall(welcome.body) if c.startswith("BONUS-")]
+    exported = api.admin("POST", "/v1/privacy/export", {"email": owner["email"]})
+    assert exported.status == 200, exported.body
+    part = exported.body["journeys"]
+    (device,) = part["devices"]
+    assert (device["serial"], device["model"], device["category"]) == (shop["serials"][4], "Brewer 3000", "main")
+    assert device["referralCode"]["code"] == referral
+    assert [(c["poolId"], c["code"]) for c in part["couponCodes"]] == [(shop["pools"]["bonus"], bonus)]
 
 
 def test_self_referral_is_refused_and_rewards_nobody(cloud: Any, api: Api, shop: dict[str, Any]) -> None:
