@@ -110,6 +110,7 @@ MANIFEST = ServiceManifest(
                 Route("POST", "/v1/referrals/validate", "admin"),
                 Route("GET", "/v1/referrals/codes", "admin"),
                 Route("GET", "/v1/referrals/codes/{code}", "admin"),
+                Route("PATCH", "/v1/referrals/codes/{code}", "admin"),
             ),
             tables={"programmes": "write"},
             publishes=True,
@@ -152,8 +153,9 @@ MANIFEST = ServiceManifest(
         Function(
             name="privacy",
             handler="services.journeys.handlers.privacy.handler",
-            description="Internal API (IAM-invoked by identity): a person's journey entries and messages, for export.",
-            tables={"journeys": "read"},
+            description="Internal API (IAM-invoked by identity): a person's journey entries and messages, registered "
+            "devices, referral code and incentive codes, for export.",
+            tables={"journeys": "read", "programmes": "read"},
         ),
         Function(
             name="step",

@@ -5,13 +5,19 @@ referral code, a friend redeeming it (the referrer's reward, the friend's thank-
 
 from __future__ import annotations
 
+import json
 import re
+import threading
 import uuid
+from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
-from tests.conftest import Api, BusTap
+from services.journeys.domain.webhooks import verify
+from tests.conftest import START, Api, BusTap
+from tests.integration.journeys.test_engine import Receiver
 
 BROWSER = {
     "User-Agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Version/17.5 Safari/605.1.15"
@@ -64,8 +70,8 @@ def settle(cloud: Any, by: str | None = None) -> None:
 @pytest.fixture(scope="module")
 def shop(cloud: Any, api: Api) -> dict[str, Any]:
     """The marketer's one-call setup: three pools, the templates installed and published, and serials imported;
-    and taps on what identity and journeys publish from now on (replayed at the end)."""
-    taps = [BusTap(cloud, "cxm.identity"), BusTap(cloud, "cxm.journeys")]
+    and taps on what identity, segments and journeys publish from now on (replayed at the end)."""
+    taps = [BusTap(cloud, "cxm.identity"), BusTap(cloud, "cxm.segments"), BusTap(cloud, "cxm.journeys")]
     pools = {
         "cart": pool(api, "cart", "CART"),
         "bonus": pool(api, "bonus", "BONUS"),
@@ -79,12 +85,33 @@ def shop(cloud: Any, api: Api) -> dict[str, Any]:
         "post": install(api, "post-purchase"),
         "permission": install(api, "re-permission"),
     }
-    serials = [f"DEV{uuid.uuid4().hex[:8].upper()}" for _ in range(4)]
+    serials = [f"DEV{uuid.uuid4().hex[:8].upper()}" for _ in range(5)]
     rows = "serial,model,category\n" + "".join(f"{s},Brewer 3000,main\n" for s in serials)
     reply = api.request("POST", "/v1/products/serials/import", raw=rows.encode(), key=api.admin_key, scheme="bearer",
                         headers={"content-type": "text/csv"})  # fmt: skip
     assert reply.status == 200 and reply.body["saved"] == len(serials), reply.body
     return {"pools": pools, "journeys": journeys, "serials": serials, "taps": taps}
+
+
+@pytest.fixture(scope="module")
+def cloud() -> Iterator[Any]:
+    """A local cloud whose journeys may call webhooks on this machine (the test's CRM)."""
+    from infra.local.cloud import LocalCloud
+
+    settings = {"JOURNEY_WEBHOOKS_ALLOW_PRIVATE": "true"}
+    with LocalCloud(start=START, stage=f"t{uuid.uuid4().hex[:6]}", function_settings=settings) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def crm() -> Iterator[str]:
+    """The company's CRM: an HTTP endpoint that records every hand-off it gets."""
+    Receiver.script, Receiver.received = [], []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/leads"
+    server.shutdown()
+    server.server_close()
 
 
 def add_to_cart(api: Api, person: dict[str, str]) -> None:
@@ -163,6 +190,38 @@ def test_registration_brings_a_bonus_and_a_referral_code_a_friend_redeems_it_and
     again = api.admin("POST", "/v1/referrals/validate", {"code": referral, **who})
     assert again.body["status"] == "already-used"
 
+    # the marketer caps the code at the one redemption made: the next friend is told it is exhausted, and an order
+    # carrying it anyway rewards nobody
+    capped = api.admin("PATCH", f"/v1/referrals/codes/{referral}", {"cap": 1})
+    assert capped.status == 200 and (capped.body["cap"], capped.body["redeemed"]) == (1, 1), capped.body
+    late = shopper(cloud, api, "latecomer")
+    check = api.admin("POST", "/v1/referrals/validate", {"code": referral, "email": late["email"]})
+    assert check.body["status"] == "exhausted"
+    rewarded = len(mails(cloud, owner))
+    order(api, late, referralCode=referral)
+    settle(cloud, "1m")
+    assert len(mails(cloud, owner)) == rewarded and mails(cloud, late) == []
+    view = api.admin("GET", f"/v1/referrals/codes/{referral}").body
+    assert (view["redeemed"], view["refused"]) == (1, 1)
+    assert [r["status"] for r in view["redemptions"]].count("refused") == 1
+
+
+def test_an_owners_export_holds_the_device_the_referral_code_and_the_codes_they_were_given(
+    cloud: Any, api: Api, shop: dict[str, Any]
+) -> None:
+    owner = shopper(cloud, api, "exporter")
+    referral = register(api, owner, shop["serials"][4]).body["referralCode"]
+    settle(cloud, "1m")
+    (welcome,) = mails(cloud, owner)
+    (bonus,) = [c for c in CODE.findall(welcome.body) if c.startswith("BONUS-")]
+    exported = api.admin("POST", "/v1/privacy/export", {"email": owner["email"]})
+    assert exported.status == 200, exported.body
+    part = exported.body["journeys"]
+    (device,) = part["devices"]
+    assert (device["serial"], device["model"], device["category"]) == (shop["serials"][4], "Brewer 3000", "main")
+    assert device["referralCode"]["code"] == referral
+    assert [(c["poolId"], c["code"]) for c in part["couponCodes"]] == [(shop["pools"]["bonus"], bonus)]
+
 
 def test_self_referral_is_refused_and_rewards_nobody(cloud: Any, api: Api, shop: dict[str, Any]) -> None:
     owner = shopper(cloud, api, "selfish")
@@ -238,17 +297,52 @@ def test_re_permission_asks_reminds_once_and_marks_the_silent_as_lapsed(
     assert [len(mails(cloud, p)) for p in (keen, silent)] == [1, 2]  # one reminder, only to the silent one
     settle(cloud, "14d")
     settle(cloud, "1m")
-    traits = api.admin("GET", f"/v1/profiles/{ids[1]}").body["traits"]
-    assert traits.get("emailMarketingLapsed") is True and "lapsed" in traits.get("tags", [])
-    assert "emailMarketingLapsed" not in api.admin("GET", f"/v1/profiles/{ids[0]}").body["traits"]
+    lapsed, kept = (api.admin("GET", f"/v1/profiles/{i}").body for i in (ids[1], ids[0]))
+    assert lapsed["traits"].get("emailMarketingLapsed") is True and "lapsed" in lapsed["traits"].get("tags", [])
+    assert lapsed["consent"]["email_marketing"]["granted"] is False
+    assert lapsed["consent"]["email_marketing"]["source"] == f"journey:{journey_id}"
+    assert "emailMarketingLapsed" not in kept["traits"] and "email_marketing" not in kept["consent"]
+    seen = [e for tap in shop["taps"] for e in tap.drain()]
+    refused = [e["data"] for e in seen if e["type"] == "ConsentChanged" and e["data"]["profileId"] in ids]
+    assert refused == [{**refused[0], "profileId": ids[1], "purpose": "email_marketing", "granted": False}]
+    reported = [e["data"]["profileId"] for e in seen if e["type"] == "JourneyEventPublished"
+                and e["data"]["event"] == "Contact Lapsed" and e["data"]["profileId"] in ids]  # fmt: skip
+    assert reported == [ids[1]]
+
+
+def test_a_lead_turning_hot_is_handed_to_the_crm_once_by_a_signed_webhook(
+    cloud: Any, api: Api, shop: dict[str, Any], crm: str
+) -> None:
+    plan = api.admin("POST", "/v1/scoring/plans", {
+        "name": "Shop leads",
+        "rules": [{"name": "demo", "activity": {"event": "Demo Requested"}, "points": 40}],
+        "tiers": [{"name": "cold"}, {"name": "warm", "min": 30}, {"name": "hot", "min": 70}],
+    })  # fmt: skip
+    assert plan.status == 201, plan.body
+    (journey_id,) = install(api, "hot-lead-crm", planId=plan.body["planId"], crmUrl=crm)
+    (node,) = api.admin("GET", f"/v1/journeys/{journey_id}").body["definition"]["nodes"]
+    keen, browsing = shopper(cloud, api, "keen"), shopper(cloud, api, "browsing")
+    for person, demos in ((keen, 3), (browsing, 1)):
+        for _ in range(demos):
+            send(api, "track", {"anonymousId": person["anonymousId"], "userId": person["userId"],
+                                "event": "Demo Requested"})  # fmt: skip
+    settle(cloud, "1m")
+    settle(cloud, "1m")
+    # one delivery, for the one who crossed into "hot" (a third demo keeps them hot: no second hand-off)
+    (delivery,) = Receiver.received
+    assert verify(node["secret"].encode(), delivery["body"], delivery["headers"], int(cloud.clock.now().timestamp()))
+    lead = json.loads(delivery["body"])
+    assert lead["profile"]["email"] == keen["email"] and lead["profile"]["traits"]["firstName"] == "Keen"
+    assert {k: lead["journey"]["context"][k] for k in ("planId", "tier", "previousTier", "direction")} == {
+        "planId": plan.body["planId"], "tier": "hot", "previousTier": "warm", "direction": "up"
+    }  # fmt: skip
+    assert lead["journey"]["context"]["score"] >= 70
 
 
 def test_replaying_every_bus_message_sends_no_email_twice(cloud: Any, api: Api, shop: dict[str, Any]) -> None:
-    import json
-
     import boto3
 
-    sent = len(cloud.sent_emails())
+    sent, handed_off = len(cloud.sent_emails()), len(Receiver.received)
     events = [e for tap in shop["taps"] for e in tap.drain()]
     assert len(events) > 20
     client = boto3.client("events", region_name=cloud.region)
@@ -263,4 +357,5 @@ def test_replaying_every_bus_message_sends_no_email_twice(cloud: Any, api: Api, 
     settle(cloud, "3d")
     extra = [(m.destinations["ToAddresses"], m.subject) for m in cloud.sent_emails()[sent:]]
     assert extra == []
+    assert len(Receiver.received) == handed_off  # no lead handed to the CRM twice either
     assert cloud.dead_letters() == {}

@@ -12,12 +12,14 @@ import pytest
 from services.common import clock
 from services.common.bus import PublishFailed, RecordingPublisher
 from services.common.contracts import envelope
+from services.common.contracts.journeys import ProfileUpdateRequested
 from services.common.contracts.registry import EventCollected
 from services.identity.adapters.memory import MemoryImports, MemoryProfiles
 from services.identity.domain.consent import unsubscribe_token
 from services.identity.ports import ExportPartFailed
 from services.identity.use_cases import privacy
 from services.identity.use_cases.imports import add_part, create_import, import_status, process_chunk, start_import
+from services.identity.use_cases.profiles import apply_requested_update
 from services.identity.use_cases.reads import contact, find_profile_id, profile_view
 from services.identity.use_cases.recording import record_event
 from services.identity.use_cases.writes import ProfileNotFound
@@ -124,6 +126,27 @@ def test_one_click_unsubscribe_turns_email_consent_off_and_a_forged_token_does_n
     assert (changed.purpose, changed.granted, changed.source) == ("email_marketing", False, "unsubscribe")
     # a token for a profile that no longer exists gets the same answer and changes nothing
     privacy.unsubscribe(store, bus, unsubscribe_token("erased-profile", KEY), KEY)
+
+
+def test_a_journey_step_refuses_email_consent_once_and_a_redelivery_changes_nothing(store: MemoryProfiles) -> None:
+    run_import(store, "email,consent.email_marketing\nana@example.com,yes\n")
+    ana = find_profile_id("email", "ana@example.com", store)
+    request = envelope(
+        ProfileUpdateRequested(
+            profileId=ana,
+            journeyId="re-permission",
+            set={"emailMarketingLapsed": True},
+            consent={"email_marketing": False},
+        )
+    )
+    bus = RecordingPublisher()
+    apply_requested_update(request, store, bus)
+    assert contact(ana, store)["consent"]["email_marketing"] is False
+    updated, refused = (e.data for e in bus.published)
+    assert updated.changed == {"emailMarketingLapsed": True}
+    assert (refused.purpose, refused.granted, refused.source) == ("email_marketing", False, "journey:re-permission")
+    apply_requested_update(request, store, bus)
+    assert len(bus.published) == 2
 
 
 def test_a_bounce_suppresses_the_address_and_the_contact_answer_says_so(store: MemoryProfiles) -> None:

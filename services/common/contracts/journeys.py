@@ -60,13 +60,20 @@ class MessageFailed(Contract):
 class ProfileUpdateRequested(Contract):
     SOURCE = JOURNEYS
     DETAIL_TYPE = "ProfileUpdateRequested"
-    DESCRIPTION = "A journey step asks identity (the owner of traits) to set or clear traits and tags of a profile."
+    DESCRIPTION = (
+        "A journey step asks identity (the owner of traits and consent) to set or clear traits and tags of a profile, "
+        "or to record consent decisions."
+    )
     profile_id: str = Field(alias="profileId")
     journey_id: str = Field(alias="journeyId")
     set: dict[str, Any] = Field(default_factory=dict, description="Trait name → value to set.")
     remove: list[str] = Field(default_factory=list, description="Traits to clear.")
     add_tags: list[str] = Field(default_factory=list, alias="addTags", description="Added to the `tags` trait.")
     remove_tags: list[str] = Field(default_factory=list, alias="removeTags", description="Taken off the `tags` trait.")
+    consent: dict[str, bool] = Field(
+        default_factory=dict,
+        description="Purpose (tracking, email_marketing, personalisation) → decision, recorded as `journey:<id>`.",
+    )
 
 
 class JourneyEventPublished(Contract):

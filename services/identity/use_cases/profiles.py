@@ -9,14 +9,13 @@ from typing import Any
 from services.common import clock
 from services.common.bus import Publisher
 from services.common.contracts import Envelope, envelope
-from services.common.contracts.identity import ProfileUpdated
+from services.common.contracts.identity import ConsentChanged, ProfileUpdated
 from services.common.contracts.journeys import ProfileUpdateRequested
-from services.common.ids import derived_id
-from services.identity.domain.consent import Decision, apply_consent
+from services.identity.domain.consent import Decision, apply_consent, as_purpose
 from services.identity.domain.traits import apply_traits, remove_traits, trait_values
 from services.identity.ports import History, Profiles
 from services.identity.use_cases.reads import profile_view, resolve_profile_id
-from services.identity.use_cases.writes import Conflict, ProfileNotFound, attempts
+from services.identity.use_cases.writes import Conflict, Outbox, ProfileNotFound, attempts
 
 
 def update_profile(
@@ -68,8 +67,8 @@ def patch_traits(store: History, publisher: Publisher, profile_id: str, traits: 
 def apply_requested_update(
     incoming: Envelope[ProfileUpdateRequested], store: Profiles, publisher: Publisher
 ) -> dict[str, Any]:
-    """A journey step's trait and tag changes (identity owns traits). Setting what is already set changes nothing,
-    so a redelivered request is harmless; an erased or unknown profile is left alone."""
+    """A journey step's trait, tag and consent changes (identity owns traits and consent). Setting what is already
+    set changes nothing, so a redelivered request is harmless; an erased or unknown profile is left alone."""
     data = incoming.data
     try:
         survivor = resolve_profile_id(data.profile_id, store)
@@ -83,15 +82,26 @@ def apply_requested_update(
         tags = [t for t in tags if t not in data.remove_tags]
         tags += [t for t in dict.fromkeys(data.add_tags) if t not in tags]
         traits["tags"] = tags
-    changed, _ = update_profile(store, survivor, traits=traits, traits_at=clock.iso(clock.now()), remove=data.remove)
+    at = clock.iso(clock.now())
+    changed, consent = update_profile(
+        store,
+        survivor,
+        traits=traits,
+        traits_at=at,
+        remove=data.remove,
+        consent={as_purpose(p): granted for p, granted in data.consent.items()} or None,
+        consent_source=f"journey:{data.journey_id}",
+        consent_at=at,
+    )
+    out = Outbox(incoming.id, incoming.correlation_id)
     if changed:
-        publisher.publish(
-            [
-                envelope(
-                    ProfileUpdated(profileId=survivor, changed=changed),
-                    id=derived_id(incoming.id, "ProfileUpdated"),
-                    correlation_id=incoming.correlation_id,
-                )
-            ]
+        out.add(ProfileUpdated(profileId=survivor, changed=changed))
+    for purpose, decision in sorted(consent.items()):
+        out.add(
+            ConsentChanged(
+                profileId=survivor, purpose=as_purpose(purpose), granted=decision.granted, source=decision.source
+            ),
+            purpose,
         )
+    out.publish(publisher)
     return changed

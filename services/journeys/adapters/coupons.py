@@ -223,6 +223,20 @@ class DynamoCouponPools:
             )
         )
 
+    def claims(self, profile_id: str) -> list[dict[str, Any]]:
+        out = []
+        for marker in query_all(self._table, KeyConditionExpression=Key("pk").eq(_profile_pk(profile_id))):
+            claim = self.claim_of(marker["poolId"], marker["journeyId"], profile_id) or {}
+            out.append(
+                {
+                    "poolId": marker["poolId"],
+                    "journeyId": marker["journeyId"],
+                    "code": claim.get("code"),
+                    "claimedAt": claim.get("claimedAt"),
+                }
+            )
+        return out
+
     def erase_profile(self, profile_id: str) -> int:
         """Erasure: the person's claims go (the marker, the code's owner); each code stays handed out, never
         given again. Returns how many claims were erased."""
@@ -328,6 +342,14 @@ class MemoryCouponPools:
             stored.update({"claimedBy": profile_id, "journeyId": journey_id, "claimedAt": iso(now)})
             self._pools[pool_id]["claimed"] += 1
             return True
+
+    def claims(self, profile_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [
+                {k: c.get(k) for k in ("poolId", "journeyId", "code", "claimedAt")}
+                for key, c in sorted(self._claims.items())
+                if key[2] == profile_id
+            ]
 
     def erase_profile(self, profile_id: str) -> int:
         with self._lock:

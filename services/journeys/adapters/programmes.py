@@ -174,6 +174,23 @@ class DynamoProgrammes:
                 )
             )
 
+    def change_code(self, code: str, sets: Mapping[str, Any]) -> bool:
+        if not sets:
+            return self.code(code) is not None
+        names = {f"#f{i}": name for i, name in enumerate(sets)}
+        values = {f":v{i}": value for i, value in enumerate(sets.values())}
+        try:
+            self._table.update_item(
+                Key={"pk": CODES, "sk": code},
+                UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(sets))),
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_dynamo(values),
+            )
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
     def codes(self, limit: int) -> list[dict[str, Any]]:
         page = self._table.query(KeyConditionExpression=Key("pk").eq(CODES), Limit=limit)
         return [_clean(item) for item in page.get("Items", [])]

@@ -122,6 +122,14 @@ class MemoryProgrammes:
             if profile_id:
                 item.setdefault("ownerProfiles", set()).add(profile_id)
 
+    def change_code(self, code: str, sets: Mapping[str, Any]) -> bool:
+        with self._lock:
+            item = self.codes_.get(code)
+            if item is None:
+                return False
+            item.update(copy.deepcopy(dict(sets)))
+            return True
+
     def codes(self, limit: int) -> list[dict[str, Any]]:
         return [c for c in (self.code(k) for k in sorted(self.codes_)[:limit]) if c]
 

@@ -13,8 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 POOL_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 # No 0/O, 1/I/L: a code read aloud or typed from a printed voucher is not misread.
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-MAX_GENERATE = 100_000
-MAX_IMPORT = 10_000
+# Codes a call may generate or import: every code is checked against the pool and written (two items) within the
+# request, so a call must stay well inside the API's 10 s function timeout (5,000: about 8 s on the local cloud).
+# A bigger pool is filled by further calls; each adds to it.
+MAX_GENERATE = 5_000
+MAX_IMPORT = 5_000
 MAX_CODE_LENGTH = 64
 # A pattern's random part must be at least this many times larger than the codes drawn from it, so that guessing a
 # code is hopeless (under 1 in 1,000 per guess) and drawing distinct codes needs few redraws.

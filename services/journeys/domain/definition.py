@@ -367,18 +367,23 @@ class WebhookNode(_Action):
 
 
 class UpdateProfileNode(_Action):
-    """Set or clear traits and add or remove tags (identity applies it: the owner of traits)."""
+    """Set or clear traits, add or remove tags, record consent decisions (identity applies it: the owner of traits
+    and consent; a consent decision is recorded with the source `journey:<id>` and published as ConsentChanged)."""
 
     type: Literal["updateProfile"]
     set: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=50)
     remove: list[str] = Field(default_factory=list, max_length=50)
     add_tags: list[str] = Field(default_factory=list, alias="addTags", max_length=50)
     remove_tags: list[str] = Field(default_factory=list, alias="removeTags", max_length=50)
+    consent: dict[Literal["tracking", "email_marketing", "personalisation"], bool] = Field(
+        default_factory=dict,
+        description='Consent decisions, e.g. {"email_marketing": false} when a contact lapses.',
+    )
 
     @model_validator(mode="after")
     def _something(self) -> UpdateProfileNode:
-        if not (self.set or self.remove or self.add_tags or self.remove_tags):
-            raise ValueError("an updateProfile node sets, removes, adds or removes something")
+        if not (self.set or self.remove or self.add_tags or self.remove_tags or self.consent):
+            raise ValueError("an updateProfile node sets, removes, adds or removes something, or records consent")
         return self
 
 

@@ -56,7 +56,7 @@ def get_pool(poolId: str) -> dict[str, Any]:
 
 @app.post(
     "/v1/coupons/pools/<poolId>/codes",
-    summary="Import codes: JSON {codes: [...]} or text/plain, one a line (at most 10,000 a call)",
+    summary="Import codes: JSON {codes: [...]} or text/plain, one a line (at most 5,000 a call)",
     tags=["coupons"],
 )
 def import_codes(poolId: str) -> dict[str, Any]:

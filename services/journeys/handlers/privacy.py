@@ -1,4 +1,5 @@
-"""Internal API of journeys (invoked with IAM by identity): a person's journeys data, for their export."""
+"""Internal API of journeys (invoked with IAM by identity): a person's journeys and programmes data, for their
+export."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from services.journeys.use_cases.privacy import export_profile
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = ExportRequest.model_validate(event)
-    repo = app.journeys()
-    parts = [export_profile(profile_id, repo) for profile_id in request.profile_ids]
-    return {"entries": [e for p in parts for e in p["entries"]], "messages": [m for p in parts for m in p["messages"]]}
+    repo, programmes, pools = app.journeys(), app.programmes(), app.coupons()
+    parts = [export_profile(profile_id, repo, programmes, pools) for profile_id in request.profile_ids]
+    return {
+        key: [item for part in parts for item in part[key]] for key in ("entries", "messages", "devices", "couponCodes")
+    }

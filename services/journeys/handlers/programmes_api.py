@@ -8,10 +8,11 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from services.common import clock
 from services.common.api import body_bytes, http_handler, principal, resolver
+from services.common.clock import iso
 from services.common.problems import PROBLEM_JSON, FieldError, bad_request, not_found
 from services.journeys import app as deps
 from services.journeys.domain.referrals import Status
@@ -176,6 +177,33 @@ def get_code(code: str) -> dict[str, Any]:
     if found is None:
         raise not_found("No such referral code.", "code")
     return found
+
+
+class CodeChange(BaseModel):
+    """What a marketer may change on one referral code; what is left out stays as it is."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    cap: int | None = Field(default=None, ge=1, le=1_000_000, description="Redemptions allowed (default 10).")
+    expires_on: AwareDatetime | None = Field(default=None, alias="expiresOn", description="When the code lapses.")
+    retired: bool | None = Field(default=None, description="A retired code is refused as unknown.")
+
+    def sets(self) -> dict[str, Any]:
+        sets: dict[str, Any] = {}
+        if self.cap is not None:
+            sets["cap"] = self.cap
+        if self.expires_on is not None:
+            sets["expiresOn"] = iso(self.expires_on)
+        if self.retired is not None:
+            sets["retired"] = self.retired
+        return sets
+
+
+@app.patch("/v1/referrals/codes/<code>", summary="Change a code's cap, expiry or retire it", tags=["referrals"])
+def change_code(code: str, body: Annotated[CodeChange, Body()]) -> dict[str, Any]:
+    changed = referrals.change_code(deps.programmes(), code, body.sets())
+    if changed is None:
+        raise not_found("No such referral code.", "code")
+    return changed
 
 
 handler = http_handler(app, MANIFEST.name, MANIFEST.function("programmes"))

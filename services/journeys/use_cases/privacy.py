@@ -8,7 +8,7 @@ from services.common import clock
 from services.common.contracts import Envelope
 from services.common.contracts.identity import ProfileErased
 from services.common.erasure import erased_profile_ids
-from services.journeys.ports import JourneyStore, Runner
+from services.journeys.ports import CouponPools, JourneyStore, ProgrammeStore, Runner
 from services.journeys.use_cases import counting
 
 
@@ -36,10 +36,40 @@ def erase_profile(incoming: Envelope[ProfileErased], repo: JourneyStore, runner:
     return erased
 
 
-def export_profile(profile_id: str, repo: JourneyStore) -> dict[str, Any]:
-    """The journeys part of a person's data export: the runs they were in and what was sent."""
+def export_profile(
+    profile_id: str, repo: JourneyStore, programmes: ProgrammeStore, pools: CouponPools
+) -> dict[str, Any]:
+    """The journeys part of a person's data export: the runs they were in, what was sent, the devices they
+    registered with their referral code and its use, and the incentive codes they were given."""
     records = repo.profile_records(profile_id)
     return {
         "entries": [r for r in records if r["kind"] == "run"],
         "messages": [r for r in records if r["kind"] == "send"],
+        "devices": _devices(profile_id, programmes),
+        "couponCodes": pools.claims(profile_id),
     }
+
+
+def _devices(profile_id: str, programmes: ProgrammeStore) -> list[dict[str, Any]]:
+    owner = programmes.owner_of_profile(profile_id)
+    record = programmes.owner(owner) if owner else None
+    if not record:
+        return []
+    code = programmes.code(record["code"]) if record.get("code") else None
+    out = []
+    for serial in sorted(record.get("serials") or ()):
+        device = programmes.serial(serial) or {}
+        out.append(
+            {
+                "serial": serial,
+                "model": device.get("model"),
+                "category": device.get("category"),
+                "registeredAt": device.get("registeredAt"),
+                "referralCode": {
+                    k: code.get(k) for k in ("code", "issuedAt", "expiresOn", "cap", "redeemed", "retired")
+                }
+                if code
+                else None,
+            }
+        )
+    return out

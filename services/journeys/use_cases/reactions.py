@@ -77,7 +77,14 @@ def on_threshold_crossed(
         and c.tier == data.tier
         and c.direction == data.direction
     ]
-    return enter_on(incoming, chosen, "", repo, runner, directory, publisher)
+    crossed = {
+        "planId": data.plan_id,
+        "tier": data.tier,
+        "previousTier": data.previous_tier,
+        "direction": data.direction,
+        "score": data.score,
+    }
+    return enter_on(incoming, chosen, "", repo, runner, directory, publisher, crossed)
 
 
 def on_profile_updated(

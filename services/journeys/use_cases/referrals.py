@@ -236,3 +236,12 @@ def code_view(store: ProgrammeStore, code: str) -> dict[str, Any] | None:
         for o in store.orders(canonical)
     ]
     return {**code_summary(record), "redemptions": redemptions}
+
+
+def change_code(store: ProgrammeStore, code: str, sets: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A marketer's change to one code (a higher cap for an ambassador, a later expiry, retired after abuse); the
+    code's view after it, or None when there is no such code. Redemptions already made stand."""
+    canonical = normalise_code(code)
+    if canonical is None or not store.change_code(canonical, sets):
+        return None
+    return code_view(store, canonical)

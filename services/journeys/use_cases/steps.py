@@ -194,6 +194,7 @@ def announce(
             remove=node.remove,
             addTags=node.add_tags,
             removeTags=node.remove_tags,
+            consent={str(purpose): granted for purpose, granted in node.consent.items()},
         )
     else:
         data = JourneyEventPublished(

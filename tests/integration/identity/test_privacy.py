@@ -130,7 +130,7 @@ def test_export_then_erasure_of_a_person_with_a_merged_history(cloud: Any, api: 
     assert set(document.body["profileIds"]) == {p["profileId"] for p in document.body["identity"]["profiles"]}
     # every other service gave its part, for both of her profiles (segments heard of both)
     assert {p["profileId"] for p in document.body["segments"]["profiles"]} == set(document.body["profileIds"])
-    assert document.body["journeys"] == {"entries": [], "messages": []}
+    assert document.body["journeys"] == {"entries": [], "messages": [], "devices": [], "couponCodes": []}
     assert set(document.body["content"]["visitorState"]) == set(document.body["profileIds"])
     profile_id = document.body["profileId"]
 

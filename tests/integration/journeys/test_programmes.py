@@ -213,6 +213,24 @@ def test_validation_answers(cloud: Any, api: Api) -> None:
     assert validate(api, code, anonymousId="hal-device") == "self-referral"
 
 
+def test_a_marketer_changes_a_codes_expiry_and_retires_it(cloud: Any, api: Api) -> None:
+    _, _, code = owner(cloud, api, "jo")
+    past = api.admin("PATCH", f"/v1/referrals/codes/{code.lower()}", {"expiresOn": "2020-01-01T00:00:00Z"})
+    assert past.status == 200 and past.body["expiresOn"] == "2020-01-01T00:00:00.000Z", past.body
+    assert validate(api, code, email="kim@example.com") == "expired"
+    assert api.admin("PATCH", f"/v1/referrals/codes/{code}", {"expiresOn": "2099-01-01T00:00:00Z"}).status == 200
+    assert validate(api, code, email="kim@example.com") == "valid"
+    assert api.admin("PATCH", f"/v1/referrals/codes/{code}", {"retired": True}).body["retired"] is True
+    assert validate(api, code, email="kim@example.com") == "unknown"
+    # refusals: no such code, a cap below one, a field that cannot be changed (nothing is written)
+    missing = api.admin("PATCH", "/v1/referrals/codes/ZZZZZZZZ", {"cap": 5})
+    assert missing.status == 404 and missing.body["errors"][0]["field"] == "code"
+    for body, field in (({"cap": 0}, "cap"), ({"redeemed": 0}, "redeemed")):
+        refused = api.admin("PATCH", f"/v1/referrals/codes/{code}", body)
+        assert refused.status == 400 and field in refused.body["errors"][0]["field"], refused.body
+    assert api.admin("GET", f"/v1/referrals/codes/{code}").body["cap"] == 10
+
+
 def test_an_order_redeems_once_even_when_the_bus_delivers_it_twice(
     cloud: Any, api: Api, bus: EventBridgePublisher
 ) -> None:
