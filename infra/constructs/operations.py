@@ -30,13 +30,13 @@ from infra.constructs.registry import acknowledge
 from infra.constructs.service import ServiceConstruct, pascal
 from services.common import observability
 from services.common.manifest import EMAIL_CONFIGURATION_SET_ENV
-from services.operations.adapters.aws import BOUNCE_RATE_METRIC, COMPLAINT_RATE_METRIC, SES_NAMESPACE
-from services.operations.domain.reputation import BOUNCE_RATE_LIMIT, COMPLAINT_RATE_LIMIT
+from services.journeys.adapters.reputation import BOUNCE_RATE_METRIC, COMPLAINT_RATE_METRIC, SES_NAMESPACE
+from services.journeys.domain.reputation import BOUNCE_RATE_LIMIT, COMPLAINT_RATE_LIMIT
 
 FIVE_MINUTES = cdk.Duration.minutes(5)
 API_5XX_PERCENT = 5  # of the requests in 5 minutes, twice in 15 minutes
 API_MIN_REQUESTS = 20  # fewer requests in 5 minutes: too few for a rate to mean anything
-PAUSE_HANDLER = "services.operations.handlers.pause_sending.handler"
+PAUSE_HANDLER = "services.journeys.handlers.pause_sending.handler"
 
 
 class Operations(cdk.NestedStack):

@@ -19,6 +19,7 @@ from services.journeys.adapters.aws import (
 from services.journeys.adapters.coupons import DynamoCouponPools
 from services.journeys.adapters.dynamodb import DynamoJourneys
 from services.journeys.adapters.programmes import DynamoProgrammes
+from services.journeys.adapters.reputation import CloudWatchReputation, SesSendingSwitch
 from services.journeys.adapters.webhook_http import HttpWebhooks
 from services.journeys.domain.catalog import Catalog, load
 from services.journeys.domain.definition import JourneyDefinition
@@ -154,3 +155,11 @@ def version(repo: DynamoJourneys, journey_id: str, number: int) -> Any:
 
 def journeys_changed() -> None:
     _CATALOG.invalidate()
+
+
+def reputation() -> CloudWatchReputation:
+    return CloudWatchReputation(settings.client("cloudwatch"))
+
+
+def sending_switch() -> SesSendingSwitch:
+    return SesSendingSwitch(settings.client("sesv2"), settings.setting(EMAIL_CONFIGURATION_SET_ENV))

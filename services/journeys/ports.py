@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
+from services.journeys.domain.reputation import Rates
+
 
 class Definitions(Protocol):
     """Journeys, their drafts and published versions."""
@@ -183,3 +185,21 @@ class ReferralCodes(Protocol):
 
 class ProgrammeStore(RateWindows, Registry, ReferralCodes, Protocol):
     """The programmes' table (adapters/programmes.py; adapters/programmes_memory.py in tests)."""
+
+
+# ---- email reputation: what the sending pause reads and switches (handlers/pause_sending.py) -------------------
+
+
+class Reputation(Protocol):
+    """The account's SES bounce and complaint rates."""
+
+    def rates(self, now: dt.datetime) -> Rates: ...
+
+
+class SendingSwitch(Protocol):
+    """The platform's SES configuration set's sending switch."""
+
+    @property
+    def configuration_set(self) -> str: ...
+
+    def pause(self) -> None: ...

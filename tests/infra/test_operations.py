@@ -184,7 +184,7 @@ def test_the_pause_function_may_only_switch_off_the_platforms_configuration_set(
 ) -> None:
     (function,) = of_type(ops, "AWS::Lambda::Function").values()
     props = function["Properties"]
-    assert props["Handler"] == "services.operations.handlers.pause_sending.handler"
+    assert props["Handler"] == "services.journeys.handlers.pause_sending.handler"
     assert props["TracingConfig"] == {"Mode": "Active"}
     configuration_set = props["Environment"]["Variables"][EMAIL_CONFIGURATION_SET_ENV]
     assert root_resource_of(configuration_set, passed, root)["Type"] == "AWS::SES::ConfigurationSet"

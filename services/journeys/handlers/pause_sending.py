@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from services.common import clock, observability
-from services.operations import app
-from services.operations.domain.reputation import sending_verdict
-from services.operations.ports import Reputation, SendingSwitch
+from services.journeys import app
+from services.journeys.domain.reputation import sending_verdict
+from services.journeys.ports import Reputation, SendingSwitch
 
 log = observability.logger("operations")
 tracer = observability.tracer("operations")

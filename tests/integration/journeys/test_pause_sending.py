@@ -13,9 +13,9 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from services.common import clock
-from services.operations.adapters.aws import CloudWatchReputation, SesSendingSwitch
-from services.operations.domain.reputation import Rates
-from services.operations.handlers import pause_sending
+from services.journeys.adapters.reputation import CloudWatchReputation, SesSendingSwitch
+from services.journeys.domain.reputation import Rates
+from services.journeys.handlers import pause_sending
 
 REGION = "eu-west-1"
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)

@@ -7,8 +7,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.operations.domain.reputation import BOUNCE_RATE_LIMIT, COMPLAINT_RATE_LIMIT, Rates, sending_verdict
-from services.operations.handlers.pause_sending import pause_when_over_limits
+from services.journeys.domain.reputation import BOUNCE_RATE_LIMIT, COMPLAINT_RATE_LIMIT, Rates, sending_verdict
+from services.journeys.handlers.pause_sending import pause_when_over_limits
 
 rate = st.none() | st.floats(min_value=0, max_value=1)
 

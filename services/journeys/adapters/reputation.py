@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.operations.domain.reputation import Rates
+from services.journeys.domain.reputation import Rates
 
 SES_NAMESPACE = "AWS/SES"
 BOUNCE_RATE_METRIC = "Reputation.BounceRate"
