@@ -353,6 +353,7 @@ def test_replaying_every_bus_message_sends_no_email_twice(cloud: Any, api: Api, 
             for e in events[start : start + 10]
         ]  # fmt: skip
         assert client.put_events(Entries=entries)["FailedEntryCount"] == 0
+    cloud.settle(timeout=120)  # several hundred redelivered messages: on a loaded machine, more than the default 10 s
     settle(cloud, "1m")
     settle(cloud, "3d")
     extra = [(m.destinations["ToAddresses"], m.subject) for m in cloud.sent_emails()[sent:]]
