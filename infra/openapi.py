@@ -34,7 +34,17 @@ SECURITY = {
         "scheme": "basic",
         "description": "A source's write key as the HTTP Basic user (password empty), as Segment does.",
     },
+    "serverKey": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A site back-end's server key: `Authorization: Bearer sk_...` (never in a page).",
+    },
     "adminKey": {"type": "http", "scheme": "bearer", "description": "An admin key: `Authorization: Bearer ak_...`."},
+}
+LEVELS: dict[str, list[dict[str, list[str]]]] = {
+    "admin": [{"adminKey": []}],
+    "server": [{"serverKey": []}, {"adminKey": []}],
+    "write_key": [{"writeKey": []}, {"serverKey": []}, {"adminKey": []}],
 }
 
 
@@ -65,9 +75,7 @@ def document() -> dict[str, Any]:
                     if level != "public":
                         responses["401"] = _problem("No API key, or an unknown one.")
                         responses["403"] = _problem("The key may not call this route.")
-                        operation["security"] = (
-                            [{"adminKey": []}] if level == "admin" else [{"writeKey": []}, {"adminKey": []}]
-                        )
+                        operation["security"] = LEVELS[level]
                     paths.setdefault(path, {})[method] = operation
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)

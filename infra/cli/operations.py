@@ -54,7 +54,17 @@ def keys(args: argparse.Namespace) -> int:
         )
         if not table_name:
             raise SystemExit(f"stack {args.stack} has no AccessTableName output: is it a CxM stack?")
-    key = AccessKeys(boto3.resource("dynamodb").Table(table_name)).create(args.role, args.source, args.name)
+    store = AccessKeys(boto3.resource("dynamodb").Table(table_name))
+    if args.action == "identity-secret":
+        secret = store.create_identity_secret(args.source)
+        print(
+            f"identity secret for source {args.source!r} (replaces any earlier one; keep it on your back-end, never "
+            f"in a page):\n{secret}"
+        )
+        return 0
+    if not args.role:
+        raise SystemExit("keys create needs --role write|server|admin")
+    key = store.create(args.role, args.source, args.name)
     print(f"{args.role} key for source {args.source!r} (shown once, only its SHA-256 is stored):\n{key}")
     return 0
 
@@ -140,12 +150,16 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     archive_where.add_argument("--bucket", help="or the archive bucket's name directly (with --keys-table)")
     archive_parser.add_argument("--keys-table", help="with --bucket: the archive key ring table's name")
     archive_parser.set_defaults(run=archive)
-    keys_parser = commands.add_parser("keys", help="create an API key in a deployed stack")
-    keys_parser.add_argument("action", choices=("create",))
+    keys_parser = commands.add_parser(
+        "keys", help="create an API key, or a source's identity secret (signs userHash), in a deployed stack"
+    )
+    keys_parser.add_argument("action", choices=("create", "identity-secret"))
     where = keys_parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--stack", help="the CloudFormation stack name, e.g. cxm-prod")
     where.add_argument("--table", help="or the access table's name directly")
-    keys_parser.add_argument("--role", choices=("write", "admin"), required=True)
+    keys_parser.add_argument(
+        "--role", choices=("write", "server", "admin"), help="write: pages; server: a site's back-end; admin: all"
+    )
     keys_parser.add_argument("--source", required=True, help="what the key is for, e.g. website, shop-app, ops")
     keys_parser.add_argument("--name", default="", help="a label for people")
     keys_parser.set_defaults(run=keys)

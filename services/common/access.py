@@ -13,7 +13,9 @@ from typing import Any, Literal
 from services.common import clock
 from services.common.manifest import Auth
 
-Role = Literal["write", "admin"]
+Role = Literal["write", "server", "admin"]
+ROLES: tuple[Role, ...] = ("write", "server", "admin")
+_PREFIXES = {"write": "wk_", "server": "sk_", "admin": "ak_"}
 _CACHE_SECONDS = 60.0
 
 
@@ -24,11 +26,20 @@ class Principal:
     key_id: str
 
     def may(self, auth: Auth) -> bool:
+        """A write key (public, in every page) sends events; a server key (a site's back-end) also makes
+        verified identity claims and calls the server routes (referral validation); an admin key does everything."""
         if auth == "public":
             return True
         if auth == "write_key":
-            return self.role in ("write", "admin")
+            return True
+        if auth == "server":
+            return self.role in ("server", "admin")
         return self.role == "admin"
+
+    @property
+    def trusted(self) -> bool:
+        """Whether what this caller says about a visitor's identity is verified (a back-end or an admin)."""
+        return self.role in ("server", "admin")
 
 
 def key_hash(key: str) -> str:
@@ -56,6 +67,7 @@ class AccessKeys:
     def __init__(self, table: Any) -> None:
         self._table = table
         self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._secrets: dict[str, tuple[float, bytes | None]] = {}
 
     def lookup(self, key: str) -> Principal | None:
         digest = key_hash(key)
@@ -71,8 +83,7 @@ class AccessKeys:
 
     def create(self, role: Role, source_id: str, name: str, key: str | None = None) -> str:
         """Store a new key and return it; only its hash is kept, so it is shown once."""
-        prefix = "wk_" if role == "write" else "ak_"
-        key = key or prefix + secrets.token_urlsafe(24 if role == "write" else 32)
+        key = key or _PREFIXES[role] + secrets.token_urlsafe(24 if role == "write" else 32)
         digest = key_hash(key)
         self._table.put_item(
             Item={
@@ -86,3 +97,29 @@ class AccessKeys:
             }
         )
         return key
+
+    def identity_secret(self, source_id: str) -> bytes | None:
+        """The source's identity secret (verifies `userHash`), cached like keys; None when it has none."""
+        cache_key = f"identity#{source_id}"
+        hit = self._secrets.get(cache_key)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        item = self._table.get_item(Key={"pk": f"SOURCE#{source_id}", "sk": "IDENTITY"}).get("Item")
+        secret = str(item["secret"]).encode() if item and item.get("secret") else None
+        self._secrets[cache_key] = (time.monotonic() + _CACHE_SECONDS, secret)
+        return secret
+
+    def create_identity_secret(self, source_id: str) -> str:
+        """A new identity secret for the source (replacing any earlier one); shown once, kept for verification."""
+        secret = "is_" + secrets.token_urlsafe(32)
+        self._table.put_item(
+            Item={
+                "pk": f"SOURCE#{source_id}",
+                "sk": "IDENTITY",
+                "secret": secret,
+                "sourceId": source_id,
+                "createdAt": clock.iso(clock.now()),
+            }
+        )
+        self._secrets.pop(f"identity#{source_id}", None)
+        return secret

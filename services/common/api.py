@@ -154,7 +154,8 @@ class Guard:
         if who is None:
             raise unauthorized("Unknown or revoked API key.")
         if not who.may(auth):
-            raise forbidden("This key may not call this route: it needs an admin key.")
+            needed = "a server or admin key" if auth == "server" else "an admin key"
+            raise forbidden(f"This key may not call this route: it needs {needed}.")
         return who, event
 
 
@@ -181,6 +182,11 @@ def _url_write_key(event: dict[str, Any]) -> str | None:
 
 def _access_keys() -> AccessKeys:
     return _keys_for(settings.setting(ACCESS_TABLE_ENV))
+
+
+def access_keys() -> AccessKeys:
+    """The key store of this function's platform (its source identity secrets too), cached per container."""
+    return _access_keys()
 
 
 _KEY_STORES: dict[str, AccessKeys] = {}

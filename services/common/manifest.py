@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Auth = Literal["write_key", "admin", "public"]
+Auth = Literal["write_key", "server", "admin", "public"]
 Access = Literal["read", "write"]
 
 

@@ -107,7 +107,7 @@ MANIFEST = ServiceManifest(
                 Route("POST", "/v1/products/serials/import", "admin"),
                 Route("PUT", "/v1/products/serials/{serial}", "admin"),
                 Route("GET", "/v1/products/serials/{serial}", "admin"),
-                Route("POST", "/v1/referrals/validate", "admin"),
+                Route("POST", "/v1/referrals/validate", "server"),
                 Route("GET", "/v1/referrals/codes", "admin"),
                 Route("GET", "/v1/referrals/codes/{code}", "admin"),
                 Route("PATCH", "/v1/referrals/codes/{code}", "admin"),

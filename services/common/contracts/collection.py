@@ -93,6 +93,12 @@ class EventCollected(Contract):
     received_at: AwareDatetime = Field(alias="receivedAt")
     source_id: str = Field(alias="sourceId", description="The write key's source (a website, an app).")
     enrichment: Enrichment = Field(default_factory=Enrichment)
+    trust: Literal["claim", "verified"] = Field(
+        default="claim",
+        description="Whether the identity the message names is verified (a server or admin key, or a valid "
+        "`context.userHash` from the site's back-end) or only claimed (a public write key): identity never lets a "
+        "claim join a device to someone else's known profile.",
+    )
     profile_id: str | None = Field(
         default=None,
         alias="profileId",

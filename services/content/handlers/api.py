@@ -10,7 +10,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.common import clock, observability
-from services.common.api import body_bytes, http_handler, problem_response, resolver
+from services.common.api import access_keys, body_bytes, http_handler, principal, problem_response, resolver
+from services.common.identity_proof import proves
 from services.common.problems import FieldError, bad_request, not_found
 from services.content import app as deps
 from services.content.domain.catalogue import ContentItem
@@ -54,7 +55,13 @@ def decide_slots(
     slot: Annotated[str | None, Query(min_length=1, max_length=100, description="One slot (first format)")] = None,
     slots: Annotated[str | None, Query(min_length=1, max_length=2100, description="Comma-separated slot ids")] = None,
     anonymousId: Annotated[str | None, Query(max_length=200)] = None,
-    userId: Annotated[str | None, Query(max_length=200)] = None,
+    userId: Annotated[
+        str | None,
+        Query(max_length=200, description="Used from a write key only with `userHash` (docs/identity.md, Trust)"),
+    ] = None,
+    userHash: Annotated[
+        str | None, Query(max_length=128, description="The site back-end's HMAC-SHA256 of `userId`")
+    ] = None,
     url: Annotated[str | None, Query(max_length=2048, description="This page, with its UTM parameters")] = None,
     referrer: Annotated[str | None, Query(max_length=2048, description="This visit's referrer")] = None,
     timezone: Annotated[str | None, Query(max_length=64, description="The visitor's IANA time zone")] = None,
@@ -64,10 +71,15 @@ def decide_slots(
         raise bad_request("Name the slots to decide.", [FieldError("slots", f"1 to {MAX_SLOTS} slot ids (or `slot`)")])
     now = clock.now()
     headers = {k.lower(): v for k, v in (app.current_event.headers or {}).items()}
+    caller = principal(app)
+    user_id = userId
+    if user_id and not caller.trusted:  # a user id in a page is a claim: without the back-end's proof, not used
+        secret = access_keys().identity_secret(caller.source_id)
+        user_id = user_id if proves(secret, user_id, None, userHash) else None
     request = decisions.DecideRequest(
         slots=list(dict.fromkeys(wanted)),
         anonymous_id=anonymousId,
-        user_id=userId,
+        user_id=user_id,
         environment=request_environment(headers, url, referrer, timezone, now),
     )
     answers = decisions.decide(deps.content(), deps.definitions(), request, now, deps.popular)

@@ -15,6 +15,7 @@ from services.common import ids
 from services.common.contracts.collection import EVENTS, EventCollected
 from services.common.contracts.envelope import Envelope
 from services.common.enrichment import devices, geo, local_time, referrers
+from services.common.identity_proof import message_trust
 from services.common.ids import new_id
 from services.common.problems import FieldError, from_pydantic
 from services.events.domain.messages import (
@@ -221,7 +222,9 @@ def collected_data(message: SegmentMessage, request: Request, config: Config = D
         "receivedAt": request.received_at,
         "sourceId": request.source_id,
         "enrichment": enrichment(message, context, user_agent, client_ip, timestamp, request, config),
+        "trust": message_trust(request.trusted_caller, request.identity_secret, message.userId, traits, context),
     }
+    context.pop("userHash", None)  # verified here; the proof goes no further
     if message.event is not None:
         data["event"] = message.event
     if message.name is not None:

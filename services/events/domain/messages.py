@@ -174,6 +174,8 @@ class Request:
     viewer_geo: dict[str, str] | None = None  # from CloudFront viewer headers
     correlation_id: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    trusted_caller: bool = False  # a server or admin key: what it says about identity is verified
+    identity_secret: bytes | None = None  # the source's, to verify a page's `context.userHash`
 
 
 def message_size(raw: object) -> int:

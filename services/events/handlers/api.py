@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import BaseModel, Field
 
-from services.common.api import http_handler, principal, problem_response, resolver
+from services.common.api import access_keys, http_handler, principal, problem_response, resolver
 from services.common.problems import not_found
 from services.events import app as deps
 from services.events.domain.ingestion import Prepared, ingest_batch, ingest_one
@@ -62,7 +62,9 @@ class Answer(BaseModel):
 
 
 def _request() -> Request:
-    return from_event(app.current_event, principal(app).source_id)
+    caller = principal(app)
+    secret = None if caller.trusted else access_keys().identity_secret(caller.source_id)
+    return from_event(app.current_event, caller.source_id, caller.trusted, secret)
 
 
 def _collect(events: list[Prepared], request: Request) -> Collection:

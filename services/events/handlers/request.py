@@ -9,7 +9,9 @@ from services.common.enrichment import geo
 from services.events.domain.messages import Request
 
 
-def from_event(event: Any, source_id: str) -> Request:
+def from_event(
+    event: Any, source_id: str, trusted_caller: bool = False, identity_secret: bytes | None = None
+) -> Request:
     """`event`: powertools' API Gateway HTTP API event of the current request."""
     headers = {k.lower(): v for k, v in (event.headers or {}).items()}
     http = event.request_context.http
@@ -24,4 +26,6 @@ def from_event(event: Any, source_id: str) -> Request:
         user_agent=headers.get("user-agent") or http.user_agent or None,
         viewer_geo=geo.from_viewer_headers(headers),
         correlation_id=event.request_context.request_id,
+        trusted_caller=trusted_caller,
+        identity_secret=identity_secret,
     )

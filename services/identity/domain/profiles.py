@@ -79,6 +79,14 @@ def is_known(identifier: Identifier) -> bool:
     return identifier[0] in KNOWN_KINDS
 
 
+def unverified_claims(ids: Sequence[Identifier], pointers: Mapping[Identifier, str]) -> list[Identifier]:
+    """The known identifiers (user id, email) an unverified message claims that already belong to another profile
+    than the device's own: a public write key proves nothing, so such a claim never joins this device to that
+    person (docs/identity.md, "Trust"). A known identifier the device's profile already holds is no claim."""
+    device_owners = {pointers[i] for i in ids if not is_known(i) and i in pointers}
+    return [i for i in ids if is_known(i) and i in pointers and pointers[i] not in device_owners]
+
+
 @dataclass(frozen=True)
 class Resolution:
     """Where an event lands: the profile, identifiers to link to it, and profiles to fold into it."""

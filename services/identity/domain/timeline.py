@@ -16,7 +16,7 @@ from services.identity.domain.records import Entry
 # and interleaves them newest first (by the time identity recorded each entry). The cursor remembers, per chain, the
 # last entry returned.
 
-KEPT_CONTEXT = ("page", "campaign", "referrer", "locale", "timezone")
+KEPT_CONTEXT = ("page", "campaign", "referrer", "locale", "timezone", "unverifiedClaims")
 
 
 def activity_of(event: EventCollected) -> dict[str, Any]:

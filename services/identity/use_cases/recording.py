@@ -16,7 +16,14 @@ from services.common.ids import derived_id
 from services.identity.domain import computed as computed_traits
 from services.identity.domain.computed import Computed
 from services.identity.domain.consent import Decision, apply_consent, as_purpose, event_consent
-from services.identity.domain.profiles import Identifier, alias_lookups, identifiers, resolve, settle_alias
+from services.identity.domain.profiles import (
+    Identifier,
+    alias_lookups,
+    identifiers,
+    resolve,
+    settle_alias,
+    unverified_claims,
+)
 from services.identity.domain.records import Entry, IdentitySettings, new_profile, remember, seen
 from services.identity.domain.timeline import activity_of
 from services.identity.domain.traits import apply_traits, event_traits
@@ -45,9 +52,11 @@ def record_event(
     now = clock.now()
     at = clock.iso(now)
     out = Outbox(incoming.id, incoming.correlation_id)
-    profile_id = _attribute(event, incoming.id, store, settings, out, at)
+    profile_id, claims = _attribute(event, incoming.id, store, settings, out, at)
     if profile_id is None:
         return None
+    if claims:  # recorded on the device's own profile, without the identity it claimed
+        event = without_claims(event, claims)
     updates = event_traits(event)
     consent = event_consent(event)
     event_at = clock.iso(event.timestamp)
@@ -64,7 +73,7 @@ def record_event(
             if head.kind == "merged" and head.merged_into:
                 profile_id = head.merged_into  # merged while this event was on its way: it belongs to the survivor
                 continue
-            erased = _attribute(event, incoming.id, store, settings, out, at)  # erased meanwhile: start afresh
+            erased, _ = _attribute(event, incoming.id, store, settings, out, at)  # erased meanwhile: start afresh
             if erased is None or erased == profile_id:
                 return None
             profile_id = erased
@@ -136,11 +145,24 @@ def verified_profile(event: EventCollected) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def without_claims(event: EventCollected, claims: list[Identifier]) -> EventCollected:
+    """The event as the device's own profile keeps it: the claimed user id and email left out (in `claims`)."""
+    kinds = {kind for kind, _ in claims}
+    traits = {k: v for k, v in event.traits.items() if not (k == "email" and "email" in kinds)}
+    context = {**event.context, "unverifiedClaims": sorted(kinds)}
+    changes: dict[str, Any] = {"traits": traits, "context": context}
+    if "user" in kinds:
+        changes["user_id"] = None
+    return event.model_copy(update=changes)
+
+
 def _attribute(
     event: EventCollected, origin: str, store: Attribution, settings: IdentitySettings, out: Outbox, at: str
-) -> str | None:
-    """The profile an event belongs to, after creating, folding and linking what its identifiers call for."""
+) -> tuple[str | None, list[Identifier]]:
+    """The profile an event belongs to, after creating, folding and linking what its identifiers call for; and
+    the known identifiers it only claimed (an unverified message naming someone else's user id or email)."""
     ids = identifiers(event)
+    claims: list[Identifier] = []
     for _ in attempts(lambda: Conflict("identifiers kept being claimed concurrently; the message will be retried")):
         lookups = [*ids, *alias_lookups(event)]
         pointers = store.pointers(lookups) if lookups else {}
@@ -148,8 +170,12 @@ def _attribute(
         verified = verified_profile(event)
         if verified:
             verified = survivor_of(store, verified)
+        if event.trust != "verified" and not verified:
+            claimed = unverified_claims(ids, pointers)
+            claims += [c for c in claimed if c not in claims]
+            ids = [i for i in ids if i not in claimed]
         if not ids and not verified:
-            return None
+            return None, claims
         resolution = resolve(ids, pointers, verified=verified, policy=settings.policy)
         if resolution.merge and not (verified and settings.policy.merge_known_on_verified):
             known = frozenset(p for p, found in store.profiles(resolution.merge).items() if found.known)
@@ -158,11 +184,11 @@ def _attribute(
         if resolution.profile_id is None:
             created = _create(event, origin, ids, store, out, at)
             if created:
-                return created
+                return created, claims
             continue  # another writer claimed one of the identifiers first: resolve against the winner
         survivor = resolution.profile_id
         if survivor == derived_id(origin, "profile"):  # this very event created it (a redelivery): announce again
-            out.add(ProfileCreated(profileId=survivor, anonymousId=event.anonymous_id, userId=event.user_id))
+            out.add(ProfileCreated(profileId=survivor, anonymousId=event.anonymous_id, userId=_own_user_id(event, ids)))
         if resolution.merge or resolution.link:
             survivor = survivor_of(store, survivor) or survivor
             for folded in resolution.merge:
@@ -171,7 +197,7 @@ def _attribute(
             if resolution.link:
                 _link(store, survivor, resolution.link, at)
         break
-    return survivor
+    return survivor, claims
 
 
 def _create(
@@ -188,8 +214,13 @@ def _create(
             store.delete_profile(profile_id)
             return None
         claimed.append(identifier)
-    out.add(ProfileCreated(profileId=profile_id, anonymousId=event.anonymous_id, userId=event.user_id))
+    out.add(ProfileCreated(profileId=profile_id, anonymousId=event.anonymous_id, userId=_own_user_id(event, ids)))
     return profile_id
+
+
+def _own_user_id(event: EventCollected, ids: list[Identifier]) -> str | None:
+    """The event's user id unless it was only claimed (someone else's)."""
+    return event.user_id if event.user_id and ("user", event.user_id) in ids else None
 
 
 def _link(store: Graph, profile_id: str, ids: list[Identifier], at: str) -> None:
