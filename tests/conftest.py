@@ -42,10 +42,11 @@ class Reply:
 class Api:
     """HTTP calls against the local gateway, as a front-end or a marketer's script would make them."""
 
-    def __init__(self, base_url: str, write_key: str, admin_key: str) -> None:
+    def __init__(self, base_url: str, write_key: str, admin_key: str, server_key: str = "") -> None:
         self.base_url = base_url
         self.write_key = write_key
         self.admin_key = admin_key
+        self.server_key = server_key
 
     def request(
         self,
@@ -74,11 +75,32 @@ class Api:
             return Reply(error.code, {k.lower(): v for k, v in error.headers.items()}, _decode(error.read()))
 
     def send(self, kind: str, message: dict[str, Any]) -> Reply:
-        """A front-end sending one Segment-spec message with the write key."""
+        """A front-end sending one Segment-spec message with the write key: what it says about identity is a claim."""
         return self.request("POST", f"/v1/{kind}", message, key=self.write_key)
+
+    def server_send(self, kind: str, message: dict[str, Any]) -> Reply:
+        """A site's back-end (a Segment server library configured with a server key): its identity is verified."""
+        assert self.server_key, "this Api has no server key"
+        return self.request("POST", f"/v1/{kind}", message, key=self.server_key)
 
     def admin(self, method: str, path: str, body: Any = None) -> Reply:
         return self.request(method, path, body, key=self.admin_key, scheme="bearer")
+
+
+def identity_secret(cloud: Any, source: str = "test-site") -> bytes:
+    """The test site's identity secret (made once per cloud): what its back-end signs visitors with."""
+    return cloud.keys.identity_secret(source) or cloud.keys.create_identity_secret(source).encode()
+
+
+def signed(cloud: Any, message: dict[str, Any]) -> dict[str, Any]:
+    """A page's message carrying the site back-end's proof of who is signed in (`context.userHash` of the userId,
+    else the email): its identity is verified, so a visitor signing in on another device joins their profile."""
+    from services.common.identity_proof import subject, user_hash
+
+    signed_subject = subject(message.get("userId"), (message.get("traits") or {}).get("email"))
+    assert signed_subject, "a signed message names a userId or an email"
+    proof = user_hash(identity_secret(cloud), signed_subject)
+    return {**message, "context": {**(message.get("context") or {}), "userHash": proof}}
 
 
 def home_hero_slot(api: Api, segment_id: str, title: str = "Cook tonight") -> None:
@@ -115,9 +137,21 @@ def cloud() -> Iterator[Any]:
         yield running
 
 
+def api_for(cloud: Any) -> Api:
+    """A test site's keys on this cloud: a write key (its pages), a server key (its back-end), an admin key; and
+    its identity secret, made before any traffic (functions cache a source's secret, and its absence, a minute)."""
+    identity_secret(cloud)
+    return Api(
+        cloud.url,
+        cloud.create_key("write", "test-site", "tests"),
+        cloud.create_key("admin", "ops", "tests"),
+        cloud.create_key("server", "test-site", "tests"),
+    )
+
+
 @pytest.fixture(scope="module")
 def api(cloud: Any) -> Api:
-    return Api(cloud.url, cloud.create_key("write", "test-site", "tests"), cloud.create_key("admin", "ops", "tests"))
+    return api_for(cloud)
 
 
 class BusTap:

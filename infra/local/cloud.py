@@ -155,7 +155,7 @@ class LocalCloud:
             last = real
 
     # ---- waiting for asynchronous work ----
-    def settle(self, timeout: float = 10.0, quiet_for: float = 0.15) -> None:
+    def settle(self, timeout: float = 30.0, quiet_for: float = 0.15) -> None:
         """Wait until every consumer queue is empty and stays empty for `quiet_for` seconds.
 
         While the cloud is busy the checks back off (20 ms doubling to 0.5 s): each one is a round of
@@ -186,7 +186,7 @@ class LocalCloud:
             time.sleep(0.02)
         raise TimeoutError("condition not met in time")
 
-    def settle_runs(self, timeout: float = 20.0) -> None:
+    def settle_runs(self, timeout: float = 60.0) -> None:
         """Wait until the queues are empty and every running execution is parked: in a Wait state, waiting for a
         task token, or backing off before a retry. Then moving the clock moves every run, none half-way."""
         parked = ("WaitStateEntered", "TaskSubmitted", "TaskFailed", "ExecutionStarted")

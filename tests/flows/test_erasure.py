@@ -20,7 +20,7 @@ from services.common.contracts import envelope
 from services.common.contracts.registry import ActivityRecorded, SegmentEntered
 from services.events.adapters.archive import DynamoKeyRing, S3Archive
 from services.events.use_cases.archive import ReadReport, read
-from tests.conftest import START, Api, home_hero_slot
+from tests.conftest import START, Api, home_hero_slot, signed
 
 BROWSER = {
     "user-agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -55,10 +55,13 @@ class Person:
             *self.message_ids,
         }
 
-    def send(self, api: Api, device: str, kind: str, **message: Any) -> None:
+    def send(self, api: Api, device: str, kind: str, cloud: Any = None, **message: Any) -> None:
+        """A message from one of the person's browsers; with `cloud`, signed by the site (she is logged in)."""
         message_id = f"{self.name}-msg-{len(self.message_ids) + 1:02d}"
         self.message_ids.append(message_id)
         body = {"anonymousId": device, "messageId": message_id, **message}
+        if cloud is not None:
+            body = signed(cloud, body)
         reply = api.request("POST", f"/v1/{kind}", body, key=api.write_key, headers=BROWSER)
         assert reply.status == 200, reply.body
 
@@ -77,7 +80,7 @@ def live_a_little(cloud: Any, api: Api, person: Person) -> None:
     )
     cloud.settle()
     person.send(api, phone, "page", properties={"path": "/recipes/curry"})
-    person.send(api, phone, "identify", userId=person.user_id, traits={"email": person.email})
+    person.send(api, phone, "identify", cloud, userId=person.user_id, traits={"email": person.email})  # logs in
     person.send(api, phone, "track", event="Order Completed", properties={"orderId": person.order, "revenue": 42.5})
     cloud.settle()
     for device in person.devices:

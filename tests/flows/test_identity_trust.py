@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-from services.common.access import AccessKeys
 from services.common.identity_proof import user_hash
-from tests.conftest import Api
+from tests.conftest import Api, identity_secret
 
 BROWSER = {
     "User-Agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Version/17.5 Safari/605.1.15"
@@ -72,7 +71,7 @@ def site(cloud: Any, api: Api) -> dict[str, Any]:
     })  # fmt: skip
     assert journey.status == 201, journey.body
     assert api.admin("POST", f"/v1/journeys/{journey.body['journeyId']}/publish").status == 200
-    secret = AccessKeys(cloud.keys._table).create_identity_secret("test-site")
+    secret = identity_secret(cloud)
     server_key = cloud.create_key("server", "test-site", "shop back-end")
     vera = {"userId": f"vera-{uuid.uuid4().hex[:6]}", "anonymousId": f"vera-laptop-{uuid.uuid4().hex[:6]}"}
     vera["email"] = f"{vera['userId']}@example.com"
@@ -82,7 +81,7 @@ def site(cloud: Any, api: Api) -> dict[str, Any]:
     settle(cloud)
     vera["profileId"] = profile_of(api, userId=vera["userId"])["profileId"]  # type: ignore[index]
     assert hero(api, anonymousId=vera["anonymousId"]) == "vip-offer"  # the targeting works for her own device
-    return {"secret": secret.encode(), "server_key": server_key, "vera": vera}
+    return {"secret": secret, "server_key": server_key, "vera": vera}
 
 
 def test_an_attackers_claim_of_her_email_and_user_id_joins_nothing_and_reveals_nothing(

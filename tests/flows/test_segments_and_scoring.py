@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from infra.catalog import manifest
-from tests.conftest import START, Api
+from tests.conftest import START, Api, signed
 
 BROWSER = {
     "user-agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -188,9 +188,10 @@ def test_the_anonymous_history_counts_once_the_visitor_logs_in(cloud: Any, api: 
     assert phone != lea
     assert memberships(api, phone)["scores"][marketing["plan"]] == {"score": 5.0, "tier": "cold"}
 
-    # When she logs in on the phone (its history joins her profile), then reads a recipe on the laptop
+    # When she logs in on the phone (the site signs who she is; its history joins her profile), then reads a recipe
+    # on the laptop
     cloud.advance("1h")
-    send(api, "identify", {"anonymousId": "lea-phone", "traits": {"email": "lea@example.com"}})
+    send(api, "identify", signed(cloud, {"anonymousId": "lea-phone", "traits": {"email": "lea@example.com"}}))
     cloud.settle()
     assert api.admin("GET", "/v1/profiles?anonymousId=lea-phone").body["profileId"] == lea
     cloud.advance("1h")

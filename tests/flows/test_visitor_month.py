@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.conftest import Api
+from tests.conftest import Api, signed
 
 LAPTOP = {
     "user-agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -31,9 +31,12 @@ class Visitor:
     def __init__(self, api: Api) -> None:
         self.api = api
 
-    def send(self, device: str, kind: str, **message: Any) -> None:
+    def send(self, device: str, kind: str, cloud: Any = None, **message: Any) -> None:
+        """With `cloud`: the site signs who is logged in (`context.userHash`), as its back-end does at a login."""
         headers = LAPTOP if device == "laptop" else PHONE
         body = {"anonymousId": f"month-ana-{device}", **message}
+        if cloud is not None:
+            body = signed(cloud, body)
         reply = self.api.request("POST", f"/v1/{kind}", body, key=self.api.write_key, headers=headers)
         assert reply.status == 200, reply.body
 
@@ -76,7 +79,7 @@ def month(cloud: Any, api: Api) -> dict[str, Any]:
     ana.send("phone", "track", event="Product Added", properties={"product_id": "kettle", "price": 49.9})
     # Day 9, phone: she logs in with her email (her phone's history joins her profile) and buys the kettle
     cloud.advance("1d")
-    ana.send("phone", "identify", traits={"email": "month.ana@example.com"})
+    ana.send("phone", "identify", cloud, traits={"email": "month.ana@example.com"})
     cloud.advance("10m")
     ana.send("phone", "track", event="Order Completed", properties={"order_id": "o-1", "revenue": 49.9})
     cloud.settle()

@@ -44,6 +44,7 @@ def collected(kind: str, message_id: str, minutes: float = 0, **fields: Any) -> 
             "receivedAt": at,
             "sourceId": "site",
             "enrichment": BROWSER,
+            "trust": "verified",  # the site vouches for who its visitors are; claims: test_unit_identity_trust.py
             **fields,
         }
     )

@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from services.identity.adapters.dynamodb import DynamoProfiles
-from tests.conftest import START, Api, BusTap, Reply
+from tests.conftest import START, Api, BusTap, Reply, api_for
 
 BROWSER_AGENT = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4"
 
@@ -28,12 +28,20 @@ def cloud() -> Iterator[Any]:
 
 @pytest.fixture(scope="package")
 def api(cloud: Any) -> Api:
-    return Api(cloud.url, cloud.create_key("write", "test-site", "tests"), cloud.create_key("admin", "ops", "tests"))
+    return api_for(cloud)
 
 
 def visit(api: Api, kind: str, message: dict[str, Any]) -> Reply:
     """A message from a browser (a bot's user agent would be marked machine-made and not count as engagement)."""
     reply = api.request("POST", f"/v1/{kind}", message, key=api.write_key, headers={"user-agent": BROWSER_AGENT})
+    assert reply.status == 200, reply.body
+    return reply
+
+
+def signed_in(api: Api, kind: str, message: dict[str, Any]) -> Reply:
+    """A message whose identity the site vouches for (sent with its server key, from the browser's session): a
+    visitor signing in on another device joins their profile (a page's write key alone only claims it)."""
+    reply = api.request("POST", f"/v1/{kind}", message, key=api.server_key, headers={"user-agent": BROWSER_AGENT})
     assert reply.status == 200, reply.body
     return reply
 
