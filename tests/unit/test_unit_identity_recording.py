@@ -44,6 +44,7 @@ def collected(kind: str, message_id: str, minutes: float = 0, **fields: Any) -> 
             "receivedAt": at,
             "sourceId": "site",
             "enrichment": BROWSER,
+            "trust": "verified",  # a signed-in site: the graph rules (a claim's limits: test_unit_identity_trust)
             **fields,
         }
     )
