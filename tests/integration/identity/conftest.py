@@ -28,12 +28,20 @@ def cloud() -> Iterator[Any]:
 
 @pytest.fixture(scope="package")
 def api(cloud: Any) -> Api:
-    return Api(cloud.url, cloud.create_key("write", "test-site", "tests"), cloud.create_key("admin", "ops", "tests"))
+    return Api(
+        cloud.url,
+        cloud.create_key("write", "test-site", "tests"),
+        cloud.create_key("admin", "ops", "tests"),
+        cloud.create_key("server", "test-site", "tests' back-end"),
+    )
 
 
-def visit(api: Api, kind: str, message: dict[str, Any]) -> Reply:
-    """A message from a browser (a bot's user agent would be marked machine-made and not count as engagement)."""
-    reply = api.request("POST", f"/v1/{kind}", message, key=api.write_key, headers={"user-agent": BROWSER_AGENT})
+def visit(api: Api, kind: str, message: dict[str, Any], signed_in: bool = False) -> Reply:
+    """A message from a browser (a bot's user agent would be marked machine-made and not count as engagement);
+    `signed_in`: a login the site's back-end reports with its server key (a verified identity)."""
+    key, scheme = (api.server_key, "bearer") if signed_in else (api.write_key, "basic")
+    headers = {"user-agent": BROWSER_AGENT}
+    reply = api.request("POST", f"/v1/{kind}", message, key=key, scheme=scheme, headers=headers)
     assert reply.status == 200, reply.body
     return reply
 
