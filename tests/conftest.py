@@ -42,7 +42,7 @@ class Reply:
 class Api:
     """HTTP calls against the local gateway, as a front-end or a marketer's script would make them."""
 
-    def __init__(self, base_url: str, write_key: str, admin_key: str, server_key: str = "") -> None:
+    def __init__(self, base_url: str, write_key: str, admin_key: str, server_key: str | None = None) -> None:
         self.base_url = base_url
         self.write_key = write_key
         self.admin_key = admin_key
@@ -78,10 +78,11 @@ class Api:
         """A front-end sending one Segment-spec message with the write key: what it says about identity is a claim."""
         return self.request("POST", f"/v1/{kind}", message, key=self.write_key)
 
-    def server_send(self, kind: str, message: dict[str, Any]) -> Reply:
-        """A site's back-end (a Segment server library configured with a server key): its identity is verified."""
+    def backend(self, kind: str, message: dict[str, Any]) -> Reply:
+        """The site's back-end (after a login, a checkout) sending a message with its server key: what it says about
+        who the visitor is, is verified (docs/identity.md, "Trust"), so journeys may mail the address."""
         assert self.server_key, "this Api has no server key"
-        return self.request("POST", f"/v1/{kind}", message, key=self.server_key)
+        return self.request("POST", f"/v1/{kind}", message, key=self.server_key, scheme="bearer")
 
     def admin(self, method: str, path: str, body: Any = None) -> Reply:
         return self.request(method, path, body, key=self.admin_key, scheme="bearer")

@@ -1,4 +1,5 @@
-"""`cxm clock`, `replay`, `archive read` and `keys create`: operating the local cloud or a deployed stack."""
+"""`cxm clock`, `replay`, `archive read` and `keys create|identity-secret|settings`: operating the local cloud or a
+deployed stack."""
 
 from __future__ import annotations
 
@@ -55,6 +56,16 @@ def keys(args: argparse.Namespace) -> int:
         if not table_name:
             raise SystemExit(f"stack {args.stack} has no AccessTableName output: is it a CxM stack?")
     store = AccessKeys(boto3.resource("dynamodb").Table(table_name))
+    if args.action == "settings":
+        chosen = {"mail_claimed_addresses": args.mail_claimed_addresses, "double_opt_in": args.double_opt_in}
+        if all(value is None for value in chosen.values()):
+            current = store.source_settings(args.source)
+        else:
+            current = store.change_source_settings(
+                args.source, **{k: v == "yes" for k, v in chosen.items() if v is not None}
+            )
+        print(json.dumps({"sourceId": args.source, **current.to_json()}))
+        return 0
     if args.action == "identity-secret":
         secret = store.create_identity_secret(args.source)
         print(
@@ -151,9 +162,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     archive_parser.add_argument("--keys-table", help="with --bucket: the archive key ring table's name")
     archive_parser.set_defaults(run=archive)
     keys_parser = commands.add_parser(
-        "keys", help="create an API key, or a source's identity secret (signs userHash), in a deployed stack"
+        "keys",
+        help="create an API key, or a source's identity secret (signs userHash), or show/change a source's settings "
+        "(what its public pages may make the platform do), in a deployed stack",
     )
-    keys_parser.add_argument("action", choices=("create", "identity-secret"))
+    keys_parser.add_argument("action", choices=("create", "identity-secret", "settings"))
     where = keys_parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--stack", help="the CloudFormation stack name, e.g. cxm-prod")
     where.add_argument("--table", help="or the access table's name directly")
@@ -162,4 +175,14 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     keys_parser.add_argument("--source", required=True, help="what the key is for, e.g. website, shop-app, ops")
     keys_parser.add_argument("--name", default="", help="a label for people")
+    keys_parser.add_argument(
+        "--mail-claimed-addresses",
+        choices=("yes", "no"),
+        help="settings: journeys may email addresses this source's pages only claimed (default no)",
+    )
+    keys_parser.add_argument(
+        "--double-opt-in",
+        choices=("yes", "no"),
+        help="settings: email-marketing consent from this source's pages waits for a confirmation link (default yes)",
+    )
     keys_parser.set_defaults(run=keys)

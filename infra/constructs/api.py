@@ -111,8 +111,12 @@ class CxmHttpApi(Construct):
         for bound in routes:
             key = (bound.service, bound.function_name)
             if key not in self._integrations:
+                # One invoke permission per function (this API, any of its routes), not one per route: every route
+                # cost two resources and the root stack was at CloudFormation's 500 (decision 34).
                 self._integrations[key] = integrations.HttpLambdaIntegration(
-                    f"{pascal(bound.service)}{pascal(bound.function_name)}Integration", bound.function
+                    f"{pascal(bound.service)}{pascal(bound.function_name)}Integration",
+                    bound.function,
+                    scope_permission_to_route=False,
                 )
             self.api.add_routes(
                 path=bound.route.path,

@@ -184,7 +184,9 @@ class ServiceFunction(Construct):
             self._grant_table(service, table_name, access)
         for bucket_name, access in d.buckets.items():
             self._grant_bucket(bucket_name, access)
-        if d.routes:  # API functions check credentials in the platform's access table (see catalog.environment)
+        # API functions check credentials in the platform's access table; `reads_sources` functions read the
+        # sources' settings there (see catalog.environment)
+        if d.routes or d.reads_sources:
             self._grant_table(PLATFORM, "access", "read")
         if d.publishes:
             self._allow(["events:PutEvents"], [registry.bus_.event_bus_arn])

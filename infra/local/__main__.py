@@ -41,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     cloud = LocalCloud(port=args.port, host=args.host, follow_real_time=True, log_level=args.log_level).start()
     write_key = cloud.create_key("write", "demo-site", "demo write key", DEMO_WRITE_KEY if args.demo else None)
     admin_key = cloud.create_key("admin", "local", "local admin key", DEMO_ADMIN_KEY if args.demo else None)
+    if args.demo:
+        # The demo pages have no back-end to sign who a visitor is: let journeys mail what their forms claim
+        # (`cxm keys settings --mail-claimed-addresses yes` in a deployment; docs/identity.md, "Trust").
+        cloud.keys.change_source_settings("demo-site", mail_claimed_addresses=True)
     demo = load(cloud.url, admin_key, cloud.clock.now()) if args.demo else {}
     STATE_FILE.parent.mkdir(exist_ok=True)
     STATE_FILE.write_text(json.dumps({"url": cloud.url, "writeKey": write_key, "adminKey": admin_key}, indent=2))

@@ -1,4 +1,5 @@
-"""API credentials: write keys (send events for one source) and admin keys (everything), stored hashed."""
+"""API credentials: write keys (send events for one source) and admin keys (everything), stored hashed; each
+source's identity secret and settings."""
 
 from __future__ import annotations
 
@@ -42,6 +43,30 @@ class Principal:
         return self.role in ("server", "admin")
 
 
+@dataclass(frozen=True)
+class SourceSettings:
+    """What a source (a website, an app) lets the platform do with what its public pages only claim.
+
+    - `mail_claimed_addresses`: journeys may email an address this source supplied on a claim alone (a form the
+      site trusts, e.g. behind its own confirmation); default no: only confirmed addresses are mailed.
+    - `double_opt_in`: email-marketing consent this source grants on a claim is pending until the person follows
+      the confirmation link (default yes)."""
+
+    mail_claimed_addresses: bool = False
+    double_opt_in: bool = True
+
+    def to_json(self) -> dict[str, bool]:
+        return {"mailClaimedAddresses": self.mail_claimed_addresses, "doubleOptIn": self.double_opt_in}
+
+    @classmethod
+    def from_json(cls, raw: Any) -> SourceSettings:
+        raw = raw if isinstance(raw, dict) else {}
+        return cls(
+            mail_claimed_addresses=bool(raw.get("mailClaimedAddresses", False)),
+            double_opt_in=bool(raw.get("doubleOptIn", True)),
+        )
+
+
 def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -68,6 +93,7 @@ class AccessKeys:
         self._table = table
         self._cache: dict[str, tuple[float, Principal | None]] = {}
         self._secrets: dict[str, tuple[float, bytes | None]] = {}
+        self._sources: dict[str, tuple[float, SourceSettings]] = {}
 
     def lookup(self, key: str) -> Principal | None:
         digest = key_hash(key)
@@ -123,3 +149,57 @@ class AccessKeys:
         )
         self._secrets.pop(f"identity#{source_id}", None)
         return secret
+
+    def source_settings(self, source_id: str) -> SourceSettings:
+        """The source's settings (defaults when it has none), cached like keys."""
+        hit = self._sources.get(source_id)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        item = self._table.get_item(Key={"pk": f"SOURCE#{source_id}", "sk": "SETTINGS"}).get("Item")
+        found = SourceSettings.from_json(item)
+        self._sources[source_id] = (time.monotonic() + _CACHE_SECONDS, found)
+        return found
+
+    def change_source_settings(
+        self, source_id: str, *, mail_claimed_addresses: bool | None = None, double_opt_in: bool | None = None
+    ) -> SourceSettings:
+        """Set some of a source's settings (None keeps the current value); functions see it within a minute."""
+        current = self._read_source_settings(source_id)
+        chosen = SourceSettings(
+            mail_claimed_addresses=current.mail_claimed_addresses
+            if mail_claimed_addresses is None
+            else mail_claimed_addresses,
+            double_opt_in=current.double_opt_in if double_opt_in is None else double_opt_in,
+        )
+        self._table.put_item(
+            Item={
+                "pk": f"SOURCE#{source_id}",
+                "sk": "SETTINGS",
+                "sourceId": source_id,
+                **chosen.to_json(),
+                "changedAt": clock.iso(clock.now()),
+            }
+        )
+        self._sources.pop(source_id, None)
+        return chosen
+
+    def _read_source_settings(self, source_id: str) -> SourceSettings:
+        item = self._table.get_item(Key={"pk": f"SOURCE#{source_id}", "sk": "SETTINGS"}, ConsistentRead=True).get(
+            "Item"
+        )
+        return SourceSettings.from_json(item)
+
+
+_SOURCE_STORES: dict[str, AccessKeys] = {}
+
+
+def source_settings(source_id: str) -> SourceSettings:
+    """A source's settings, for a function declared `reads_sources` (its ACCESS_TABLE), cached per container."""
+    from services.common import settings
+    from services.common.manifest import ACCESS_TABLE_ENV
+
+    name = settings.setting(ACCESS_TABLE_ENV)
+    store = _SOURCE_STORES.get(name)
+    if store is None:
+        store = _SOURCE_STORES[name] = AccessKeys(settings.table(ACCESS_TABLE_ENV))
+    return store.source_settings(source_id)

@@ -107,6 +107,7 @@ class Function:
     runs_machines: tuple[str, ...] = ()
     sends_sms: bool = False  # sns:Publish to phone numbers
     invokes: tuple[str, ...] = ()  # "<service>.<function>" of internal APIs it calls
+    reads_sources: bool = False  # reads the sources' settings in the platform's access table (ACCESS_TABLE)
     secrets: tuple[str, ...] = ()  # names of PLATFORM secrets it may read
     # Optional configuration variables it reads (defaults live in the code); a deployment sets them with the CDK
     # context `functionSettings` ({"NAME": "value"}), the local cloud with LocalCloud(function_settings=...).

@@ -24,6 +24,8 @@ API_ROUTES = (
     Route("DELETE", "/v1/privacy/suppressions/{email}", "admin"),
     Route("GET", "/v1/privacy/unsubscribe", "public"),
     Route("POST", "/v1/privacy/unsubscribe", "public"),
+    Route("GET", "/v1/consent/confirm", "public"),
+    Route("POST", "/v1/consent/confirm", "public"),
     Route("GET", "/v1/identity/settings", "admin"),
     Route("PUT", "/v1/identity/settings", "admin"),
 )
@@ -43,7 +45,8 @@ MANIFEST = ServiceManifest(
             name="api",
             handler="services.identity.handlers.api.handler",
             description="Admin API over profiles (look up, search, patch, timeline, consent, merges, delete), "
-            "privacy (export, erasure, suppression, one-click unsubscribe) and identity settings.",
+            "privacy (export, erasure, suppression, one-click unsubscribe, double opt-in confirmation) and identity "
+            "settings.",
             routes=API_ROUTES,
             tables={"profiles": "write", "timeline": "write"},
             publishes=True,
@@ -73,6 +76,8 @@ MANIFEST = ServiceManifest(
             ),
             tables={"profiles": "write", "timeline": "write"},
             publishes=True,
+            reads_sources=True,  # a source's double opt-in setting
+            secrets=("link-signing",),  # signs the confirmation link of a double opt-in
         ),
         Function(
             name="on_update_requested",

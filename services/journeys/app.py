@@ -101,6 +101,10 @@ def configuration_set() -> str:
     return settings.setting(EMAIL_CONFIGURATION_SET_ENV, "")
 
 
+def public_api_url() -> str:
+    return settings.setting(PUBLIC_API_URL_ENV).rstrip("/")
+
+
 def link_signing() -> LinkSigning:
     """The public API's address and the platform's `link-signing` key: what a send signs its links with."""
     return LinkSigning(settings.setting(PUBLIC_API_URL_ENV).rstrip("/"), secrets.secret("link-signing"))

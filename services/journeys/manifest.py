@@ -151,6 +151,21 @@ MANIFEST = ServiceManifest(
             tables={"journeys": "write"},
         ),
         Function(
+            name="on_confirmation_requested",
+            handler="services.journeys.handlers.on_confirmation_requested.handler",
+            description="Sends the double opt-in confirmation email identity asks for (EmailConfirmationRequested), "
+            "at most once a day per address.",
+            subscriptions=(
+                Subscription(
+                    "confirmation-requested", detail_types=("EmailConfirmationRequested",), sources=("cxm.identity",)
+                ),
+            ),
+            tables={"journeys": "write"},
+            invokes=("identity.lookup",),
+            links_to_api=True,
+            sends_email=True,
+        ),
+        Function(
             name="privacy",
             handler="services.journeys.handlers.privacy.handler",
             description="Internal API (IAM-invoked by identity): a person's journey entries and messages, registered "
@@ -180,6 +195,7 @@ MANIFEST = ServiceManifest(
             invokes=("identity.lookup", "content.render"),
             secrets=("link-signing",),
             links_to_api=True,
+            reads_sources=True,  # whether a source lets claimed addresses be mailed
             sends_email=True,
             publishes=True,
             settings=(EMAIL_CAP_SETTING, EMAIL_RATE_SETTING),

@@ -52,7 +52,7 @@ def readers(cloud: Any, api: Api, scenario: dict[str, Any]) -> dict[str, dict[st
             "userId": name,
             "traits": {"email": EMAIL.format(name), "firstName": first_name},
         }
-        assert api.send("identify", identify).status == 200
+        assert api.backend("identify", identify).status == 200  # the sign-up, made by the brand's back-end
         assert api.send("track", brand.answers_event(questionnaire, anonymous_id, answers)).status == 200
         people[name] = {"anonymousId": anonymous_id, "key": key, "firstName": first_name}
     cloud.settle()

@@ -20,7 +20,7 @@ from services.common.contracts import envelope
 from services.common.contracts.registry import ActivityRecorded, SegmentEntered
 from services.events.adapters.archive import DynamoKeyRing, S3Archive
 from services.events.use_cases.archive import ReadReport, read
-from tests.conftest import START, Api, home_hero_slot, signed
+from tests.conftest import START, Api, home_hero_slot
 
 BROWSER = {
     "user-agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -55,14 +55,13 @@ class Person:
             *self.message_ids,
         }
 
-    def send(self, api: Api, device: str, kind: str, cloud: Any = None, **message: Any) -> None:
-        """A message from one of the person's browsers; with `cloud`, signed by the site (she is logged in)."""
+    def send(self, api: Api, device: str, kind: str, *, signed_in: bool = False, **message: Any) -> None:
+        """A message from the page (write key); `signed_in`: from the site's back-end after a login (server key)."""
         message_id = f"{self.name}-msg-{len(self.message_ids) + 1:02d}"
         self.message_ids.append(message_id)
         body = {"anonymousId": device, "messageId": message_id, **message}
-        if cloud is not None:
-            body = signed(cloud, body)
-        reply = api.request("POST", f"/v1/{kind}", body, key=api.write_key, headers=BROWSER)
+        key, scheme = (api.server_key, "bearer") if signed_in else (api.write_key, "basic")
+        reply = api.request("POST", f"/v1/{kind}", body, key=key, scheme=scheme, headers=BROWSER)
         assert reply.status == 200, reply.body
 
 
@@ -76,11 +75,16 @@ def live_a_little(cloud: Any, api: Api, person: Person) -> None:
     person.send(api, laptop, "page", properties={"path": "/recipes/risotto"})
     person.send(api, laptop, "track", event="Form Submitted", properties={"form": "newsletter"})
     person.send(
-        api, laptop, "identify", userId=person.user_id, traits={"email": person.email, "firstName": person.name}
+        api,
+        laptop,
+        "identify",
+        signed_in=True,
+        userId=person.user_id,
+        traits={"email": person.email, "firstName": person.name},
     )
     cloud.settle()
     person.send(api, phone, "page", properties={"path": "/recipes/curry"})
-    person.send(api, phone, "identify", cloud, userId=person.user_id, traits={"email": person.email})  # logs in
+    person.send(api, phone, "identify", signed_in=True, userId=person.user_id, traits={"email": person.email})
     person.send(api, phone, "track", event="Order Completed", properties={"orderId": person.order, "revenue": 42.5})
     cloud.settle()
     for device in person.devices:
@@ -258,6 +262,7 @@ def test_after_the_erasure_no_trace_of_the_person_is_left_anywhere(
     cloud.advance("8d")
     cloud.settle()
     assert all(eve.email not in json.dumps(m.destinations) for m in cloud.sent_emails())
+    assert any(bob.email in json.dumps(m.destinations) for m in cloud.sent_emails())  # the journey did mail others
     # The archive still holds her sealed records, but no key opens them any more
     mine, report = archived(cloud, eve)
     assert mine == [] and report.shredded >= len(eve.message_ids) and report.unreadable == 0

@@ -25,8 +25,10 @@ BROWSER = {
 CODE = re.compile(r"\b(?:CART|BONUS|THANKS)-[0-9A-Z]{6}\b")
 
 
-def send(api: Api, kind: str, message: dict[str, Any]) -> None:
-    reply = api.request("POST", f"/v1/{kind}", message, key=api.write_key, headers=BROWSER)
+def send(api: Api, kind: str, message: dict[str, Any], signed_in: bool = False) -> None:
+    """From the shop's pages (write key); `signed_in`: a login the shop's back-end reports (server key: verified)."""
+    key, scheme = (api.server_key, "bearer") if signed_in else (api.write_key, "basic")
+    reply = api.request("POST", f"/v1/{kind}", message, key=key, scheme=scheme, headers=BROWSER)
     assert reply.status == 200, reply.body
 
 
@@ -48,8 +50,9 @@ def shopper(cloud: Any, api: Api, name: str) -> dict[str, str]:
     """A signed-in shopper of the web shop: a device id, a user id and an email."""
     user = f"{name}-{uuid.uuid4().hex[:6]}"
     person = {"anonymousId": f"{user}-device", "userId": user, "email": f"{user}@shop.example", "name": name}
-    send(api, "identify", {"anonymousId": person["anonymousId"], "userId": user,
-                           "traits": {"email": person["email"], "firstName": name.title()}})  # fmt: skip
+    login = {"anonymousId": person["anonymousId"], "userId": user,
+             "traits": {"email": person["email"], "firstName": name.title()}}  # fmt: skip
+    send(api, "identify", login, signed_in=True)
     cloud.settle()
     return person
 

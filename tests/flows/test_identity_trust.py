@@ -6,11 +6,14 @@ a journey email her. Then the paths that do verify an identity: the site's back-
 
 from __future__ import annotations
 
+import html
+import re
 import uuid
 from typing import Any
 
 import pytest
 
+from services.common.access import AccessKeys
 from services.common.identity_proof import user_hash
 from tests.conftest import Api, identity_secret
 
@@ -156,3 +159,131 @@ def test_a_visitor_who_types_their_own_new_email_in_a_form_keeps_their_history(c
     assert person is not None and person["profileId"] == profile_of(api, anonymousId=device)["profileId"]  # type: ignore[index]
     assert person["traits"]["email"] == email
     assert [a["type"] for a in timeline(api, person["profileId"])].count("page") == 1
+
+
+# ---- addresses only claimed, and double opt-in (docs/identity.md, "Trust") -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def guide(api: Api) -> str:
+    """A journey that emails whoever asks for the guide, again each time they ask."""
+    journey = api.admin("POST", "/v1/journeys", {
+        "name": "Guide",
+        "entry": {"trigger": {"event": {"event": "Guide Requested"}}, "reentry": "whenNotInside"},
+        "start": "mail",
+        "nodes": [{"id": "mail", "type": "email", "subject": "Your guide, {{firstName}}", "html": "<p>Here</p>"}],
+    })  # fmt: skip
+    assert journey.status == 201, journey.body
+    assert api.admin("POST", f"/v1/journeys/{journey.body['journeyId']}/publish").status == 200
+    return str(journey.body["journeyId"])
+
+
+def mails_to(cloud: Any, address: str, since: int = 0) -> list[Any]:
+    return [m for m in cloud.sent_emails()[since:] if address in m.destinations["ToAddresses"]]
+
+
+def newsletter_form(api: Api, device: str, email: str, key: str | None = None) -> None:
+    """The everyday newsletter form: an email typed in a page and the box ticked, sent with a write key."""
+    consent = {"consent": {"categoryPreferences": {"newsletter": True}}}
+    send(api, "identify", {"anonymousId": device, "traits": {"email": email, "firstName": "Nia"}, "context": consent},
+         key=key)  # fmt: skip
+
+
+def confirmation_link(cloud: Any, message: Any) -> str:
+    (link,) = {u for u in re.findall(r'href="([^"]+)"', message.body) if "/v1/consent/confirm?" in u}
+    assert link.startswith(f"{cloud.url}/v1/consent/confirm?token=")
+    return html.unescape(link)
+
+
+def test_an_address_typed_in_a_form_gets_no_journey_email_until_its_owner_confirms_it(
+    cloud: Any, api: Api, guide: str
+) -> None:
+    device = f"nia-{uuid.uuid4().hex[:6]}"
+    email = f"{device}@example.net"
+    start = len(cloud.sent_emails())
+    # Given a visitor who subscribes in the newsletter form, twice, and asks for the guide
+    newsletter_form(api, device, email)
+    newsletter_form(api, device, email)
+    settle(cloud)
+    send(api, "track", {"anonymousId": device, "event": "Guide Requested"})
+    settle(cloud)
+    # Then the journey skipped its email (the address is only claimed), with the reason on record
+    person = profile_of(api, email=email)
+    assert person is not None and person["consent"].get("email_marketing") is None  # pending, not granted
+    exported = api.admin("POST", "/v1/privacy/export", {"email": email}).body
+    skips = [m for m in exported["journeys"]["messages"] if m["status"] == "skipped"]
+    assert [m["detail"]["reason"] for m in skips] == [
+        "unconfirmed address (only claimed on a public page; not confirmed)"
+    ]
+    # and one confirmation email arrived (two submissions, one email), with a signed link and nothing else to follow
+    (confirmation,) = mails_to(cloud, email, start)
+    assert confirmation.subject == "Please confirm your subscription"
+    link = confirmation_link(cloud, confirmation)
+    # When a mail scanner opens the link, nothing is confirmed (the page asks)
+    page = api.request("GET", link.removeprefix(cloud.url))
+    assert page.status == 200 and "<form" in page.body
+    settle(cloud)
+    assert profile_of(api, email=email)["consent"].get("email_marketing") is None  # type: ignore[index]
+    # When she presses the button
+    confirmed = api.request("POST", link.removeprefix(cloud.url))
+    assert confirmed.status == 200
+    settle(cloud)
+    # Then her consent is granted by double opt-in, and the next guide she asks for is emailed to her
+    consent = profile_of(api, email=email)["consent"]["email_marketing"]  # type: ignore[index]
+    assert (consent["granted"], consent["source"]) == (True, "double-opt-in")
+    send(api, "track", {"anonymousId": device, "event": "Guide Requested"})
+    settle(cloud)
+    assert [m.subject for m in mails_to(cloud, email, start)] == ["Please confirm your subscription", "Your guide, Nia"]
+    # and following the link again changes nothing and says the same
+    again = api.request("POST", link.removeprefix(cloud.url))
+    assert (again.status, again.body) == (confirmed.status, confirmed.body)
+
+
+def test_a_forged_or_foreign_confirmation_token_changes_nothing_and_reveals_nothing(
+    cloud: Any, api: Api, guide: str
+) -> None:
+    device = f"noa-{uuid.uuid4().hex[:6]}"
+    email = f"{device}@example.net"
+    start = len(cloud.sent_emails())
+    newsletter_form(api, device, email)
+    settle(cloud)
+    (confirmation,) = mails_to(cloud, email, start)
+    token = confirmation_link(cloud, confirmation).partition("token=")[2]
+    version, profile_id, issued, signature = token.split(".")
+    forged = [
+        f"{version}.{profile_id}.{issued}.{'A' * len(signature)}",  # a signature of their own
+        f"{version}.{profile_id}.{int(issued) + 60}.{signature}",  # a later issue time
+        f"{version}.{uuid.uuid4()}.{issued}.{signature}",  # another profile with this signature
+        "c1.nobody.1.AAAAAAAAAAAAAAAAAAAAAA",
+    ]
+    answers = {
+        (reply.status, reply.body) for reply in (api.request("POST", f"/v1/consent/confirm?token={t}") for t in forged)
+    }
+    settle(cloud)
+    assert len(answers) == 1 and profile_of(api, email=email)["consent"].get("email_marketing") is None  # type: ignore[index]
+    # the genuine token, by contrast, confirms, and its answer is the same page
+    genuine = api.request("POST", f"/v1/consent/confirm?token={token}")
+    settle(cloud)
+    assert {(genuine.status, genuine.body)} == answers
+    assert profile_of(api, email=email)["consent"]["email_marketing"]["granted"] is True  # type: ignore[index]
+
+
+def test_a_source_that_opted_in_mails_the_addresses_its_forms_claim(cloud: Any, api: Api, guide: str) -> None:
+    # Given a source whose form the site trusts (say it confirms addresses itself): `cxm keys settings --source
+    # partner-form --mail-claimed-addresses yes --double-opt-in no`
+    AccessKeys(cloud.keys._table).change_source_settings(
+        "partner-form", mail_claimed_addresses=True, double_opt_in=False
+    )
+    partner = cloud.create_key("write", "partner-form", "partner landing page")
+    device = f"pia-{uuid.uuid4().hex[:6]}"
+    email = f"{device}@example.net"
+    start = len(cloud.sent_emails())
+    # When a visitor subscribes there and asks for the guide
+    newsletter_form(api, device, email, key=partner)
+    settle(cloud)
+    send(api, "track", {"anonymousId": device, "event": "Guide Requested"}, key=partner)
+    settle(cloud)
+    # Then the guide goes at once, no confirmation is asked, and her consent is the form's
+    assert [m.subject for m in mails_to(cloud, email, start)] == ["Your guide, Nia"]
+    consent = profile_of(api, email=email)["consent"]["email_marketing"]  # type: ignore[index]
+    assert (consent["granted"], consent["source"]) == (True, "event:partner-form")

@@ -153,7 +153,7 @@ def flow(cloud: Any, api: Api) -> tuple[list[str], Api]:
                 "traits": {"email": email, "firstName": name},
                 "context": {"ip": IPV4},
             }
-            assert api.send("identify", identify).status == 200
+            assert api.backend("identify", identify).status == 200  # signed in: the site's back-end
         batch = [
             {"type": "page", "anonymousId": "ana-laptop", "properties": {"path": p}, "context": {"ip": IPV6}}
             for p in ("/recipes/pancakes", "/recipes/risotto")

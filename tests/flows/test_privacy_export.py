@@ -59,7 +59,7 @@ def ana(cloud: Any, api: Api, marketing: dict[str, str]) -> dict[str, Any]:
     visitor = {"anonymousId": "export-ana-browser"}
     send(api, "page", {**visitor, "properties": {"path": "/inspiration/spring"}})
     identify = {**visitor, "userId": "export-ana", "traits": {"email": "export.ana@example.com", "firstName": "Ana"}}
-    send(api, "identify", identify)
+    assert api.backend("identify", identify).status == 200  # her account, created by the site's back-end
     cloud.settle()
     for path in ("/recipes/pancakes", "/recipes/risotto"):
         send(api, "page", {**visitor, "properties": {"path": path}})

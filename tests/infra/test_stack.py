@@ -457,7 +457,7 @@ def test_only_declared_tables_and_publishers(t: T) -> None:
     for manifest, function in all_functions():
         statements = t.statements(t.function(manifest.name, function.name)[0])
         expected = {f"{manifest.name}/{name}": access for name, access in function.tables.items()}
-        if function.routes:
+        if function.routes or function.reads_sources:  # API keys; the sources' settings
             expected[f"{PLATFORM.name}/access"] = "read"
         for cxm, table_id in tables.items():
             actions = actions_on(statements, table_id)

@@ -49,9 +49,9 @@ def page(anonymous_id: str, message_id: str, **fields: Any) -> Any:
                 "timestamp": NOW,
                 "receivedAt": NOW,
                 "sourceId": "site",
+                "trust": "verified",  # a signed-in site (a claim's limits: test_unit_identity_trust)
                 "anonymousId": anonymous_id,
                 "properties": {"path": "/recipes/x"},
-                "trust": "verified",  # the site vouches for its visitors (claims: test_unit_identity_trust.py)
                 **fields,
             }
         )

@@ -44,7 +44,7 @@ def collected(kind: str, message_id: str, minutes: float = 0, **fields: Any) -> 
             "receivedAt": at,
             "sourceId": "site",
             "enrichment": BROWSER,
-            "trust": "verified",  # the site vouches for who its visitors are; claims: test_unit_identity_trust.py
+            "trust": "verified",  # a signed-in site: the graph rules (a claim's limits: test_unit_identity_trust)
             **fields,
         }
     )

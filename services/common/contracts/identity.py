@@ -78,6 +78,19 @@ class ConsentChanged(Contract):
     source: str
 
 
+class EmailConfirmationRequested(Contract):
+    SOURCE = IDENTITY
+    DETAIL_TYPE = "EmailConfirmationRequested"
+    DESCRIPTION = (
+        "A public source granted email-marketing consent on a claim (double opt-in): the consent is pending until "
+        "the person follows the link in a confirmation email, which journeys (the owner of sends) sends to the "
+        "profile's address. The token is signed for that address; it goes in `/v1/consent/confirm?token=`."
+    )
+    profile_id: str = Field(alias="profileId")
+    token: str = Field(description="The signed confirmation token (names the profile, no personal data).")
+    source: str = Field(description="The source (sourceId) whose page collected the consent.")
+
+
 class ProfileErased(Contract):
     SOURCE = IDENTITY
     DETAIL_TYPE = "ProfileErased"

@@ -169,3 +169,45 @@ def as_purpose(name: str) -> Purpose:
     if found is None:
         raise ValueError(f"unknown consent purpose {name!r}; use one of {', '.join(PURPOSES)}")
     return cast(Purpose, found)
+
+
+# ---- double opt-in -------------------------------------------------------------------------------------------
+
+# A confirmation token names the profile and when it was issued, and is signed over the address it was sent to:
+# `c1.<profileId>.<issued, epoch seconds>.<signature>`. An address changed since, a forged or an old token confirms
+# nothing. Its own label, so neither an unsubscribe nor a tracking token can be replayed as a confirmation.
+_CONFIRM_LABEL = b"cxm/confirm/v1\x1f"
+_CONFIRM_VERSION = "c1"
+CONFIRMATION_MAX_AGE_SECONDS = 7 * 86400
+DOUBLE_OPT_IN = "double-opt-in"  # the source of a consent a person confirmed from the link
+
+
+def _confirm_signature(profile_id: str, issued: int, email: str, key: bytes) -> str:
+    message = _CONFIRM_LABEL + f"{profile_id}\x1f{issued}\x1f{email}".encode()
+    return _b64(hmac.new(key, message, hashlib.sha256).digest()[:16])
+
+
+def confirmation_token(profile_id: str, email: str, issued: int, key: bytes) -> str:
+    """The token of a confirmation link for `email` (normalised), issued at `issued` (epoch seconds)."""
+    if not key:
+        raise ValueError("an empty signing key")
+    return f"{_CONFIRM_VERSION}.{profile_id}.{issued}.{_confirm_signature(profile_id, issued, email, key)}"
+
+
+def confirmation_profile(token: str) -> str | None:
+    """The profile a confirmation token names (unverified: check it with `confirmation_valid`), or None."""
+    parts = token.strip().split(".")
+    if len(parts) != 4 or parts[0] != _CONFIRM_VERSION or not parts[1] or len(parts[1]) > 100:
+        return None
+    return parts[1] if parts[2].isdigit() and len(parts[2]) <= 12 else None
+
+
+def confirmation_valid(token: str, profile_id: str, email: str, key: bytes, now: int) -> bool:
+    """Whether the token was signed by us for this profile and address, and is at most a week old."""
+    parts = token.strip().split(".")
+    if len(parts) != 4 or parts[0] != _CONFIRM_VERSION or parts[1] != profile_id or not parts[2].isdigit():
+        return False
+    issued = int(parts[2])
+    if not key or not -300 <= now - issued <= CONFIRMATION_MAX_AGE_SECONDS:  # 5 minutes of clock skew
+        return False
+    return hmac.compare_digest(_confirm_signature(profile_id, issued, email, key), parts[3])

@@ -53,6 +53,11 @@ class Profile:
     merged_from: tuple[str, ...] = ()
     version: int = 0
     imported_by: str | None = None  # the last import job that wrote it (a redelivered chunk recognises its work)
+    # Addresses only *claimed* by a public source (address → the source): nobody confirmed them yet (docs/identity.md,
+    # "Trust"). An address not listed is confirmed (a verified event, an admin, an import, a link in our email).
+    unconfirmed: Mapping[str, str] = field(default_factory=dict)
+    # Consent waiting for the person's confirmation (double opt-in): purpose → {"at", "source", "email"}
+    pending: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def known(self) -> bool:
@@ -61,6 +66,9 @@ class Profile:
     @property
     def emails(self) -> list[str]:
         return [i.partition(":")[2] for i in self.identities if i.startswith("email:")]
+
+    def email_confirmed(self, address: str) -> bool:
+        return address not in self.unconfirmed
 
     def with_identities(self, ids: Iterable[Identifier]) -> Profile:
         added = [k for k in dict.fromkeys(identity_key(i) for i in ids) if k not in self.identities]
@@ -81,6 +89,10 @@ class Profile:
             out["mergeId"] = self.merge_id
         if self.imported_by:
             out["importedBy"] = self.imported_by
+        if self.unconfirmed:
+            out["unconfirmed"] = dict(self.unconfirmed)
+        if self.pending:
+            out["pending"] = {p: dict(v) for p, v in self.pending.items()}
         return out
 
     @classmethod
@@ -96,6 +108,12 @@ class Profile:
             merged_from=tuple(str(p) for p in raw.get("mergedFrom") or ()),
             version=int(raw.get("version") or 0),
             imported_by=raw.get("importedBy") or None,
+            unconfirmed={str(k): str(v) for k, v in (raw.get("unconfirmed") or {}).items()},
+            pending={
+                str(p): {str(k): str(v) for k, v in d.items()}
+                for p, d in (raw.get("pending") or {}).items()
+                if isinstance(d, Mapping)
+            },
         )
 
 
@@ -112,7 +130,21 @@ def fold_profile(survivor: Profile, folded: Profile) -> Profile:
         traits=merge_traits(survivor.traits, folded.traits),
         consent=merge_consent(survivor.consent, folded.consent),
         merged_from=merged_from,
+        unconfirmed={**folded.unconfirmed, **survivor.unconfirmed},
+        pending=_merge_pending(survivor.pending, folded.pending),
     )
+
+
+def _merge_pending(
+    a: Mapping[str, Mapping[str, str]], b: Mapping[str, Mapping[str, str]]
+) -> dict[str, Mapping[str, str]]:
+    """Per purpose the most recent request (ties: any fixed order), so folding is order-independent."""
+    out = dict(a)
+    for purpose, request in b.items():
+        old = out.get(purpose)
+        if old is None or (request.get("at", ""), sorted(request.items())) > (old.get("at", ""), sorted(old.items())):
+            out[purpose] = request
+    return out
 
 
 @dataclass(frozen=True)
@@ -269,6 +301,8 @@ def unfold_profile(now: Profile, log: MergeLog) -> Profile:
         merged_from=tuple(p for p in now.merged_from if p not in leaving_profiles),
         traits=unmerge_traits(now.traits, log.traits_before, log.traits_after),
         consent=unmerge_consent(now.consent, log.consent_before, log.consent_after),
+        unconfirmed={e: s for e, s in now.unconfirmed.items() if f"email:{e}" not in leaving_ids},
+        pending={p: r for p, r in now.pending.items() if log.folded.pending.get(p) != r},
     )
 
 

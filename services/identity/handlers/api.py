@@ -307,6 +307,27 @@ def unsubscribe(token: Annotated[str, Query(min_length=10, max_length=300)]) -> 
     return _page("Unsubscribed", "<p>You will not receive these emails any more.</p>")
 
 
+@app.get(
+    "/v1/consent/confirm", summary="The confirmation page of a double opt-in email (asks to confirm)", tags=["privacy"]
+)
+def confirm_page(token: Annotated[str, Query(min_length=10, max_length=300)]) -> Response[str]:
+    # A GET never confirms: mail scanners follow links, and a scanner's visit is nobody's consent.
+    return _page(
+        "Confirm your subscription",
+        '<form method="post"><p>Confirm that you want to receive our emails at this address?</p>'
+        '<button type="submit">Yes, subscribe me</button></form>',
+    )
+
+
+@app.post(
+    "/v1/consent/confirm", summary="Confirm a double opt-in (the button of the confirmation page)", tags=["privacy"]
+)
+def confirm(token: Annotated[str, Query(min_length=10, max_length=300)]) -> Response[str]:
+    # The same answer for a valid, used, expired or forged token: a link reveals nothing about anyone.
+    privacy.confirm_email(deps.profiles(), deps.publisher(), token, deps.signing_key())
+    return _page("Thank you", "<p>If this link was still valid, your subscription is now confirmed.</p>")
+
+
 # ---- settings --------------------------------------------------------------------------------------------------
 
 

@@ -254,8 +254,13 @@ def _apply(
         for p, d in consent.items()
         if p not in profile.consent or profile.consent[p].granted != d.granted or (ours and d.source == source)
     }
+    imported = {contact.email for contact in contacts}  # an admin's import confirms its addresses
     updated = replace(
-        profile.with_identities(_identifiers(contacts)), traits=traits, consent=consent, imported_by=source
+        profile.with_identities(_identifiers(contacts)),
+        traits=traits,
+        consent=consent,
+        imported_by=source,
+        unconfirmed={e: s for e, s in profile.unconfirmed.items() if e not in imported},
     )
     return updated, trait_changes, consent_changes
 
@@ -280,7 +285,9 @@ def _update(
         same_values = trait_values(updated.traits) == trait_values(current.traits) and granted(
             updated.consent
         ) == granted(current.consent)
-        if same_values and updated.identities == current.identities:  # nothing to write (not even newer stamps)
+        if (  # nothing to write (not even newer stamps)
+            same_values and updated.identities == current.identities and updated.unconfirmed == current.unconfirmed
+        ):
             if not trait_changes and not consent_changes:
                 return "unchanged"  # a re-import of the same file writes and announces nothing
             _announce(out, profile_id, trait_changes, consent_changes)  # this import's own values, again

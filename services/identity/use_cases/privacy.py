@@ -13,7 +13,13 @@ from services.common.dynamo import expires_at
 from services.common.ids import new_id
 from services.identity.domain import computed as computed_traits
 from services.identity.domain.computed import Computed
-from services.identity.domain.consent import as_purpose, verify_unsubscribe_token
+from services.identity.domain.consent import (
+    DOUBLE_OPT_IN,
+    as_purpose,
+    confirmation_profile,
+    confirmation_valid,
+    verify_unsubscribe_token,
+)
 from services.identity.domain.records import Entry, identity_of
 from services.identity.domain.suppression import feedback
 from services.identity.ports import ExportPart, Profiles, ProfileStore, Suppressions, Timeline
@@ -64,6 +70,42 @@ def unsubscribe(store: Profiles, publisher: Publisher, token: str, key: bytes) -
         set_consent(store, publisher, profile_id, {"email_marketing": False}, "unsubscribe")
     except ProfileNotFound:
         return
+
+
+def confirm_email(store: Profiles, publisher: Publisher, token: str, key: bytes) -> bool:
+    """Double opt-in: a valid confirmation link grants the pending email-marketing consent (source
+    "double-opt-in") and confirms the address it was sent to. A forged, expired or used token, or one for an
+    address the profile no longer waits on, changes nothing; callers answer the same either way."""
+    named = confirmation_profile(token)
+    if named is None:
+        return False
+    try:
+        survivor = resolve_profile_id(named, store)
+    except ProfileNotFound:
+        return False
+    profile = store.profile(survivor, consistent=True)
+    request = profile.pending.get("email_marketing") if profile else None
+    now = clock.now()
+    if not request or not confirmation_valid(token, named, request.get("email", ""), key, int(now.timestamp())):
+        return False
+    _, changes = update_profile(
+        store,
+        survivor,
+        consent={"email_marketing": True},
+        consent_source=DOUBLE_OPT_IN,
+        consent_at=clock.iso(now),
+        confirm_emails=[request["email"]],
+    )
+    out = Outbox(new_id())
+    for purpose, decision in sorted(changes.items()):
+        out.add(
+            ConsentChanged(
+                profileId=survivor, purpose=as_purpose(purpose), granted=decision.granted, source=decision.source
+            ),
+            purpose,
+        )
+    out.publish(publisher)
+    return True
 
 
 def record_email_feedback(store: Suppressions, detail_type: str, detail: Mapping[str, Any]) -> list[str]:

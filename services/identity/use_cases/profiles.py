@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 from services.common import clock
 from services.common.bus import Publisher
@@ -12,6 +12,7 @@ from services.common.contracts import Envelope, envelope
 from services.common.contracts.identity import ConsentChanged, ProfileUpdated
 from services.common.contracts.journeys import ProfileUpdateRequested
 from services.identity.domain.consent import Decision, apply_consent, as_purpose
+from services.identity.domain.profiles import normalise_email
 from services.identity.domain.traits import apply_traits, remove_traits, trait_values
 from services.identity.ports import History, Profiles
 from services.identity.use_cases.reads import profile_view, resolve_profile_id
@@ -28,8 +29,15 @@ def update_profile(
     consent: Mapping[str, bool] | None = None,
     consent_source: str = "",
     consent_at: str | None = None,
+    claimed_emails: Mapping[str, str] | None = None,
+    confirm_emails: Collection[str] | Literal["all"] = (),
+    pending: Mapping[str, Mapping[str, str]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Decision]]:
-    """Apply trait and consent changes to the durable profile (optimistic, retried); returns what changed."""
+    """Apply trait and consent changes to the durable profile (optimistic, retried); returns what changed.
+
+    `claimed_emails` (address → source) are addresses a public source only claimed; `confirm_emails` addresses
+    someone confirmed ("all": every address of the profile, a link in our email was followed); `pending` consent
+    waits for a confirmation (double opt-in). A decision on a purpose ends its pending request."""
     for _ in attempts(lambda: Conflict(f"profile {profile_id} kept changing")):
         profile = store.profile(profile_id, consistent=True)
         if profile is None:
@@ -41,23 +49,51 @@ def update_profile(
         new_consent, consent_changed = apply_consent(
             profile.consent, consent or {}, consent_at or traits_at, consent_source
         )
-        if new_traits == dict(profile.traits) and new_consent == dict(profile.consent):
+        unconfirmed = email_status(profile.unconfirmed, claimed_emails or {}, confirm_emails)
+        new_pending = {p: r for p, r in profile.pending.items() if p not in (consent or {})}
+        new_pending.update(pending or {})
+        if (
+            new_traits == dict(profile.traits)
+            and new_consent == dict(profile.consent)
+            and unconfirmed == dict(profile.unconfirmed)
+            and new_pending == dict(profile.pending)
+        ):
             return {}, {}
-        updated = replace(profile, traits=new_traits, consent=new_consent, version=profile.version + 1)
+        updated = replace(
+            profile,
+            traits=new_traits,
+            consent=new_consent,
+            unconfirmed=unconfirmed,
+            pending=new_pending,
+            version=profile.version + 1,
+        )
         if store.save_profile(updated):
             break
     return changed, consent_changed
 
 
+def email_status(
+    unconfirmed: Mapping[str, str], claimed: Mapping[str, str], confirmed: Collection[str] | Literal["all"]
+) -> dict[str, str]:
+    """The addresses still only claimed: newly claimed ones join (a confirmed address stays confirmed: callers
+    claim only addresses new to the profile), confirmed ones leave."""
+    if confirmed == "all":
+        return {}
+    out = {**claimed, **unconfirmed}
+    return {e: s for e, s in out.items() if e not in confirmed}
+
+
 def patch_traits(store: History, publisher: Publisher, profile_id: str, traits: Mapping[str, Any]) -> dict[str, Any]:
     """An admin's trait changes (a `None` value removes the trait), set now: the profile after, and what changed."""
     survivor = resolve_profile_id(profile_id, store)
+    email = traits.get("email")
     changed, _ = update_profile(
         store,
         survivor,
         traits={k: v for k, v in traits.items() if v is not None},
         traits_at=clock.iso(clock.now()),
         remove=[k for k, v in traits.items() if v is None],
+        confirm_emails=[normalise_email(email)] if isinstance(email, str) else (),  # an admin's word is verified
     )
     if changed:
         publisher.publish([envelope(ProfileUpdated(profileId=survivor, changed=changed))])

@@ -198,8 +198,17 @@ def merge_history(profile_id: str, store: History) -> dict[str, Any]:
     }
 
 
+def contact_address(profile: Profile) -> str | None:
+    """The address a sender mails (normalised): the `email` trait, else the first email identity."""
+    email = trait_values(profile.traits).get("email")
+    if isinstance(email, str) and email:
+        return normalise_email(email)
+    return profile.emails[0] if profile.emails else None
+
+
 def contact(profile_id: str, store: Contacts) -> dict[str, Any]:
-    """What a sender needs: the address as given, first name, traits, suppression and consent."""
+    """What a sender needs: the address as given, whether someone confirmed it (else the source that only claimed
+    it), first name, traits, suppression and consent (a pending double opt-in is not consent: null)."""
     survivor = resolve_profile_id(profile_id, store)
     profile = store.profile(survivor)
     if profile is None:
@@ -208,11 +217,15 @@ def contact(profile_id: str, store: Contacts) -> dict[str, Any]:
     email = traits.get("email") if isinstance(traits.get("email"), str) else None
     addresses = [normalise_email(email)] if email else profile.emails
     suppressed = store.suppressions(addresses) if addresses else {}
+    address = contact_address(profile)
     return {
         "profileId": survivor,
         "email": email,
+        "emailConfirmed": address is None or profile.email_confirmed(address),
+        "emailSource": profile.unconfirmed.get(address) if address else None,
         "firstName": traits.get("firstName"),
         "traits": traits,
         "suppressed": bool(suppressed),
         "consent": granted(profile.consent),
+        "pendingConsent": sorted(profile.pending),
     }

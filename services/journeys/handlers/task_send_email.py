@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.common import observability
+from services.common.access import source_settings
 from services.journeys import app
 from services.journeys.use_cases.sending import send_journey_email
 
@@ -32,4 +33,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         app.delivery_settings("email"),
         journey.get("status", "archived"),
         app.renderer(),
+        source_settings,
     )

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
 from services.common import clock
+from services.common.access import SourceSettings
 from services.common.bus import Publisher
 from services.common.contracts import envelope
 from services.common.contracts.journeys import MessageFailed, MessageSent
@@ -79,9 +80,16 @@ def template_data(contact: dict[str, Any]) -> dict[str, Any]:
     return traits
 
 
-def message_blocked(contact: dict[str, Any], channel: str, transactional: bool) -> str | None:
+UNCONFIRMED = "unconfirmed address (only claimed on a public page; not confirmed)"
+
+
+def message_blocked(
+    contact: dict[str, Any], channel: str, transactional: bool, mail_claimed: bool = False
+) -> str | None:
     """Why a message must not go to this contact, or None. Unknown consent counts as not refused (opt-out
-    marketing for known customers; sites that need opt-in record consent first)."""
+    marketing for known customers; sites that need opt-in record consent first). An address a public page only
+    claimed (identity's `emailConfirmed: false`) is mailed only when its source opted in (`mail_claimed`), for
+    transactional messages too: a claim alone never triggers mail to someone (DESIGN §9)."""
     if not contact.get("profileId"):
         return "profile not found (erased?)"
     if channel == "email":
@@ -89,6 +97,8 @@ def message_blocked(contact: dict[str, Any], channel: str, transactional: bool) 
             return "no email address"
         if contact.get("suppressed"):
             return "address suppressed (bounce or complaint)"
+        if contact.get("emailConfirmed") is False and not mail_claimed:
+            return UNCONFIRMED
     if transactional:
         return None
     consent = contact.get("consent") or {}
@@ -100,6 +110,14 @@ def message_blocked(contact: dict[str, Any], channel: str, transactional: bool) 
     if channel == "sms" and (contact.get("traits") or {}).get("smsOptIn") is not True:
         return "no SMS opt-in (trait smsOptIn)"
     return None
+
+
+def mails_claimed(contact: dict[str, Any], sources: Callable[[str], SourceSettings] | None) -> bool:
+    """Whether the source that supplied a claimed-only address lets journeys mail it (read only when it matters)."""
+    source = contact.get("emailSource")
+    if contact.get("emailConfirmed") is not False or not isinstance(source, str) or sources is None:
+        return False
+    return sources(source).mail_claimed_addresses
 
 
 def delivery_verdict(
@@ -327,6 +345,7 @@ def send_journey_email(
     rules: dict[str, str],
     journey_status: str,
     renderer: Renderer | None = None,
+    sources: Callable[[str], SourceSettings] | None = None,
 ) -> dict[str, Any]:
     """The email node. The dedupe key (execution + node + this visit) makes a retried task never send twice.
 
@@ -360,7 +379,7 @@ def send_journey_email(
         branch = "failed" if earlier.get("status") == "failed" else "ok"
         return {**answer(node_id, branch), "status": "duplicate", "dedupeKey": dedupe_key}
     contact = directory.contact(profile_id)
-    reason = message_blocked(contact, "email", node.transactional)
+    reason = message_blocked(contact, "email", node.transactional, mails_claimed(contact, sources))
     if reason is None:
         verdict = delivery_verdict(
             repo, profile_id, "email", rules, definition, contact.get("traits") or {}, node.transactional, now

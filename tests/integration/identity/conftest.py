@@ -31,17 +31,12 @@ def api(cloud: Any) -> Api:
     return api_for(cloud)
 
 
-def visit(api: Api, kind: str, message: dict[str, Any]) -> Reply:
-    """A message from a browser (a bot's user agent would be marked machine-made and not count as engagement)."""
-    reply = api.request("POST", f"/v1/{kind}", message, key=api.write_key, headers={"user-agent": BROWSER_AGENT})
-    assert reply.status == 200, reply.body
-    return reply
-
-
-def signed_in(api: Api, kind: str, message: dict[str, Any]) -> Reply:
-    """A message whose identity the site vouches for (sent with its server key, from the browser's session): a
-    visitor signing in on another device joins their profile (a page's write key alone only claims it)."""
-    reply = api.request("POST", f"/v1/{kind}", message, key=api.server_key, headers={"user-agent": BROWSER_AGENT})
+def visit(api: Api, kind: str, message: dict[str, Any], signed_in: bool = False) -> Reply:
+    """A message from a browser (a bot's user agent would be marked machine-made and not count as engagement);
+    `signed_in`: a login the site's back-end reports with its server key (a verified identity)."""
+    key, scheme = (api.server_key, "bearer") if signed_in else (api.write_key, "basic")
+    headers = {"user-agent": BROWSER_AGENT}
+    reply = api.request("POST", f"/v1/{kind}", message, key=key, scheme=scheme, headers=headers)
     assert reply.status == 200, reply.body
     return reply
 

@@ -32,8 +32,8 @@ def collected(message_id: str, anonymous_id: str, kind: str = "page", **fields: 
             "receivedAt": START,
             "sourceId": "site",
             "enrichment": BROWSER,
+            "trust": "verified",  # a signed-in site: logins join devices (a claim's limits: test_identity_trust)
             **({"properties": {"path": "/recipes/x"}} if kind == "page" else {}),
-            "trust": "verified",  # the site vouches for its visitors (claims: tests/flows/test_identity_trust.py)
             **fields,
         }
     )

@@ -12,7 +12,7 @@ import boto3
 
 from services.common.manifest import invoke_env
 from tests.conftest import Api
-from tests.integration.identity.conftest import Tap, signed_in, visit
+from tests.integration.identity.conftest import Tap, visit
 
 PROBLEM = "application/problem+json"
 
@@ -120,7 +120,7 @@ def test_export_then_erasure_of_a_person_with_a_merged_history(cloud: Any, api: 
     visit(
         api, "identify", {"anonymousId": "erase-laptop", "userId": "erase-eve", "traits": {"email": "eve@example.com"}}
     )
-    signed_in(api, "identify", {"anonymousId": "erase-phone", "userId": "erase-eve"})
+    visit(api, "identify", {"anonymousId": "erase-phone", "userId": "erase-eve"}, signed_in=True)  # she logs in
     cloud.settle()
     document = api.admin("POST", "/v1/privacy/export", {"email": "eve@example.com"})
     assert document.status == 200, document.body

@@ -33,9 +33,9 @@ def cloud() -> Iterator[Any]:
 
 
 def customer(cloud: Any, api: Api, name: str) -> str:
-    """A known customer with an email address; returns the profile id."""
+    """A known customer with an email address (the shop's back-end identifies them: verified); the profile id."""
     user = f"{name}-{uuid.uuid4().hex[:6]}"
-    sent = api.server_send("identify", {"userId": user, "traits": {"email": f"{user}@example.com", "firstName": name}})
+    sent = api.backend("identify", {"userId": user, "traits": {"email": f"{user}@example.com", "firstName": name}})
     assert sent.status == 200
     cloud.settle()
     return str(api.admin("GET", f"/v1/profiles?userId={user}").body["profileId"])
@@ -322,10 +322,7 @@ def test_a_goal_event_ends_a_run_in_the_middle_of_a_wait(cloud: Any, api: Api) -
     user = api.admin("GET", f"/v1/profiles/{ivy}").body["traits"]["email"].split("@")[0]
 
     # When she buys on day one (the shop's back-end reports it: no browser, still a purchase)
-    assert (
-        api.server_send("track", {"userId": user, "event": "Order Completed", "properties": {"total": 20}}).status
-        == 200
-    )
+    assert api.backend("track", {"userId": user, "event": "Order Completed", "properties": {"total": 20}}).status == 200
     settle_time(cloud, "3d")
 
     # Then her run stopped as a conversion and the reminder never went out
@@ -392,15 +389,13 @@ def test_an_event_no_journey_mentions_costs_no_read_and_one_that_matters_one_que
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", watched)
 
     # When Kai reads the newsletter (no journey mentions it)
-    assert api.server_send("track", {"userId": user, "event": "Newsletter Viewed"}).status == 200
+    assert api.backend("track", {"userId": user, "event": "Newsletter Viewed"}).status == 200
     cloud.settle()
     # Then journeys read nothing
     assert reads == []
 
     # When Kai buys (a goal of a live journey)
-    assert (
-        api.server_send("track", {"userId": user, "event": "Order Completed", "properties": {"total": 5}}).status == 200
-    )
+    assert api.backend("track", {"userId": user, "event": "Order Completed", "properties": {"total": 5}}).status == 200
     cloud.settle()
     # Then journeys made one query: Kai's live runs (none)
     assert reads == ["Query"]
@@ -507,7 +502,7 @@ def test_a_yearly_date_greets_on_every_anniversary(cloud: Any, api: Api) -> None
     # When Ned tells us his birthday (ten days from now, in 1990)
     user = f"ned-{uuid.uuid4().hex[:6]}"
     traits = {"email": f"{user}@example.com", "firstName": "Ned", "birthday": birthday.isoformat()}
-    assert api.server_send("identify", {"userId": user, "traits": traits}).status == 200
+    assert api.backend("identify", {"userId": user, "traits": traits}).status == 200
     settle_time(cloud, "9d")
     ned = str(api.admin("GET", f"/v1/profiles?userId={user}").body["profileId"])
     assert emails_to(cloud, ned, api) == []
@@ -546,14 +541,14 @@ def test_leaving_a_segment_the_journey_names_ends_the_run_at_once(cloud: Any, ap
     )
     user = f"pia-{uuid.uuid4().hex[:6]}"
     traits = {"email": f"{user}@example.com", "firstName": "Pia", "plan": "pro"}
-    assert api.server_send("identify", {"userId": user, "traits": traits}).status == 200
+    assert api.backend("identify", {"userId": user, "traits": traits}).status == 200
     cloud.settle()
     pia = str(api.admin("GET", f"/v1/profiles?userId={user}").body["profileId"])
     enrol(api, created["journeyId"], pia)
     settle_time(cloud, "1d")
 
     # When she downgrades (and so leaves the segment)
-    assert api.server_send("identify", {"userId": user, "traits": {"plan": "free"}}).status == 200
+    assert api.backend("identify", {"userId": user, "traits": {"plan": "free"}}).status == 200
     settle_time(cloud, "5d")
 
     # Then her run ended where it was, with the reason, and the email never went out
