@@ -10,7 +10,10 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.logging import correlation_paths
 
 from services.common import observability, settings
@@ -61,6 +64,10 @@ def resolver(title: str) -> APIGatewayHttpResolver:
         if any(e.get("type") == "json_invalid" for e in errors):
             return problem_response(bad_request("The body is not valid JSON.", from_pydantic(errors)))
         return problem_response(bad_request("The request is invalid.", from_pydantic(errors)))
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported(_: RequestUnsupportedContentType) -> Response[Any]:
+        return problem_response(unsupported_content_type())
 
     @app.not_found
     def _missing(_: Exception) -> Response[Any]:
@@ -132,6 +139,9 @@ class Guard:
         if len(body) > self._max_body:
             raise too_large(f"The body is {len(body)} bytes; the limit is {self._max_body} bytes.")
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+        if headers.get("content-type", "").strip().lower().startswith("multipart/"):
+            # no route reads a form; left to the resolver, a part-less or non-Latin-1 form body is a 500
+            raise unsupported_content_type()
         encoding = headers.get("content-encoding", "")
         if encoding:
             body = decoded_body(body, encoding, self._max_body)
@@ -156,6 +166,15 @@ class Guard:
         if not who.may(auth):
             raise forbidden("This key may not call this route: it needs an admin key.")
         return who, event
+
+
+def unsupported_content_type() -> Problem:
+    return Problem(
+        415,
+        "Unsupported Media Type",
+        "Send the body as application/json.",
+        [FieldError("content-type", "send application/json")],
+    )
 
 
 def _body_write_key(body: bytes) -> str | None:
