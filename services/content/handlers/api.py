@@ -3,6 +3,7 @@ templates, experiments and content analytics."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -322,11 +323,12 @@ def experiment_results(experimentId: Annotated[str, Path(pattern=ID)]) -> dict[s
     tags=["content"],
 )
 def content_analytics(
-    start: Annotated[str, Query(alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$")],
-    end: Annotated[str, Query(alias="to", pattern=r"^\d{4}-\d{2}-\d{2}$")],
+    start: Annotated[dt.date, Query(alias="from")],
+    end: Annotated[dt.date, Query(alias="to")],
     by: Annotated[str, Query(pattern="^(topic|item|link)$")] = "topic",
 ) -> dict[str, Any]:
-    return analytics.report(deps.content(), start, end, by, deps.definitions())
+    # typed as dates, not patterns: 2026-02-30 is refused naming the parameter, not a 500 from the report
+    return analytics.report(deps.content(), start.isoformat(), end.isoformat(), by, deps.definitions())
 
 
 handler = http_handler(app, MANIFEST.name, MANIFEST.function("api"))
