@@ -8,6 +8,7 @@ from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.common.api import http_handler, resolver
@@ -291,7 +292,18 @@ def _page(title: str, body: str, status: int = 200) -> Response[str]:
     )
 
 
-@app.get("/v1/privacy/unsubscribe", summary="The unsubscribe page of an email link (asks to confirm)", tags=["privacy"])
+_HTML: OpenAPIResponse = {
+    "description": "The page.",
+    "content": {"text/html; charset=utf-8": {"schema": {"type": "string"}}},
+}
+
+
+@app.get(
+    "/v1/privacy/unsubscribe",
+    summary="The unsubscribe page of an email link (asks to confirm)",
+    tags=["privacy"],
+    responses={200: _HTML},
+)
 def unsubscribe_page(token: Annotated[str, Query(min_length=10, max_length=300)]) -> Response[str]:
     # A GET never unsubscribes: mail scanners follow links. The page posts the one-click form (RFC 8058).
     return _page(
@@ -301,7 +313,12 @@ def unsubscribe_page(token: Annotated[str, Query(min_length=10, max_length=300)]
     )
 
 
-@app.post("/v1/privacy/unsubscribe", summary="One-click unsubscribe (RFC 8058 List-Unsubscribe-Post)", tags=["privacy"])
+@app.post(
+    "/v1/privacy/unsubscribe",
+    summary="One-click unsubscribe (RFC 8058 List-Unsubscribe-Post)",
+    tags=["privacy"],
+    responses={200: _HTML},
+)
 def unsubscribe(token: Annotated[str, Query(min_length=10, max_length=300)]) -> Response[str]:
     privacy.unsubscribe(deps.profiles(), deps.publisher(), token, deps.signing_key())
     return _page("Unsubscribed", "<p>You will not receive these emails any more.</p>")
