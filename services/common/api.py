@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.logging import correlation_paths
+from pydantic import BaseModel, ConfigDict
 
 from services.common import observability, settings
 from services.common.access import AccessKeys, Principal, presented_key
@@ -34,6 +35,14 @@ from services.common.problems import (
 DEFAULT_MAX_BODY = 512 * 1024  # bytes: Segment's 500 KB batch limit plus headroom for the envelope
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+class View(BaseModel):
+    """A response document: the fields every answer has, typed for the OpenAPI document (clients are generated
+    from it, the fuzzer checks answers against it); any other field the handler returns passes through unchanged.
+    Only fields always present are declared: a declared default would add a key the route does not send."""
+
+    model_config = ConfigDict(extra="allow")
 
 
 def problem_response(problem: Problem) -> Response[Any]:
