@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.common import clock, observability
@@ -26,6 +27,7 @@ from services.content.use_cases import analytics, decisions, definitions, experi
 app = resolver("CxM content API")
 
 ID = r"^[A-Za-z0-9_-]{1,100}$"
+REMOVED: OpenAPIResponse = {"description": "Removed; no body."}
 MAX_SLOTS = 20
 
 
@@ -187,8 +189,8 @@ def list_slots() -> SlotList:
     return SlotList.model_validate({"slots": [definitions.slot_view(s) for s in deps.content().definitions("slot")]})
 
 
-@app.delete("/v1/content/slots/<slotId>", summary="Delete a slot", tags=["content"])
-def delete_slot(slotId: Annotated[str, Path(pattern=ID)]) -> Response[Any]:
+@app.delete("/v1/content/slots/<slotId>", summary="Delete a slot", tags=["content"], responses={204: REMOVED})
+def delete_slot(slotId: Annotated[str, Path(pattern=ID)]) -> Response[None]:
     _delete("slot", slotId)
     deps.definitions_changed()
     return Response(status_code=204)
@@ -230,8 +232,8 @@ def list_items(
     return ItemList.model_validate({"items": items, "count": len(items)})
 
 
-@app.delete("/v1/content/items/<itemId>", summary="Remove a catalogue item", tags=["content"])
-def delete_item(itemId: Annotated[str, Path(pattern=ID)]) -> Response[Any]:
+@app.delete("/v1/content/items/<itemId>", summary="Remove a catalogue item", tags=["content"], responses={204: REMOVED})
+def delete_item(itemId: Annotated[str, Path(pattern=ID)]) -> Response[None]:
     _delete("item", itemId)
     deps.definitions_changed()
     return Response(status_code=204)
