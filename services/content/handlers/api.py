@@ -22,6 +22,7 @@ from services.content.domain.targeting import SlotDefinition
 from services.content.domain.templates import TemplateSource
 from services.content.handlers.problems import CONTENT_ERRORS, ContentError, problem
 from services.content.manifest import MANIFEST
+from services.content.ports import RecipientRefused
 from services.content.use_cases import analytics, decisions, definitions, experiments, templates
 
 app = resolver("CxM content API")
@@ -290,7 +291,8 @@ class PreviewBody(BaseModel):
 
 class TestSendBody(PreviewBody):
     to: str = Field(
-        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        # an RFC 5322 dot-atom address with an ASCII domain: what SES takes (no quotes, brackets or controls)
+        pattern=r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$",
         max_length=254,
         description="Where the test goes (a verified address while SES is in its sandbox).",
     )
@@ -333,7 +335,10 @@ def preview_template(
 )
 def test_send_template(templateId: Annotated[str, Path(pattern=ID)], body: Annotated[TestSendBody, Body()]) -> SentTest:
     rendered = _render(templateId, body)
-    message_id = deps.mailer().send_test(str(body.to), rendered["subject"], rendered["html"], rendered["text"])
+    try:
+        message_id = deps.mailer().send_test(str(body.to), rendered["subject"], rendered["html"], rendered["text"])
+    except RecipientRefused as refused:
+        raise bad_request("SES refused to send the test.", [FieldError("to", refused.reason)]) from refused
     return SentTest.model_validate({"sent": True, "messageId": message_id, "subject": rendered["subject"]})
 
 
