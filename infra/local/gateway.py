@@ -147,9 +147,17 @@ class Gateway:
                         self.send_header(name, value)
                 self.send_header("content-length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if self.command != "HEAD":  # a HEAD answer announces its body's length but carries none
+                    self.wfile.write(body)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _handle
+
+            def __getattr__(self, name: str) -> Any:
+                # Any other method (TRACE, HEAD, PROPFIND...) is routed too and, matching no route, gets API
+                # Gateway's JSON 404 rather than http.server's HTML 501.
+                if name.startswith("do_"):
+                    return self._handle
+                raise AttributeError(name)
 
         self.server = ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True

@@ -10,8 +10,12 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.logging import correlation_paths
+from pydantic import BaseModel, ConfigDict
 
 from services.common import observability, settings
 from services.common.access import AccessKeys, Principal, presented_key
@@ -31,6 +35,14 @@ from services.common.problems import (
 DEFAULT_MAX_BODY = 512 * 1024  # bytes: Segment's 500 KB batch limit plus headroom for the envelope
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+class View(BaseModel):
+    """A response document: the fields every answer has, typed for the OpenAPI document (clients are generated
+    from it, the fuzzer checks answers against it); any other field the handler returns passes through unchanged.
+    Only fields always present are declared: a declared default would add a key the route does not send."""
+
+    model_config = ConfigDict(extra="allow")
 
 
 def problem_response(problem: Problem) -> Response[Any]:
@@ -61,6 +73,10 @@ def resolver(title: str) -> APIGatewayHttpResolver:
         if any(e.get("type") == "json_invalid" for e in errors):
             return problem_response(bad_request("The body is not valid JSON.", from_pydantic(errors)))
         return problem_response(bad_request("The request is invalid.", from_pydantic(errors)))
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported(_: RequestUnsupportedContentType) -> Response[Any]:
+        return problem_response(unsupported_content_type())
 
     @app.not_found
     def _missing(_: Exception) -> Response[Any]:
@@ -132,6 +148,9 @@ class Guard:
         if len(body) > self._max_body:
             raise too_large(f"The body is {len(body)} bytes; the limit is {self._max_body} bytes.")
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+        if headers.get("content-type", "").strip().lower().startswith("multipart/"):
+            # no route reads a form; left to the resolver, a part-less or non-Latin-1 form body is a 500
+            raise unsupported_content_type()
         encoding = headers.get("content-encoding", "")
         if encoding:
             body = decoded_body(body, encoding, self._max_body)
@@ -157,6 +176,15 @@ class Guard:
             needed = "a server or admin key" if auth == "server" else "an admin key"
             raise forbidden(f"This key may not call this route: it needs {needed}.")
         return who, event
+
+
+def unsupported_content_type() -> Problem:
+    return Problem(
+        415,
+        "Unsupported Media Type",
+        "Send the body as application/json.",
+        [FieldError("content-type", "send application/json")],
+    )
 
 
 def _body_write_key(body: bytes) -> str | None:

@@ -15,6 +15,14 @@ class StaleState(RuntimeError):
     """Another consumer wrote the profile's state first; the caller re-reads and re-applies."""
 
 
+class RecipientRefused(ValueError):
+    """The mail service refused to send this test (the address, or the account's sandbox); `reason` is its message."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class Definitions(Protocol):
     """Slots, catalogue items, email templates and experiments: admin-written, read whole by each container."""
 

@@ -117,6 +117,16 @@ def score(state: ProfileState, stored_plan: dict[str, Any], now: int) -> float:
             id="two-decays",
         ),
         pytest.param(
+            {"name": "x", "rules": [{"name": "a", "activity": {}, "points": 1}], "decay": {"x": 1}},
+            "decay.x",
+            id="decay-unknown",
+        ),
+        pytest.param(
+            {"name": "x", "rules": [{"name": "a", "activity": {}, "points": 1}], "decay": {}},
+            "decay",
+            id="decay-empty",
+        ),
+        pytest.param(
             {"name": "x", "rules": [{"name": "a", "activity": {}, "points": 1}], "decay": {"percentPerWeek": 100}},
             "decay.percentPerWeek",
             id="decay-100",
@@ -155,6 +165,31 @@ def test_an_invalid_plan_is_refused_naming_the_field(body: dict[str, Any], path:
     with pytest.raises(InvalidDefinition) as refused:
         parse_plan(body, "p")
     assert path in {f.path for f in refused.value.faults}, refused.value.faults
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=12,
+)
+PLAN_KEYS = st.sampled_from(["name", "description", "rules", "tiers", "decay", "points", "activity", "traits"])
+
+
+@settings(max_examples=300)
+@given(
+    st.fixed_dictionaries(
+        {"name": st.just("p"), "rules": st.lists(st.dictionaries(PLAN_KEYS, JSON, max_size=4), max_size=2)},
+        optional={
+            "decay": st.dictionaries(st.sampled_from(["expireAfterDays", "percentPerWeek", "x"]), JSON),
+            "tiers": st.lists(st.dictionaries(st.sampled_from(["name", "min", "x"]), JSON), max_size=3),
+        },
+    )
+)
+def test_any_json_plan_is_parsed_or_refused_naming_fields_never_crashes(body: dict[str, Any]) -> None:
+    try:
+        parse_plan(body, "p")
+    except InvalidDefinition as refused:
+        assert refused.faults
 
 
 # ---- points, caps, once, machines ------------------------------------------------------------------------------

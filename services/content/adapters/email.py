@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from services.content.ports import RecipientRefused
+
+# SES's answers about the request itself (an address it will not take, an unverified one in the sandbox), as
+# opposed to failures of the service
+REFUSALS = frozenset({"InvalidParameterValue", "BadRequestException", "MessageRejected", "MailFromDomainNotVerified"})
+
 
 class SesTestMailer:
     def __init__(self, client: Any, sender: str) -> None:
@@ -11,7 +19,16 @@ class SesTestMailer:
         self._sender = sender
 
     def send_test(self, to: str, subject: str, html: str, text: str) -> str:
-        response = self._ses.send_email(
+        try:
+            response = self._send(to, subject, html, text)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in REFUSALS:
+                raise RecipientRefused(str(error.response["Error"].get("Message", ""))) from error
+            raise
+        return str(response["MessageId"])
+
+    def _send(self, to: str, subject: str, html: str, text: str) -> Any:
+        return self._ses.send_email(
             FromEmailAddress=self._sender,
             Destination={"ToAddresses": [to]},
             Content={
@@ -22,4 +39,3 @@ class SesTestMailer:
             },
             EmailTags=[{"Name": "purpose", "Value": "test-send"}],
         )
-        return str(response["MessageId"])

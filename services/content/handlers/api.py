@@ -3,14 +3,16 @@ templates, experiments and content analytics."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.common import clock, observability
-from services.common.api import access_keys, body_bytes, http_handler, principal, problem_response, resolver
+from services.common.api import View, access_keys, body_bytes, http_handler, principal, problem_response, resolver
 from services.common.identity_proof import proves
 from services.common.problems import FieldError, bad_request, not_found
 from services.content import app as deps
@@ -21,17 +23,107 @@ from services.content.domain.targeting import SlotDefinition
 from services.content.domain.templates import TemplateSource
 from services.content.handlers.problems import CONTENT_ERRORS, ContentError, problem
 from services.content.manifest import MANIFEST
+from services.content.ports import RecipientRefused
 from services.content.use_cases import analytics, decisions, definitions, experiments, templates
 
 app = resolver("CxM content API")
 
 ID = r"^[A-Za-z0-9_-]{1,100}$"
+REMOVED: OpenAPIResponse = {"description": "Removed; no body."}
 MAX_SLOTS = 20
 
 
 @app.exception_handler(CONTENT_ERRORS)
 def _refused(error: ContentError) -> Response[Any]:
     return problem_response(problem(error))
+
+
+# ---- answers ---------------------------------------------------------------------------------------------------
+
+
+class DecidedSlot(View):
+    """What to show in one slot: `{slot, variantId, content}`, or for a list slot `{slot, items}`."""
+
+    slot: str
+
+
+class DecidedSlots(View):
+    slots: list[DecidedSlot]
+
+
+class SlotView(View):
+    slotId: str
+    updatedAt: str | None
+
+
+class SlotList(View):
+    slots: list[SlotView]
+
+
+class Stored(View):
+    id: str
+    updatedAt: str
+
+
+class ItemView(View):
+    id: str
+    title: str
+
+
+class ItemList(View):
+    items: list[ItemView]
+    count: int
+
+
+class ItemImport(View):
+    saved: int
+    failed: int
+    errors: list[dict[str, Any]] = Field(description="`{row, field, message}` per bad row (the first 1000).")
+
+
+class TemplateView(Stored):
+    pass
+
+
+class TemplateList(View):
+    templates: list[TemplateView]
+
+
+class RenderedEmail(View):
+    subject: str
+    html: str
+    text: str
+    templateVersion: int
+
+
+class SentTest(View):
+    sent: bool
+    messageId: str
+    subject: str
+
+
+class ExperimentView(Stored):
+    pass
+
+
+class ExperimentList(View):
+    experiments: list[ExperimentView]
+
+
+class ExperimentResults(View):
+    experimentId: str
+    status: str | None
+    goal: Any
+    control: str
+    variants: list[dict[str, Any]]
+    leader: Any
+
+
+class ContentAnalytics(View):
+    from_: str = Field(alias="from")
+    to: str
+    by: str
+    rows: list[dict[str, Any]]
 
 
 def _found(kind: str, definition_id: str) -> dict[str, Any]:
@@ -65,7 +157,7 @@ def decide_slots(
     url: Annotated[str | None, Query(max_length=2048, description="This page, with its UTM parameters")] = None,
     referrer: Annotated[str | None, Query(max_length=2048, description="This visit's referrer")] = None,
     timezone: Annotated[str | None, Query(max_length=64, description="The visitor's IANA time zone")] = None,
-) -> dict[str, Any]:
+) -> DecidedSlot | DecidedSlots:
     wanted = [s for s in (slots or "").split(",") if s] if slots else ([slot] if slot else [])
     if not wanted or len(wanted) > MAX_SLOTS or (slot and slots):
         raise bad_request("Name the slots to decide.", [FieldError("slots", f"1 to {MAX_SLOTS} slot ids (or `slot`)")])
@@ -86,32 +178,32 @@ def decide_slots(
     observability.count(MANIFEST.name, observability.DECISIONS, len(answers))
     # A public caller learns what to show, never the visitor's profile id, segments or traits.
     if slot:
-        return answers[0]
-    return {"slots": answers}
+        return DecidedSlot.model_validate(answers[0])
+    return DecidedSlots.model_validate({"slots": answers})
 
 
 # ---- slots ----------------------------------------------------------------------------------------------------
 
 
 @app.put("/v1/content/slots/<slotId>", summary="Create or replace a slot (variants or a list)", tags=["content"])
-def put_slot(slotId: Annotated[str, Path(pattern=ID)], body: Annotated[SlotDefinition, Body()]) -> dict[str, Any]:
+def put_slot(slotId: Annotated[str, Path(pattern=ID)], body: Annotated[SlotDefinition, Body()]) -> SlotView:
     saved = definitions.save_slot(deps.content(), slotId, body, deps.segment_definitions, clock.now())
     deps.definitions_changed()
-    return saved
+    return SlotView.model_validate(saved)
 
 
 @app.get("/v1/content/slots/<slotId>", summary="A slot and its variants", tags=["content"])
-def get_slot(slotId: Annotated[str, Path(pattern=ID)]) -> dict[str, Any]:
-    return definitions.slot_view(_found("slot", slotId))
+def get_slot(slotId: Annotated[str, Path(pattern=ID)]) -> SlotView:
+    return SlotView.model_validate(definitions.slot_view(_found("slot", slotId)))
 
 
 @app.get("/v1/content/slots", summary="Every slot", tags=["content"])
-def list_slots() -> dict[str, Any]:
-    return {"slots": [definitions.slot_view(s) for s in deps.content().definitions("slot")]}
+def list_slots() -> SlotList:
+    return SlotList.model_validate({"slots": [definitions.slot_view(s) for s in deps.content().definitions("slot")]})
 
 
-@app.delete("/v1/content/slots/<slotId>", summary="Delete a slot", tags=["content"])
-def delete_slot(slotId: Annotated[str, Path(pattern=ID)]) -> Response[Any]:
+@app.delete("/v1/content/slots/<slotId>", summary="Delete a slot", tags=["content"], responses={204: REMOVED})
+def delete_slot(slotId: Annotated[str, Path(pattern=ID)]) -> Response[None]:
     _delete("slot", slotId)
     deps.definitions_changed()
     return Response(status_code=204)
@@ -126,35 +218,35 @@ class ItemBody(ContentItem):
 
 
 @app.put("/v1/content/items/<itemId>", summary="Create or replace a catalogue item", tags=["content"])
-def put_item(itemId: Annotated[str, Path(pattern=ID)], body: Annotated[ItemBody, Body()]) -> dict[str, Any]:
+def put_item(itemId: Annotated[str, Path(pattern=ID)], body: Annotated[ItemBody, Body()]) -> ItemView:
     if body.id and body.id != itemId:
         raise bad_request("The item id is the path's.", [FieldError("id", f"must be {itemId} or left out")])
     item = ContentItem.model_validate({**body.as_json(), "id": itemId})
     definitions.save_items(deps.content(), [item], clock.now())
     deps.definitions_changed()
-    return item.as_json()
+    return ItemView.model_validate(item.as_json())
 
 
 @app.get("/v1/content/items/<itemId>", summary="A catalogue item", tags=["content"])
-def get_item(itemId: Annotated[str, Path(pattern=ID)]) -> dict[str, Any]:
-    return _found("item", itemId)
+def get_item(itemId: Annotated[str, Path(pattern=ID)]) -> ItemView:
+    return ItemView.model_validate(_found("item", itemId))
 
 
 @app.get("/v1/content/items", summary="The catalogue", tags=["content"])
 def list_items(
     topic: Annotated[str | None, Query(max_length=100)] = None,
     type: Annotated[str | None, Query(max_length=100)] = None,
-) -> dict[str, Any]:
+) -> ItemList:
     items = deps.content().definitions("item")
     if topic:
         items = [i for i in items if topic in (i.get("topics") or [])]
     if type:
         items = [i for i in items if i.get("type") == type]
-    return {"items": items, "count": len(items)}
+    return ItemList.model_validate({"items": items, "count": len(items)})
 
 
-@app.delete("/v1/content/items/<itemId>", summary="Remove a catalogue item", tags=["content"])
-def delete_item(itemId: Annotated[str, Path(pattern=ID)]) -> Response[Any]:
+@app.delete("/v1/content/items/<itemId>", summary="Remove a catalogue item", tags=["content"], responses={204: REMOVED})
+def delete_item(itemId: Annotated[str, Path(pattern=ID)]) -> Response[None]:
     _delete("item", itemId)
     deps.definitions_changed()
     return Response(status_code=204)
@@ -165,7 +257,7 @@ def delete_item(itemId: Annotated[str, Path(pattern=ID)]) -> Response[Any]:
     summary="Add or replace catalogue items in bulk: JSON lines or CSV (valid rows kept, bad rows reported)",
     tags=["content"],
 )
-def import_items() -> dict[str, Any]:
+def import_items() -> ItemImport:
     kind = (app.current_event.headers or {}).get("content-type", "").split(";")[0].strip().lower()
     formats = {"text/csv": "csv", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl"}
     if kind not in formats:
@@ -184,7 +276,9 @@ def import_items() -> dict[str, Any]:
         clock.now(),
     )
     deps.definitions_changed()
-    return {"saved": saved, "failed": len(faults), "errors": [f.to_json() for f in faults[:1000]]}
+    return ItemImport.model_validate(
+        {"saved": saved, "failed": len(faults), "errors": [f.to_json() for f in faults[:1000]]}
+    )
 
 
 # ---- email templates ------------------------------------------------------------------------------------------
@@ -209,7 +303,8 @@ class PreviewBody(BaseModel):
 
 class TestSendBody(PreviewBody):
     to: str = Field(
-        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        # an RFC 5322 dot-atom address with an ASCII domain: what SES takes (no quotes, brackets or controls)
+        pattern=r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$",
         max_length=254,
         description="Where the test goes (a verified address while SES is in its sandbox).",
     )
@@ -218,20 +313,20 @@ class TestSendBody(PreviewBody):
 @app.put(
     "/v1/content/templates/<templateId>", summary="Save an email template (Liquid); a new version", tags=["content"]
 )
-def put_template(templateId: Annotated[str, Path(pattern=ID)], body: Annotated[TemplateBody, Body()]) -> dict[str, Any]:
+def put_template(templateId: Annotated[str, Path(pattern=ID)], body: Annotated[TemplateBody, Body()]) -> TemplateView:
     source = TemplateSource.model_validate(body.model_dump(exclude={"name"}, exclude_none=True))
     saved = templates.save_template(deps.content(), templateId, body.name or templateId, source, clock.now())
-    return saved
+    return TemplateView.model_validate(saved)
 
 
 @app.get("/v1/content/templates/<templateId>", summary="An email template", tags=["content"])
-def get_template(templateId: Annotated[str, Path(pattern=ID)]) -> dict[str, Any]:
-    return _found("template", templateId)
+def get_template(templateId: Annotated[str, Path(pattern=ID)]) -> TemplateView:
+    return TemplateView.model_validate(_found("template", templateId))
 
 
 @app.get("/v1/content/templates", summary="Every email template", tags=["content"])
-def list_templates() -> dict[str, Any]:
-    return {"templates": deps.content().definitions("template")}
+def list_templates() -> TemplateList:
+    return TemplateList.model_validate({"templates": deps.content().definitions("template")})
 
 
 @app.post(
@@ -241,8 +336,8 @@ def list_templates() -> dict[str, Any]:
 )
 def preview_template(
     templateId: Annotated[str, Path(pattern=ID)], body: Annotated[PreviewBody, Body()]
-) -> dict[str, Any]:
-    return _render(templateId, body)
+) -> RenderedEmail:
+    return RenderedEmail.model_validate(_render(templateId, body))
 
 
 @app.post(
@@ -250,12 +345,13 @@ def preview_template(
     summary="Send the template, rendered for a chosen profile, to a test address",
     tags=["content"],
 )
-def test_send_template(
-    templateId: Annotated[str, Path(pattern=ID)], body: Annotated[TestSendBody, Body()]
-) -> dict[str, Any]:
+def test_send_template(templateId: Annotated[str, Path(pattern=ID)], body: Annotated[TestSendBody, Body()]) -> SentTest:
     rendered = _render(templateId, body)
-    message_id = deps.mailer().send_test(str(body.to), rendered["subject"], rendered["html"], rendered["text"])
-    return {"sent": True, "messageId": message_id, "subject": rendered["subject"]}
+    try:
+        message_id = deps.mailer().send_test(str(body.to), rendered["subject"], rendered["html"], rendered["text"])
+    except RecipientRefused as refused:
+        raise bad_request("SES refused to send the test.", [FieldError("to", refused.reason)]) from refused
+    return SentTest.model_validate({"sent": True, "messageId": message_id, "subject": rendered["subject"]})
 
 
 def _render(template_id: str, body: PreviewBody) -> dict[str, Any]:
@@ -281,27 +377,27 @@ class StopBody(BaseModel):
 @app.put("/v1/experiments/<experimentId>", summary="Define an experiment (a draft)", tags=["experiments"])
 def put_experiment(
     experimentId: Annotated[str, Path(pattern=ID)], body: Annotated[ExperimentDefinition, Body()]
-) -> dict[str, Any]:
+) -> ExperimentView:
     saved = definitions.save_experiment(deps.content(), experimentId, body, clock.now())
     deps.definitions_changed()
-    return saved
+    return ExperimentView.model_validate(saved)
 
 
 @app.get("/v1/experiments/<experimentId>", summary="An experiment", tags=["experiments"])
-def get_experiment(experimentId: Annotated[str, Path(pattern=ID)]) -> dict[str, Any]:
-    return _found("experiment", experimentId)
+def get_experiment(experimentId: Annotated[str, Path(pattern=ID)]) -> ExperimentView:
+    return ExperimentView.model_validate(_found("experiment", experimentId))
 
 
 @app.get("/v1/experiments", summary="Every experiment", tags=["experiments"])
-def list_experiments() -> dict[str, Any]:
-    return {"experiments": deps.content().definitions("experiment")}
+def list_experiments() -> ExperimentList:
+    return ExperimentList.model_validate({"experiments": deps.content().definitions("experiment")})
 
 
 @app.post("/v1/experiments/<experimentId>/start", summary="Start an experiment", tags=["experiments"])
-def start_experiment(experimentId: Annotated[str, Path(pattern=ID)]) -> dict[str, Any]:
+def start_experiment(experimentId: Annotated[str, Path(pattern=ID)]) -> ExperimentView:
     saved = definitions.set_experiment_status(deps.content(), experimentId, "running", clock.now())
     deps.definitions_changed()
-    return saved
+    return ExperimentView.model_validate(saved)
 
 
 @app.post(
@@ -309,11 +405,11 @@ def start_experiment(experimentId: Annotated[str, Path(pattern=ID)]) -> dict[str
 )
 def stop_experiment(
     experimentId: Annotated[str, Path(pattern=ID)], body: Annotated[StopBody | None, Body()] = None
-) -> dict[str, Any]:
+) -> ExperimentView:
     choice = body or StopBody()
     saved = experiments.stop(deps.content(), experimentId, choice.promote, choice.winner, clock.now())
     deps.definitions_changed()
-    return saved
+    return ExperimentView.model_validate(saved)
 
 
 @app.get(
@@ -321,8 +417,8 @@ def stop_experiment(
     summary="Users, conversions and statistics per variant",
     tags=["experiments"],
 )
-def experiment_results(experimentId: Annotated[str, Path(pattern=ID)]) -> dict[str, Any]:
-    return experiments.results(deps.content(), experimentId)
+def experiment_results(experimentId: Annotated[str, Path(pattern=ID)]) -> ExperimentResults:
+    return ExperimentResults.model_validate(experiments.results(deps.content(), experimentId))
 
 
 # ---- analytics ------------------------------------------------------------------------------------------------
@@ -334,11 +430,14 @@ def experiment_results(experimentId: Annotated[str, Path(pattern=ID)]) -> dict[s
     tags=["content"],
 )
 def content_analytics(
-    start: Annotated[str, Query(alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$")],
-    end: Annotated[str, Query(alias="to", pattern=r"^\d{4}-\d{2}-\d{2}$")],
+    start: Annotated[dt.date, Query(alias="from")],
+    end: Annotated[dt.date, Query(alias="to")],
     by: Annotated[str, Query(pattern="^(topic|item|link)$")] = "topic",
-) -> dict[str, Any]:
-    return analytics.report(deps.content(), start, end, by, deps.definitions())
+) -> ContentAnalytics:
+    # typed as dates, not patterns: 2026-02-30 is refused naming the parameter, not a 500 from the report
+    return ContentAnalytics.model_validate(
+        analytics.report(deps.content(), start.isoformat(), end.isoformat(), by, deps.definitions())
+    )
 
 
 handler = http_handler(app, MANIFEST.name, MANIFEST.function("api"))

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import BaseModel, Field
 
-from services.common.api import access_keys, http_handler, principal, problem_response, resolver
+from services.common.api import View, access_keys, http_handler, principal, problem_response, resolver
 from services.common.problems import not_found
 from services.events import app as deps
 from services.events.domain.ingestion import Prepared, ingest_batch, ingest_one
@@ -186,13 +186,25 @@ def alias(
 SDK_SETTINGS_CACHE = {"Cache-Control": "public, max-age=300"}
 
 
+class SegmentProjectSettings(View):
+    """What analytics.js 2.0 reads at start: its `Segment.io` integration pointed at this platform."""
+
+    integrations: dict[str, Any]
+    analyticsNextEnabled: bool
+
+
+class RudderStackSourceConfig(View):
+    isHosted: bool
+    source: dict[str, Any] = Field(description="`{id, name, workspaceId, enabled, config, destinations}`.")
+
+
 @app.get(
     "/v1/projects/<writeKey>/settings",
     summary="Project settings for analytics.js 2.0 (its `cdnURL` pointed here): send to this platform",
     tags=["sdk"],
 )
-def segment_settings(writeKey: str) -> Response[dict[str, Any]]:
-    body = segment_project_settings(writeKey, deps.public_api_url())
+def segment_settings(writeKey: str) -> Response[SegmentProjectSettings]:
+    body = SegmentProjectSettings.model_validate(segment_project_settings(writeKey, deps.public_api_url()))
     return Response(status_code=200, content_type="application/json", body=body, headers=SDK_SETTINGS_CACHE)
 
 
@@ -205,8 +217,8 @@ def segment_settings(writeKey: str) -> Response[dict[str, Any]]:
 @app.get("/sourceConfig/", include_in_schema=False)
 def rudderstack_config(
     writeKey: Annotated[str | None, Query(description="The source's write key, if not the HTTP Basic user.")] = None,
-) -> Response[dict[str, Any]]:
-    body = rudderstack_source_config(principal(app).source_id)
+) -> Response[RudderStackSourceConfig]:
+    body = RudderStackSourceConfig.model_validate(rudderstack_source_config(principal(app).source_id))
     return Response(status_code=200, content_type="application/json", body=body, headers=SDK_SETTINGS_CACHE)
 
 

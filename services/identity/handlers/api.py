@@ -8,9 +8,10 @@ from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from services.common.api import http_handler, resolver
+from services.common.api import View, http_handler, resolver
 from services.common.problems import FieldError, bad_request
 from services.identity import app as deps
 from services.identity.domain.profiles import MergePolicy, looks_like_email, normalise_email
@@ -130,12 +131,91 @@ def _person(ref: PersonRef) -> str:
 # ---- profiles ------------------------------------------------------------------------------------------------
 
 
+# ---- answers ---------------------------------------------------------------------------------------------------
+
+
+class ProfileView(View):
+    """A profile (an old, merged id resolves to the survivor, named in `resolvedFrom`)."""
+
+    profileId: str
+    createdAt: str
+    identities: Any
+    traits: dict[str, Any]
+    computed: dict[str, Any]
+    consent: dict[str, Any]
+    mergedFrom: list[str]
+
+
+class PatchedProfile(ProfileView):
+    changed: dict[str, Any] = Field(description="Each trait that changed, with its new value (null: removed).")
+
+
+class ProfileMatch(View):
+    profileId: str
+    traits: dict[str, Any]
+
+
+class ProfileSearch(View):
+    profiles: list[ProfileMatch]
+    next: str | None = Field(description="The cursor of the next page; none after the last.")
+
+
+class Merged(View):
+    mergeId: str
+    survivingProfileId: str
+    mergedProfileId: str
+    changed: Any
+
+
+class Unmerged(View):
+    mergeId: str
+    survivingProfileId: str
+    restoredProfileId: str
+    status: str
+    undoneAt: str | None
+
+
+class Timeline(View):
+    profileId: str
+    items: list[dict[str, Any]]
+    next: str | None
+
+
+class ConsentRecorded(View):
+    profileId: str
+    consent: dict[str, Any]
+    changed: list[str]
+
+
+class MergeHistory(View):
+    profileId: str
+    merges: list[dict[str, Any]]
+
+
+class Erased(View):
+    profileId: str
+    profileIds: list[str]
+    identifiers: int
+    timelineEntries: int
+    erasedAt: str
+
+
+class Suppression(View):
+    email: str
+    suppressed: bool
+
+
+class IdentitySettingsView(View):
+    mergePolicy: dict[str, bool]
+    retentionDays: int | None
+
+
 @app.get("/v1/profiles", summary="Look up a profile by email, user id or anonymous id", tags=["profiles"])
 def lookup_profile(
     email: Annotated[str | None, Query(max_length=320)] = None,
     userId: Annotated[str | None, Query(max_length=200)] = None,
     anonymousId: Annotated[str | None, Query(max_length=200)] = None,
-) -> dict[str, Any]:
+) -> ProfileView:
     given = [(k, v) for k, v in (("email", email), ("userId", userId), ("anonymousId", anonymousId)) if v]
     if len(given) != 1:
         raise bad_request(
@@ -143,7 +223,7 @@ def lookup_profile(
             [FieldError("email", "exactly one of email, userId, anonymousId is required")],
         )
     name, value = given[0]
-    return reads.lookup_profile(reads.IDENTIFIER_KINDS[name], value, deps.profiles())
+    return ProfileView.model_validate(reads.lookup_profile(reads.IDENTIFIER_KINDS[name], value, deps.profiles()))
 
 
 @app.get("/v1/profiles/search", summary="Profiles whose trait has a value (a paged scan)", tags=["profiles"])
@@ -152,19 +232,21 @@ def search_profiles(
     value: Annotated[str, Query(max_length=500)],
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
-) -> dict[str, Any]:
-    return reads.search_profiles(deps.profiles(), trait, value, limit, cursor)
+) -> ProfileSearch:
+    return ProfileSearch.model_validate(reads.search_profiles(deps.profiles(), trait, value, limit, cursor))
 
 
 @app.post("/v1/profiles/merge", summary="Merge two profiles (a verified decision: known ones too)", tags=["merges"])
-def merge_profiles(body: Annotated[MergeBody, Body()]) -> dict[str, Any]:
+def merge_profiles(body: Annotated[MergeBody, Body()]) -> Merged:
     log = merges.merge_by_admin(deps.profiles(), deps.publisher(), body.surviving_profile_id, body.merged_profile_id)
-    return {
-        "mergeId": log.merge_id,
-        "survivingProfileId": log.survivor,
-        "mergedProfileId": log.folded_id,
-        "changed": log.changed(),
-    }
+    return Merged.model_validate(
+        {
+            "mergeId": log.merge_id,
+            "survivingProfileId": log.survivor,
+            "mergedProfileId": log.folded_id,
+            "changed": log.changed(),
+        }
+    )
 
 
 @app.get(
@@ -172,18 +254,20 @@ def merge_profiles(body: Annotated[MergeBody, Body()]) -> dict[str, Any]:
     summary="A profile: traits, computed traits, consent, recent activity",
     tags=["profiles"],
 )
-def get_profile(profileId: str) -> dict[str, Any]:
-    return reads.profile_view(profileId, deps.profiles())
+def get_profile(profileId: str) -> ProfileView:
+    return ProfileView.model_validate(reads.profile_view(profileId, deps.profiles()))
 
 
 @app.patch("/v1/profiles/<profileId>", summary="Set or clear traits (CRM fields)", tags=["profiles"])
-def patch_profile(profileId: str, body: Annotated[TraitsPatch, Body()]) -> dict[str, Any]:
-    return profiles.patch_traits(deps.profiles(), deps.publisher(), profileId, body.traits)
+def patch_profile(profileId: str, body: Annotated[TraitsPatch, Body()]) -> PatchedProfile:
+    return PatchedProfile.model_validate(
+        profiles.patch_traits(deps.profiles(), deps.publisher(), profileId, body.traits)
+    )
 
 
 @app.delete("/v1/profiles/<profileId>", summary="Erase the person (as POST /v1/privacy/erase)", tags=["privacy"])
-def delete_profile(profileId: str) -> dict[str, Any]:
-    return erase(PersonRef(profileId=profileId))
+def delete_profile(profileId: str) -> Erased:
+    return Erased.model_validate(erase(PersonRef(profileId=profileId)))
 
 
 @app.get("/v1/profiles/<profileId>/timeline", summary="A profile's activity, newest first, paged", tags=["profiles"])
@@ -192,31 +276,37 @@ def get_timeline(
     type: Annotated[str | None, Query(max_length=100, description="Comma-separated: page,track,identify,…")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=4000)] = None,
-) -> dict[str, Any]:
+) -> Timeline:
     types = [t.strip() for t in (type or "").split(",") if t.strip()]
-    return reads.timeline_page(profileId, deps.profiles(), limit=limit, types=types, cursor=cursor)
+    return Timeline.model_validate(
+        reads.timeline_page(profileId, deps.profiles(), limit=limit, types=types, cursor=cursor)
+    )
 
 
 @app.put("/v1/profiles/<profileId>/consent", summary="Record consent decisions", tags=["privacy"])
-def put_consent(profileId: str, body: Annotated[ConsentBody, Body()]) -> dict[str, Any]:
-    return privacy.set_consent(deps.profiles(), deps.publisher(), profileId, body.decisions(), body.source)
+def put_consent(profileId: str, body: Annotated[ConsentBody, Body()]) -> ConsentRecorded:
+    return ConsentRecorded.model_validate(
+        privacy.set_consent(deps.profiles(), deps.publisher(), profileId, body.decisions(), body.source)
+    )
 
 
 @app.get("/v1/profiles/<profileId>/merges", summary="The merges into a profile (the merge log)", tags=["merges"])
-def get_merges(profileId: str) -> dict[str, Any]:
-    return reads.merge_history(profileId, deps.profiles())
+def get_merges(profileId: str) -> MergeHistory:
+    return MergeHistory.model_validate(reads.merge_history(profileId, deps.profiles()))
 
 
 @app.post("/v1/profiles/<profileId>/merges/<mergeId>/undo", summary="Undo a merge (un-merge)", tags=["merges"])
-def undo_merge(profileId: str, mergeId: str) -> dict[str, Any]:
+def undo_merge(profileId: str, mergeId: str) -> Unmerged:
     log = merges.unmerge(deps.profiles(), deps.publisher(), profileId, mergeId)
-    return {
-        "mergeId": log.merge_id,
-        "survivingProfileId": log.survivor,
-        "restoredProfileId": log.folded_id,
-        "status": log.status,
-        "undoneAt": log.undone_at,
-    }
+    return Unmerged.model_validate(
+        {
+            "mergeId": log.merge_id,
+            "survivingProfileId": log.survivor,
+            "restoredProfileId": log.folded_id,
+            "status": log.status,
+            "undoneAt": log.undone_at,
+        }
+    )
 
 
 # ---- privacy ---------------------------------------------------------------------------------------------------
@@ -257,8 +347,8 @@ def export(body: Annotated[PersonRef, Body()]) -> PersonExport:
 
 
 @app.post("/v1/privacy/erase", summary="Erase a person from identity (and tell every service)", tags=["privacy"])
-def erase(body: Annotated[PersonRef, Body()]) -> dict[str, Any]:
-    return privacy.erase(deps.profiles(), deps.publisher(), _person(body))
+def erase(body: Annotated[PersonRef, Body()]) -> Erased:
+    return Erased.model_validate(privacy.erase(deps.profiles(), deps.publisher(), _person(body)))
 
 
 def _address(email: str) -> str:
@@ -269,13 +359,13 @@ def _address(email: str) -> str:
 
 
 @app.get("/v1/privacy/suppressions/<email>", summary="Whether an address is on the suppression list", tags=["privacy"])
-def get_suppression(email: str) -> dict[str, Any]:
-    return privacy.suppression(deps.profiles(), _address(email))
+def get_suppression(email: str) -> Suppression:
+    return Suppression.model_validate(privacy.suppression(deps.profiles(), _address(email)))
 
 
 @app.delete("/v1/privacy/suppressions/<email>", summary="Take an address off the suppression list", tags=["privacy"])
-def delete_suppression(email: str) -> dict[str, Any]:
-    return privacy.unsuppress(deps.profiles(), _address(email))
+def delete_suppression(email: str) -> Suppression:
+    return Suppression.model_validate(privacy.unsuppress(deps.profiles(), _address(email)))
 
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -291,7 +381,18 @@ def _page(title: str, body: str, status: int = 200) -> Response[str]:
     )
 
 
-@app.get("/v1/privacy/unsubscribe", summary="The unsubscribe page of an email link (asks to confirm)", tags=["privacy"])
+_HTML: OpenAPIResponse = {
+    "description": "The page.",
+    "content": {"text/html; charset=utf-8": {"schema": {"type": "string"}}},
+}
+
+
+@app.get(
+    "/v1/privacy/unsubscribe",
+    summary="The unsubscribe page of an email link (asks to confirm)",
+    tags=["privacy"],
+    responses={200: _HTML},
+)
 def unsubscribe_page(token: Annotated[str, Query(min_length=10, max_length=300)]) -> Response[str]:
     # A GET never unsubscribes: mail scanners follow links. The page posts the one-click form (RFC 8058).
     return _page(
@@ -301,7 +402,12 @@ def unsubscribe_page(token: Annotated[str, Query(min_length=10, max_length=300)]
     )
 
 
-@app.post("/v1/privacy/unsubscribe", summary="One-click unsubscribe (RFC 8058 List-Unsubscribe-Post)", tags=["privacy"])
+@app.post(
+    "/v1/privacy/unsubscribe",
+    summary="One-click unsubscribe (RFC 8058 List-Unsubscribe-Post)",
+    tags=["privacy"],
+    responses={200: _HTML},
+)
 def unsubscribe(token: Annotated[str, Query(min_length=10, max_length=300)]) -> Response[str]:
     privacy.unsubscribe(deps.profiles(), deps.publisher(), token, deps.signing_key())
     return _page("Unsubscribed", "<p>You will not receive these emails any more.</p>")
@@ -332,12 +438,12 @@ def confirm(token: Annotated[str, Query(min_length=10, max_length=300)]) -> Resp
 
 
 @app.get("/v1/identity/settings", summary="Merge policy and timeline retention", tags=["settings"])
-def get_settings() -> dict[str, Any]:
-    return settings.current_settings(deps.profiles())
+def get_settings() -> IdentitySettingsView:
+    return IdentitySettingsView.model_validate(settings.current_settings(deps.profiles()))
 
 
 @app.put("/v1/identity/settings", summary="Change the merge policy or the timeline retention", tags=["settings"])
-def put_settings(body: Annotated[SettingsBody, Body()]) -> dict[str, Any]:
+def put_settings(body: Annotated[SettingsBody, Body()]) -> IdentitySettingsView:
     chosen = IdentitySettings(
         policy=MergePolicy(
             link_anonymous_on_email=body.merge_policy.link_anonymous_on_email,
@@ -347,7 +453,7 @@ def put_settings(body: Annotated[SettingsBody, Body()]) -> dict[str, Any]:
     )
     changed = settings.change_settings(deps.profiles(), chosen)
     deps.forget_settings()
-    return changed
+    return IdentitySettingsView.model_validate(changed)
 
 
 handler = http_handler(app, MANIFEST.name, MANIFEST.function("api"))

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from services.common.api import body_bytes, http_handler, resolver
+from services.common.api import View, body_bytes, http_handler, resolver
 from services.common.problems import FieldError, bad_request, from_pydantic
 from services.identity import app as deps
 from services.identity.domain.import_rows import Format, format_of
@@ -31,6 +31,29 @@ class NewImport(BaseModel):
     name: str | None = Field(default=None, max_length=200)
 
 
+class ImportStatus(View):
+    importId: str
+    status: str = Field(description="uploading, running, done (or failed).")
+    format: Any
+    name: str
+    createdAt: str | None
+    startedAt: str | None
+    rows: int
+    processed: int
+    chunks: int
+    chunksDone: int
+    rejectedRows: list[dict[str, Any]]
+    nextRejectedAfter: int | None
+
+
+class PartAdded(View):
+    importId: str
+    part: int
+    rows: int
+    chunks: int
+    added: Any
+
+
 def _text() -> str:
     raw = body_bytes(app.current_event.raw_event)
     try:
@@ -51,14 +74,14 @@ def _content_type() -> str:
 def post_import(
     format: Annotated[str | None, Query(max_length=20, description="csv or jsonl (else from Content-Type)")] = None,
     name: Annotated[str | None, Query(max_length=200)] = None,
-) -> tuple[dict[str, Any], int]:
+) -> tuple[ImportStatus, int]:
     content_type = _content_type().split(";", 1)[0].strip().lower()
     if content_type == "application/json" and format is None:
         try:
             body = NewImport.model_validate_json(body_bytes(app.current_event.raw_event) or b"{}")
         except ValidationError as invalid:
             raise bad_request("The request is invalid.", from_pydantic(invalid.errors())) from None
-        return create_import(deps.imports(), body.format, body.name), 201
+        return ImportStatus.model_validate(create_import(deps.imports(), body.format, body.name)), 201
     fmt = format_of(content_type, format)
     if fmt is None:
         raise bad_request(
@@ -71,7 +94,7 @@ def post_import(
     imports = deps.imports()
     job = create_import(imports, fmt, name)
     add_part(imports, job["importId"], 1, text, first_row=1)
-    return start_import(imports, deps.publisher(), job["importId"]), 202
+    return ImportStatus.model_validate(start_import(imports, deps.publisher(), job["importId"])), 202
 
 
 @app.put("/v1/imports/<importId>/parts/<part>", summary="Upload one part of a file (before starting)", tags=["imports"])
@@ -79,15 +102,15 @@ def put_part(
     importId: str,
     part: str,
     firstRow: Annotated[int, Query(ge=1, description="The number of this part's first record in the file")] = 1,
-) -> dict[str, Any]:
+) -> PartAdded:
     if not part.isdigit() or not 1 <= int(part) <= MAX_PARTS:
         raise bad_request("Parts are numbered 1, 2, 3, …", [FieldError("part", f"a number from 1 to {MAX_PARTS}")])
-    return add_part(deps.imports(), importId, int(part), _text(), first_row=firstRow)
+    return PartAdded.model_validate(add_part(deps.imports(), importId, int(part), _text(), first_row=firstRow))
 
 
 @app.post("/v1/imports/<importId>/start", summary="Start the import job of an uploaded file", tags=["imports"])
-def post_start(importId: str) -> tuple[dict[str, Any], int]:
-    return start_import(deps.imports(), deps.publisher(), importId), 202
+def post_start(importId: str) -> tuple[ImportStatus, int]:
+    return ImportStatus.model_validate(start_import(deps.imports(), deps.publisher(), importId)), 202
 
 
 @app.get(
@@ -97,8 +120,8 @@ def get_import(
     importId: str,
     rejectedAfter: Annotated[int, Query(ge=0, description="Rejected rows after this row number")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> dict[str, Any]:
-    return import_status(deps.imports(), importId, rejectedAfter, limit)
+) -> ImportStatus:
+    return ImportStatus.model_validate(import_status(deps.imports(), importId, rejectedAfter, limit))
 
 
 handler = http_handler(app, MANIFEST.name, MANIFEST.function("imports"), max_body_bytes=MAX_UPLOAD_BYTES)

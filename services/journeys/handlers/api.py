@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.common import clock
-from services.common.api import http_handler, problem_response, resolver
+from services.common.api import View, http_handler, problem_response, resolver
 from services.common.problems import FieldError, bad_request, not_found
 from services.journeys import app as deps
 from services.journeys.domain import library
@@ -58,23 +58,86 @@ def _publish(journey_id: str, repo: Any) -> dict[str, Any]:
     return saved
 
 
+# ---- answers ---------------------------------------------------------------------------------------------------
+
+
+class JourneySummary(View):
+    journeyId: str
+    status: str = Field(description="draft, active, paused or archived.")
+
+
+class JourneyView(JourneySummary):
+    """A journey with its draft, its current definition and its published versions."""
+
+    definition: Any
+    versions: list[dict[str, Any]] = Field(description="`{version, publishedAt, machineArn}` per published version.")
+
+
+class JourneyList(View):
+    journeys: list[JourneySummary]
+
+
+class JourneyTemplate(View):
+    name: str
+    title: str
+    description: str
+    parameters: Any
+    journeys: list[Any] = Field(description="The names of the template's journeys.")
+
+
+class JourneyTemplateList(View):
+    templates: list[JourneyTemplate]
+
+
+class JourneyTemplateDetail(JourneyTemplate):
+    definitions: list[dict[str, Any]]
+
+
+class InstalledTemplate(View):
+    template: str
+    journeys: list[JourneyView]
+
+
+class Enrolled(View):
+    results: dict[str, str] = Field(description="Per profile: entered, or why not.")
+    entered: int
+
+
+class JourneyVersion(View):
+    version: int
+
+
+class JourneyRuns(View):
+    runs: list[dict[str, Any]]
+
+
+class JourneyAnalytics(View):
+    journeyId: str
+    versions: list[dict[str, Any]] = Field(description="Per version: counts per node and branch, and the journey's.")
+
+
+class ProfileRuns(View):
+    profileId: str
+    runs: list[dict[str, Any]] = Field(description="Each run with the messages it sent.")
+
+
 @app.post("/v1/journeys", summary="Save a journey (a draft; `?publish=true` publishes it at once)", tags=["journeys"])
-def create_journey(publish: Annotated[bool, Query()] = False) -> Any:
+def create_journey(publish: Annotated[bool, Query()] = False) -> tuple[JourneyView, int]:
     document = _document()
     legacy = isinstance(document, dict) and "trigger" in document and "nodes" not in document
     repo = deps.journeys()
     saved = definitions.create(document, repo, deps.directory(), deps.webhooks_allow_private())
     if publish or legacy:  # the walking skeleton's one-call journeys are live at once, as they always were
         saved = _publish(saved["journeyId"], repo)
-    return definitions.journey_view(saved, repo), 201
+    return JourneyView.model_validate(definitions.journey_view(saved, repo)), 201
 
 
 @app.get("/v1/journeys", summary="List journeys", tags=["journeys"])
-def list_journeys() -> dict[str, Any]:
+def list_journeys() -> JourneyList:
     repo = deps.journeys()
-    return {
-        "journeys": [{k: v for k, v in j.items() if k not in ("current", "draft", "paused")} for j in repo.journeys()]
-    }
+    return JourneyList.model_validate(
+        {"journeys": [{k: v for k, v in j.items() if k not in ("current", "draft", "paused")} for j in repo.journeys()]}
+    )
 
 
 class InstallBody(BaseModel):
@@ -86,14 +149,14 @@ class InstallBody(BaseModel):
 
 
 @app.get("/v1/journeys/templates", summary="Ready journey templates", tags=["journeys"])
-def list_templates() -> dict[str, Any]:
-    return {"templates": [library.load(name).summary() for name in library.names()]}
+def list_templates() -> JourneyTemplateList:
+    return JourneyTemplateList.model_validate({"templates": [library.load(name).summary() for name in library.names()]})
 
 
 @app.get("/v1/journeys/templates/<name>", summary="A journey template, its parameters and journeys", tags=["journeys"])
-def get_template(name: str) -> dict[str, Any]:
+def get_template(name: str) -> JourneyTemplateDetail:
     template = _template(name)
-    return {**template.summary(), "definitions": list(template.journeys)}
+    return JourneyTemplateDetail.model_validate({**template.summary(), "definitions": list(template.journeys)})
 
 
 @app.post(
@@ -101,7 +164,7 @@ def get_template(name: str) -> dict[str, Any]:
     summary="Install a template: its journeys as drafts (or published), with your parameters",
     tags=["journeys"],
 )
-def install_template(name: str, body: Annotated[InstallBody, Body()]) -> Any:
+def install_template(name: str, body: Annotated[InstallBody, Body()]) -> tuple[InstalledTemplate, int]:
     template = _template(name)
     try:
         documents = library.fill(template, body.parameters)
@@ -116,7 +179,7 @@ def install_template(name: str, body: Annotated[InstallBody, Body()]) -> Any:
         if body.publish:
             saved = _publish(saved["journeyId"], repo)
         installed.append(definitions.journey_view(saved, repo))
-    return {"template": name, "journeys": installed}, 201
+    return InstalledTemplate.model_validate({"template": name, "journeys": installed}), 201
 
 
 def _template(name: str) -> library.Template:
@@ -127,52 +190,54 @@ def _template(name: str) -> library.Template:
 
 
 @app.get("/v1/journeys/<journeyId>", summary="A journey: draft, current definition, versions", tags=["journeys"])
-def get_journey(journeyId: str) -> dict[str, Any]:
+def get_journey(journeyId: str) -> JourneyView:
     repo = deps.journeys()
-    return definitions.journey_view(definitions.require(repo.journey(journeyId), journeyId), repo)
+    return JourneyView.model_validate(
+        definitions.journey_view(definitions.require(repo.journey(journeyId), journeyId), repo)
+    )
 
 
 @app.put("/v1/journeys/<journeyId>", summary="Replace a journey's draft", tags=["journeys"])
-def update_journey(journeyId: str) -> dict[str, Any]:
+def update_journey(journeyId: str) -> JourneyView:
     repo = deps.journeys()
     saved = definitions.update(journeyId, _document(), repo, deps.directory(), deps.webhooks_allow_private())
-    return definitions.journey_view(saved, repo)
+    return JourneyView.model_validate(definitions.journey_view(saved, repo))
 
 
 @app.post("/v1/journeys/<journeyId>/publish", summary="Publish the draft as a new version", tags=["journeys"])
-def publish_journey(journeyId: str) -> dict[str, Any]:
+def publish_journey(journeyId: str) -> JourneyView:
     repo = deps.journeys()
     saved = _publish(journeyId, repo)
-    return definitions.journey_view(saved, repo)
+    return JourneyView.model_validate(definitions.journey_view(saved, repo))
 
 
 @app.post(
     "/v1/journeys/<journeyId>/pause", summary="Pause: no new entries; runs hold at their next action", tags=["journeys"]
 )
-def pause_journey(journeyId: str) -> dict[str, Any]:
+def pause_journey(journeyId: str) -> JourneySummary:
     saved = definitions.set_status(journeyId, "paused", deps.journeys())
     deps.journeys_changed()
-    return saved
+    return JourneySummary.model_validate(saved)
 
 
 @app.post("/v1/journeys/<journeyId>/resume", summary="Resume: held runs go on", tags=["journeys"])
-def resume_journey(journeyId: str) -> dict[str, Any]:
+def resume_journey(journeyId: str) -> JourneySummary:
     saved = definitions.resume(journeyId, deps.journeys(), deps.runner())
     deps.journeys_changed()
-    return saved
+    return JourneySummary.model_validate(saved)
 
 
 @app.post("/v1/journeys/<journeyId>/archive", summary="Archive: every run stops", tags=["journeys"])
-def archive_journey(journeyId: str) -> dict[str, Any]:
+def archive_journey(journeyId: str) -> JourneySummary:
     saved = definitions.archive(journeyId, deps.journeys(), deps.runner(), deps.publisher())
     deps.journeys_changed()
-    return saved
+    return JourneySummary.model_validate(saved)
 
 
 @app.post(
     "/v1/journeys/<journeyId>/enrol", summary="Enrol profiles (journeys with the `api` trigger)", tags=["journeys"]
 )
-def enrol(journeyId: str, body: Annotated[Enrolment, Body()]) -> dict[str, Any]:
+def enrol(journeyId: str, body: Annotated[Enrolment, Body()]) -> Enrolled:
     repo = deps.journeys()
     deps.journeys_changed()  # a fresh read: a journey published from another container may not be cached here
     journey = deps.catalog(repo).journeys.get(journeyId)
@@ -192,37 +257,39 @@ def enrol(journeyId: str, body: Annotated[Enrolment, Body()]) -> dict[str, Any]:
         )
         for profile_id in dict.fromkeys(body.profile_ids)
     }
-    return {"results": results, "entered": sum(1 for r in results.values() if r == "entered")}
+    return Enrolled.model_validate({"results": results, "entered": sum(1 for r in results.values() if r == "entered")})
 
 
 @app.get("/v1/journeys/<journeyId>/versions/<version>", summary="One published version", tags=["journeys"])
-def get_version(journeyId: str, version: str) -> dict[str, Any]:
+def get_version(journeyId: str, version: str) -> JourneyVersion:
     if not version.isdigit():
         raise bad_request("The version is a number.", [FieldError("version", "not a number")])
     found = deps.journeys().version(journeyId, int(version))
     if found is None:
         raise not_found(f"Journey {journeyId} has no version {version}.", "version")
-    return found
+    return JourneyVersion.model_validate(found)
 
 
 @app.get("/v1/journeys/<journeyId>/runs", summary="A journey's runs, by state", tags=["journeys"])
-def journey_runs(journeyId: str, state: Annotated[str | None, Query()] = None) -> dict[str, Any]:
+def journey_runs(journeyId: str, state: Annotated[str | None, Query()] = None) -> JourneyRuns:
     allowed = ("running", "completed", "converted", "exited", "failed", "archived", "holdout")
     if state is not None and state not in allowed:
         raise bad_request(f"state is one of {', '.join(allowed)}", [FieldError("state", "unknown state")])
-    return {"runs": deps.journeys().runs_of_journey(journeyId, state)}
+    return JourneyRuns.model_validate({"runs": deps.journeys().runs_of_journey(journeyId, state)})
 
 
 @app.get("/v1/journeys/<journeyId>/analytics", summary="Counts per version, node and branch", tags=["journeys"])
-def journey_analytics(journeyId: str) -> dict[str, Any]:
+def journey_analytics(journeyId: str) -> JourneyAnalytics:
     repo = deps.journeys()
     definitions.require(repo.journey(journeyId), journeyId)
-    return analytics.analytics(journeyId, repo)
+    return JourneyAnalytics.model_validate(analytics.analytics(journeyId, repo))
 
 
 @app.get("/v1/journeys/runs/<profileId>", summary="A profile's journey runs, with what each sent", tags=["journeys"])
-def profile_runs(profileId: str) -> dict[str, Any]:
-    return {"profileId": profileId, "runs": analytics.profile_runs(profileId, deps.journeys())}
+def profile_runs(profileId: str) -> ProfileRuns:
+    return ProfileRuns.model_validate(
+        {"profileId": profileId, "runs": analytics.profile_runs(profileId, deps.journeys())}
+    )
 
 
 handler = http_handler(app, MANIFEST.name, MANIFEST.function("api"))

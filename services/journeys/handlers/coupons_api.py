@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from services.common import clock
-from services.common.api import http_handler, problem_response, resolver
+from services.common.api import View, http_handler, problem_response, resolver
 from services.common.problems import FieldError, bad_request
 from services.journeys import app as deps
 from services.journeys.domain.coupons import MAX_IMPORT, POOL_ID, PoolDefinition, parse_lines
@@ -35,9 +35,33 @@ def _pool_id(pool_id: str) -> str:
     return pool_id
 
 
+class PoolView(View):
+    poolId: str
+    name: str
+    lowWatermark: int
+    total: int
+    claimed: int
+    remaining: int
+    wasted: int
+    low: bool
+    createdAt: str | None
+    updatedAt: str | None
+
+
+class PoolList(View):
+    pools: list[PoolView]
+
+
+class CodesImported(View):
+    added: int
+    duplicates: Any
+    invalid: Any
+    pool: PoolView
+
+
 @app.get("/v1/coupons/pools", summary="Coupon pools, with what is left of each", tags=["coupons"])
-def list_pools() -> dict[str, Any]:
-    return {"pools": coupons.list_pools(deps.coupons())}
+def list_pools() -> PoolList:
+    return PoolList.model_validate({"pools": coupons.list_pools(deps.coupons())})
 
 
 @app.put(
@@ -45,13 +69,13 @@ def list_pools() -> dict[str, Any]:
     summary="Create or change a pool; `generate` adds codes drawn from a pattern",
     tags=["coupons"],
 )
-def put_pool(poolId: str, body: Annotated[PoolDefinition, Body()]) -> dict[str, Any]:
-    return coupons.save_pool(_pool_id(poolId), body, deps.coupons(), clock.now())
+def put_pool(poolId: str, body: Annotated[PoolDefinition, Body()]) -> PoolView:
+    return PoolView.model_validate(coupons.save_pool(_pool_id(poolId), body, deps.coupons(), clock.now()))
 
 
 @app.get("/v1/coupons/pools/<poolId>", summary="A pool: total, claimed, remaining, low", tags=["coupons"])
-def get_pool(poolId: str) -> dict[str, Any]:
-    return coupons.pool_view(_pool_id(poolId), deps.coupons())
+def get_pool(poolId: str) -> PoolView:
+    return PoolView.model_validate(coupons.pool_view(_pool_id(poolId), deps.coupons()))
 
 
 @app.post(
@@ -59,8 +83,8 @@ def get_pool(poolId: str) -> dict[str, Any]:
     summary="Import codes: JSON {codes: [...]} or text/plain, one a line (at most 5,000 a call)",
     tags=["coupons"],
 )
-def import_codes(poolId: str) -> dict[str, Any]:
-    return coupons.import_codes(_pool_id(poolId), _codes(), deps.coupons(), clock.now())
+def import_codes(poolId: str) -> CodesImported:
+    return CodesImported.model_validate(coupons.import_codes(_pool_id(poolId), _codes(), deps.coupons(), clock.now()))
 
 
 def _codes() -> list[Any]:

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from services.common import clock
-from services.common.api import body_bytes, http_handler, principal, resolver
+from services.common.api import View, body_bytes, http_handler, principal, resolver
 from services.common.clock import iso
 from services.common.problems import PROBLEM_JSON, FieldError, bad_request, not_found
 from services.journeys import app as deps
@@ -66,7 +66,7 @@ class RegistrationBody(BaseModel):
     summary="Register a device by its serial (the shop's form); the owner's referral code in the answer",
     tags=["programmes"],
 )
-def register_device(body: Annotated[RegistrationBody, Body()]) -> dict[str, Any]:
+def register_device(body: Annotated[RegistrationBody, Body()]) -> Registered:
     context = app.current_event.request_context
     registration = registrations.Registration(
         serial=body.serial,
@@ -81,7 +81,9 @@ def register_device(body: Annotated[RegistrationBody, Body()]) -> dict[str, Any]
         demographics=body.demographics,
         ip=context.http.source_ip if context and context.http else None,
     )
-    return registrations.register(deps.programmes(), deps.publisher(), registration, clock.now())
+    return Registered.model_validate(
+        registrations.register(deps.programmes(), deps.publisher(), registration, clock.now())
+    )
 
 
 # ---- the product registry (admin) -------------------------------------------------------------------------------
@@ -94,24 +96,26 @@ class ProductBody(BaseModel):
 
 
 @app.put("/v1/products/serials/<serial>", summary="Add or change one serial (its owner is kept)", tags=["programmes"])
-def put_serial(serial: str, body: Annotated[ProductBody, Body()]) -> dict[str, Any]:
+def put_serial(serial: str, body: Annotated[ProductBody, Body()]) -> SerialView:
     found, faults = product(serial, body.model, body.category)
     if found is None:
         normalise_serial(serial)  # a malformed serial answers with its own problem type
         raise bad_request("The product is invalid.", [FieldError(f, m) for f, m in faults])
     store = deps.programmes()
     registrations.save_products(store, [found], clock.now())
-    return registrations.serial_view(store.serial(found.serial, consistent=True) or found.as_json())
+    return SerialView.model_validate(
+        registrations.serial_view(store.serial(found.serial, consistent=True) or found.as_json())
+    )
 
 
 @app.get(
     "/v1/products/serials/<serial>", summary="A serial: its product and whether it is registered", tags=["programmes"]
 )
-def get_serial(serial: str) -> dict[str, Any]:
+def get_serial(serial: str) -> SerialView:
     found = deps.programmes().serial(normalise_serial(serial))
     if found is None:
         raise not_found("No product has this serial number.", "serial")
-    return registrations.serial_view(found)
+    return SerialView.model_validate(registrations.serial_view(found))
 
 
 @app.post(
@@ -119,7 +123,7 @@ def get_serial(serial: str) -> dict[str, Any]:
     summary="Add serials in bulk: CSV (serial,model,category) or JSON lines; valid rows kept, bad rows reported",
     tags=["programmes"],
 )
-def import_serials() -> dict[str, Any]:
+def import_serials() -> SerialsImported:
     kind = (app.current_event.headers or {}).get("content-type", "").split(";")[0].strip().lower()
     formats: dict[str, Literal["csv", "jsonl"]] = {
         "text/csv": "csv",
@@ -136,7 +140,7 @@ def import_serials() -> dict[str, Any]:
         raise bad_request("The file is not UTF-8.", [FieldError("body", "UTF-8 text")]) from error
     products, faults = parse_import(text.splitlines(), formats[kind])
     saved = registrations.save_products(deps.programmes(), products, clock.now())
-    return registrations.import_report(saved, faults)
+    return SerialsImported.model_validate(registrations.import_report(saved, faults))
 
 
 # ---- referral codes ---------------------------------------------------------------------------------------------
@@ -148,6 +152,51 @@ class ValidateBody(BaseModel):
     email: str | None = Field(default=None, pattern=EMAIL, max_length=254)
     anonymous_id: str | None = Field(default=None, alias="anonymousId", min_length=1, max_length=200)
     user_id: str | None = Field(default=None, alias="userId", min_length=1, max_length=200)
+
+
+class Registered(View):
+    registered: bool
+    serial: str
+    model: str | None
+    referralCode: str | None = Field(description="The owner's code to share, when the referral programme is on.")
+
+
+class SerialView(View):
+    serial: str
+    model: str | None
+    category: str | None
+    registered: bool
+    registeredAt: str | None
+    ownerProfileId: str | None
+    referralCode: str | None
+    registrations: int
+
+
+class SerialsImported(View):
+    saved: int
+    failed: int
+    errors: list[dict[str, Any]]
+
+
+class ReferralCode(View):
+    code: str
+    ownerProfileIds: list[str]
+    issuedAt: str | None
+    expiresOn: str | None
+    cap: int | None
+    redeemed: int
+    refused: int
+    retired: bool
+
+
+class ReferralCodeDetail(ReferralCode):
+    redemptions: list[dict[str, Any]]
+
+
+class ReferralCodeList(View):
+    codes: list[ReferralCode]
+    count: int
+    capped: bool = Field(description="Whether the list stopped at its limit.")
 
 
 class Validity(BaseModel):
@@ -165,18 +214,18 @@ def validate_code(body: Annotated[ValidateBody, Body()]) -> Validity:
 
 
 @app.get("/v1/referrals/codes", summary="Referral codes with their counts (at most 1000)", tags=["referrals"])
-def list_codes() -> dict[str, Any]:
-    return referrals.codes_view(deps.programmes())
+def list_codes() -> ReferralCodeList:
+    return ReferralCodeList.model_validate(referrals.codes_view(deps.programmes()))
 
 
 @app.get(
     "/v1/referrals/codes/<code>", summary="A code: its owner's profile, redemptions and refusals", tags=["referrals"]
 )
-def get_code(code: str) -> dict[str, Any]:
+def get_code(code: str) -> ReferralCodeDetail:
     found = referrals.code_view(deps.programmes(), code)
     if found is None:
         raise not_found("No such referral code.", "code")
-    return found
+    return ReferralCodeDetail.model_validate(found)
 
 
 class CodeChange(BaseModel):
@@ -199,11 +248,11 @@ class CodeChange(BaseModel):
 
 
 @app.patch("/v1/referrals/codes/<code>", summary="Change a code's cap, expiry or retire it", tags=["referrals"])
-def change_code(code: str, body: Annotated[CodeChange, Body()]) -> dict[str, Any]:
+def change_code(code: str, body: Annotated[CodeChange, Body()]) -> ReferralCodeDetail:
     changed = referrals.change_code(deps.programmes(), code, body.sets())
     if changed is None:
         raise not_found("No such referral code.", "code")
-    return changed
+    return ReferralCodeDetail.model_validate(changed)
 
 
 handler = http_handler(app, MANIFEST.name, MANIFEST.function("programmes"))

@@ -154,7 +154,8 @@ def _decay(reader: Reader, raw: Any) -> Decay | None:
     node = reader.obj(raw, "decay", ("expireAfterDays", "percentPerWeek"))
     if node is None:
         return None
-    if len(node) != 1:
+    # counted among the known keys: an unknown one is a fault of its own, and `{"x": 1}` is not a decay
+    if sum(key in node for key in ("expireAfterDays", "percentPerWeek")) != 1:
         reader.fault("decay", "give exactly one of `expireAfterDays` or `percentPerWeek`")
         return None
     if "expireAfterDays" in node:

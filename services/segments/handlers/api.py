@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.common import clock
-from services.common.api import http_handler, problem_response, resolver
+from services.common.api import View, http_handler, problem_response, resolver
 from services.common.problems import FieldError, bad_request, not_found
 from services.segments import app as deps
 from services.segments.handlers.problems import SEGMENTS_ERRORS, SegmentsError, problem
@@ -113,6 +113,91 @@ class QuestionnaireUpdate(QuestionnaireBody):
     expected_version: int | None = Field(default=None, alias="expectedVersion", ge=1)
 
 
+# ---- answers ---------------------------------------------------------------------------------------------------
+
+
+class Stored(View):
+    version: int = Field(description="Each change is a new version, from 1.")
+    createdAt: str
+    updatedAt: str
+    name: str
+
+
+class SegmentView(Stored):
+    """A segment as stored, with its backfill progress (and, when read, its current size)."""
+
+    segmentId: str
+    condition: dict[str, Any]
+
+
+class SegmentList(View):
+    segments: list[SegmentView]
+
+
+class PlanView(Stored):
+    planId: str
+    rules: list[dict[str, Any]]
+
+
+class PlanList(View):
+    plans: list[PlanView]
+
+
+class QuestionnaireView(Stored):
+    questionnaireId: str
+    questions: list[dict[str, Any]]
+    key: dict[str, Any]
+
+
+class QuestionnaireList(View):
+    questionnaires: list[QuestionnaireView]
+
+
+class SegmentPreview(View):
+    count: int = Field(description="Profiles meeting the condition among those scanned.")
+    scanned: int
+    complete: bool = Field(description="Whether every profile was scanned.")
+    sample: list[Any]
+
+
+class SegmentOverlap(View):
+    segmentIds: list[str]
+    matrix: list[list[int]] = Field(description="Profiles in both of each pair; the diagonal is each one's size.")
+
+
+class ProfileMemberships(View):
+    profileId: str
+    segments: list[dict[str, Any]] = Field(description="Each `{segmentId, since}`.")
+    scores: dict[str, dict[str, Any]] = Field(description="Per plan: `{score, tier}`.")
+    questionnaires: dict[str, dict[str, Any]] = Field(
+        description="Per questionnaire: `{segment, confidence, complete}`."
+    )
+    traits: dict[str, Any]
+    sequence: int
+
+
+class SegmentVersions(View):
+    versions: list[dict[str, Any]]
+
+
+class SegmentSizes(View):
+    segmentId: str
+    days: list[dict[str, Any]] = Field(description="Per day: the size at its end, entries and exits.")
+
+
+class PlanPyramid(View):
+    planId: str
+    tiers: list[dict[str, Any]] = Field(description="Top first: `{tier, min, profiles}`.")
+
+
+class QuestionnaireMovements(View):
+    questionnaireId: str
+    from_: str = Field(alias="from")
+    to: str
+    movements: list[dict[str, Any]] = Field(description="`{from, to, profiles}` per pair of segments.")
+    sizes: dict[str, int]
+
+
 def _body(model: BaseModel) -> dict[str, Any]:
     return {k: v for k, v in model.model_dump(by_alias=True, exclude_none=True).items() if k != "expectedVersion"}
 
@@ -156,29 +241,29 @@ def _days(first: str | None, last: str | None) -> tuple[dt.date, dt.date]:
 
 
 @app.post("/v1/segments", summary="Define a segment (its backfill starts at once)", tags=["segments"])
-def create_segment(body: Annotated[SegmentBody, Body()]) -> Any:
-    return _save("segment", body), 201
+def create_segment(body: Annotated[SegmentBody, Body()]) -> tuple[SegmentView, int]:
+    return SegmentView.model_validate(_save("segment", body)), 201
 
 
 @app.get("/v1/segments", summary="List segments", tags=["segments"])
-def list_segments() -> dict[str, Any]:
-    return {"segments": deps.segments().definitions().segments}
+def list_segments() -> SegmentList:
+    return SegmentList.model_validate({"segments": deps.segments().definitions().segments})
 
 
 @app.post("/v1/segments/preview", summary="Count and sample current profiles meeting a condition", tags=["segments"])
-def preview_segment(body: Annotated[PreviewBody, Body()]) -> dict[str, Any]:
+def preview_segment(body: Annotated[PreviewBody, Body()]) -> SegmentPreview:
     repo = deps.segments()
-    return preview(body.condition, repo, deps.catalog(repo), body.sample_size)
+    return SegmentPreview.model_validate(preview(body.condition, repo, deps.catalog(repo), body.sample_size))
 
 
 @app.get("/v1/segments/overlap", summary="Profiles in both of each pair of the chosen segments", tags=["analytics"])
 def segment_overlap(
     segmentIds: Annotated[str, Query(min_length=1, max_length=2000, description="Comma-separated segment ids")],
-) -> dict[str, Any]:
+) -> SegmentOverlap:
     ids = [s for s in segmentIds.split(",") if s]
     if not 1 <= len(ids) <= 20:
         raise bad_request("Choose 1 to 20 segments.", [FieldError("segmentIds", "1 to 20 comma-separated ids")])
-    return analytics.overlap(deps.segments(), ids)
+    return SegmentOverlap.model_validate(analytics.overlap(deps.segments(), ids))
 
 
 @app.get(
@@ -186,25 +271,25 @@ def segment_overlap(
     summary="A profile's segments, scores and questionnaire segments",
     tags=["segments"],
 )
-def profile_memberships(profileId: str) -> dict[str, Any]:
+def profile_memberships(profileId: str) -> ProfileMemberships:
     repo = deps.segments()
-    return analytics.memberships(repo, deps.catalog(repo), profileId)
+    return ProfileMemberships.model_validate(analytics.memberships(repo, deps.catalog(repo), profileId))
 
 
 @app.get("/v1/segments/<segmentId>", summary="A segment, its backfill progress and its size", tags=["segments"])
-def get_segment(segmentId: str) -> dict[str, Any]:
-    return segment_view(deps.segments(), segmentId)
+def get_segment(segmentId: str) -> SegmentView:
+    return SegmentView.model_validate(segment_view(deps.segments(), segmentId))
 
 
 @app.put("/v1/segments/<segmentId>", summary="Change a segment (a new version; backfilled)", tags=["segments"])
-def update_segment(segmentId: str, body: Annotated[SegmentUpdate, Body()]) -> dict[str, Any]:
-    return _save("segment", body, segmentId)
+def update_segment(segmentId: str, body: Annotated[SegmentUpdate, Body()]) -> SegmentView:
+    return SegmentView.model_validate(_save("segment", body, segmentId))
 
 
 @app.get("/v1/segments/<segmentId>/versions", summary="Every saved version of a segment", tags=["segments"])
-def segment_versions(segmentId: str) -> dict[str, Any]:
+def segment_versions(segmentId: str) -> SegmentVersions:
     _found("segment", segmentId)
-    return {"versions": deps.segments().history("segment", segmentId)}
+    return SegmentVersions.model_validate({"versions": deps.segments().history("segment", segmentId)})
 
 
 @app.get("/v1/segments/<segmentId>/sizes", summary="A segment's size at the end of each day", tags=["analytics"])
@@ -212,64 +297,64 @@ def segment_sizes(
     segmentId: str,
     first: Annotated[str | None, Query(alias="from", max_length=10)] = None,
     last: Annotated[str | None, Query(alias="to", max_length=10)] = None,
-) -> dict[str, Any]:
+) -> SegmentSizes:
     _found("segment", segmentId)
     start, end = _days(first, last)
-    return analytics.segment_sizes(deps.segments(), segmentId, start, end)
+    return SegmentSizes.model_validate(analytics.segment_sizes(deps.segments(), segmentId, start, end))
 
 
 # ---- scoring plans --------------------------------------------------------------------------------------------
 
 
 @app.post("/v1/scoring/plans", summary="Define a scoring plan", tags=["scoring"])
-def create_plan(body: Annotated[PlanBody, Body()]) -> Any:
-    return _save("plan", body), 201
+def create_plan(body: Annotated[PlanBody, Body()]) -> tuple[PlanView, int]:
+    return PlanView.model_validate(_save("plan", body)), 201
 
 
 @app.get("/v1/scoring/plans", summary="List scoring plans", tags=["scoring"])
-def list_plans() -> dict[str, Any]:
-    return {"plans": deps.segments().definitions().plans}
+def list_plans() -> PlanList:
+    return PlanList.model_validate({"plans": deps.segments().definitions().plans})
 
 
 @app.get("/v1/scoring/plans/<planId>", summary="A scoring plan", tags=["scoring"])
-def get_plan(planId: str) -> dict[str, Any]:
-    return _found("plan", planId)
+def get_plan(planId: str) -> PlanView:
+    return PlanView.model_validate(_found("plan", planId))
 
 
 @app.put("/v1/scoring/plans/<planId>", summary="Change a scoring plan (a new version)", tags=["scoring"])
-def update_plan(planId: str, body: Annotated[PlanUpdate, Body()]) -> dict[str, Any]:
-    return _save("plan", body, planId)
+def update_plan(planId: str, body: Annotated[PlanUpdate, Body()]) -> PlanView:
+    return PlanView.model_validate(_save("plan", body, planId))
 
 
 @app.get("/v1/scoring/plans/<planId>/pyramid", summary="Profiles per tier (the engagement pyramid)", tags=["analytics"])
-def plan_pyramid(planId: str) -> dict[str, Any]:
+def plan_pyramid(planId: str) -> PlanPyramid:
     repo = deps.segments()
-    return analytics.pyramid(repo, planId)
+    return PlanPyramid.model_validate(analytics.pyramid(repo, planId))
 
 
 # ---- questionnaires -------------------------------------------------------------------------------------------
 
 
 @app.post("/v1/questionnaires", summary="Define a questionnaire and its segmentation key", tags=["questionnaires"])
-def create_questionnaire(body: Annotated[QuestionnaireBody, Body()]) -> Any:
-    return _save("questionnaire", body), 201
+def create_questionnaire(body: Annotated[QuestionnaireBody, Body()]) -> tuple[QuestionnaireView, int]:
+    return QuestionnaireView.model_validate(_save("questionnaire", body)), 201
 
 
 @app.get("/v1/questionnaires", summary="List questionnaires", tags=["questionnaires"])
-def list_questionnaires() -> dict[str, Any]:
-    return {"questionnaires": deps.segments().definitions().questionnaires}
+def list_questionnaires() -> QuestionnaireList:
+    return QuestionnaireList.model_validate({"questionnaires": deps.segments().definitions().questionnaires})
 
 
 @app.get("/v1/questionnaires/<questionnaireId>", summary="A questionnaire", tags=["questionnaires"])
-def get_questionnaire(questionnaireId: str) -> dict[str, Any]:
-    return _found("questionnaire", questionnaireId)
+def get_questionnaire(questionnaireId: str) -> QuestionnaireView:
+    return QuestionnaireView.model_validate(_found("questionnaire", questionnaireId))
 
 
 @app.put(
     "/v1/questionnaires/<questionnaireId>", summary="Change a questionnaire (a new version)", tags=["questionnaires"]
 )
-def update_questionnaire(questionnaireId: str, body: Annotated[QuestionnaireUpdate, Body()]) -> dict[str, Any]:
-    return _save("questionnaire", body, questionnaireId)
+def update_questionnaire(questionnaireId: str, body: Annotated[QuestionnaireUpdate, Body()]) -> QuestionnaireView:
+    return QuestionnaireView.model_validate(_save("questionnaire", body, questionnaireId))
 
 
 @app.get(
@@ -281,10 +366,10 @@ def questionnaire_movements(
     questionnaireId: str,
     first: Annotated[str | None, Query(alias="from", max_length=10)] = None,
     last: Annotated[str | None, Query(alias="to", max_length=10)] = None,
-) -> dict[str, Any]:
+) -> QuestionnaireMovements:
     start, end = _days(first, last)
     repo = deps.segments()
-    return analytics.movements(repo, questionnaireId, start, end)
+    return QuestionnaireMovements.model_validate(analytics.movements(repo, questionnaireId, start, end))
 
 
 handler = http_handler(app, MANIFEST.name, MANIFEST.function("api"))

@@ -77,6 +77,34 @@ def test_a_test_send_goes_through_ses_to_the_address_given(cloud: Any, api: Api,
     assert bad.status == 400 and bad.body["errors"][0]["field"].endswith("to")
 
 
+@pytest.mark.parametrize(
+    "address", ['a"b@brand.example', "a>b@brand.example", '?"0\x0fVmb*>4@h!L^E.v4', "ä@brand.example"]
+)
+def test_a_test_send_to_an_address_ses_would_not_take_is_refused_naming_it(api: Api, digest: str, address: str) -> None:
+    # (SES answered InvalidParameterValue, and the route a 500)
+    reply = api.admin("POST", f"/v1/content/templates/{digest}/test-send", {"to": address})
+    assert reply.status == 400, reply.body
+    assert reply.content_type == "application/problem+json"
+    assert [e["field"] for e in reply.body["errors"]] == ["to"]
+
+
+def test_a_recipient_ses_refuses_is_a_problem_naming_the_address_not_a_server_error() -> None:
+    # Given SES refusing the address (an unverified one while the account is in the sandbox)
+    from botocore.exceptions import ClientError
+
+    from services.content.adapters.email import SesTestMailer
+    from services.content.ports import RecipientRefused
+
+    class Sandbox:
+        def send_email(self, **_: Any) -> dict[str, Any]:
+            error = {"Error": {"Code": "MessageRejected", "Message": "Email address is not verified."}}
+            raise ClientError(error, "SendEmail")  # type: ignore[arg-type]
+
+    # When a test is sent, Then the refusal is a named domain error, not a crash
+    with pytest.raises(RecipientRefused, match="not verified"):
+        SesTestMailer(Sandbox(), "no-reply@brand.example").send_test("me@brand.example", "s", "<p>h</p>", "t")
+
+
 def test_the_render_function_answers_journeys_and_names_a_failure_instead_of_raising(
     cloud: Any, ana: str, digest: str
 ) -> None:

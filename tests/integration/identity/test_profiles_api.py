@@ -129,3 +129,45 @@ def test_refusals_are_problem_json_naming_the_field(api: Api) -> None:
     assert (with_write_key.status, with_write_key.content_type) == (403, PROBLEM)
     patch = api.admin("PATCH", "/v1/profiles/x", {"traits": {}})
     assert (patch.status, patch.body["errors"][0]["field"]) == (400, "traits")
+
+
+def test_a_form_body_is_refused_as_an_unsupported_media_type(cloud: Any, api: Api) -> None:
+    # Given a known visitor
+    visit(api, "identify", {"anonymousId": "api-form", "userId": "api-form-1", "traits": {"plan": "gold"}})
+    cloud.settle()
+    profile_id = profile_of(api, userId="api-form-1")["profileId"]
+    # When a script patches the profile with a form body: without a boundary, or with non-Latin-1 text in it
+    for content_type, raw in [
+        ("multipart/form-data", b'{"traits": {"plan": "silver"}}'),
+        (
+            "multipart/form-data; boundary=x",
+            '--x\r\nContent-Disposition: form-data; name="plan"\r\n\r\nÿ€\r\n--x--'.encode(),
+        ),
+    ]:
+        reply = api.request(
+            "PATCH",
+            f"/v1/profiles/{profile_id}",
+            key=api.admin_key,
+            scheme="bearer",
+            raw=raw,
+            headers={"content-type": content_type},
+        )
+        # Then it is refused as problem+json naming the content type, and nothing changed
+        assert reply.status == 415, reply.body
+        assert reply.content_type == PROBLEM
+        assert reply.body["errors"] == [{"field": "content-type", "message": "send application/json"}]
+    assert profile_of(api, userId="api-form-1")["traits"]["plan"] == "gold"
+
+
+def test_a_body_of_another_media_type_is_refused_as_problem_json(cloud: Any, api: Api) -> None:
+    reply = api.request(
+        "POST",
+        "/v1/profiles/merge",
+        key=api.admin_key,
+        scheme="bearer",
+        raw=b"<merge/>",
+        headers={"content-type": "application/xml"},
+    )
+    assert reply.status == 415, reply.body
+    assert reply.content_type == PROBLEM
+    assert reply.body["errors"][0]["field"] == "content-type"
