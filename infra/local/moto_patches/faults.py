@@ -49,6 +49,7 @@ from moto.events.models import EventsBackend
 from moto.sqs.models import SQSBackend
 
 from ._patching import PatchSet, require_attr, require_params, require_source
+from .lambdas import running_function
 
 KINDS = ("throttle", "internal", "unavailable", "timeout", "partial")
 # (service, operation) of the batch APIs whose partial failure is a success response with failed entries
@@ -177,7 +178,7 @@ def _partial_injector() -> _Injector | None:
     return getattr(_PARTIAL, "injector", None)
 
 
-def _error(response: BaseResponse, service: str, kind: str) -> tuple[int, dict[str, Any], str]:
+def _error(service: str, kind: str) -> tuple[int, dict[str, Any], str]:
     code, status = {
         "throttle": (_THROTTLE.get(service, "ThrottlingException"), 400 if service != "sesv2" else 429),
         "internal": (_INTERNAL.get(service, "InternalFailure"), 500),
@@ -199,8 +200,6 @@ def _error(response: BaseResponse, service: str, kind: str) -> tuple[int, dict[s
 
 def in_a_handler() -> bool:
     """The default scope: the call is made while one of our functions runs on this thread."""
-    from .lambdas import running_function
-
     return running_function() is not None
 
 
@@ -274,7 +273,7 @@ def moto_faults(
                 return original_call(self)
             finally:
                 _PARTIAL.injector = None
-        return _error(self, service, kind)
+        return _error(service, kind)
 
     def put_events(self: EventsBackend, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         chosen = injector_now.failing(len(events)) if (injector_now := _partial_injector()) else set()
