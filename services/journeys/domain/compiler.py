@@ -41,9 +41,19 @@ TRANSIENT = [
 TRY_AGAIN = "TryAgain"
 # What a task raises when AWS failed it past botocore's own retries (a throttled or failed call, a lost answer, events
 # the bus refused): every task is idempotent on its execution, node and entry time, so it is retried like TryAgain.
+# boto3 raises a ClientError subclass named after the error code when the service models it, and Step Functions
+# matches the class name, so the transient codes are listed one by one.
 AWS_FAILURES = [
     "PublishFailed",
     "ClientError",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "TransactionConflictException",
+    "InternalServerError",
+    "InternalFailure",
+    "ServiceUnavailable",
     "ReadTimeoutError",
     "ConnectTimeoutError",
     "ConnectionClosedError",
