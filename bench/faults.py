@@ -3,7 +3,8 @@ calls fail (throttling, 5xx, timeouts after the write, partial batch failures), 
 and replayed, and whether everything came out exactly once.
 
 The traffic and its ledger are shared with `tests/flows/test_faults.py` (2,000 events, asserted); the bench runs
-10,000 and prints the figures: `make bench ARGS=faults` (`events=2000`, `rate=0.2`, `seed=3` to change them).
+10,000 and prints the figures: `make bench ARGS=faults` (`events=2000`, `rate=0.2`, `seed=3`, or the CLI spelling
+`faults=0.1,dynamodb.TransactWriteItems=0.8`).
 """
 
 from __future__ import annotations
@@ -244,7 +245,10 @@ def failed_runs(cloud: Any) -> list[str]:
     out = []
     for execution in cloud.executions("FAILED"):
         described = sfn.describe_execution(executionArn=execution["executionArn"])
-        out.append(f"{described.get('error')}: {str(described.get('cause'))[:300]}")
+        history = sfn.get_execution_history(executionArn=execution["executionArn"], reverseOrder=True)["events"]
+        task = next((e.get("taskFailedEventDetails") for e in history if e.get("taskFailedEventDetails")), None)
+        underneath = f" (last task error: {task.get('error')}: {str(task.get('cause'))[:200]})" if task else ""
+        out.append(f"{described.get('error')}: {str(described.get('cause'))[:200]}{underneath}")
     return out
 
 
@@ -297,13 +301,15 @@ def check(cloud: Any, client: Client, ledger: Ledger, definitions: dict[str, str
     ]
 
 
-def run(events: str = "10000", rate: str = "0.1", seed: str = "7") -> str:
+def run(events: str = "10000", rate: str = "0.1", seed: str = "7", faults: str = "") -> str:
+    """`faults=` takes the CLI spelling (`0.1,dynamodb.TransactWriteItems=0.8`) instead of `rate=` and `seed=`."""
     from infra.local.cloud import LocalCloud
     from infra.local.moto_patches import Faults
 
-    count, faults = int(events), Faults(rate=float(rate), seed=int(seed))
+    count = int(events)
+    chosen = Faults.parse(faults) if faults else Faults(rate=float(rate), seed=int(seed))
     start = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
-    with LocalCloud(start=start, faults=faults) as cloud:
+    with LocalCloud(start=start, faults=chosen) as cloud:
         client = Client(cloud.url, cloud.create_key("write", "bench", "bench"), cloud.create_key("admin", "bench"))
         with cloud.aws.faults.paused():
             definitions = define(client)
@@ -327,7 +333,9 @@ def run(events: str = "10000", rate: str = "0.1", seed: str = "7") -> str:
         ]
     injected = figures["faults"]
     summary = render(
-        f"Faults: {count:,} events, {faults.rate:.0%} of the functions' AWS calls failing (seed {faults.seed})",
+        f"Faults: {count:,} events, {chosen.rate:.0%} of the functions' AWS calls failing"
+        + "".join(f", {name} {value:.0%}" for name, value in chosen.overrides.items())
+        + f" (seed {chosen.seed})",
         [
             "events",
             "visitors",
@@ -375,4 +383,5 @@ def run(events: str = "10000", rate: str = "0.1", seed: str = "7") -> str:
         ["what", "expected", "found", "ok"],
         [(what, str(expected), str(found), "yes" if expected == found else "NO") for what, expected, found in checks],
     )
-    return "\n".join([summary, kinds, per_consumer, outcome])
+    why = "".join(f"  failed run: {reason}\n" for reason in figures["failedRuns"][:5])
+    return "\n".join([summary, kinds, per_consumer, outcome + why])
