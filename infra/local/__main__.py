@@ -13,6 +13,7 @@ from pathlib import Path
 
 from infra.local.cloud import LocalCloud
 from infra.local.demo import DEMO_ADMIN_KEY, DEMO_WRITE_KEY, load
+from infra.local.moto_patches import Faults
 
 STATE_FILE = Path(".cxm/local.json")
 
@@ -30,15 +31,37 @@ def demo_lines(demo: dict[str, str]) -> str:
     )
 
 
+def fault_line(faults: Faults | None) -> str:
+    if faults is None:
+        return ""
+    overrides = "".join(f", {name} {rate:.0%}" for name, rate in faults.overrides.items())
+    return (
+        f"\nFault injection ON: {faults.rate:.0%} of the functions' AWS calls fail{overrides} "
+        f"({', '.join(faults.kinds)}; seed {faults.seed})\n"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make dev", description=__doc__)
     parser.add_argument("--port", type=int, default=int(os.environ.get("CXM_PORT", "8080")))
     parser.add_argument("--host", default=os.environ.get("CXM_HOST", "127.0.0.1"))
     parser.add_argument("--demo", action="store_true", default=os.environ.get("DEMO", "") not in ("", "0"))
     parser.add_argument("--log-level", default=os.environ.get("CXM_LOG_LEVEL", "WARNING"))
+    parser.add_argument(
+        "--faults",
+        default=os.environ.get("CXM_FAULTS", ""),
+        help="inject AWS faults into the functions' calls: a rate (0.1), optionally with seed=, kinds=a+b and "
+        "per-service or per-operation rates (0.1,seed=7,kinds=throttle+timeout,dynamodb.PutItem=0.3)",
+    )
     args = parser.parse_args(argv)
+    try:
+        faults = Faults.parse(args.faults) if args.faults else None
+    except ValueError as error:
+        parser.error(f"--faults: {error}")
 
-    cloud = LocalCloud(port=args.port, host=args.host, follow_real_time=True, log_level=args.log_level).start()
+    cloud = LocalCloud(
+        port=args.port, host=args.host, follow_real_time=True, log_level=args.log_level, faults=faults
+    ).start()
     write_key = cloud.create_key("write", "demo-site", "demo write key", DEMO_WRITE_KEY if args.demo else None)
     admin_key = cloud.create_key("admin", "local", "local admin key", DEMO_ADMIN_KEY if args.demo else None)
     if args.demo:
@@ -73,7 +96,7 @@ Try:
 {try_decide}  .venv/bin/cxm clock advance 2d      # fast-forward journeys and windows
 
 Keys and URL are in {STATE_FILE}. Ctrl-C stops (all data is in memory).
-""",
+{fault_line(faults)}""",
         flush=True,
     )
 

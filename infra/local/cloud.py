@@ -18,7 +18,7 @@ from moto import mock_aws
 from moto.ses.models import ses_backends
 
 from infra.local.gateway import Gateway, LocalRoute
-from infra.local.moto_patches import MOTO_CONFIG, InProcessLambdaRuntime, VirtualClock, local_aws_patches
+from infra.local.moto_patches import MOTO_CONFIG, Faults, InProcessLambdaRuntime, VirtualClock, local_aws_patches
 from infra.local.pump import Pump
 from infra.local.resources import ACCOUNT, ROOT, LocalNames, Provisioned, ScheduledTarget, provision
 from infra.local.schedules import Scheduler
@@ -54,6 +54,10 @@ class LocalCloud:
 
     `follow_real_time=True` (for `make dev`) lets the clock tick with the wall clock; fast-forwards add to it.
     Tests keep it frozen and move it explicitly, so nothing depends on real waiting.
+
+    `faults=Faults(rate=0.1, seed=7)` (or `CXM_FAULTS=0.1`) makes that fraction of the AWS calls the functions make
+    fail as AWS fails (throttling, 5xx, timeouts after the write, partial batch failures); `cloud.aws.faults` counts
+    what was injected. Calls made by the pump, the gateway and the caller's own boto3 clients are never faulted.
     """
 
     def __init__(
@@ -68,6 +72,7 @@ class LocalCloud:
         background_pump: bool = True,
         function_settings: dict[str, str] | None = None,
         stage: str = "local",
+        faults: Faults | None = None,
     ) -> None:
         self.region = region
         # Resource names carry the stage; tests give each cloud its own, so nothing cached in a warm "container"
@@ -81,6 +86,7 @@ class LocalCloud:
         self._log_level = log_level
         self._background_pump = background_pump
         self._function_settings = dict(function_settings or {})
+        self.faults = faults
         self._stack = ExitStack()
         self._ticker_stop = threading.Event()
         self.url = ""
@@ -101,7 +107,7 @@ class LocalCloud:
             self._stack.callback(_restore_env, key, os.environ.get(key))
             os.environ[key] = value
         self._stack.enter_context(mock_aws(config=MOTO_CONFIG))  # type: ignore[call-overload]
-        self.aws = self._stack.enter_context(local_aws_patches(self.clock, self.runtime))
+        self.aws = self._stack.enter_context(local_aws_patches(self.clock, self.runtime, self.faults))
         app_clock.set_source(self.clock.now)
         self._stack.callback(app_clock.set_source, None)
         local_env = {

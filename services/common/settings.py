@@ -29,6 +29,9 @@ def bus_name() -> str:
 
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=10)
+# For a call that must not be repeated blindly (an email send: SES has no idempotency token, and a retry after a
+# lost answer sends the mail twice): no retries by botocore, the caller decides what a failure means.
+_ONCE = Config(retries={"mode": "standard", "max_attempts": 0}, connect_timeout=2, read_timeout=10)
 
 
 # Creating clients is not thread-safe in boto3 (a shared session's loaders race); handlers may run on several
@@ -45,15 +48,17 @@ def _session() -> boto3.session.Session:
 
 
 @cache
-def _client(service: str, region: str, endpoint: str | None) -> Any:
+def _client(service: str, region: str, endpoint: str | None, retried: bool = True) -> Any:
+    config = _CONFIG if retried else _ONCE
     with _CREATING:
-        return _session().client(service, region_name=region, endpoint_url=endpoint, config=_CONFIG)  # type: ignore[call-overload]
+        return _session().client(service, region_name=region, endpoint_url=endpoint, config=config)  # type: ignore[call-overload]
 
 
-def client(service: str) -> Any:
-    """A cached boto3 client, built on first use so imports stay cheap (cold start) and tests need no hacks."""
+def client(service: str, *, retried: bool = True) -> Any:
+    """A cached boto3 client, built on first use so imports stay cheap (cold start) and tests need no hacks.
+    `retried=False`: botocore makes one attempt (for calls that are not idempotent, such as sending an email)."""
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    return _client(service, region, os.environ.get("AWS_ENDPOINT_URL"))
+    return _client(service, region, os.environ.get("AWS_ENDPOINT_URL"), retried)
 
 
 def table(env_name: str) -> Any:

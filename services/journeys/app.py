@@ -77,7 +77,7 @@ def renderer() -> ContentRenderer:
 
 
 def mailer() -> SesMailer:
-    return SesMailer(settings.client("sesv2"))
+    return SesMailer(settings.client("sesv2", retried=False))
 
 
 def texter() -> SnsTexter:

@@ -522,6 +522,9 @@ def test_action_tasks_retry_on_try_again_and_route_failures(node_id: str) -> Non
     task = states[node_id]
     try_again = [r for r in task["Retry"] if r["ErrorEquals"] == ["TryAgain"]]
     assert try_again and try_again[0]["MaxAttempts"] >= 1
+    # and on what AWS failed past botocore's retries (events the bus refused, a lost answer): found by the faults test
+    aws = {error for r in task["Retry"] for error in r["ErrorEquals"]}
+    assert {"PublishFailed", "ClientError", "ReadTimeoutError", "ProvisionedThroughputExceededException"} <= aws
 
     # A failed action goes through a "failed" branch to onFailure, or to the run's failure end
     failed = states[next(c["Next"] for c in task["Catch"] if "States.ALL" in c["ErrorEquals"])]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,10 +13,11 @@ import pytest
 from botocore.exceptions import ClientError
 
 from services.common import clock
-from services.common.bus import RecordingPublisher
+from services.common.bus import PublishFailed, RecordingPublisher
 from services.common.clock import iso
 from services.common.dynamo import is_condition_failure
 from services.common.erasure import TOMBSTONE_DAYS
+from services.journeys.adapters.aws import SendOutcomeUnknown
 from services.journeys.adapters.dynamodb import DynamoJourneys
 from services.journeys.adapters.memory import (
     MemoryDirectory,
@@ -759,3 +760,74 @@ def test_the_memory_runner_starts_by_name_once_and_resumes_a_token_once() -> Non
     assert runner.stop(execution, "E", "c") and not runner.stop(execution, "E", "c")
     assert runner.resume(late, {}) is False and runner.stop("arn:unknown", "E", "c") is False
     assert runner.resumed == [(token, {"branch": "0"})]
+
+
+# ---- a send task retried after a failure: the email goes once, and what follows it happens once ----------------
+
+
+class RefusesMessageSentOnce(RecordingPublisher):
+    """The bus refusing the first MessageSent (a partial PutEvents failure)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused = False
+
+    def publish(self, events: Sequence[Any]) -> None:
+        if not self.refused and any(e.detail_type == "MessageSent" for e in events):
+            self.refused = True
+            raise PublishFailed([{"id": events[0].id, "error": "InternalFailure"}])
+        super().publish(events)
+
+
+def test_a_send_task_that_failed_before_sending_sends_on_its_retry(world: World) -> None:
+    # Given a run at its email node, and identity's contact lookup failing once
+    run = entered(world, once(world, document([email("mail")])), person(world, "p-1", firstName="Ana"))
+    contacts = world.directory.contacts
+    world.directory.contacts = {}  # an unknown profile would be skipped; make the lookup itself fail
+    world.directory.contact = lambda profile_id: (_ for _ in ()).throw(RuntimeError("identity unavailable"))  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        run.send_email("mail")
+    del world.directory.contact  # type: ignore[method-assign]
+    world.directory.contacts = contacts
+
+    # When Step Functions retries the task
+    answer = run.send_email("mail")
+
+    # Then the email goes, once
+    assert answer["status"] == "sent"
+    assert len(world.mailer.sent) == 1
+    assert counters(world, "mail")["sent"] == 1
+
+
+def test_a_send_task_that_failed_after_sending_finishes_on_its_retry_without_a_second_email(world: World) -> None:
+    # Given a run at its email node, and a bus that refuses the first MessageSent
+    world.bus = RefusesMessageSentOnce()
+    run = entered(world, once(world, document([email("mail")])), person(world, "p-2", firstName="Ana"))
+    with pytest.raises(PublishFailed):
+        run.send_email("mail")
+    assert len(world.mailer.sent) == 1
+
+    # When Step Functions retries the task
+    answer = run.send_email("mail")
+
+    # Then no second email; MessageSent is published and the send counted, once each
+    assert answer["status"] == "duplicate"
+    assert len(world.mailer.sent) == 1
+    assert [e.detail_type for e in world.bus.published].count("MessageSent") == 1
+    assert counters(world, "mail")["sent"] == 1
+
+
+def test_an_email_whose_answer_was_lost_counts_as_sent_and_is_never_sent_again(world: World) -> None:
+    # Given SES sending the email but its answer lost on the way back
+    run = entered(world, once(world, document([email("mail")])), person(world, "p-3", firstName="Ana"))
+    world.mailer.fail = SendOutcomeUnknown("Read timeout")
+
+    # When the send step runs, and runs again
+    first = run.send_email("mail")
+    again = run.send_email("mail")
+
+    # Then it counts as sent (SES may have sent it) and is not sent a second time: at most once (the retry publishes
+    # MessageSent again under the same id, which its consumers take once)
+    assert (first["status"], first["messageId"], again["status"]) == ("sent", "unknown", "duplicate")
+    assert counters(world, "mail")["sent"] == 1
+    assert len({e.id for e in world.bus.published if e.detail_type == "MessageSent"}) == 1

@@ -28,6 +28,7 @@ from .arrivals import SqsArrivals, sqs_arrivals
 from .dispatch import moto_dispatch_shortcuts
 from .dynamodb import dynamodb_atomic_requests, dynamodb_item_transactions, dynamodb_key_queries
 from .eventbridge import EventBridgeDeliveries, eventbridge_targets
+from .faults import FaultLog, Faults, moto_faults
 from .lambdas import (
     FakeLambdaContext,
     InProcessLambdaRuntime,
@@ -51,6 +52,8 @@ __all__ = [
     "SUPPORTED_MOTO_VERSION",
     "EventBridgeDeliveries",
     "FakeLambdaContext",
+    "FaultLog",
+    "Faults",
     "InProcessLambdaRuntime",
     "Invocation",
     "LocalAwsPatches",
@@ -66,6 +69,7 @@ __all__ = [
     "inprocess_lambdas",
     "local_aws_patches",
     "moto_dispatch_shortcuts",
+    "moto_faults",
     "moto_version_guard",
     "sesv2_templates",
     "sqs_arrivals",
@@ -101,13 +105,17 @@ class LocalAwsPatches:
     events: EventBridgeDeliveries
     ses: SesV2TemplateLog
     sqs: SqsArrivals
+    faults: FaultLog
 
 
 @contextmanager
 def local_aws_patches(
-    clock: VirtualClock | None = None, runtime: InProcessLambdaRuntime | None = None
+    clock: VirtualClock | None = None,
+    runtime: InProcessLambdaRuntime | None = None,
+    faults: Faults | None = None,
 ) -> Iterator[LocalAwsPatches]:
-    """Enter all ten patches (inside or outside ``mock_aws``; they patch classes, not backends).
+    """Enter all ten patches (inside or outside ``mock_aws``; they patch classes, not backends), and the fault
+    injection when ``faults`` is given (see ``faults.py``: only calls made by running handlers are faulted).
 
     The clock also drives EventBridge envelope times, so events and state machines share one "now".
     """
@@ -125,4 +133,5 @@ def local_aws_patches(
         stack.enter_context(dynamodb_item_transactions())
         stack.enter_context(dynamodb_atomic_requests())
         stack.enter_context(dynamodb_key_queries())
-        yield LocalAwsPatches(clock=clock, runtime=runtime, events=events, ses=ses, sqs=arrivals)
+        fault_log = stack.enter_context(moto_faults(faults)) if faults is not None else FaultLog()
+        yield LocalAwsPatches(clock=clock, runtime=runtime, events=events, ses=ses, sqs=arrivals, faults=fault_log)

@@ -70,6 +70,16 @@ _ENV_LOCK = threading.RLock()
 
 DEFAULT_MAX_INVOCATIONS = 10_000
 
+# The functions running on each thread (innermost last): fault injection faults only the calls our handlers make.
+_RUNNING = threading.local()
+
+
+def running_function() -> str | None:
+    """The name of the function whose handler is running on this thread (the innermost), or None."""
+    stack: list[str] = getattr(_RUNNING, "stack", [])
+    return stack[-1] if stack else None
+
+
 # (module, name) of every binding of urllib's environment proxy lookup that code in another thread may call
 # while a handler's environment is being applied or removed. Modules not installed are skipped.
 _PROXY_LOOKUPS = (
@@ -174,9 +184,12 @@ class InProcessLambdaRuntime:
             self._warm.add(fn.function_arn)
             _tell_powertools_whether_cold(cold_start)
             root.addHandler(log_handler)
+            stack: list[str] = _RUNNING.__dict__.setdefault("stack", [])
+            stack.append(fn.function_name)
             try:
                 payload, errored = self._call(fn, event, request_id)
             finally:
+                stack.pop()
                 root.removeHandler(log_handler)
         self.invocations.append(Invocation(fn.function_name, event, payload, errored, request_id, cold_start))
         return payload, errored, log_buffer.getvalue()

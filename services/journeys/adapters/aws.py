@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 
 from services.common import internal
 
@@ -24,6 +24,10 @@ TRANSIENT_CODES = {
 
 class TryAgain(Exception):
     """A transient failure: the task raises it and the state machine retries with back-off."""
+
+
+class SendOutcomeUnknown(Exception):
+    """The request went out but its answer never came back: the provider may have sent the message."""
 
 
 def is_transient(error: ClientError) -> bool:
@@ -137,12 +141,16 @@ class SesMailer:
             self._ses.update_email_template(TemplateName=name, TemplateContent=content)
 
     def send(self, request: dict[str, Any]) -> str:
+        """Send once (the client makes one attempt: SendEmail has no idempotency token). A refusal that sent nothing
+        and may pass later (throttling, 5xx) raises `TryAgain`; a lost answer raises `SendOutcomeUnknown`."""
         try:
             return str(self._ses.send_email(**request)["MessageId"])
         except ClientError as error:
             if is_transient(error):
                 raise TryAgain(error.response["Error"].get("Code", "transient")) from error
             raise
+        except (ReadTimeoutError, ConnectionClosedError) as error:
+            raise SendOutcomeUnknown(str(error)) from error
 
 
 class SnsTexter:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -385,6 +386,9 @@ class DynamoJourneys:
         """Reserve a send; returns the earlier record when this send was already made (a retry). `about` (run,
         journey, node, channel) is kept with it, so a run shows what it sent and why."""
         key = {"pk": _profile(profile_id), "sk": f"SEND#{dedupe_key}"}
+        # This claim's own mark: when the put is applied but its answer is lost, botocore's retry finds the record
+        # and fails the condition; the record then carries our mark, and it is ours, not an earlier send's.
+        claim = uuid.uuid4().hex
         try:
             self._table.put_item(
                 Item={
@@ -392,6 +396,7 @@ class DynamoJourneys:
                     **key,
                     "status": "sending",
                     "claimedAt": iso(now),
+                    "claim": claim,
                     "expiresAt": expires_at(now, SEND_RECORD_DAYS),
                 },
                 ConditionExpression="attribute_not_exists(pk) OR #s IN (:failed, :retry, :deferred)",
@@ -401,6 +406,8 @@ class DynamoJourneys:
         except ClientError as error:
             if is_condition_failure(error):
                 item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+                if item and item.get("claim") == claim:
+                    return None
                 return _clean(item) if item else {"status": "sending"}
             raise
         return None
@@ -473,7 +480,7 @@ def _typed_values(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _clean(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in from_dynamo(dict(item)).items() if k not in ("pk", "sk", "expiresAt")}
+    return {k: v for k, v in from_dynamo(dict(item)).items() if k not in ("pk", "sk", "expiresAt", "claim")}
 
 
 def _implements_the_port(store: DynamoJourneys) -> JourneyStore:

@@ -39,6 +39,26 @@ TRANSIENT = [
     "Lambda.Unknown",
 ]
 TRY_AGAIN = "TryAgain"
+# What a task raises when AWS failed it past botocore's own retries (a throttled or failed call, a lost answer, events
+# the bus refused): every task is idempotent on its execution, node and entry time, so it is retried like TryAgain.
+# boto3 raises a ClientError subclass named after the error code when the service models it, and Step Functions
+# matches the class name, so the transient codes are listed one by one.
+AWS_FAILURES = [
+    "PublishFailed",
+    "ClientError",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "TransactionConflictException",
+    "InternalServerError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "ReadTimeoutError",
+    "ConnectTimeoutError",
+    "ConnectionClosedError",
+    "EndpointConnectionError",
+]
 HOLDOUT_WINDOW_DEFAULT = 7 * 86400
 
 
@@ -65,6 +85,7 @@ def _task(function: str, kind: str, node_id: str, *, token: bool = False) -> dic
         "Retry": [
             {"ErrorEquals": TRANSIENT, "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2},
             {"ErrorEquals": [TRY_AGAIN], "IntervalSeconds": 5, "MaxAttempts": 8, "BackoffRate": 2},
+            {"ErrorEquals": AWS_FAILURES, "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2},
         ],
     }
     if not token:

@@ -18,7 +18,7 @@ from services.common.contracts import envelope
 from services.common.contracts.journeys import MessageFailed, MessageSent
 from services.common.email_links import unsubscribe_url
 from services.common.ids import derived_id
-from services.journeys.adapters.aws import TryAgain
+from services.journeys.adapters.aws import SendOutcomeUnknown, TryAgain
 from services.journeys.domain import delivery
 from services.journeys.domain.definition import ClaimCodeNode, EmailNode, JourneyDefinition, node_by_id
 from services.journeys.domain.tracked_email import (
@@ -376,55 +376,67 @@ def send_journey_email(
 
     earlier = repo.claim_send(profile_id, dedupe_key, now, send_context(task, "email"))
     if earlier is not None:
+        if earlier.get("status") == "sent":
+            # sent by an earlier attempt that failed afterwards: finish what it may not have (each step is once)
+            _after_email_sent(repo, publisher, run, node_id, node.transactional, dedupe_key, earlier)
         branch = "failed" if earlier.get("status") == "failed" else "ok"
         return {**answer(node_id, branch), "status": "duplicate", "dedupeKey": dedupe_key}
-    contact = directory.contact(profile_id)
-    reason = message_blocked(contact, "email", node.transactional, mails_claimed(contact, sources))
-    if reason is None:
-        verdict = delivery_verdict(
-            repo, profile_id, "email", rules, definition, contact.get("traits") or {}, node.transactional, now
-        )
-        if verdict is not None and verdict[0] is not None:
-            repo.finish_send(profile_id, dedupe_key, "deferred", {"reason": verdict[1]})
-            counting.count(repo, journey_id, version, f"{dedupe_key}#deferred", [(node_id, "deferred")], now)
-            return {**answer(node_id, "deferred", verdict[0]), "status": "deferred", "reason": verdict[1]}
-        reason = verdict[1] if verdict is not None else None
-    if reason:
-        repo.finish_send(profile_id, dedupe_key, "skipped", {"reason": reason})
-        counting.count(repo, journey_id, version, f"{dedupe_key}#skipped", [(node_id, "skipped")], now)
-        announce_failure(publisher, profile_id, journey_id, "email", reason, dedupe_key)
-        # not sent, by the rules: the run goes on
-        return {**answer(node_id, "ok"), "status": "skipped", "reason": reason, "dedupeKey": dedupe_key}
+    # Until SES is asked, nothing irrevocable has happened: a failure marks the send for a retry, which sends it then
+    # (otherwise the retried task would find this claim and take the email for sent).
     try:
-        take_rate_slot(repo, "email", rules, now)
-    except TryAgain:
-        repo.finish_send(profile_id, dedupe_key, "retry", {"reason": "rate limit"})
+        contact = directory.contact(profile_id)
+        reason = message_blocked(contact, "email", node.transactional, mails_claimed(contact, sources))
+        if reason is None:
+            verdict = delivery_verdict(
+                repo, profile_id, "email", rules, definition, contact.get("traits") or {}, node.transactional, now
+            )
+            if verdict is not None and verdict[0] is not None:
+                repo.finish_send(profile_id, dedupe_key, "deferred", {"reason": verdict[1]})
+                counting.count(repo, journey_id, version, f"{dedupe_key}#deferred", [(node_id, "deferred")], now)
+                return {**answer(node_id, "deferred", verdict[0]), "status": "deferred", "reason": verdict[1]}
+            reason = verdict[1] if verdict is not None else None
+        if reason:
+            repo.finish_send(profile_id, dedupe_key, "skipped", {"reason": reason})
+            counting.count(repo, journey_id, version, f"{dedupe_key}#skipped", [(node_id, "skipped")], now)
+            announce_failure(publisher, profile_id, journey_id, "email", reason, dedupe_key)
+            # not sent, by the rules: the run goes on
+            return {**answer(node_id, "ok"), "status": "skipped", "reason": reason, "dedupeKey": dedupe_key}
+        try:
+            take_rate_slot(repo, "email", rules, now)
+        except TryAgain:
+            repo.finish_send(profile_id, dedupe_key, "retry", {"reason": "rate limit"})
+            raise
+        extra = {**event_data(run.get("context")), **run_data(definition, repo, profile_id, journey_id, run["runId"])}
+        try:
+            prepared = (
+                template_email(node, renderer, contact, signing, profile_id, journey_id, dedupe_key, now, extra)
+                if node.template is not None and renderer is not None
+                else inline_email(
+                    repo, contact, signing, profile_id, journey_id, version, node_id, dedupe_key, now, extra
+                )
+            )
+        except TryAgain:  # content unreachable or its function failed: Step Functions retries this task
+            repo.finish_send(profile_id, dedupe_key, "retry", {"reason": "render unavailable"})
+            raise
+        if isinstance(prepared, str):
+            return failed(prepared)
+        request: dict[str, Any] = {
+            "FromEmailAddress": sender,
+            "Destination": {"ToAddresses": [contact["email"]]},
+            "Content": prepared.content,
+            # SES hands the tags back with its delivery events: what counts a delivery for this node, with no read
+            "EmailTags": [
+                {"Name": "journey", "Value": journey_id[:256]},
+                {"Name": "version", "Value": str(version)},
+                {"Name": "node", "Value": node_id},
+            ],
+        }
+        if configuration_set:
+            request["ConfigurationSetName"] = configuration_set
+    except Exception:
+        repo.finish_send(profile_id, dedupe_key, "retry", {"reason": "the task failed before sending"})
         raise
-    extra = {**event_data(run.get("context")), **run_data(definition, repo, profile_id, journey_id, run["runId"])}
-    try:
-        prepared = (
-            template_email(node, renderer, contact, signing, profile_id, journey_id, dedupe_key, now, extra)
-            if node.template is not None and renderer is not None
-            else inline_email(repo, contact, signing, profile_id, journey_id, version, node_id, dedupe_key, now, extra)
-        )
-    except TryAgain:  # content unreachable or its function failed: Step Functions retries this task
-        repo.finish_send(profile_id, dedupe_key, "retry", {"reason": "render unavailable"})
-        raise
-    if isinstance(prepared, str):
-        return failed(prepared)
-    request: dict[str, Any] = {
-        "FromEmailAddress": sender,
-        "Destination": {"ToAddresses": [contact["email"]]},
-        "Content": prepared.content,
-        # SES hands the tags back with its delivery events: what counts a delivery for this node, with no read
-        "EmailTags": [
-            {"Name": "journey", "Value": journey_id[:256]},
-            {"Name": "version", "Value": str(version)},
-            {"Name": "node", "Value": node_id},
-        ],
-    }
-    if configuration_set:
-        request["ConfigurationSetName"] = configuration_set
+    outcome: dict[str, Any] = {}
     try:
         message_id = mailer.send(request)
     except TryAgain:
@@ -432,16 +444,42 @@ def send_journey_email(
         raise
     except ClientError as error:
         return failed(error.response.get("Error", {}).get("Code", "rejected"))
-    repo.finish_send(
-        profile_id,
-        dedupe_key,
-        "sent",
-        {"messageId": message_id, "node": node_id, "journeyId": journey_id, **prepared.detail},
-    )
-    if not node.transactional:
-        repo.record_sent(profile_id, "email", dedupe_key, now, SENT_RECORD_DAYS)
+    except SendOutcomeUnknown:
+        # SES may have sent it and a second send cannot be taken back: at most once, counted as sent
+        message_id, outcome = "unknown", {"outcome": "unknown"}
+    detail = {
+        "messageId": message_id,
+        "node": node_id,
+        "journeyId": journey_id,
+        "messageTemplate": prepared.template,
+        "sentAt": clock.iso(now),
+        **prepared.detail,
+        **outcome,
+    }
+    repo.finish_send(profile_id, dedupe_key, "sent", detail)
+    _after_email_sent(repo, publisher, run, node_id, node.transactional, dedupe_key, {"detail": detail})
+    return {**answer(node_id, "ok"), "status": "sent", "messageId": message_id, "dedupeKey": dedupe_key}
+
+
+def _after_email_sent(
+    repo: JourneyStore,
+    publisher: Publisher,
+    run: Mapping[str, Any],
+    node_id: str,
+    transactional: bool,
+    dedupe_key: str,
+    record: Mapping[str, Any],
+) -> None:
+    """What follows a sent email, each step once however often it is repeated: the frequency-cap record (keyed by
+    the send's time), the run's messages, the node's counter (once per dedupe key), `MessageSent` (its id derived
+    from the dedupe key)."""
+    detail = record.get("detail") or {}
+    profile_id, journey_id, version = run["profileId"], run["journeyId"], int(run["version"])
+    sent_at = dt.datetime.fromisoformat(str(detail.get("sentAt") or clock.iso(clock.now())))
+    if not transactional:
+        repo.record_sent(profile_id, "email", dedupe_key, sent_at, SENT_RECORD_DAYS)
     repo.update_live(profile_id, journey_id, run["runId"], {f"messages.{dedupe_key}": node_id, "lastEmail": node_id})
-    counting.count(repo, journey_id, version, f"{dedupe_key}#sent", [(node_id, "sent")], now)
+    counting.count(repo, journey_id, version, f"{dedupe_key}#sent", [(node_id, "sent")], sent_at)
     publisher.publish(
         [
             envelope(
@@ -449,12 +487,11 @@ def send_journey_email(
                     profileId=profile_id,
                     journeyId=journey_id,
                     channel="email",
-                    template=prepared.template,
-                    providerMessageId=message_id,
+                    template=str(detail.get("messageTemplate") or ""),
+                    providerMessageId=str(detail.get("messageId") or "unknown"),
                     dedupeKey=dedupe_key,
                 ),
                 id=derived_id(dedupe_key, "MessageSent"),
             )
         ]
     )
-    return {**answer(node_id, "ok"), "status": "sent", "messageId": message_id, "dedupeKey": dedupe_key}

@@ -36,6 +36,7 @@ from infra.local.moto_patches import (
     dynamodb_item_transactions,
     dynamodb_key_queries,
     eventbridge,
+    faults,
     lambdas,
     local_aws_patches,
     moto_version_guard,
@@ -195,7 +196,7 @@ def receive(url: str, count: int = 1, timeout: float = 2.0) -> list[dict[str, An
 # ---- canaries: patch points and version pin -------------------------------------------------------------------
 @pytest.mark.parametrize(
     "module",
-    [virtual_clock, lambdas, eventbridge, sesv2, sqs, arrivals, dispatch, dynamodb],
+    [virtual_clock, lambdas, eventbridge, sesv2, sqs, arrivals, dispatch, dynamodb, faults],
     ids=lambda m: m.__name__,
 )
 def test_patch_points_are_where_the_patches_expect_them(module: Any) -> None:
