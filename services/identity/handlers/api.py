@@ -414,7 +414,10 @@ def unsubscribe(token: Annotated[str, Query(min_length=10, max_length=300)]) -> 
 
 
 @app.get(
-    "/v1/consent/confirm", summary="The confirmation page of a double opt-in email (asks to confirm)", tags=["privacy"]
+    "/v1/consent/confirm",
+    summary="The confirmation page of a double opt-in email (asks to confirm)",
+    tags=["privacy"],
+    responses={200: _HTML},
 )
 def confirm_page(token: Annotated[str, Query(min_length=10, max_length=300)]) -> Response[str]:
     # A GET never confirms: mail scanners follow links, and a scanner's visit is nobody's consent.
@@ -426,7 +429,10 @@ def confirm_page(token: Annotated[str, Query(min_length=10, max_length=300)]) ->
 
 
 @app.post(
-    "/v1/consent/confirm", summary="Confirm a double opt-in (the button of the confirmation page)", tags=["privacy"]
+    "/v1/consent/confirm",
+    summary="Confirm a double opt-in (the button of the confirmation page)",
+    tags=["privacy"],
+    responses={200: _HTML},
 )
 def confirm(token: Annotated[str, Query(min_length=10, max_length=300)]) -> Response[str]:
     # The same answer for a valid, used, expired or forged token: a link reveals nothing about anyone.

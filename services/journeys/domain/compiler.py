@@ -45,6 +45,7 @@ TRY_AGAIN = "TryAgain"
 # matches the class name, so the transient codes are listed one by one.
 AWS_FAILURES = [
     "PublishFailed",
+    "InternalCallFailed",  # another service's internal function failed (its own AWS calls throttled, say)
     "ClientError",
     "ProvisionedThroughputExceededException",
     "RequestLimitExceeded",
