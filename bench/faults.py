@@ -37,14 +37,17 @@ class Client:
     """The front-end and the marketer: HTTP with the retries a real client makes (Segment's SDKs retry 5xx and 429
     with the same messageIds; a script retries a 5xx read)."""
 
-    def __init__(self, base_url: str, write_key: str, admin_key: str) -> None:
+    def __init__(self, base_url: str, write_key: str, admin_key: str, server_key: str = "") -> None:
         self.base_url = base_url
         self.write_key = write_key
         self.admin_key = admin_key
+        self.server_key = server_key  # the site's back-end: what it says about who a visitor is, is verified
         self.retried: Counter[str] = Counter()  # requests answered 5xx/429 and sent again, by path
 
-    def call(self, method: str, path: str, body: Any = None, *, admin: bool = False, attempts: int = 8) -> Any:
-        key = self.admin_key if admin else self.write_key
+    def call(
+        self, method: str, path: str, body: Any = None, *, admin: bool = False, server: bool = False, attempts: int = 8
+    ) -> Any:
+        key = self.admin_key if admin else self.server_key if server else self.write_key
         auth = f"Bearer {key}" if admin else "Basic " + base64.b64encode(f"{key}:".encode()).decode()
         headers = {"content-type": "application/json", "authorization": auth, **BROWSER}
         data = json.dumps(body).encode() if body is not None else None
@@ -135,8 +138,9 @@ def define(client: Client) -> dict[str, str]:
 
 
 def introductions(client: Client, events: int, seed: int = 11, batch_size: int = 20) -> Ledger:
-    """When events/10 visitors arrive: each asks which hero to show (an experiment exposure), then tells us her email
-    and first name (an identify; sent before her activity, so her welcome mail always has an address)."""
+    """When events/10 visitors arrive: each asks which hero to show (an experiment exposure), then signs up: the
+    site's back-end tells us her email and first name (an identify with its server key, so the address is confirmed
+    and may be mailed; sent before her activity, so her welcome mail always has an address)."""
     ledger = Ledger(visitors=[f"fv-{seed}-{i}" for i in range(events // EVENTS_PER_VISITOR)])
     for visitor in ledger.visitors:
         (hero,) = client.call("GET", f"/v1/decide?slots={SLOT}&anonymousId={visitor}")["slots"]
@@ -153,7 +157,7 @@ def introductions(client: Client, events: int, seed: int = 11, batch_size: int =
     for visitor in ledger.visitors:
         ledger.sent[visitor] = [f"{visitor}-m0"]
     for start in range(0, len(identifies), batch_size):
-        client.call("POST", "/v1/batch", {"batch": identifies[start : start + batch_size]})
+        client.call("POST", "/v1/batch", {"batch": identifies[start : start + batch_size]}, server=True)
     return ledger
 
 
@@ -310,7 +314,12 @@ def run(events: str = "10000", rate: str = "0.1", seed: str = "7", faults: str =
     chosen = Faults.parse(faults) if faults else Faults(rate=float(rate), seed=int(seed))
     start = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
     with LocalCloud(start=start, faults=chosen) as cloud:
-        client = Client(cloud.url, cloud.create_key("write", "bench", "bench"), cloud.create_key("admin", "bench"))
+        client = Client(
+            cloud.url,
+            cloud.create_key("write", "bench", "bench"),
+            cloud.create_key("admin", "bench"),
+            cloud.create_key("server", "bench", "bench back-end"),
+        )
         with cloud.aws.faults.paused():
             definitions = define(client)
             cloud.settle()

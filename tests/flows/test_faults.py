@@ -40,7 +40,12 @@ def cloud() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def day(cloud: Any) -> dict[str, Any]:
-    client = Client(cloud.url, cloud.create_key("write", "faults-site", "tests"), cloud.create_key("admin", "ops", "t"))
+    client = Client(
+        cloud.url,
+        cloud.create_key("write", "faults-site", "tests"),
+        cloud.create_key("admin", "ops", "t"),
+        cloud.create_key("server", "faults-site", "tests' back-end"),
+    )
     with cloud.aws.faults.paused():
         definitions = define(client)
         cloud.settle()
