@@ -58,7 +58,7 @@ def refusal(status: int, body: bytes) -> str:
 
 def post_local(url: str, key: str, body: dict[str, Any]) -> Any:
     """A `/_local/…` operation of the local cloud (no retry: advancing the clock twice is not once)."""
-    return json.loads(send("POST", url, key, json.dumps(body).encode(), retry=False) or "null")
+    return call("POST", url, key, json.dumps(body).encode(), retry=False)
 
 
 def call(
