@@ -7,7 +7,7 @@ NODE_STAMP := node_modules/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 
-.PHONY: install dev test lint typecheck unit integration flows infra browser tracker bench schemas openapi synth clean
+.PHONY: install dev test lint typecheck unit integration flows infra browser tracker console bench schemas openapi synth clean
 
 $(PY_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,9 +27,18 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(PY_STAMP) $(NODE_STAMP) $(LAYER_STAMP)
+install: $(PY_STAMP) $(NODE_STAMP) $(LAYER_STAMP) console
 
-dev: $(PY_STAMP)
+# The marketer's console (web/console, TypeScript): type-checked, then built by Vite into build/console, which the
+# local cloud serves at /console/ and the CDK stack deploys behind CloudFront. Rebuilt when a source changes.
+CONSOLE_STAMP := build/console/index.html
+CONSOLE_SOURCES := $(shell find web/console -type f 2>/dev/null)
+console: $(CONSOLE_STAMP)
+$(CONSOLE_STAMP): $(NODE_STAMP) $(CONSOLE_SOURCES)
+	node_modules/.bin/tsc -p web/console
+	node_modules/.bin/vite build --config web/console/vite.config.mts --logLevel warn
+
+dev: $(PY_STAMP) console
 	$(BIN)/python -m infra.local $(if $(filter-out 0,$(DEMO)),--demo)
 
 lint: $(PY_STAMP)

@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         f"""
 CxM is running locally (AWS emulated in-process by moto; virtual clock at {cloud.clock.now():%Y-%m-%d %H:%M} UTC)
 
+  Console       {cloud.url}/console/#key={admin_key}
   HTTP API      {cloud.url}
   OpenAPI       {cloud.url}/v1/openapi.json
   Swagger UI    {cloud.url}/v1/docs

@@ -353,7 +353,17 @@ class LocalCloud:
             page = (ROOT / "web" / "demo" / "shop.html").read_bytes()
             return 200, {"content-type": "text/html; charset=utf-8"}, page
 
+        def console_config(query: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+            # the console calls this same origin and signs in with the local admin key (in AWS: Cognito)
+            return _json(200, {"apiUrl": "", "auth": {"kind": "adminKey"}, "local": True})
+
+        def console_file(query: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+            return console_asset(headers.get(":path", ""))
+
         return {
+            "GET /console/config.json": console_config,
+            "GET /console": console_file,
+            "GET /console/assets/{asset}": console_file,
             "GET /_local/clock": clock_now,
             "POST /_local/replay": replay_dead_letters,
             "GET /_local/archive": read_archive,
@@ -362,6 +372,28 @@ class LocalCloud:
             "GET /demo": demo_page,
             "GET /demo/shop": shop_page,
         }
+
+
+CONSOLE = ROOT / "build" / "console"
+_CONSOLE_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png"}
+
+
+def console_asset(path: str) -> tuple[int, dict[str, str], bytes]:
+    """The built console (`make console` writes build/console): index.html, or a file under /console/assets/."""
+    name = path.removeprefix("/console").strip("/") or "index.html"
+    if name != "index.html" and not re.fullmatch(r"assets/[A-Za-z0-9._-]+", name):
+        return 404, {"content-type": "application/json"}, b'{"message":"Not Found"}'
+    file = CONSOLE / name
+    if not file.is_file():
+        if name == "index.html":
+            text = b"The console is not built: run `make console` (make dev and make test build it).\n"
+            return 503, {"content-type": "text/plain; charset=utf-8"}, text
+        return 404, {"content-type": "application/json"}, b'{"message":"Not Found"}'
+    kind = _CONSOLE_TYPES.get(
+        file.suffix, "text/html; charset=utf-8" if name == "index.html" else "application/octet-stream"
+    )
+    cache = "no-cache" if name == "index.html" else "public, max-age=31536000, immutable"  # assets are content-hashed
+    return 200, {"content-type": kind, "cache-control": cache}, file.read_bytes()
 
 
 def _json(status: int, body: dict[str, Any], problem: bool = False) -> tuple[int, dict[str, str], bytes]:

@@ -18,6 +18,8 @@ import boto3
 
 from services.common.manifest import CORS_ALLOW_HEADERS
 
+# A dev-tool route served in-process: (query, headers, body) → (status, headers, body). The request's path is in the
+# headers as ":path" (as HTTP/2 carries it), for routes that serve files under a prefix.
 LocalRoute = Callable[[str, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]
 _TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded", "application/problem+json")
 
@@ -177,7 +179,7 @@ class Gateway:
     ) -> tuple[int, dict[str, str], bytes]:
         for route_method, pattern, _, local in self._local:
             if route_method in (method, "ANY") and pattern.match(path):
-                return local(query, headers, body)
+                return local(query, {**headers, ":path": path}, body)
         for route_method, pattern, key, function in self._routes:
             match = pattern.match(path)
             if match and route_method in (method, "ANY"):

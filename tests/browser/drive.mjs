@@ -16,6 +16,8 @@
 //   {"waitForRequests": {"path": "/v1/batch", "outcome": "ok"|"failed"|"any", "count": 2, "timeout": 10000}}
 //   {"offline": true} (every request to another origin than baseUrl's fails, as with no internet; their URLs are
 //   saved as "otherOrigins")
+//   {"viewport": [390, 844]} (a phone)  {"screenshot": "path.png"} (the full page)  {"upload": ["input[type=file]", "path"]}
+//   {"select": ["select#x", "value"]}  {"axe": "name"} (axe-core's scan of the page: its violations saved as name)
 // Report: {"ok", "error"?, "step"?, "saved": {name: value}, "requests": [{path, query, at (ms), kind, method, body,
 //   status?, answer?, failure?}], "console": [{type, text}], "pageErrors": [...]}
 import { createInterface } from "node:readline";
@@ -92,6 +94,20 @@ function recordRequests(context, report) {
   };
 }
 
+// axe-core (from node_modules) run on the page as it is: each violation with its impact and the elements it names.
+async function scanAccessibility(page) {
+  if (!(await page.evaluate(() => Boolean(window.axe)))) await page.addScriptTag({ path: "node_modules/axe-core/axe.min.js" });
+  return page.evaluate(async () => {
+    const results = await window.axe.run(document, { resultTypes: ["violations"] });
+    return results.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.slice(0, 5).map((n) => ({ target: n.target.join(" "), summary: n.failureSummary })),
+    }));
+  });
+}
+
 async function run(browser, contexts, scenario) {
   const report = { ok: false, saved: {}, requests: [], console: [], pageErrors: [] };
   const named = scenario.context;
@@ -143,6 +159,11 @@ async function run(browser, contexts, scenario) {
       else if (action.fill) await page.fill(action.fill[0], action.fill[1]);
       else if (action.press) await page.press(action.press[0], action.press[1]);
       else if (action.sleep) await sleep(action.sleep);
+      else if (action.viewport) await page.setViewportSize({ width: action.viewport[0], height: action.viewport[1] });
+      else if (action.screenshot) await page.screenshot({ path: action.screenshot, fullPage: true });
+      else if (action.upload) await page.setInputFiles(action.upload[0], action.upload[1]);
+      else if (action.select) await page.selectOption(action.select[0], action.select[1]);
+      else if (action.axe) report.saved[action.axe] = await scanAccessibility(page);
       else if (action.waitFor) await waitFor(page, action.waitFor, action.timeout || 10000);
       else if (action.eval) report.saved[action.as] = await page.evaluate(action.eval);
       else if (action.cookies) report.saved[action.cookies] = await context.cookies();
