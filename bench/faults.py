@@ -215,6 +215,18 @@ def dead_letters(cloud: Any) -> dict[str, int]:
     return out
 
 
+OUTAGE = "segments-on-activity-recorded"  # the segments service's consumer of recorded activity
+
+
+def through_an_outage(cloud: Any, function: str = OUTAGE, timeout: float = 1800) -> int:
+    """Deliver what is queued while every AWS call of `function` fails (its dependency is down): its records
+    exhaust their receives and dead-letter, as they would in AWS, for `cxm replay` to bring back once it is up.
+    Returns how many records dead-lettered."""
+    with cloud.aws.faults.outage(function):
+        cloud.settle(timeout=timeout)
+    return sum(dead_letters(cloud).values())
+
+
 def settle_and_replay(cloud: Any, rounds: int = 8, timeout: float = 1800) -> dict[str, Any]:
     """Then wait until every queue is idle and every journey run has finished; replay what dead-lettered (`cxm
     replay`) and wait again, until nothing is left. Returns the figures: what the pump retried, what dead-lettered,
@@ -305,8 +317,9 @@ def check(cloud: Any, client: Client, ledger: Ledger, definitions: dict[str, str
     ]
 
 
-def run(events: str = "10000", rate: str = "0.1", seed: str = "7", faults: str = "") -> str:
-    """`faults=` takes the CLI spelling (`0.1,dynamodb.TransactWriteItems=0.8`) instead of `rate=` and `seed=`."""
+def run(events: str = "10000", rate: str = "0.1", seed: str = "7", faults: str = "", outage: str = OUTAGE) -> str:
+    """`faults=` takes the CLI spelling (`0.1,dynamodb.TransactWriteItems=0.8`) instead of `rate=` and `seed=`;
+    `outage=` names the function that is down while the introductions are delivered (`outage=` empty: none)."""
     from infra.local.cloud import LocalCloud
     from infra.local.moto_patches import Faults
 
@@ -325,7 +338,10 @@ def run(events: str = "10000", rate: str = "0.1", seed: str = "7", faults: str =
             cloud.settle()
         started = time.monotonic()
         ledger = introductions(client, count)
-        cloud.settle(timeout=1800)
+        if outage:
+            through_an_outage(cloud, outage)
+        else:
+            cloud.settle(timeout=1800)
         activity(client, ledger)
         figures = settle_and_replay(cloud)
         duration = time.monotonic() - started
@@ -344,12 +360,14 @@ def run(events: str = "10000", rate: str = "0.1", seed: str = "7", faults: str =
     summary = render(
         f"Faults: {count:,} events, {chosen.rate:.0%} of the functions' AWS calls failing"
         + "".join(f", {name} {value:.0%}" for name, value in chosen.overrides.items())
-        + f" (seed {chosen.seed})",
+        + f" (seed {chosen.seed})"
+        + (f"; {outage} down while the introductions were delivered" if outage else ""),
         [
             "events",
             "visitors",
             "AWS calls in scope",
             "faults injected",
+            "outage calls",
             "HTTP retries",
             "records retried",
             "dead-lettered",
@@ -364,6 +382,7 @@ def run(events: str = "10000", rate: str = "0.1", seed: str = "7", faults: str =
                 len(ledger.visitors),
                 figures["awsCallsInScope"],
                 sum(injected.values()),
+                cloud.aws.faults.outage_calls,
                 sum(client.retried.values()),
                 figures["recordsRetried"],
                 sum(figures["deadLettered"].values()),
@@ -374,7 +393,8 @@ def run(events: str = "10000", rate: str = "0.1", seed: str = "7", faults: str =
             ]
         ],
         "HTTP retries: /v1/batch and /v1/decide calls answered 5xx and sent again by the client (same messageIds); "
-        "records retried: SQS records a consumer failed (batchItemFailures), delivered again by the pump.",
+        "records retried: SQS records a consumer failed (batchItemFailures), delivered again by the pump; "
+        "dead-lettered: records that failed maxReceiveCount (5) times, moved to their DLQ; replayed: by `cxm replay`.",
     )
     kinds = render(
         "Faults injected, by kind",

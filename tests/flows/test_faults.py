@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from bench.faults import Client, Ledger, activity, define, introductions, settle_and_replay
+from bench.faults import Client, Ledger, activity, define, introductions, settle_and_replay, through_an_outage
 from infra.local.moto_patches import Faults
 from tests.conftest import START, BusTap
 
@@ -52,9 +52,10 @@ def day(cloud: Any) -> dict[str, Any]:
     transitions = BusTap(cloud, "cxm.segments")
     started = time.monotonic()
     ledger = introductions(client, EVENTS)
-    cloud.settle(timeout=600)
+    dead_lettered = through_an_outage(cloud, timeout=600)  # the segments consumer's dependency is down a while
     activity(client, ledger)
     figures = settle_and_replay(cloud)
+    figures["deadLetteredInOutage"] = dead_lettered
     figures["duration"] = time.monotonic() - started
     figures["httpRetries"] = sum(client.retried.values())
     print(f"\nfaults flow: {EVENTS} events, {figures}")
@@ -67,6 +68,18 @@ def test_faults_were_injected_and_reached_the_code(cloud: Any, day: dict[str, An
     assert cloud.pump.failed > 0  # some got past botocore's retries: records failed and were retried
     assert day["figures"]["deadLettersLeft"] == 0
     assert day["figures"]["failedRuns"] == []
+
+
+def test_what_dead_lettered_in_the_outage_was_replayed(cloud: Any, day: dict[str, Any]) -> None:
+    """The outage dead-lettered the segments consumer's records; `cxm replay` brought every one back (the checks
+    below then find every transition once and every counter exact)."""
+    figures = day["figures"]
+    assert cloud.aws.faults.outage_calls > 0
+    assert figures["deadLetteredInOutage"] > 0
+    dead = figures["deadLettered"]
+    assert sum(dead.values()) >= figures["deadLetteredInOutage"], dead
+    assert figures["replayed"] >= figures["deadLetteredInOutage"]
+    assert figures["deadLettersLeft"] == 0
 
 
 def test_every_event_is_in_its_profiles_timeline_exactly_once(cloud: Any, day: dict[str, Any]) -> None:

@@ -112,13 +112,32 @@ class Faults:
 
 class FaultLog:
     """What was injected: ``injected[(service, operation, kind)]`` and ``calls`` (the calls in scope); ``paused()``
-    turns injection off for a while (a test's set-up and checks through the API)."""
+    turns injection off for a while (a test's set-up and checks through the API); ``outage(name)`` makes every AWS
+    call of the functions whose name contains ``name`` fail (503) for a while, as when a dependency is down, so
+    their messages exhaust their receives and dead-letter (``outage_calls`` counts those calls)."""
 
     def __init__(self) -> None:
         self.injected: Counter[tuple[str, str, str]] = Counter()
         self.calls = 0
         self.active = True
+        self.down: tuple[str, ...] = ()
+        self.outage_calls = 0
         self._lock = threading.Lock()
+
+    @contextmanager
+    def outage(self, *functions: str) -> Iterator[None]:
+        self.down = functions
+        try:
+            yield
+        finally:
+            self.down = ()
+
+    def in_outage(self, function: str | None) -> bool:
+        if not function or not any(name in function for name in self.down):
+            return False
+        with self._lock:
+            self.outage_calls += 1
+        return True
 
     @contextmanager
     def paused(self) -> Iterator[None]:
@@ -260,6 +279,8 @@ def moto_faults(
         if not log.active or not scope():
             return original_call(self)
         service = str(self.service_name or "")
+        if log.down and log.in_outage(running_function()):
+            return _error(service, "unavailable")
         operation = self._get_action() or ""
         kind = injector.draw(service, operation)
         if kind is None:
