@@ -99,13 +99,13 @@ function Shell() {
         <Group h="100%" px="md" justify="space-between" wrap="nowrap">
           <Group gap="sm" wrap="nowrap">
             <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label="Toggle navigation" />
-            <Text fw={700} component="a" href={href("/")} c="inherit" style={{ textDecoration: "none" }}>
+            <Text fw={700} component="a" href={href("/")} c="inherit" style={{ textDecoration: "none", whiteSpace: "nowrap" }}>
               CxM console
             </Text>
           </Group>
           <Group gap="sm" wrap="nowrap">
             {local ? <ClockBadge /> : null}
-            <Button variant="subtle" size="xs" onClick={signOut}>
+            <Button variant="subtle" size="xs" onClick={signOut} style={{ flex: "none" }}>
               Sign out
             </Button>
           </Group>
@@ -136,7 +136,15 @@ function ClockBadge() {
   const clock = useApi<{ now: string }>("/_local/clock");
   if (!clock.data) return null;
   return (
-    <Badge component="a" href={href("/clock")} variant="light" color="grape" style={{ cursor: "pointer" }} title="Virtual clock of the local cloud">
+    <Badge
+      component="a"
+      href={href("/clock")}
+      variant="light"
+      color="grape"
+      visibleFrom="sm"
+      style={{ cursor: "pointer", overflow: "visible" }}
+      title="Virtual clock of the local cloud"
+    >
       {formatTime(clock.data.now)}
     </Badge>
   );
