@@ -10,6 +10,7 @@ IMPORTS = Table("imports", env="IMPORTS_TABLE", ttl_attribute="expiresAt")
 API_ROUTES = (
     Route("GET", "/v1/profiles", "admin"),
     Route("GET", "/v1/profiles/search", "admin"),
+    Route("GET", "/v1/profiles/stats", "admin"),
     Route("POST", "/v1/profiles/merge", "admin"),
     Route("GET", "/v1/profiles/{profileId}", "admin"),
     Route("PATCH", "/v1/profiles/{profileId}", "admin"),

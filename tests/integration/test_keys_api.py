@@ -3,27 +3,9 @@ keys function, everywhere within the cache minute; never the last admin key), an
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from tests.conftest import START, Api, api_for
-
-
-@pytest.fixture(scope="module")
-def cloud() -> Iterator[Any]:
-    """A cloud of its own: these tests revoke admin keys."""
-    from infra.local.cloud import LocalCloud
-
-    with LocalCloud(start=START, stage=f"k{uuid.uuid4().hex[:6]}") as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def api(cloud: Any) -> Api:
-    return api_for(cloud)
+from tests.conftest import Api
 
 
 def test_keys_are_listed_without_the_key_or_its_hash(cloud: Any, api: Api) -> None:
