@@ -4,7 +4,7 @@ import { AreaChart, BarChart } from "@mantine/charts";
 import { Anchor, SimpleGrid, Stack, Text } from "@mantine/core";
 
 import { Loaded, PageHeader, formatNumber } from "../components/common";
-import { Figure, Optional, Pyramid, Section, type PyramidTier } from "../components/insights/cards";
+import { Figure, Optional, Pyramid, Section, useRoutedApi, type PyramidTier } from "../components/insights/cards";
 import { useApi } from "../hooks";
 import { href } from "../router";
 import type { PageProps } from "./registry";
@@ -27,8 +27,8 @@ interface Plan {
 }
 
 export function OverviewPage(_props: PageProps) {
-  const profiles = useApi<ProfileStats>("/v1/profiles/stats?days=14");
-  const journeys = useApi<JourneyStats>("/v1/journeys/stats?days=7");
+  const profiles = useRoutedApi<ProfileStats>("/v1/profiles/stats", "/v1/profiles/stats?days=14");
+  const journeys = useRoutedApi<JourneyStats>("/v1/journeys/stats", "/v1/journeys/stats?days=7");
   const plans = useApi<{ plans: Plan[] }>("/v1/scoring/plans");
   return (
     <>

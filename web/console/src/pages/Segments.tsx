@@ -129,7 +129,7 @@ function SegmentSize({ segmentId }: { segmentId: string }) {
   if (!detail.data) return <Text size="sm">…</Text>;
   const running = detail.data.backfill && detail.data.backfill.status !== "done";
   return (
-    <Text size="sm" fw={600} data-size={detail.data.size}>
+    <Text size="sm" fw={600} data-profiles={detail.data.size}>
       {formatNumber(detail.data.size)}
       {running ? " (counting…)" : ""}
     </Text>
@@ -383,13 +383,13 @@ export function SegmentBuilderPage({ params }: PageProps) {
                 </Text>
               ) : null}
               <Group gap="xs">
-                <Button variant="light" onClick={() => setRules([...draft.rules, newRule("behaviour")])}>
+                <Button variant="default" onClick={() => setRules([...draft.rules, newRule("behaviour")])}>
                   + Behaviour
                 </Button>
-                <Button variant="light" color="teal" onClick={() => setRules([...draft.rules, newRule("trait")])}>
+                <Button variant="default" onClick={() => setRules([...draft.rules, newRule("trait")])}>
                   + Trait
                 </Button>
-                <Button variant="light" color="grape" onClick={() => setRules([...draft.rules, newRule("environment")])}>
+                <Button variant="default" onClick={() => setRules([...draft.rules, newRule("environment")])}>
                   + Environment
                 </Button>
               </Group>

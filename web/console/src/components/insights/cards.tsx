@@ -2,9 +2,10 @@
 // answer the API does not give (yet), and the engagement pyramid as a chart.
 import { BarChart } from "@mantine/charts";
 import { Card, Group, Stack, Text, Title } from "@mantine/core";
-import type { ReactNode } from "react";
+import { useEffect, useState, type ReactNode } from "react";
 
-import { Problem } from "../../api";
+import { Problem, api } from "../../api";
+import { useApi, type Loaded } from "../../hooks";
 import { ErrorAlert, Loading, formatNumber } from "../common";
 
 export function Section({ title, description, actions, children }: { title: string; description?: ReactNode; actions?: ReactNode; children: ReactNode }) {
@@ -97,4 +98,31 @@ export function Pyramid({ tiers }: { tiers: PyramidTier[] }) {
       </Text>
     </Stack>
   );
+}
+
+let routes: Promise<Set<string>> | null = null;
+
+/** The API's routes (GET /v1/openapi.json, once per visit): asking only for routes it has keeps 404s out. */
+function knownRoutes(): Promise<Set<string>> {
+  routes ??= api
+    .get<{ paths: Record<string, unknown> }>("/v1/openapi.json")
+    .then((doc) => new Set(Object.keys(doc.paths ?? {})))
+    .catch(() => new Set<string>());
+  return routes;
+}
+
+/** GET `path` when the API has `route` (an OpenAPI path); a 404 Problem otherwise, which `Optional` explains. */
+export function useRoutedApi<T>(route: string, path: string): Loaded<T> {
+  const [known, setKnown] = useState<boolean | null>(null);
+  useEffect(() => {
+    let live = true;
+    void knownRoutes().then((found) => live && setKnown(found.has(route)));
+    return () => {
+      live = false;
+    };
+  }, [route]);
+  const state = useApi<T>(known ? path : null);
+  if (known === false) return { ...state, loading: false, error: new Problem(404, "Not Found", `${route} is not in this API`) };
+  if (known === null) return { ...state, loading: true };
+  return state;
 }
