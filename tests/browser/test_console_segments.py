@@ -61,7 +61,7 @@ def test_a_segment_page_shows_its_definition_sizes_and_versions(console: Console
     assert_clean(report)
     text = text_of(report)
     assert "Recipe readers" in text and "Size over time" in text and "Versions" in text
-    assert "viewed a page where path startsWith /recipes at least 2 times in the last 14 days" in text
+    assert "viewed a page where path starts with /recipes at least 2 times in the last 14 days" in text
 
 
 def test_a_segment_built_in_the_builder_previews_its_size_and_is_saved_as_built(console: Console) -> None:

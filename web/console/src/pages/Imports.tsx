@@ -8,6 +8,7 @@ import { ErrorAlert, PageHeader, formatNumber, formatTime } from "../components/
 import { Figure, Section } from "../components/insights/cards";
 import { useAction } from "../hooks";
 import type { PageProps } from "./registry";
+import { Scroll } from "../components/tables";
 
 interface ImportJob {
   importId: string;
@@ -154,7 +155,7 @@ function ImportResult({ job }: { job: ImportJob }) {
         <Title order={3} size="h5">
           {job.name}
         </Title>
-        <Badge color={job.status === "failed" ? "red" : finished ? "teal" : "blue"} variant="light" autoContrast>
+        <Badge color={job.status === "failed" ? "red.9" : finished ? "teal.9" : "blue.9"} variant="light" autoContrast>
           {finished ? (job.status === "failed" ? "Failed" : "Finished") : "Importing…"}
         </Badge>
       </Group>
@@ -173,7 +174,7 @@ function ImportResult({ job }: { job: ImportJob }) {
           <Title order={4} size="h6">
             Rejected rows
           </Title>
-          <Table.ScrollContainer minWidth={480}>
+          <Scroll minWidth={480} label="Rejected rows">
             <Table verticalSpacing={6} data-testid="rejected">
               <Table.Thead>
                 <Table.Tr>
@@ -192,7 +193,7 @@ function ImportResult({ job }: { job: ImportJob }) {
                 ))}
               </Table.Tbody>
             </Table>
-          </Table.ScrollContainer>
+          </Scroll>
           {job.nextRejectedAfter ? (
             <Text size="xs" c="dimmed">
               Only the first {job.rejectedRows.length} rejected rows are shown.
@@ -248,7 +249,7 @@ function SuppressionSection() {
             </Text>
             {answer.suppressed ? (
               <Group>
-                <Button color="orange" size="xs" onClick={() => void remove.run()} loading={remove.running}>
+                <Button color="orange.9" size="xs" onClick={() => void remove.run()} loading={remove.running}>
                   Take off the list
                 </Button>
               </Group>

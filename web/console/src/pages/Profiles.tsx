@@ -9,6 +9,7 @@ import { KeyValues, Merges, Timeline, show, type Merge } from "../components/pro
 import { useAction, useApi } from "../hooks";
 import { currentQuery, navigate } from "../router";
 import type { PageProps } from "./registry";
+import { Scroll } from "../components/tables";
 
 interface Identities {
   anonymousIds?: string[];
@@ -140,7 +141,7 @@ export function ProfilesPage(_props: PageProps) {
           <Title order={2} size="h4" mb="sm">
             {results.length === 1 ? "1 profile" : `${results.length} profiles`}
           </Title>
-          <Table.ScrollContainer minWidth={420}>
+          <Scroll minWidth={420} label="Profiles found">
             <Table verticalSpacing="xs">
               <Table.Thead>
                 <Table.Tr>
@@ -165,7 +166,7 @@ export function ProfilesPage(_props: PageProps) {
                 ))}
               </Table.Tbody>
             </Table>
-          </Table.ScrollContainer>
+          </Scroll>
           {next ? (
             <Button variant="default" mt="sm" onClick={() => void search.run(next)} loading={search.running}>
               Show more
@@ -261,7 +262,7 @@ export function ProfilePage({ params }: PageProps) {
                 <Button variant="default" onClick={() => void exportAction.run()} loading={exportAction.running}>
                   Export as JSON
                 </Button>
-                <Button color="red" variant="outline" onClick={() => setErasing(true)}>
+                <Button color="red.8" variant="outline" onClick={() => setErasing(true)}>
                   Erase…
                 </Button>
               </>
@@ -279,7 +280,7 @@ export function ProfilePage({ params }: PageProps) {
                 <Button variant="default" onClick={() => setErasing(false)}>
                   Cancel
                 </Button>
-                <Button color="red" onClick={() => void erase.run()} loading={erase.running}>
+                <Button color="red.8" onClick={() => void erase.run()} loading={erase.running}>
                   Erase permanently
                 </Button>
               </Group>
@@ -438,7 +439,7 @@ function Runs({ profileId }: { profileId: string }) {
             Not in any journey.
           </Text>
         ) : (
-          <Table.ScrollContainer minWidth={360}>
+          <Scroll minWidth={360} label="Journey runs">
             <Table verticalSpacing="xs">
               <Table.Thead>
                 <Table.Tr>
@@ -461,7 +462,7 @@ function Runs({ profileId }: { profileId: string }) {
                 ))}
               </Table.Tbody>
             </Table>
-          </Table.ScrollContainer>
+          </Scroll>
         )
       }
     </Loaded>

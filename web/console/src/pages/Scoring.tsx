@@ -8,6 +8,7 @@ import { Pyramid, Section, type PyramidTier } from "../components/insights/cards
 import { describe, type Json } from "../components/segments/model";
 import { useApi } from "../hooks";
 import type { PageProps } from "./registry";
+import { Scroll } from "../components/tables";
 
 interface Rule {
   name: string;
@@ -101,7 +102,7 @@ function PlanCard({ plan }: { plan: Plan }) {
           <Title order={3} size="h5">
             Rules
           </Title>
-          <Table.ScrollContainer minWidth={360}>
+          <Scroll minWidth={360} label="Rules">
             <Table verticalSpacing={6}>
               <Table.Thead>
                 <Table.Tr>
@@ -134,7 +135,7 @@ function PlanCard({ plan }: { plan: Plan }) {
                 ))}
               </Table.Tbody>
             </Table>
-          </Table.ScrollContainer>
+          </Scroll>
           <Title order={3} size="h5" mt="xs">
             Tiers
           </Title>
@@ -201,7 +202,7 @@ function QuestionnaireCard({ questionnaire }: { questionnaire: Questionnaire }) 
                     Nobody moved between segments in this period.
                   </Text>
                 ) : (
-                  <Table.ScrollContainer minWidth={300}>
+                  <Scroll minWidth={300} label="Movements">
                     <Table verticalSpacing={6}>
                       <Table.Thead>
                         <Table.Tr>
@@ -222,7 +223,7 @@ function QuestionnaireCard({ questionnaire }: { questionnaire: Questionnaire }) 
                         ))}
                       </Table.Tbody>
                     </Table>
-                  </Table.ScrollContainer>
+                  </Scroll>
                 )}
               </Stack>
             </SimpleGrid>

@@ -13,6 +13,7 @@ import { describe, fromCondition, newRule, toCondition, type Condition, type Dra
 import { useAction, useApi } from "../hooks";
 import { href, navigate } from "../router";
 import type { PageProps } from "./registry";
+import { Scroll } from "../components/tables";
 
 interface Segment {
   segmentId: string;
@@ -63,7 +64,7 @@ export function SegmentsPage(_props: PageProps) {
           ) : (
             <Stack gap="md">
               <Card withBorder radius="md" padding="lg">
-                <Table.ScrollContainer minWidth={560}>
+                <Scroll minWidth={560} label="Segments">
                   <Table verticalSpacing="sm" highlightOnHover>
                     <Table.Thead>
                       <Table.Tr>
@@ -104,7 +105,7 @@ export function SegmentsPage(_props: PageProps) {
                       ))}
                     </Table.Tbody>
                   </Table>
-                </Table.ScrollContainer>
+                </Scroll>
               </Card>
               <Section title="Overlap" description="Profiles in both segments of each pair (the diagonal: each segment's size). Tick segments in the list to compare them.">
                 {picked.length === 0 ? (
@@ -141,7 +142,7 @@ function Overlap({ ids, names }: { ids: string[]; names: Record<string, string> 
   return (
     <Loaded state={overlap}>
       {({ segmentIds, matrix }) => (
-        <Table.ScrollContainer minWidth={200 + 120 * segmentIds.length}>
+        <Scroll minWidth={200 + 120 * segmentIds.length} label="Overlap of the chosen segments">
           <Table withTableBorder withColumnBorders verticalSpacing="xs" data-testid="overlap">
             <Table.Thead>
               <Table.Tr>
@@ -175,7 +176,7 @@ function Overlap({ ids, names }: { ids: string[]; names: Record<string, string> 
               ))}
             </Table.Tbody>
           </Table>
-        </Table.ScrollContainer>
+        </Scroll>
       )}
     </Loaded>
   );
@@ -259,7 +260,7 @@ export function SegmentPage({ params }: PageProps) {
             <Section title="Versions" description="Each save is a new version; the segment is counted again from its definition.">
               <Loaded state={versions}>
                 {({ versions: list }) => (
-                  <Table.ScrollContainer minWidth={420}>
+                  <Scroll minWidth={420} label="Versions">
                     <Table verticalSpacing="xs">
                       <Table.Thead>
                         <Table.Tr>
@@ -287,7 +288,7 @@ export function SegmentPage({ params }: PageProps) {
                         ))}
                       </Table.Tbody>
                     </Table>
-                  </Table.ScrollContainer>
+                  </Scroll>
                 )}
               </Loaded>
             </Section>

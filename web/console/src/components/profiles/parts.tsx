@@ -4,6 +4,7 @@ import { useCallback, useEffect, useState } from "react";
 
 import { api, query } from "../../api";
 import { ErrorAlert, Loading, formatTime } from "../common";
+import { Scroll } from "../tables";
 
 /** A value as a marketer reads it: text as is, lists joined, objects as compact JSON. */
 export function show(value: unknown): string {
@@ -26,7 +27,7 @@ export function KeyValues({ values, empty }: { values: Record<string, unknown>; 
       </Text>
     );
   return (
-    <Table.ScrollContainer minWidth={280}>
+    <Scroll minWidth={280} label="Values">
       <Table striped withRowBorders={false} verticalSpacing={4}>
         <Table.Thead>
           <Table.Tr>
@@ -51,7 +52,7 @@ export function KeyValues({ values, empty }: { values: Record<string, unknown>; 
           ))}
         </Table.Tbody>
       </Table>
-    </Table.ScrollContainer>
+    </Scroll>
   );
 }
 
@@ -125,7 +126,7 @@ export function Timeline({ profileId }: { profileId: string }) {
         </Text>
       ) : null}
       {items.length > 0 ? (
-        <Table.ScrollContainer minWidth={520}>
+        <Scroll minWidth={520} label="Activity">
           <Table verticalSpacing="xs" data-testid="timeline">
             <Table.Thead>
               <Table.Tr>
@@ -141,7 +142,7 @@ export function Timeline({ profileId }: { profileId: string }) {
                     <Text size="sm">{formatTime(item.timestamp)}</Text>
                   </Table.Td>
                   <Table.Td>
-                    <Badge variant="light" color={COLORS[item.type] ?? "gray"} autoContrast>
+                    <Badge variant="light" color={`${COLORS[item.type] ?? "gray"}.9`} autoContrast>
                       {item.type}
                     </Badge>
                   </Table.Td>
@@ -159,7 +160,7 @@ export function Timeline({ profileId }: { profileId: string }) {
               ))}
             </Table.Tbody>
           </Table>
-        </Table.ScrollContainer>
+        </Scroll>
       ) : null}
       {loading ? <Loading label="Loading activity…" /> : null}
       {next && !loading ? (
@@ -191,7 +192,7 @@ export function Merges({ merges, onUndo, undoing }: { merges: Merge[]; onUndo: (
       </Text>
     );
   return (
-    <Table.ScrollContainer minWidth={480}>
+    <Scroll minWidth={480} label="Merges">
       <Table verticalSpacing="xs">
         <Table.Thead>
           <Table.Tr>
@@ -226,6 +227,6 @@ export function Merges({ merges, onUndo, undoing }: { merges: Merge[]; onUndo: (
           ))}
         </Table.Tbody>
       </Table>
-    </Table.ScrollContainer>
+    </Scroll>
   );
 }

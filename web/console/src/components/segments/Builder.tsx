@@ -18,7 +18,7 @@ import {
 } from "./model";
 
 const KIND_LABEL: Record<Rule["kind"], string> = { behaviour: "Behaviour", trait: "Trait", environment: "Environment" };
-const KIND_COLOR: Record<Rule["kind"], string> = { behaviour: "indigo", trait: "teal", environment: "grape" };
+const KIND_COLOR: Record<Rule["kind"], string> = { behaviour: "indigo.7", trait: "teal.9", environment: "grape.8" };
 
 export function RuleCard({ rule, index, onChange, onRemove }: { rule: Rule; index: number; onChange: (rule: Rule) => void; onRemove: () => void }) {
   const lack = missing(rule);
@@ -33,7 +33,7 @@ export function RuleCard({ rule, index, onChange, onRemove }: { rule: Rule; inde
             Condition {index + 1}
           </Text>
         </Group>
-        <Button size="compact-sm" variant="subtle" color="red" onClick={onRemove} aria-label={`Remove condition ${index + 1}`}>
+        <Button size="compact-sm" variant="subtle" color="red.8" onClick={onRemove} aria-label={`Remove condition ${index + 1}`}>
           Remove
         </Button>
       </Group>
@@ -115,14 +115,15 @@ function BehaviourFields({ rule, index, onChange }: { rule: BehaviourRule; index
           <NumberInput label="Times" name={`${n}-times`} value={rule.times} min={0} max={100} allowDecimal={false} onChange={(v) => set({ times: typeof v === "number" ? v : Number(v) || 0 })} w={90} />
         ) : null}
         <NumberInput
-          label="Within days (empty: ever)"
+          label="In the last … days"
+          description="Empty: ever"
           name={`${n}-days`}
           value={rule.withinDays ?? ""}
           min={1}
           max={365}
           allowDecimal={false}
           onChange={(v) => set({ withinDays: v === "" ? null : typeof v === "number" ? v : Number(v) })}
-          w={190}
+          w={150}
         />
       </Group>
     </Stack>

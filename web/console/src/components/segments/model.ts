@@ -225,6 +225,8 @@ export function fromCondition(condition: Condition): Pick<Draft, "match" | "rule
   return single ? { match: "all", rules: [single] } : null;
 }
 
+const OP_WORDS: Record<string, string> = Object.fromEntries(TRAIT_OPS.map((o) => [o.value, o.label]));
+
 const COUNT_WORDS: Record<string, string> = { atLeast: "at least", atMost: "at most", exactly: "exactly" };
 
 /** A condition in words, for the segment page. */
@@ -238,7 +240,7 @@ export function describe(node: Json, depth = 0): string {
   if (c.behaviour && typeof c.behaviour === "object") {
     const f = c.behaviour as Condition;
     const what = f.event ? `did “${f.event}”` : f.type === "page" ? "viewed a page" : `had a ${String(f.type ?? "activity")}`;
-    const where = ((f.where as Condition[] | undefined) ?? []).map((w) => `${String(w.property ?? w.environment)} ${String(w.op)} ${text(w.value)}`).join(", ");
+    const where = ((f.where as Condition[] | undefined) ?? []).map((w) => `${String(w.property ?? w.environment)} ${OP_WORDS[String(w.op)] ?? String(w.op)} ${text(w.value)}`).join(", ");
     const whereText = where ? ` where ${where}` : "";
     if (c.op === "never") return `never ${what}${whereText}${window}`;
     if (String(c.op) in COUNT_WORDS) return `${what}${whereText} ${COUNT_WORDS[String(c.op)]} ${String(c.value)} time${c.value === 1 ? "" : "s"}${window}`;
