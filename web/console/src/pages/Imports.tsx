@@ -118,11 +118,9 @@ function ImportSection() {
         <Group align="flex-end" gap="sm" wrap="wrap">
           <FileInput
             label="CSV file"
-            placeholder="Choose a file"
             accept=".csv,text/csv,.jsonl,application/x-ndjson"
             value={file}
             onChange={setFile}
-            clearable
             style={{ flex: "1 1 260px" }}
             name="file"
           />
@@ -238,7 +236,7 @@ function SuppressionSection() {
       </form>
       <ErrorAlert error={lookUp.error ?? remove.error} />
       {answer ? (
-        <Alert mt="md" color={answer.suppressed ? "orange" : "teal"} title={answer.suppressed ? "Suppressed" : answer.removed ? "Taken off the list" : "Not suppressed"} data-suppressed={String(answer.suppressed)}>
+        <Alert mt="md" color="gray" title={answer.suppressed ? "Suppressed" : answer.removed ? "Taken off the list" : "Not suppressed"} data-suppressed={String(answer.suppressed)}>
           <Stack gap="xs">
             <Text size="sm">
               {answer.suppressed
