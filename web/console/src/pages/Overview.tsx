@@ -61,7 +61,7 @@ export function OverviewPage(_props: PageProps) {
                   data={stats.eventsPerDay.map((d) => ({ day: d.day.slice(5), events: d.events }))}
                   dataKey="day"
                   series={[{ name: "events", label: "Events", color: "indigo.6" }]}
-                  curveType="monotone"
+                  curveType="linear"
                   valueFormatter={(v) => formatNumber(v)}
                 />
               )

@@ -142,7 +142,7 @@ export function Timeline({ profileId }: { profileId: string }) {
                     <Text size="sm">{formatTime(item.timestamp)}</Text>
                   </Table.Td>
                   <Table.Td>
-                    <Badge variant="light" color={`${COLORS[item.type] ?? "gray"}.9`} autoContrast>
+                    <Badge variant="outline" color={`${COLORS[item.type] ?? "gray"}.9`}>
                       {item.type}
                     </Badge>
                   </Table.Td>

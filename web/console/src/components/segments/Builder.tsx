@@ -33,7 +33,7 @@ export function RuleCard({ rule, index, onChange, onRemove }: { rule: Rule; inde
             Condition {index + 1}
           </Text>
         </Group>
-        <Button size="compact-sm" variant="subtle" color="red.8" onClick={onRemove} aria-label={`Remove condition ${index + 1}`}>
+        <Button size="compact-sm" variant="default" onClick={onRemove} aria-label={`Remove condition ${index + 1}`}>
           Remove
         </Button>
       </Group>
