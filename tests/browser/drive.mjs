@@ -18,8 +18,10 @@
 //   saved as "otherOrigins")
 //   {"viewport": [390, 844]} (a phone)  {"screenshot": "path.png"} (the full page)  {"upload": ["input[type=file]", "path"]}
 //   {"select": ["select#x", "value"]}  {"axe": "name"} (axe-core's scan of the page: its violations saved as name)
+//   {"download": ["button#export", "name"]} (clicks and waits for the download it starts: the file's text saved as name)
 // Report: {"ok", "error"?, "step"?, "saved": {name: value}, "requests": [{path, query, at (ms), kind, method, body,
 //   status?, answer?, failure?}], "console": [{type, text}], "pageErrors": [...]}
+import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 
@@ -164,6 +166,11 @@ async function run(browser, contexts, scenario) {
       else if (action.upload) await page.setInputFiles(action.upload[0], action.upload[1]);
       else if (action.select) await page.selectOption(action.select[0], action.select[1]);
       else if (action.axe) report.saved[action.axe] = await scanAccessibility(page);
+      else if (action.download) {
+        const [selector, name] = action.download;
+        const [download] = await Promise.all([page.waitForEvent("download"), page.click(selector)]);
+        report.saved[name] = await readFile(await download.path(), "utf8");
+      }
       else if (action.waitFor) await waitFor(page, action.waitFor, action.timeout || 10000);
       else if (action.eval) report.saved[action.as] = await page.evaluate(action.eval);
       else if (action.cookies) report.saved[action.cookies] = await context.cookies();

@@ -1,7 +1,236 @@
-import { PageHeader } from "../components/common";
+// Scoring plans (their rules, decay and tiers, and the engagement pyramid) and questionnaires (their segments'
+// sizes and the movements between them).
+import { BarChart } from "@mantine/charts";
+import { Alert, Badge, Group, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
+
+import { Loaded, PageHeader, formatNumber } from "../components/common";
+import { Pyramid, Section, type PyramidTier } from "../components/insights/cards";
+import { describe, type Json } from "../components/segments/model";
+import { useApi } from "../hooks";
 import type { PageProps } from "./registry";
+import { Scroll } from "../components/tables";
+
+interface Rule {
+  name: string;
+  activity?: Json;
+  traits?: Json;
+  points: number;
+  maxPerDay?: number;
+  maxLifetime?: number;
+}
+
+interface Plan {
+  planId: string;
+  name: string;
+  description?: string;
+  version: number;
+  rules: Rule[];
+  decay?: { expireAfterDays?: number; percentPerWeek?: number } | null;
+  tiers: { name: string; min?: number }[];
+}
+
+interface Questionnaire {
+  questionnaireId: string;
+  name: string;
+  description?: string;
+  event?: string;
+  questions: { id: string; text: string }[];
+  key: { method: string; segments: { key: string; name: string }[] };
+}
+
+interface Movements {
+  from: string;
+  to: string;
+  movements: { from: string; to: string; profiles: number }[];
+  sizes: Record<string, number>;
+}
 
 export function ScoringPage(_props: PageProps) {
-  return <PageHeader title="Scoring" description="Not built yet." />;
+  const plans = useApi<{ plans: Plan[] }>("/v1/scoring/plans");
+  const questionnaires = useApi<{ questionnaires: Questionnaire[] }>("/v1/questionnaires");
+  return (
+    <>
+      <PageHeader title="Scoring & questionnaires" description="How engaged your profiles are, and which kind of customer they told you they are." />
+      <Stack gap="md">
+        <Title order={2} size="h3">
+          Scoring plans
+        </Title>
+        <Loaded state={plans}>
+          {({ plans: list }) =>
+            list.length === 0 ? (
+              <Alert color="gray" title="No scoring plan yet">
+                A scoring plan gives points for what people do (a recipe read, a form sent, a purchase) and ranks them in tiers such as cold, warm and hot. Define one
+                with <code>POST /v1/scoring/plans</code> or <code>cxm scoring create</code>.
+              </Alert>
+            ) : (
+              list.map((plan) => <PlanCard key={plan.planId} plan={plan} />)
+            )
+          }
+        </Loaded>
+        <Title order={2} size="h3" mt="md">
+          Questionnaires
+        </Title>
+        <Loaded state={questionnaires}>
+          {({ questionnaires: list }) =>
+            list.length === 0 ? (
+              <Alert color="gray" title="No questionnaire yet">
+                A questionnaire sorts the people who answer it into segments (explorer, home cook…) that journeys and content can use.
+              </Alert>
+            ) : (
+              list.map((q) => <QuestionnaireCard key={q.questionnaireId} questionnaire={q} />)
+            )
+          }
+        </Loaded>
+      </Stack>
+    </>
+  );
+}
+
+function decayText(decay: Plan["decay"]): string {
+  if (!decay) return "Points never expire.";
+  if (decay.expireAfterDays) return `Points expire after ${decay.expireAfterDays} days.`;
+  if (decay.percentPerWeek) return `Scores lose ${decay.percentPerWeek}% a week.`;
+  return "Points never expire.";
+}
+
+function PlanCard({ plan }: { plan: Plan }) {
+  const pyramid = useApi<{ tiers: PyramidTier[] }>(`/v1/scoring/plans/${encodeURIComponent(plan.planId)}/pyramid`);
+  return (
+    <Section title={plan.name} description={`${plan.description ? plan.description + " " : ""}${decayText(plan.decay)} Version ${plan.version}.`}>
+      <SimpleGrid cols={{ base: 1, md: 2 }} spacing="lg">
+        <Stack gap="xs">
+          <Title order={3} size="h5">
+            Rules
+          </Title>
+          <Scroll minWidth={360} label="Rules">
+            <Table verticalSpacing={6}>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th scope="col">Rule</Table.Th>
+                  <Table.Th scope="col">When</Table.Th>
+                  <Table.Th scope="col" style={{ textAlign: "right" }}>
+                    Points
+                  </Table.Th>
+                </Table.Tr>
+              </Table.Thead>
+              <Table.Tbody>
+                {plan.rules.map((rule) => (
+                  <Table.Tr key={rule.name}>
+                    <Table.Td>{rule.name}</Table.Td>
+                    <Table.Td>
+                      <Text size="sm">{ruleText(rule)}</Text>
+                      {rule.maxPerDay || rule.maxLifetime ? (
+                        <Text size="xs" c="dimmed">
+                          {[rule.maxPerDay ? `at most ${rule.maxPerDay} a day` : "", rule.maxLifetime ? `at most ${rule.maxLifetime} in all` : ""].filter(Boolean).join(", ")}
+                        </Text>
+                      ) : null}
+                    </Table.Td>
+                    <Table.Td style={{ textAlign: "right" }}>
+                      <Text size="sm" fw={600} c={rule.points < 0 ? "red.8" : undefined}>
+                        {rule.points > 0 ? "+" : ""}
+                        {rule.points}
+                      </Text>
+                    </Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          </Scroll>
+          <Title order={3} size="h5" mt="xs">
+            Tiers
+          </Title>
+          <Group gap="xs">
+            {plan.tiers.map((tier) => (
+              <Badge key={tier.name} variant="light" size="lg" tt="none" autoContrast>
+                {tier.name} {tier.min !== undefined && tier.min !== null ? `${tier.min}+` : ""}
+              </Badge>
+            ))}
+          </Group>
+        </Stack>
+        <Stack gap="xs">
+          <Title order={3} size="h5">
+            Engagement pyramid
+          </Title>
+          <Loaded state={pyramid}>{(data) => <Pyramid tiers={data.tiers} />}</Loaded>
+        </Stack>
+      </SimpleGrid>
+    </Section>
+  );
+}
+
+function ruleText(rule: Rule): string {
+  if (rule.traits) return `once, when ${describe(rule.traits)}`;
+  if (rule.activity && typeof rule.activity === "object" && !Array.isArray(rule.activity)) {
+    const a = rule.activity as Record<string, Json>;
+    const what = a.event ? `“${String(a.event)}”` : a.type === "page" ? "a page view" : String(a.type ?? "an activity");
+    const where = Array.isArray(a.where) ? a.where.map((w) => (w && typeof w === "object" && !Array.isArray(w) ? `${String(w.property ?? w.environment)} ${String(w.op)} ${String(w.value)}` : "")).join(", ") : "";
+    return `each ${what}${where ? ` where ${where}` : ""}`;
+  }
+  return "–";
+}
+
+function QuestionnaireCard({ questionnaire }: { questionnaire: Questionnaire }) {
+  const movements = useApi<Movements>(`/v1/questionnaires/${encodeURIComponent(questionnaire.questionnaireId)}/movements`);
+  const name = (key: string) =>
+    key === "neutral" ? "Neutral (no clear fit)" : key === "unanswered" ? "Not answered" : (questionnaire.key.segments.find((s) => s.key === key)?.name ?? key);
+  return (
+    <Section title={questionnaire.name} description={questionnaire.description ?? `${questionnaire.questions.length} questions`}>
+      <Loaded state={movements}>
+        {(m) => {
+          const sizes = Object.entries(m.sizes).map(([key, profiles]) => ({ segment: name(key), profiles }));
+          const total = sizes.reduce((a, s) => a + s.profiles, 0);
+          return (
+            <SimpleGrid cols={{ base: 1, md: 2 }} spacing="lg">
+              <Stack gap="xs">
+                <Title order={3} size="h5">
+                  Profiles per segment
+                </Title>
+                {total === 0 ? (
+                  <Text size="sm" c="dimmed">
+                    Nobody has answered yet. Answers arrive as the “{questionnaire.event ?? "Questionnaire Answered"}” event from your site; complete answers sort
+                    the person into one of: {questionnaire.key.segments.map((s) => s.name).join(", ")}.
+                  </Text>
+                ) : null}
+                <BarChart h={Math.max(160, sizes.length * 32)} data={sizes} dataKey="segment" orientation="vertical" yAxisProps={{ width: 150 }} series={[{ name: "profiles", label: "Profiles", color: "grape.7" }]} gridAxis="none" />
+              </Stack>
+              <Stack gap="xs">
+                <Title order={3} size="h5">
+                  Movements {m.from} to {m.to}
+                </Title>
+                {m.movements.length === 0 ? (
+                  <Text size="sm" c="dimmed">
+                    Nobody moved between segments in this period.
+                  </Text>
+                ) : (
+                  <Scroll minWidth={300} label="Movements">
+                    <Table verticalSpacing={6}>
+                      <Table.Thead>
+                        <Table.Tr>
+                          <Table.Th scope="col">From</Table.Th>
+                          <Table.Th scope="col">To</Table.Th>
+                          <Table.Th scope="col" style={{ textAlign: "right" }}>
+                            Profiles
+                          </Table.Th>
+                        </Table.Tr>
+                      </Table.Thead>
+                      <Table.Tbody>
+                        {m.movements.map((mv) => (
+                          <Table.Tr key={`${mv.from}-${mv.to}`}>
+                            <Table.Td>{name(mv.from)}</Table.Td>
+                            <Table.Td>{name(mv.to)}</Table.Td>
+                            <Table.Td style={{ textAlign: "right" }}>{formatNumber(mv.profiles)}</Table.Td>
+                          </Table.Tr>
+                        ))}
+                      </Table.Tbody>
+                    </Table>
+                  </Scroll>
+                )}
+              </Stack>
+            </SimpleGrid>
+          );
+        }}
+      </Loaded>
+    </Section>
+  );
 }
 
