@@ -91,8 +91,8 @@ class Console(Construct):
                 compress=True,
             ),
             default_root_object="index.html",
-            # The console routes in the URL's fragment; any other path (a key CloudFront may not list: 403, or a
-            # missing one: 404) answers the console itself.
+            # Any other path (a key CloudFront may not list: 403, or a missing one: 404) answers the console
+            # itself, so its own routes (/console/journeys/j1) load it.
             error_responses=[
                 cloudfront.ErrorResponse(
                     http_status=status,
