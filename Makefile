@@ -79,7 +79,7 @@ schemas: $(PY_STAMP)
 openapi: $(PY_STAMP)
 	$(BIN)/python -m infra.openapi
 
-synth: install
+synth: install console  # the stack deploys build/console (without it: a placeholder page)
 	npx cdk synth --quiet
 
 clean:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
+from services.common.console_auth import ConsoleSignIn
 from services.common.manifest import (
     ACCESS_TABLE_ENV,
     BUS_ENV,
@@ -41,6 +42,7 @@ class Names(Protocol):
     def configuration_set(self) -> str: ...
     def secret_arn(self, secret: str) -> str: ...
     def api_url(self) -> str: ...
+    def console_sign_in(self) -> ConsoleSignIn | None: ...
 
 
 def manifest(name: str) -> ServiceManifest:
@@ -59,6 +61,9 @@ def environment(
         env[service.bucket(bucket_name).env] = names.bucket(service.name, bucket_name)
     if function.routes or function.reads_sources or function.manages_keys:
         env[ACCESS_TABLE_ENV] = names.table(PLATFORM.name, "access")
+    sign_in = names.console_sign_in() if function.routes else None
+    if sign_in is not None:  # the console is deployed: its marketers' tokens are admin credentials
+        env.update(sign_in.environment())
     if function.publishes:
         env[BUS_ENV] = names.bus()
     for machine in function.starts_state_machines:

@@ -14,6 +14,7 @@ from constructs import Construct
 
 from infra.catalog import ALL
 from infra.constructs.api import CxmHttpApi
+from infra.constructs.console import Console
 from infra.constructs.function import DEFAULT_POWERTOOLS_LAYER_VERSION
 from infra.constructs.operations import Operations
 from infra.constructs.registry import Registry, cxm_id
@@ -55,6 +56,10 @@ class Settings:
     function_settings: tuple[tuple[str, str], ...] = ()
     public_api_url: str = ""  # the API's address in emails when a custom domain fronts it; else its stage URL
     alarm_email: str = ""  # who the alarm topic e-mails (`-c alarmEmail=ops@example.com`); none when empty
+    console: bool = True  # the marketers' console (CloudFront + Cognito); `-c console=false` leaves it out
+    console_domain_prefix: str = ""  # the Cognito sign-in domain's prefix; default `<stack name>-console-<account>`
+    console_local_callback: bool = False  # also let a console on http://localhost:8080/console/ sign in
+    console_admin_email: str = ""  # creates this first marketer (Cognito e-mails a temporary password)
 
     @classmethod
     def from_context(cls, scope: Construct) -> Settings:
@@ -76,6 +81,10 @@ class Settings:
             function_settings=tuple(sorted((str(k), str(v)) for k, v in _mapping(get("functionSettings", {})).items())),
             public_api_url=str(get("publicApiUrl", d.public_api_url)),
             alarm_email=str(get("alarmEmail", d.alarm_email)).strip(),
+            console=_bool(get("console", d.console)),
+            console_domain_prefix=str(get("consoleDomainPrefix", d.console_domain_prefix)).strip(),
+            console_local_callback=_bool(get("consoleLocalCallback", d.console_local_callback)),
+            console_admin_email=str(get("consoleAdminEmail", d.console_admin_email)).strip(),
         )
 
 
@@ -115,11 +124,27 @@ class CxmStack(cdk.Stack):
             ],
         )
 
+        # The console first: the API's CORS allowlist names its address (config.json names the API's, below).
+        self.console = (
+            Console(
+                self,
+                "Console",
+                stage=s.stage,
+                domain_prefix=s.console_domain_prefix,
+                local_callback=s.console_local_callback,
+                admin_email=s.console_admin_email,
+                public_api_url=s.public_api_url,
+                deletion_protection=s.deletion_protection,
+            )
+            if s.console
+            else None
+        )
+        console_origins = (self.console.origin,) if self.console else ()
         self.api = CxmHttpApi(
             self,
             "HttpApi",
             api_name=f"cxm-{s.stage}",
-            cors_allow_origins=s.cors_allow_origins,
+            cors_allow_origins=(*s.cors_allow_origins, *console_origins),
             throttle_rate_limit=s.api_throttle_rate_limit,
             throttle_burst_limit=s.api_throttle_burst_limit,
         )
@@ -132,7 +157,11 @@ class CxmStack(cdk.Stack):
             api_url_=s.public_api_url.rstrip("/") or self.api.url,
             function_settings=dict(s.function_settings),
             stage_=s.stage,
+            # API functions accept the console's tokens as admin credentials (services/common/console_auth.py)
+            console_sign_in_=self.console.sign_in if self.console else None,
         )
+        if self.console:
+            self.console.deploy(api_url=self.registry.api_url())
         self.services: dict[str, ServiceConstruct] = {}
         # Every service's tables and secrets first (functions are granted the platform's too), then each function
         # and state machine after what it references, across services.
@@ -171,6 +200,20 @@ class CxmStack(cdk.Stack):
             value=self.operations.topic.topic_arn,
             description="Every alarm notifies this topic; subscribe with `-c alarmEmail=...` or in the SNS console",
         )
+        if self.console:
+            cdk.CfnOutput(self, "ConsoleUrl", value=self.console.url, description="The marketers' console")
+            cdk.CfnOutput(
+                self,
+                "ConsoleUserPoolId",
+                value=self.console.user_pool.user_pool_id,
+                description="The console's marketers: add one with `aws cognito-idp admin-create-user`",
+            )
+            cdk.CfnOutput(
+                self,
+                "ConsoleClientId",
+                value=self.console.client.user_pool_client_id,
+                description="The console's app client (authorization code with PKCE, no secret)",
+            )
         cdk.CfnOutput(
             self,
             "AccessTableName",

@@ -15,6 +15,8 @@ from aws_cdk import aws_ses as ses
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import IConstruct
 
+from services.common.console_auth import ConsoleSignIn
+
 CXM_ID = "cxm:id"
 
 
@@ -60,6 +62,7 @@ class Registry:
     function_settings: dict[str, str] = field(default_factory=dict)  # CDK context `functionSettings`
     stage_: str = "dev"
     machine_roles: dict[tuple[str, str], iam.IRole] = field(default_factory=dict)
+    console_sign_in_: ConsoleSignIn | None = None  # the console's user pool and client (tokens), when deployed
 
     @staticmethod
     def _get(kind: str, items: dict, key: tuple[str, str]):  # type: ignore[no-untyped-def]
@@ -122,3 +125,6 @@ class Registry:
 
     def api_url(self) -> str:
         return self.api_url_
+
+    def console_sign_in(self) -> ConsoleSignIn | None:
+        return self.console_sign_in_

@@ -7,6 +7,7 @@ import json
 import mimetypes
 import os
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from infra.local.schedules import Scheduler
 from infra.replay import replay_all
 from services.common import clock as app_clock
 from services.common.access import AccessKeys, Role, presented_key
+from services.common.console_auth import ConsoleSignIn, KeysUnavailable, TokenRefused, looks_like_jwt, verifier
 from services.events.adapters.archive import DynamoKeyRing, S3Archive
 from services.events.use_cases.archive import ReadReport
 from services.events.use_cases.archive import read as read_archive_days
@@ -99,6 +101,7 @@ class LocalCloud:
         self._ticker_stop = threading.Event()
         self.url = ""
         self.provisioned = Provisioned()
+        self.console = ConsoleSignIn("", "")
         self.gateway: Gateway | None = None
         self.pump: Pump | None = None
         self.scheduler: Scheduler | None = None
@@ -131,6 +134,8 @@ class LocalCloud:
         self.gateway = Gateway({}, self.region, self._host, self._port, local_routes=self._local_routes())
         self._stack.callback(self.gateway.stop)
         self.url = self.names.public_api_url = self.gateway.url
+        # The console's user pool and client, made before the functions: they learn them as in the stack
+        self.console = self.names.console = self._console_pool()
         self.provisioned = provision(self.names, local_env, self._function_settings)
         self.keys = AccessKeys(
             boto3.resource("dynamodb", region_name=self.region).Table(self.names.table("platform", "access"))
@@ -225,6 +230,63 @@ class LocalCloud:
             time.sleep(0.05)
         raise TimeoutError(f"journey runs did not park in {timeout}s")
 
+    # ---- the console's sign-in (moto's Cognito) ----
+    def _console_pool(self) -> ConsoleSignIn:
+        """A user pool and app client like the stack's (admin-created users only, no secret), plus the password
+        flows moto can answer (it has no hosted UI for the code grant). Moto signs tokens with one key of its own
+        and serves it at the pool's well-known address only inside moto, so a copy is handed to the functions as a
+        file URL; they fetch and cache it like the real JWKS."""
+        import requests  # moto answers requests' calls in-process (it mocks them with `responses`)
+
+        idp = boto3.client("cognito-idp", region_name=self.region)
+        pool = idp.create_user_pool(
+            PoolName=f"cxm-{self.names.stage}-marketers",
+            AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
+            UsernameAttributes=["email"],
+            AutoVerifiedAttributes=["email"],
+            MfaConfiguration="OPTIONAL",
+        )["UserPool"]["Id"]
+        client = idp.create_user_pool_client(
+            UserPoolId=pool,
+            ClientName="console",
+            GenerateSecret=False,
+            ExplicitAuthFlows=[
+                "ALLOW_USER_PASSWORD_AUTH",
+                "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+                "ALLOW_REFRESH_TOKEN_AUTH",
+            ],
+        )["UserPoolClient"]["ClientId"]
+        sign_in = ConsoleSignIn(pool, client)
+        jwks = requests.get(sign_in.keys_url, timeout=5).json()
+        handle, path = tempfile.mkstemp(prefix="cxm-console-jwks-", suffix=".json")
+        with os.fdopen(handle, "w") as out:
+            json.dump(jwks, out)
+        self._stack.callback(os.unlink, path)
+        return ConsoleSignIn(pool, client, jwks_url=Path(path).as_uri())
+
+    def create_marketer(self, email: str, password: str) -> None:
+        """A marketer in the console's pool, with a permanent password (what an admin does in AWS)."""
+        idp = boto3.client("cognito-idp", region_name=self.region)
+        idp.admin_create_user(
+            UserPoolId=self.console.user_pool_id,
+            Username=email,
+            UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+            MessageAction="SUPPRESS",
+        )
+        idp.admin_set_user_password(
+            UserPoolId=self.console.user_pool_id, Username=email, Password=password, Permanent=True
+        )
+
+    def marketer_tokens(self, email: str, password: str, client_id: str | None = None) -> dict[str, Any]:
+        """Sign a marketer in (password flow): `AccessToken`, `IdToken`, `RefreshToken`."""
+        idp = boto3.client("cognito-idp", region_name=self.region)
+        answer = idp.initiate_auth(
+            ClientId=client_id or self.console.client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": email, "PASSWORD": password},
+        )
+        return dict(answer["AuthenticationResult"])
+
     # ---- conveniences for dev and tests ----
     def create_key(self, role: Role, source_id: str = "local", name: str = "local", key: str | None = None) -> str:
         return self.keys.create(role, source_id, name, key)
@@ -293,6 +355,12 @@ class LocalCloud:
 
     def _refuse_unless_admin(self, headers: dict[str, str], what: str) -> tuple[int, dict[str, str], bytes] | None:
         key = presented_key(headers)
+        if key and looks_like_jwt(key):  # a marketer signed in to the console is an admin here too
+            try:
+                verifier(self.console).claims(key, app_clock.system_now())
+                return None
+            except (TokenRefused, KeysUnavailable):
+                key = None
         who = self.keys.lookup(key) if key else None
         if who is not None and who.role == "admin":
             return None

@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 
 from infra import catalog
+from services.common.console_auth import ConsoleSignIn
 from services.common.manifest import Bucket, Function, ServiceManifest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +30,7 @@ class LocalNames:
     secret_arns: dict[str, str] = field(default_factory=dict)
     machine_roles: dict[tuple[str, str], str] = field(default_factory=dict)
     public_api_url: str = ""  # the local gateway's URL, known once it is bound (before provisioning)
+    console: ConsoleSignIn | None = None  # the local user pool and client of the console (see LocalCloud.start)
 
     def _name(self, *parts: str) -> str:
         return "-".join(("cxm", self.stage, *parts)).replace("_", "-")
@@ -76,6 +78,9 @@ class LocalNames:
         if not self.public_api_url:
             raise LookupError("the local API's URL is not known yet: bind the gateway before provisioning")
         return self.public_api_url
+
+    def console_sign_in(self) -> ConsoleSignIn | None:
+        return self.console
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -17,8 +18,9 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict
 
-from services.common import observability, settings
+from services.common import clock, observability, settings
 from services.common.access import AccessKeys, Principal, presented_key
+from services.common.console_auth import ConsoleTokens, KeysUnavailable, TokenRefused, configured_tokens, looks_like_jwt
 from services.common.manifest import ACCESS_TABLE_ENV, Function
 from services.common.problems import (
     PROBLEM_JSON,
@@ -134,10 +136,17 @@ class Guard:
     refused (every route of the platform reads JSON).
     """
 
-    def __init__(self, function: Function, max_body_bytes: int, keys: Callable[[], AccessKeys]) -> None:
+    def __init__(
+        self,
+        function: Function,
+        max_body_bytes: int,
+        keys: Callable[[], AccessKeys],
+        console: Callable[[], ConsoleTokens | None] = lambda: configured_tokens(os.environ),
+    ) -> None:
         self._auth = {route.key: route.auth for route in function.routes}
         self._max_body = max_body_bytes
         self._keys = keys
+        self._console = console
 
     def check(self, event: dict[str, Any]) -> Principal | None:
         return self.prepare(event)[0]
@@ -165,6 +174,9 @@ class Guard:
         if auth == "public":
             return None, event
         key = presented_key(headers)
+        token = _bearer(headers)
+        if token is not None and looks_like_jwt(token):  # a marketer signed in to the console
+            return self._console_principal(token), event  # an admin: it may call every route
         if not key and auth == "write_key":  # only then read the body or URL: most clients send the Basic header
             key = _body_write_key(body) or _url_write_key(event)
         if not key:
@@ -176,6 +188,32 @@ class Guard:
             needed = "a server or admin key" if auth == "server" else "an admin key"
             raise forbidden(f"This key may not call this route: it needs {needed}.")
         return who, event
+
+    def _console_principal(self, token: str) -> Principal:
+        """An admin for a token the console's user pool signed; the same 401 as a wrong key otherwise. The token
+        is never logged: the refusal says why, not what was sent."""
+        tokens = self._console()
+        if tokens is None:
+            raise unauthorized("This deployment has no console sign-in: send `Bearer <admin key>`.")
+        try:
+            # wall time, not the platform's clock: the pool stamps its tokens with real time (the local cloud's
+            # virtual clock may be weeks ahead)
+            claims = tokens.claims(token, clock.system_now())
+        except TokenRefused as refused:
+            raise unauthorized(f"Console sign-in refused: {refused}") from None
+        except KeysUnavailable:
+            raise Problem(
+                503,
+                "Service Unavailable",
+                "The console's sign-in keys cannot be read right now; try again shortly.",
+                [FieldError("authorization", "sign-in keys unavailable")],
+            ) from None
+        return Principal(role="admin", source_id="console", key_id=f"cognito:{claims['sub']}")
+
+
+def _bearer(headers: dict[str, str]) -> str | None:
+    scheme, _, value = headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
 def unsupported_content_type() -> Problem:

@@ -113,6 +113,7 @@ def test_functions_agree_in_handler_and_environment_names(cloud: Any, template: 
         "POWERTOOLS_TRACE_DISABLED",
         "POWERTOOLS_METRICS_DISABLED",
         "POWERTOOLS_DEV",
+        "CONSOLE_JWKS_URL",  # moto's signing keys, copied to a file (in AWS: the pool's well-known address)
     }
     for logical_id, (handler, env) in stack.items():
         assert handler == local[logical_id][0]

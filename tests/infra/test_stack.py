@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from infra.catalog import ALL, SERVICES, environment
+from services.common.console_auth import ConsoleSignIn
 from services.common.manifest import PLATFORM, Function, ServiceManifest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -94,7 +95,9 @@ def test_every_manifest_route_is_an_api_route_to_its_function(t: T) -> None:
 
 def test_api_has_cors_throttling_and_access_logs(t: T) -> None:
     (api,) = t.of_type("AWS::ApiGatewayV2::Api").values()
-    assert api["Properties"]["CorsConfiguration"]["AllowOrigins"] == ["http://localhost:3000"]
+    origins = api["Properties"]["CorsConfiguration"]["AllowOrigins"]
+    assert origins[0] == "http://localhost:3000"  # cdk.json's, then the console's CloudFront origin
+    assert len(origins) == 2 and "DomainName" in json.dumps(origins[1])
     (stage,) = t.of_type("AWS::ApiGatewayV2::Stage").values()
     assert stage["Properties"]["StageName"] == "$default"
     assert stage["Properties"]["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
@@ -147,6 +150,9 @@ class _TokenNames:
     def api_url(self) -> str:
         return "api:url"
 
+    def console_sign_in(self) -> ConsoleSignIn:
+        return ConsoleSignIn("user-pool:console", "user-pool-client:console")
+
 
 @pytest.mark.parametrize(("manifest", "function"), all_functions(), ids=lambda x: getattr(x, "name", None))
 def test_function_is_built_from_its_declaration(t: T, manifest: ServiceManifest, function: Function) -> None:
@@ -157,7 +163,7 @@ def test_function_is_built_from_its_declaration(t: T, manifest: ServiceManifest,
     assert (props["MemorySize"], props["Timeout"]) == (function.memory_mb, function.timeout_seconds)
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert "AWSLambdaPowertoolsPythonV3-python312-arm64:" in json.dumps(props["Layers"])
-    (layer_id,) = t.of_type("AWS::Lambda::LayerVersion")
+    (layer_id,) = [k for k in t.of_type("AWS::Lambda::LayerVersion") if k.startswith("DependenciesLayer")]
     assert {"Ref": layer_id} in props["Layers"]  # our dependencies layer
     expected = environment(manifest, function, _TokenNames())
     env = props["Environment"]["Variables"]
@@ -181,6 +187,8 @@ def test_function_is_built_from_its_declaration(t: T, manifest: ServiceManifest,
                 "configuration-set": "AWS::SES::ConfigurationSet",
                 "secret": "AWS::SecretsManager::Secret",
                 "api": "AWS::ApiGatewayV2::Api",
+                "user-pool": "AWS::Cognito::UserPool",
+                "user-pool-client": "AWS::Cognito::UserPoolClient",
             }[kind] == target_type, key
             if kind in ("table", "bucket", "machine", "function"):
                 assert t.resources[target]["Metadata"][CXM_ID] == marker.partition(":")[2], key
@@ -529,10 +537,10 @@ def test_context_overrides_as_the_cli_passes_them() -> None:
         r["Properties"]["DeletionProtectionEnabled"] is False for r in t.of_type("AWS::DynamoDB::Table").values()
     )
     (api,) = t.of_type("AWS::ApiGatewayV2::Api").values()
-    assert api["Properties"]["CorsConfiguration"]["AllowOrigins"] == [
+    assert api["Properties"]["CorsConfiguration"]["AllowOrigins"][:2] == [
         "https://app.example.com",
         "https://admin.example.com",
-    ]
+    ]  # then the console's origin
     _, send = t.function("journeys", "send_email")
     assert send["Properties"]["Environment"]["Variables"]["EMAIL_FROM"] == "hello@mail.example.org"
     assert send["Properties"]["Layers"][0]["Fn::Sub"].endswith(":27")
@@ -616,3 +624,182 @@ def test_failed_journey_runs_raise_an_alarm(t: T) -> None:
     assert alarm["Namespace"] == "CxM"
     assert alarm["Dimensions"] == [{"Name": "service", "Value": "journeys"}]
     assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+
+
+# --- the console: CloudFront + S3, Cognito ----------------------------------------------------------------------
+def one(t: T, type_: str) -> tuple[str, dict[str, Any]]:
+    (found,) = t.of_type(type_).items()
+    return found
+
+
+def test_the_console_bucket_is_private_encrypted_and_ssl_only(t: T) -> None:
+    bucket_id, bucket = next((k, r) for k, r in t.of_type("AWS::S3::Bucket").items() if k.startswith("ConsoleBucket"))
+    props = bucket["Properties"]
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert "ServerSideEncryptionConfiguration" in props["BucketEncryption"]
+    assert "WebsiteConfiguration" not in props  # served by CloudFront only, never as an S3 website
+    (policy,) = [
+        p for p in t.of_type("AWS::S3::BucketPolicy").values() if refs(p["Properties"]["Bucket"]) == {bucket_id}
+    ]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in statements
+    )
+    allowed = [s for s in statements if s["Effect"] == "Allow"]
+    assert allowed and all(s["Principal"] == {"Service": "cloudfront.amazonaws.com"} for s in allowed)
+    assert all("AWS:SourceArn" in json.dumps(s["Condition"]) for s in allowed)  # this distribution only
+
+
+def test_the_console_distribution_reads_the_bucket_through_origin_access_control(t: T) -> None:
+    oac_id, oac = one(t, "AWS::CloudFront::OriginAccessControl")
+    assert oac["Properties"]["OriginAccessControlConfig"]["SigningBehavior"] == "always"
+    _, distribution = one(t, "AWS::CloudFront::Distribution")
+    config = distribution["Properties"]["DistributionConfig"]
+    (origin,) = config["Origins"]
+    assert refs(origin["OriginAccessControlId"]) == {oac_id}
+    assert origin["S3OriginConfig"]["OriginAccessIdentity"] == ""  # no legacy OAI
+    behaviour = config["DefaultCacheBehavior"]
+    assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert behaviour["AllowedMethods"] == ["GET", "HEAD"]
+    assert config["DefaultRootObject"] == "index.html"
+    assert {(e["ErrorCode"], e["ResponseCode"], e["ResponsePagePath"]) for e in config["CustomErrorResponses"]} == {
+        (403, 200, "/console/index.html"),
+        (404, 200, "/console/index.html"),
+    }
+    headers_id, headers = one(t, "AWS::CloudFront::ResponseHeadersPolicy")
+    assert refs(behaviour["ResponseHeadersPolicyId"]) == {headers_id}
+    security = headers["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    assert security["FrameOptions"]["FrameOption"] == "DENY"
+    assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert "frame-ancestors 'none'" in json.dumps(security["ContentSecurityPolicy"])
+
+
+def test_the_console_user_pool_admits_only_admin_created_marketers(t: T) -> None:
+    _, pool = one(t, "AWS::Cognito::UserPool")
+    props = pool["Properties"]
+    assert props["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    password = props["Policies"]["PasswordPolicy"]
+    assert password["MinimumLength"] >= 12
+    assert all(password[k] for k in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols"))
+    assert props["MfaConfiguration"] == "OPTIONAL" and props["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert props["UserPoolTier"] == "PLUS"
+    assert props["UserPoolAddOns"]["AdvancedSecurityMode"] == "ENFORCED"
+
+
+def test_the_console_client_is_public_and_uses_the_code_grant_only(t: T) -> None:
+    _, client = one(t, "AWS::Cognito::UserPoolClient")
+    props = client["Properties"]
+    assert props.get("GenerateSecret", False) is False
+    assert props["AllowedOAuthFlows"] == ["code"]
+    assert props["AllowedOAuthFlowsUserPoolClient"] is True
+    assert set(props["AllowedOAuthScopes"]) == {"openid", "email", "profile"}
+    assert props["ExplicitAuthFlows"] == ["ALLOW_REFRESH_TOKEN_AUTH"]  # no password flow around the hosted page
+    (callback,) = props["CallbackURLs"]
+    assert "DomainName" in json.dumps(callback) and json.dumps(callback).endswith('"/console/"]]}')
+    assert props["LogoutURLs"] == props["CallbackURLs"]
+
+
+def test_api_functions_accept_the_console_pools_tokens_and_the_api_allows_its_origin(t: T) -> None:
+    pool_id, _ = one(t, "AWS::Cognito::UserPool")
+    client_id, _ = one(t, "AWS::Cognito::UserPoolClient")
+    _, api_fn = t.function("segments", "api")
+    env = api_fn["Properties"]["Environment"]["Variables"]
+    assert refs(env["CONSOLE_USER_POOL_ID"]) == {pool_id} and refs(env["CONSOLE_CLIENT_ID"]) == {client_id}
+    assert "CONSOLE_JWKS_URL" not in env  # in AWS: the pool's well-known address
+    _, consumer = t.function("identity", "on_event_collected")
+    assert "CONSOLE_USER_POOL_ID" not in consumer["Properties"]["Environment"]["Variables"]  # no routes, no tokens
+    (api,) = t.of_type("AWS::ApiGatewayV2::Api").values()
+    origins = api["Properties"]["CorsConfiguration"]["AllowOrigins"]
+    assert "http://localhost:3000" in origins
+    assert any("DomainName" in json.dumps(o) for o in origins)  # the console's CloudFront origin
+
+
+def test_the_console_is_deployed_with_its_config(t: T) -> None:
+    deployments = [r["Properties"] for r in t.of_type("Custom::CDKBucketDeployment").values()]
+    (entry,) = [d for d in deployments if len(d["SourceObjectKeys"]) == 3]  # root redirect, index.html, config.json
+    assert entry["DistributionPaths"] and "/console/config.json" in entry["DistributionPaths"]
+    # config.json is rendered from the stack: its markers name the API URL, the pool, the client and the domain
+    markers = json.dumps(entry.get("SourceMarkers", []))
+    for needle in ("execute-api", "amazoncognito.com"):
+        assert needle in markers, needle
+    assert {"ConsoleUrl", "ConsoleUserPoolId", "ConsoleClientId"} <= set(t.outputs)
+
+
+def test_without_the_console_no_token_is_accepted_and_nothing_is_hosted() -> None:
+    from infra.synth import synth_template
+
+    bare = T(synth_template({"console": "false"}))
+    assert not bare.of_type("AWS::Cognito::UserPool") and not bare.of_type("AWS::CloudFront::Distribution")
+    _, api_fn = bare.function("segments", "api")
+    assert "CONSOLE_USER_POOL_ID" not in api_fn["Properties"]["Environment"]["Variables"]
+
+
+def test_console_context_values_as_the_cli_passes_them() -> None:
+    """`-c consoleDomainPrefix=brand-cxm -c consoleLocalCallback=true -c consoleAdminEmail=ana@brand.example`."""
+    from infra.synth import synth_template
+
+    custom = T(
+        synth_template(
+            {
+                "consoleDomainPrefix": "brand-cxm",
+                "consoleLocalCallback": "true",
+                "consoleAdminEmail": "ana@brand.example",
+            }
+        )
+    )
+    _, domain = one(custom, "AWS::Cognito::UserPoolDomain")
+    assert domain["Properties"]["Domain"] == "brand-cxm"
+    _, client = one(custom, "AWS::Cognito::UserPoolClient")
+    assert "http://localhost:8080/console/" in client["Properties"]["CallbackURLs"]
+    _, user = one(custom, "AWS::Cognito::UserPoolUser")
+    assert user["Properties"]["Username"] == "ana@brand.example"
+    assert {"Name": "email_verified", "Value": "true"} in user["Properties"]["UserAttributes"]
+    default = T(synth_template())
+    _, domain = one(default, "AWS::Cognito::UserPoolDomain")
+    assert "cxm-dev-console-" in json.dumps(domain["Properties"]["Domain"])  # + the account id
+    assert not default.of_type("AWS::Cognito::UserPoolUser")
+
+
+def test_the_console_synthesizes_with_a_built_app(tmp_path: Path) -> None:
+    """With build/console (make console): the hashed assets are a deployment of their own, cached for a year."""
+    import aws_cdk as cdk
+
+    from infra.constructs.console import Console
+
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "index.html").write_text('<script type="module" src="/console/assets/index-abc.js"></script>')
+    (tmp_path / "assets" / "index-abc.js").write_text("console.log('hi')")
+    app = cdk.App()
+    stack = cdk.Stack(app, "ConsoleOnly")
+    console = Console(stack, "Console", stage="test", build_dir=tmp_path)
+    console.deploy(api_url="https://api.example.test/")
+    template = app.synth().get_stack_by_name("ConsoleOnly").template
+    deployments = [
+        r["Properties"] for r in template["Resources"].values() if r["Type"] == "Custom::CDKBucketDeployment"
+    ]
+    assert len(deployments) == 2
+    (assets,) = [d for d in deployments if d.get("DestinationBucketKeyPrefix") == "console/"]
+    assert "max-age=31536000" in json.dumps(assets["SystemMetadata"])
+    messages = app.synth().get_stack_by_name("ConsoleOnly").messages
+    assert not any("cxm:console-not-built" in str(m.entry.data) for m in messages)
+
+
+def test_the_console_synthesizes_without_a_built_app_and_says_so(tmp_path: Path) -> None:
+    """Synth (tests, a fresh clone) works before `make console`: the console's address shows a page asking for it."""
+    import aws_cdk as cdk
+
+    from infra.constructs.console import NOT_BUILT, Console
+
+    app = cdk.App()
+    stack = cdk.Stack(app, "ConsoleOnly")
+    Console(stack, "Console", stage="test", build_dir=tmp_path / "missing").deploy(api_url="https://api.example.test/")
+    artifact = app.synth().get_stack_by_name("ConsoleOnly")
+    deployments = [r for r in artifact.template["Resources"].values() if r["Type"] == "Custom::CDKBucketDeployment"]
+    assert len(deployments) == 1  # entry points only: the placeholder page and config.json
+    assert any("cxm:console-not-built" in str(m.entry.data) for m in artifact.messages)
+    assert "make console" in NOT_BUILT
