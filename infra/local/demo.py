@@ -12,6 +12,23 @@ DEMO_WRITE_KEY = "wk_demo_local_site"  # local only: printed by `make dev`, neve
 DEMO_ADMIN_KEY = "ak_demo_local_admin"
 
 
+ENGAGEMENT_PLAN = {
+    "name": "Engagement",
+    "description": "Recipe reading and a known address: warm from 10 points, hot from 60",
+    "rules": [
+        {
+            "name": "recipe-view",
+            "activity": {"type": "page", "where": [{"property": "path", "op": "startsWith", "value": "/recipes"}]},
+            "points": 5,
+            "maxPerDay": 10,
+        },
+        {"name": "has-email", "traits": {"trait": "email", "op": "exists"}, "points": 5},
+    ],
+    "decay": {"expireAfterDays": 90},
+    "tiers": [{"name": "cold"}, {"name": "warm", "min": 10}, {"name": "hot", "min": 60}],
+}
+
+
 class ApiError(RuntimeError):
     pass
 
@@ -75,6 +92,8 @@ def load(base_url: str, admin_key: str, now: dt.datetime | None = None) -> dict[
             },
         },
     )
+    # An engagement plan, so the console's overview and scoring pages have a pyramid to show.
+    plan = call(base_url, "POST", "/v1/scoring/plans", admin_key, ENGAGEMENT_PLAN)
     # The hero keeps its first targeting (recipe readers, by behaviour) after the taste segments' variants.
     recipes = {
         "variantId": "recipes",
@@ -84,4 +103,11 @@ def load(base_url: str, admin_key: str, now: dt.datetime | None = None) -> dict[
     now = now or local_now(base_url)
     brand = content_brand.load(base_url, admin_key, now, more_hero_variants=[recipes])
     shop = device_shop.load(base_url, admin_key, now)
-    return {"segmentId": segment["segmentId"], "journeyId": journey["journeyId"], "slot": "home-hero", **brand, **shop}
+    return {
+        "segmentId": segment["segmentId"],
+        "journeyId": journey["journeyId"],
+        "planId": plan["planId"],
+        "slot": "home-hero",
+        **brand,
+        **shop,
+    }

@@ -14,6 +14,7 @@ from infra.local.demo import load
 from tests.browser.conftest import ROOT, Browser, Report, drive
 from tests.conftest import Api
 
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 SCREENSHOTS = ROOT / "build" / "test-output" / "console"
 SERIOUS = ("serious", "critical")
 VISITORS = [  # (email, first name, pages read): enough traffic for every page to show real figures
@@ -27,7 +28,8 @@ def visit(api: Api, email: str, first_name: str, pages: list[str]) -> str:
     """A visitor reads pages anonymously, then the site's back-end identifies them (a verified email)."""
     anonymous_id = "console-" + email.split("@")[0]
     for path in pages:
-        reply = api.send("page", {"anonymousId": anonymous_id, "name": path, "properties": {"path": path}})
+        page = {"anonymousId": anonymous_id, "name": path, "properties": {"path": path}}
+        reply = api.send("page", {**page, "context": {"userAgent": BROWSER}})  # a person's browser, not a machine
         assert reply.status == 200, reply.body
     traits = {"email": email, "firstName": first_name}
     reply = api.backend(

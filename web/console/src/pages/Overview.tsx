@@ -4,7 +4,7 @@ import { AreaChart, BarChart } from "@mantine/charts";
 import { Anchor, SimpleGrid, Stack, Text } from "@mantine/core";
 
 import { Loaded, PageHeader, formatNumber } from "../components/common";
-import { Figure, Optional, Pyramid, Section, useRoutedApi, type PyramidTier } from "../components/insights/cards";
+import { Figure, Pyramid, Section, type PyramidTier } from "../components/insights/cards";
 import { useApi } from "../hooks";
 import { href } from "../router";
 import type { PageProps } from "./registry";
@@ -27,15 +27,15 @@ interface Plan {
 }
 
 export function OverviewPage(_props: PageProps) {
-  const profiles = useRoutedApi<ProfileStats>("/v1/profiles/stats", "/v1/profiles/stats?days=14");
-  const journeys = useRoutedApi<JourneyStats>("/v1/journeys/stats", "/v1/journeys/stats?days=7");
+  const profiles = useApi<ProfileStats>("/v1/profiles/stats?days=14");
+  const journeys = useApi<JourneyStats>("/v1/journeys/stats?days=7");
   const plans = useApi<{ plans: Plan[] }>("/v1/scoring/plans");
   return (
     <>
       <PageHeader title="Overview" description="How your audience is growing and what your journeys are doing." />
       <Stack gap="md">
         <Section title="Profiles" description="People the platform knows by an email or user id, and visitors it only knows by a cookie.">
-          <Optional state={profiles} what="Profile counts">
+          <Loaded state={profiles}>
             {(stats) => {
               const total = stats.profiles.known + stats.profiles.anonymous;
               return (
@@ -46,10 +46,10 @@ export function OverviewPage(_props: PageProps) {
                 </SimpleGrid>
               );
             }}
-          </Optional>
+          </Loaded>
         </Section>
         <Section title="Events per day" description="Page views, events and identifies recorded over the last 14 days (UTC).">
-          <Optional state={profiles} what="Daily event counts">
+          <Loaded state={profiles}>
             {(stats) =>
               stats.eventsPerDay.every((d) => d.events === 0) ? (
                 <Text size="sm" c="dimmed">
@@ -66,10 +66,10 @@ export function OverviewPage(_props: PageProps) {
                 />
               )
             }
-          </Optional>
+          </Loaded>
         </Section>
         <Section title="Journeys" description="Journeys running now and the messages they sent in the last 7 days." actions={<Anchor href={href("/journeys")} size="sm">All journeys</Anchor>}>
-          <Optional state={journeys} what="Journey figures">
+          <Loaded state={journeys}>
             {(stats) => {
               const sends = Object.values(stats.sendsByChannel ?? {}).reduce((a, b) => a + b, 0);
               const perDay = (stats.sendsPerDay ?? []).map((d) => ({ day: String(d.day).slice(5), sends: typeof d.sends === "number" ? d.sends : sumChannels(d) }));
@@ -92,7 +92,7 @@ export function OverviewPage(_props: PageProps) {
                 </Stack>
               );
             }}
-          </Optional>
+          </Loaded>
         </Section>
         <Section title="Engagement pyramid" description="Profiles per tier of each scoring plan, top tier first." actions={<Anchor href={href("/scoring")} size="sm">Scoring plans</Anchor>}>
           <Loaded state={plans}>

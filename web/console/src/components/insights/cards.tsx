@@ -1,12 +1,10 @@
-// Small pieces of the insight pages (overview, scoring, segments): a figure on a card, a card that explains an
-// answer the API does not give (yet), and the engagement pyramid as a chart.
+// Small pieces of the insight pages (overview, scoring, segments): a section, a figure on a card, and the
+// engagement pyramid as a chart.
 import { BarChart } from "@mantine/charts";
 import { Card, Group, Stack, Text, Title } from "@mantine/core";
-import { useEffect, useState, type ReactNode } from "react";
+import type { ReactNode } from "react";
 
-import { Problem, api } from "../../api";
-import { useApi, type Loaded } from "../../hooks";
-import { ErrorAlert, Loading, formatNumber } from "../common";
+import { formatNumber } from "../common";
 
 export function Section({ title, description, actions, children }: { title: string; description?: ReactNode; actions?: ReactNode; children: ReactNode }) {
   return (
@@ -45,19 +43,6 @@ export function Figure({ label, value, hint }: { label: string; value: number | 
       ) : null}
     </Card>
   );
-}
-
-/** Loading, a friendly note when the API has no such figures (404), the error, or the content. */
-export function Optional<T>({ state, what, children }: { state: { data: T | undefined; error: Error | undefined; loading: boolean }; what: string; children: (data: T) => ReactNode }) {
-  if (state.error instanceof Problem && state.error.status === 404)
-    return (
-      <Text size="sm" c="dimmed">
-        {what} are not available from this API yet.
-      </Text>
-    );
-  if (state.error) return <ErrorAlert error={state.error} />;
-  if (state.data === undefined) return state.loading ? <Loading /> : null;
-  return <>{children(state.data)}</>;
 }
 
 export interface PyramidTier {
@@ -100,29 +85,3 @@ export function Pyramid({ tiers }: { tiers: PyramidTier[] }) {
   );
 }
 
-let routes: Promise<Set<string>> | null = null;
-
-/** The API's routes (GET /v1/openapi.json, once per visit): asking only for routes it has keeps 404s out. */
-function knownRoutes(): Promise<Set<string>> {
-  routes ??= api
-    .get<{ paths: Record<string, unknown> }>("/v1/openapi.json")
-    .then((doc) => new Set(Object.keys(doc.paths ?? {})))
-    .catch(() => new Set<string>());
-  return routes;
-}
-
-/** GET `path` when the API has `route` (an OpenAPI path); a 404 Problem otherwise, which `Optional` explains. */
-export function useRoutedApi<T>(route: string, path: string): Loaded<T> {
-  const [known, setKnown] = useState<boolean | null>(null);
-  useEffect(() => {
-    let live = true;
-    void knownRoutes().then((found) => live && setKnown(found.has(route)));
-    return () => {
-      live = false;
-    };
-  }, [route]);
-  const state = useApi<T>(known ? path : null);
-  if (known === false) return { ...state, loading: false, error: new Problem(404, "Not Found", `${route} is not in this API`) };
-  if (known === null) return { ...state, loading: true };
-  return state;
-}
