@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import mimetypes
 import os
 import re
 import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 import boto3
 from moto import mock_aws
 from moto.ses.models import ses_backends
 
 from infra.local.gateway import Gateway, LocalRoute
+from infra.local.mailbox import SentMail
+from infra.local.mailbox import mailbox as read_mailbox
 from infra.local.moto_patches import MOTO_CONFIG, Faults, InProcessLambdaRuntime, VirtualClock, local_aws_patches
 from infra.local.pump import Pump
 from infra.local.resources import ACCOUNT, ROOT, LocalNames, Provisioned, ScheduledTarget, provision
@@ -28,6 +32,10 @@ from services.common.access import AccessKeys, Role, presented_key
 from services.events.adapters.archive import DynamoKeyRing, S3Archive
 from services.events.use_cases.archive import ReadReport
 from services.events.use_cases.archive import read as read_archive_days
+
+MAILBOX_DEFAULT_LIMIT = 50
+MAILBOX_MAX_LIMIT = 500
+CONSOLE_BUILD = ROOT / "build" / "console"  # `make console`: web/console built by Vite
 
 _DURATION = re.compile(r"^(\d+)\s*(s|m|h|d|w)$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -109,6 +117,8 @@ class LocalCloud:
         self._stack.enter_context(mock_aws(config=MOTO_CONFIG))  # type: ignore[call-overload]
         self.aws = self._stack.enter_context(local_aws_patches(self.clock, self.runtime, self.faults))
         app_clock.set_source(self.clock.now)
+        ses = ses_backends[ACCOUNT][self.region]
+        ses.sent_messages = SentMail(self.clock.now, ses.sent_messages)  # each message noted with its virtual time
         self._stack.callback(app_clock.set_source, None)
         local_env = {
             **AWS_ENV,
@@ -222,6 +232,13 @@ class LocalCloud:
     def sent_emails(self) -> list[Any]:
         return list(ses_backends[ACCOUNT][self.region].sent_messages)
 
+    def mailbox(self, limit: int | None = MAILBOX_DEFAULT_LIMIT, to: str | None = None) -> list[dict[str, Any]]:
+        """What the local cloud "sent", newest first, as `GET /_local/mailbox` shows it (to one address when
+        given): from, to, subject, headers, the HTML and text bodies, the tracked links, the virtual time."""
+        sent = ses_backends[ACCOUNT][self.region].sent_messages
+        stamps = sent.sent_at if isinstance(sent, SentMail) else {}
+        return read_mailbox(list(sent), stamps, to, limit if limit is not None else len(sent) or 1)
+
     def dead_letters(self) -> dict[str, list[dict[str, Any]]]:
         sqs = boto3.client("sqs", region_name=self.region)
         out: dict[str, list[dict[str, Any]]] = {}
@@ -292,10 +309,14 @@ class LocalCloud:
         )
 
     def _local_routes(self) -> dict[str, LocalRoute]:
-        def clock_now(query: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        def clock_now(
+            query: str, headers: dict[str, str], body: bytes, params: dict[str, str]
+        ) -> tuple[int, dict[str, str], bytes]:
             return _json(200, {"now": app_clock.iso(self.clock.now())})
 
-        def clock_advance(query: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        def clock_advance(
+            query: str, headers: dict[str, str], body: bytes, params: dict[str, str]
+        ) -> tuple[int, dict[str, str], bytes]:
             refused = self._refuse_unless_admin(headers, "moving the clock")
             if refused:
                 return refused
@@ -315,14 +336,18 @@ class LocalCloud:
                 )
             return _json(200, {"now": app_clock.iso(moved)})
 
-        def replay_dead_letters(query: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        def replay_dead_letters(
+            query: str, headers: dict[str, str], body: bytes, params: dict[str, str]
+        ) -> tuple[int, dict[str, str], bytes]:
             refused = self._refuse_unless_admin(headers, "replay")
             if refused:
                 return refused
             only = json.loads(body or b"{}").get("only")
             return _json(200, {"replayed": self.replay(only)})
 
-        def read_archive(query: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        def read_archive(
+            query: str, headers: dict[str, str], body: bytes, params: dict[str, str]
+        ) -> tuple[int, dict[str, str], bytes]:
             refused = self._refuse_unless_admin(headers, "reading the archive")
             if refused:
                 return refused
@@ -345,25 +370,72 @@ class LocalCloud:
                 )
             return _json(200, {"events": events, "report": report.to_json()})
 
-        def demo_page(query: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        def demo_page(
+            query: str, headers: dict[str, str], body: bytes, params: dict[str, str]
+        ) -> tuple[int, dict[str, str], bytes]:
             page = (ROOT / "web" / "demo" / "index.html").read_bytes()
             return 200, {"content-type": "text/html; charset=utf-8"}, page
 
-        def shop_page(query: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        def shop_page(
+            query: str, headers: dict[str, str], body: bytes, params: dict[str, str]
+        ) -> tuple[int, dict[str, str], bytes]:
             page = (ROOT / "web" / "demo" / "shop.html").read_bytes()
             return 200, {"content-type": "text/html; charset=utf-8"}, page
 
-        def console_config(query: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
-            # the console calls this same origin and signs in with the local admin key (in AWS: Cognito)
+        def mailbox_list(
+            query: str, headers: dict[str, str], body: bytes, params: dict[str, str]
+        ) -> tuple[int, dict[str, str], bytes]:
+            refused = self._refuse_unless_admin(headers, "reading the mailbox")
+            if refused:
+                return refused
+            asked = dict(parse_qsl(query))
+            limit_text = asked.get("limit") or str(MAILBOX_DEFAULT_LIMIT)
+            if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAILBOX_MAX_LIMIT:
+                return _bad_request("limit", f"limit is a whole number from 1 to {MAILBOX_MAX_LIMIT}")
+            to = asked.get("to")
+            if to is not None and not 0 < len(to) <= 320:
+                return _bad_request("to", "to is an email address (1 to 320 characters)")
+            messages = self.mailbox(limit=int(limit_text), to=to)
+            return _json(200, {"messages": messages, "count": len(messages)})
+
+        def mailbox_message(
+            query: str, headers: dict[str, str], body: bytes, params: dict[str, str]
+        ) -> tuple[int, dict[str, str], bytes]:
+            refused = self._refuse_unless_admin(headers, "reading the mailbox")
+            if refused:
+                return refused
+            message_id = unquote(params.get("messageId", ""))
+            found = next((m for m in self.mailbox(limit=None) if m["id"] == message_id), None)
+            if found is None:
+                return _json(
+                    404,
+                    {
+                        "title": "Not Found",
+                        "status": 404,
+                        "detail": f"No message {message_id!r} in the local mailbox.",
+                        "errors": [{"field": "messageId", "message": "no such message"}],
+                    },
+                    problem=True,
+                )
+            return _json(200, found)
+
+        def console_config(
+            query: str, headers: dict[str, str], body: bytes, params: dict[str, str]
+        ) -> tuple[int, dict[str, str], bytes]:
+            # Same origin: the console calls this gateway's API with the admin key the marketer types in.
             return _json(200, {"apiUrl": "", "auth": {"kind": "adminKey"}, "local": True})
 
-        def console_file(query: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
-            return console_asset(headers.get(":path", ""))
+        def console_file(
+            query: str, headers: dict[str, str], body: bytes, params: dict[str, str]
+        ) -> tuple[int, dict[str, str], bytes]:
+            return console_response(CONSOLE_BUILD, unquote(params.get("path") or ""))
 
         return {
+            "GET /_local/mailbox": mailbox_list,
+            "GET /_local/mailbox/{messageId}": mailbox_message,
             "GET /console/config.json": console_config,
             "GET /console": console_file,
-            "GET /console/assets/{asset}": console_file,
+            "GET /console/{path+}": console_file,
             "GET /_local/clock": clock_now,
             "POST /_local/replay": replay_dead_letters,
             "GET /_local/archive": read_archive,
@@ -374,26 +446,61 @@ class LocalCloud:
         }
 
 
-CONSOLE = ROOT / "build" / "console"
-_CONSOLE_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png"}
+def console_response(build: Path, path: str) -> tuple[int, dict[str, str], bytes]:
+    """A file of the console's build (`make console`): a file that exists under `build`, else the app's index.html
+    for the app's own routes (`/console/journeys/j1`: the SPA routes in the browser). Never a file outside `build`."""
+    index = build / "index.html"
+    if not index.is_file():
+        page = b"The console is not built yet: run make console (it builds web/console into build/console).\n"
+        return 503, {"content-type": "text/plain; charset=utf-8", "cache-control": "no-store"}, page
+    root = build.resolve()
+    wanted = (root / path.lstrip("/")).resolve() if path.strip("/") else index.resolve()
+    if not wanted.is_relative_to(root):
+        return 404, {"content-type": "text/plain; charset=utf-8"}, b"Not found\n"
+    if wanted.is_file():
+        hashed = wanted.is_relative_to(root / "assets")  # Vite names assets by content hash: cache them for good
+        cache = "public, max-age=31536000, immutable" if hashed else "no-cache"
+        return 200, {"content-type": content_type(wanted.name), "cache-control": cache}, wanted.read_bytes()
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    if path.startswith("assets/") or "." in last:  # a missing file, not a page of the app
+        return 404, {"content-type": "text/plain; charset=utf-8"}, b"Not found\n"
+    return 200, {"content-type": "text/html; charset=utf-8", "cache-control": "no-cache"}, index.read_bytes()
 
 
-def console_asset(path: str) -> tuple[int, dict[str, str], bytes]:
-    """The built console (`make console` writes build/console): index.html, or a file under /console/assets/."""
-    name = path.removeprefix("/console").strip("/") or "index.html"
-    if name != "index.html" and not re.fullmatch(r"assets/[A-Za-z0-9._-]+", name):
-        return 404, {"content-type": "application/json"}, b'{"message":"Not Found"}'
-    file = CONSOLE / name
-    if not file.is_file():
-        if name == "index.html":
-            text = b"The console is not built: run `make console` (make dev and make test build it).\n"
-            return 503, {"content-type": "text/plain; charset=utf-8"}, text
-        return 404, {"content-type": "application/json"}, b'{"message":"Not Found"}'
-    kind = _CONSOLE_TYPES.get(
-        file.suffix, "text/html; charset=utf-8" if name == "index.html" else "application/octet-stream"
+_CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+    ".map": "application/json",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".ico": "image/x-icon",
+    ".woff": "font/woff",
+    ".woff2": "font/woff2",
+    ".ttf": "font/ttf",
+    ".wasm": "application/wasm",
+    ".txt": "text/plain; charset=utf-8",
+    ".webmanifest": "application/manifest+json",
+}
+
+
+def content_type(name: str) -> str:
+    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return _CONTENT_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def _bad_request(field: str, message: str) -> tuple[int, dict[str, str], bytes]:
+    return _json(
+        400,
+        {"title": "Bad Request", "status": 400, "detail": message, "errors": [{"field": field, "message": message}]},
+        problem=True,
     )
-    cache = "no-cache" if name == "index.html" else "public, max-age=31536000, immutable"  # assets are content-hashed
-    return 200, {"content-type": kind, "cache-control": cache}, file.read_bytes()
 
 
 def _json(status: int, body: dict[str, Any], problem: bool = False) -> tuple[int, dict[str, str], bytes]:

@@ -18,9 +18,8 @@ import boto3
 
 from services.common.manifest import CORS_ALLOW_HEADERS
 
-# A dev-tool route served in-process: (query, headers, body) → (status, headers, body). The request's path is in the
-# headers as ":path" (as HTTP/2 carries it), for routes that serve files under a prefix.
-LocalRoute = Callable[[str, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]
+# (query string, headers, body, path parameters) → (status, headers, body)
+LocalRoute = Callable[[str, dict[str, str], bytes, dict[str, str]], tuple[int, dict[str, str], bytes]]
 _TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded", "application/problem+json")
 
 
@@ -178,8 +177,9 @@ class Gateway:
         self, method: str, path: str, query: str, headers: dict[str, str], body: bytes, source_ip: str
     ) -> tuple[int, dict[str, str], bytes]:
         for route_method, pattern, _, local in self._local:
-            if route_method in (method, "ANY") and pattern.match(path):
-                return local(query, {**headers, ":path": path}, body)
+            found = pattern.match(path)
+            if route_method in (method, "ANY") and found:
+                return local(query, headers, body, found.groupdict())
         for route_method, pattern, key, function in self._routes:
             match = pattern.match(path)
             if match and route_method in (method, "ANY"):

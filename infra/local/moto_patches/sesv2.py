@@ -11,7 +11,8 @@ with ``ses.create_template`` and ``TestRenderTemplate``. A templated send is ren
 renderer (``{{var}}``, ``{{#each}}``) and sent through the v1 ``send_email``, so identity verification, the
 recipient limit, the quota counters and ``sent_messages`` all apply. The recorded ``Message`` carries the
 rendered ``subject`` and ``body`` (HTML, else text) plus ``template``, ``template_data`` (dict), ``text``,
-``html`` and ``headers`` (the ``Content.Template.Headers`` as sent: ``[{"Name", "Value"}]``) for assertions.
+``html`` and ``headers`` (the ``Content.Template.Headers`` as sent: ``[{"Name", "Value"}]``) for assertions. A
+simple send (``Content.Simple``) keeps its ``text``, ``html`` and ``headers`` the same way (moto drops them).
 
 As in AWS, a template that cannot be rendered (missing variable) does not fail ``SendEmail``: AWS accepts the
 call and drops the message with a "Rendering Failure" event. Here the message is not recorded in
@@ -185,6 +186,24 @@ def _render(template: dict[str, Any], data: dict[str, Any]) -> tuple[str, str, s
     )
 
 
+def _send_simple(self: SESV2Response, params: dict[str, Any], simple: dict[str, Any], original: Any) -> str:
+    """moto records a simple send's HTML (else its text) as `body` and drops the rest: the text part and the
+    `Headers` (List-Unsubscribe...) are kept on the recorded message, as for a templated send."""
+    headers = [{"Name": str(h.get("Name", "")), "Value": str(h.get("Value", ""))} for h in simple.get("Headers") or []]
+    if len(headers) > _MAX_HEADERS:
+        raise BadRequestException(f"At most {_MAX_HEADERS} headers can be added to a message.")
+    answer: str = original(self)
+    message_id = json.loads(answer).get("MessageId")
+    body = simple.get("Body") or {}
+    for message in reversed(_ses_v1(self).sent_messages):
+        if getattr(message, "id", None) == message_id:
+            message.text = str((body.get("Text") or {}).get("Data", ""))
+            message.html = str((body.get("Html") or {}).get("Data", ""))
+            message.headers = headers
+            break
+    return answer
+
+
 def verify_patch_points() -> None:
     """Raise ``PatchPointMoved`` if the moto internals used by :func:`sesv2_templates` changed shape."""
     require_params(require_attr(SESV2Response, "send_email"), ["self"], "SESV2Response.send_email")
@@ -218,6 +237,8 @@ def sesv2_templates() -> Iterator[SesV2TemplateLog]:
     def send_email(self: SESV2Response) -> str:
         params = _body(self)
         content = params.get("Content") or {}
+        if "Simple" in content:
+            return _send_simple(self, params, content["Simple"], original_send_email)
         if "Template" not in content:
             return original_send_email(self)
         spec = content["Template"]
