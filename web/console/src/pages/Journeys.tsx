@@ -22,7 +22,7 @@ interface JourneyTemplate {
 
 function StatusBadge({ status }: { status: string }) {
   return (
-    <Badge color={STATUS_COLOURS[status] ?? "gray"} variant="light">
+    <Badge color={STATUS_COLOURS[status] ?? "gray"} variant="dot">
       {status}
     </Badge>
   );

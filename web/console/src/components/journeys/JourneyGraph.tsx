@@ -9,7 +9,7 @@ import { describeNode, describeTrigger, edgesOf, NODE_TYPES, percent, type Defin
 
 const WIDTH = 240;
 const GAP_X = 40;
-const GAP_Y = 150;
+const GAP_Y = 175;
 const COLOURS: Record<string, string> = {
   entry: "indigo",
   wait: "gray",
@@ -60,14 +60,12 @@ function Step({ data }: NodeProps<FlowNode<StepData>>) {
     >
       {data.node ? <Handle type="target" position={Position.Top} isConnectable={false} /> : null}
       <Stack gap={2}>
-        <Group justify="space-between" gap={4} wrap="nowrap">
-          <Text fw={600} size="sm" truncate>
-            {data.title}
-          </Text>
-          <Badge size="xs" color={colour} variant="light" style={{ flexShrink: 0 }}>
-            {data.kind}
-          </Badge>
-        </Group>
+        <Badge size="xs" color={colour} variant="dot">
+          {data.kind}
+        </Badge>
+        <Text fw={600} size="sm" lineClamp={2}>
+          {data.title}
+        </Text>
         {data.summary ? (
           <Text size="xs" c="dimmed" lineClamp={2}>
             {data.summary}
@@ -97,28 +95,36 @@ function Step({ data }: NodeProps<FlowNode<StepData>>) {
 
 const nodeTypes = { step: Step };
 
-/** Layers by breadth-first distance from the start; unreachable nodes go below the rest. */
+/** Layers by the longest path from the start over the graph without its back edges (a loop back up does not push
+ * its target down); nodes the start does not reach go below the rest. */
 export function layers(definition: Definition): string[][] {
   const byId = new Map(definition.nodes.map((n) => [n.id, n]));
-  const depth = new Map<string, number>();
-  const order: string[] = [];
-  if (byId.has(definition.start)) {
-    depth.set(definition.start, 0);
-    order.push(definition.start);
-  }
-  for (let i = 0; i < order.length; i++) {
-    const node = byId.get(order[i])!;
-    for (const edge of edgesOf(node)) {
-      if (byId.has(edge.target) && !depth.has(edge.target)) {
-        depth.set(edge.target, depth.get(node.id)! + 1);
-        order.push(edge.target);
-      }
+  const forward = new Map<string, string[]>();
+  const state = new Map<string, "open" | "done">();
+  const order: string[] = []; // reverse post-order: a topological order of the forward edges
+  const visit = (id: string) => {
+    state.set(id, "open");
+    const targets: string[] = [];
+    for (const edge of edgesOf(byId.get(id)!)) {
+      if (!byId.has(edge.target) || state.get(edge.target) === "open") continue; // missing, or a back edge
+      targets.push(edge.target);
+      if (!state.has(edge.target)) visit(edge.target);
     }
+    forward.set(id, targets);
+    state.set(id, "done");
+    order.unshift(id);
+  };
+  if (byId.has(definition.start)) visit(definition.start);
+  const depth = new Map<string, number>();
+  for (const id of order) {
+    const here = depth.get(id) ?? 0;
+    depth.set(id, here);
+    for (const target of forward.get(id) ?? []) depth.set(target, Math.max(depth.get(target) ?? 0, here + 1));
   }
   let deepest = Math.max(-1, ...depth.values());
-  for (const node of definition.nodes) if (!depth.has(node.id)) depth.set(node.id, ++deepest), order.push(node.id);
+  for (const node of definition.nodes) if (!depth.has(node.id)) depth.set(node.id, ++deepest);
   const out: string[][] = [];
-  for (const id of order) (out[depth.get(id)!] ??= []).push(id);
+  for (const node of definition.nodes) (out[depth.get(node.id)!] ??= []).push(node.id);
   return out.filter(Boolean);
 }
 
