@@ -57,7 +57,7 @@ def environment(
         env[service.table(table_name).env] = names.table(service.name, table_name)
     for bucket_name in function.buckets:
         env[service.bucket(bucket_name).env] = names.bucket(service.name, bucket_name)
-    if function.routes or function.reads_sources:
+    if function.routes or function.reads_sources or function.manages_keys:
         env[ACCESS_TABLE_ENV] = names.table(PLATFORM.name, "access")
     if function.publishes:
         env[BUS_ENV] = names.bus()

@@ -186,7 +186,9 @@ class ServiceFunction(Construct):
             self._grant_bucket(bucket_name, access)
         # API functions check credentials in the platform's access table; `reads_sources` functions read the
         # sources' settings there (see catalog.environment)
-        if d.routes or d.reads_sources:
+        if d.manages_keys:  # the keys admin API: creates and revokes keys
+            self._grant_table(PLATFORM, "access", "write")
+        elif d.routes or d.reads_sources:
             self._grant_table(PLATFORM, "access", "read")
         if d.publishes:
             self._allow(["events:PutEvents"], [registry.bus_.event_bus_arn])

@@ -189,6 +189,100 @@ class AccessKeys:
         )
         return SourceSettings.from_json(item)
 
+    # ---- the keys admin API (GET/POST /v1/keys, DELETE /v1/keys/{keyId}) ----
+    def key_descriptions(self) -> list[dict[str, Any]]:
+        """Every key's description (`keyId`, `role`, `sourceId`, `name`, `createdAt`, `revokedAt`), never the key or
+        its hash beyond the `keyId`: a scan of this small table, keys only."""
+        found: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "FilterExpression": "sk = :key",
+            "ExpressionAttributeValues": {":key": "KEY"},
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self._table.scan(**kwargs)
+            found += [_described(item) for item in page.get("Items", [])]
+            if not page.get("LastEvaluatedKey"):
+                return sorted(found, key=lambda k: (k["createdAt"], k["keyId"]))
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def revoke(self, key_id: str) -> dict[str, Any] | None:
+        """Mark the key revoked (once: its first `revokedAt` stays); None when no key has this id. This container
+        refuses it at once; others within their cache minute (`_CACHE_SECONDS`)."""
+        item = self._find_key(key_id)
+        if item is None:
+            return None
+        if not item.get("revokedAt"):
+            try:
+                item = self._table.update_item(
+                    Key={"pk": item["pk"], "sk": "KEY"},
+                    UpdateExpression="SET revokedAt = :at",
+                    ConditionExpression="attribute_exists(pk) AND attribute_not_exists(revokedAt)",
+                    ExpressionAttributeValues={":at": clock.iso(clock.now())},
+                    ReturnValues="ALL_NEW",
+                )["Attributes"]
+            except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+                item = self._table.get_item(Key={"pk": item["pk"], "sk": "KEY"}, ConsistentRead=True)["Item"]
+        self._cache.pop(str(item["pk"]).removeprefix("KEY#"), None)
+        return _described(item)
+
+    def _find_key(self, key_id: str) -> dict[str, Any] | None:
+        kwargs: dict[str, Any] = {
+            "FilterExpression": "sk = :key AND keyId = :id",
+            "ExpressionAttributeValues": {":key": "KEY", ":id": key_id},
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self._table.scan(**kwargs)
+            if page.get("Items"):
+                return dict(page["Items"][0])
+            if not page.get("LastEvaluatedKey"):
+                return None
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def sources(self) -> dict[str, dict[str, Any]]:
+        """Each source named by a key or holding settings or an identity secret: its settings and whether it has
+        an identity secret (never the secret)."""
+        found: dict[str, dict[str, Any]] = {}
+        kwargs: dict[str, Any] = {"ConsistentRead": True}
+        while True:
+            page = self._table.scan(**kwargs)
+            for item in page.get("Items", []):
+                source = found.setdefault(
+                    str(item.get("sourceId", "")), {"settings": SourceSettings(), "identitySecret": False, "keys": 0}
+                )
+                if item["sk"] == "KEY" and not item.get("revokedAt"):
+                    source["keys"] += 1
+                elif item["sk"] == "SETTINGS":
+                    source["settings"] = SourceSettings.from_json(item)
+                elif item["sk"] == "IDENTITY":
+                    source["identitySecret"] = bool(item.get("secret"))
+            if not page.get("LastEvaluatedKey"):
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return {
+            source_id: {
+                "sourceId": source_id,
+                **found[source_id]["settings"].to_json(),
+                "identitySecret": found[source_id]["identitySecret"],
+                "activeKeys": found[source_id]["keys"],
+            }
+            for source_id in sorted(found)
+            if source_id
+        }
+
+
+def _described(item: dict[str, Any]) -> dict[str, Any]:
+    """What the keys API shows of a key: never the key, nor its hash beyond the 12-character `keyId`."""
+    return {
+        "keyId": str(item["keyId"]),
+        "role": str(item["role"]),
+        "sourceId": str(item["sourceId"]),
+        "name": str(item.get("name", "")),
+        "createdAt": str(item.get("createdAt", "")),
+        "revokedAt": str(item["revokedAt"]) if item.get("revokedAt") else None,
+    }
+
 
 _SOURCE_STORES: dict[str, AccessKeys] = {}
 

@@ -108,6 +108,7 @@ class Function:
     sends_sms: bool = False  # sns:Publish to phone numbers
     invokes: tuple[str, ...] = ()  # "<service>.<function>" of internal APIs it calls
     reads_sources: bool = False  # reads the sources' settings in the platform's access table (ACCESS_TABLE)
+    manages_keys: bool = False  # writes the platform's access table: creates and revokes API keys (the keys API)
     secrets: tuple[str, ...] = ()  # names of PLATFORM secrets it may read
     # Optional configuration variables it reads (defaults live in the code); a deployment sets them with the CDK
     # context `functionSettings` ({"NAME": "value"}), the local cloud with LocalCloud(function_settings=...).

@@ -10,6 +10,7 @@ IMPORTS = Table("imports", env="IMPORTS_TABLE", ttl_attribute="expiresAt")
 API_ROUTES = (
     Route("GET", "/v1/profiles", "admin"),
     Route("GET", "/v1/profiles/search", "admin"),
+    Route("GET", "/v1/profiles/stats", "admin"),
     Route("POST", "/v1/profiles/merge", "admin"),
     Route("GET", "/v1/profiles/{profileId}", "admin"),
     Route("PATCH", "/v1/profiles/{profileId}", "admin"),
@@ -28,6 +29,13 @@ API_ROUTES = (
     Route("POST", "/v1/consent/confirm", "public"),
     Route("GET", "/v1/identity/settings", "admin"),
     Route("PUT", "/v1/identity/settings", "admin"),
+)
+
+KEY_ROUTES = (
+    Route("GET", "/v1/keys", "admin"),
+    Route("POST", "/v1/keys", "admin"),
+    Route("GET", "/v1/keys/sources", "admin"),
+    Route("DELETE", "/v1/keys/{keyId}", "admin"),
 )
 
 IMPORT_ROUTES = (
@@ -54,6 +62,15 @@ MANIFEST = ServiceManifest(
             # a person's export asks every other service holding personal data for its part
             invokes=("segments.privacy", "journeys.privacy", "content.privacy"),
             timeout_seconds=29,  # export and erasure walk a whole timeline; API Gateway's own limit is 30 s
+        ),
+        Function(
+            # its own function: the only one that may write the platform's access table (keys, hashed)
+            name="keys",
+            handler="services.identity.handlers.keys_api.handler",
+            description="API keys admin: list keys (never the key), create one (shown once), revoke one; the "
+            "sources' settings and whether each has an identity secret.",
+            routes=KEY_ROUTES,
+            manages_keys=True,
         ),
         Function(
             name="imports",

@@ -43,6 +43,10 @@ class Profiles(Protocol):
         ...
 
     def delete_profile(self, profile_id: str) -> None: ...
+    def count_profile(self, profile_id: str) -> None:
+        """Count a profile stored by `create_profiles` (uncounted) in the overview's figures, once."""
+        ...
+
     def search(self, trait: str, value: Any, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]: ...
 
 
@@ -104,6 +108,13 @@ class Settings(Protocol):
     def save_settings(self, settings: IdentitySettings) -> None: ...
 
 
+class Overview(Protocol):
+    """The overview's exact counters: stored profiles per class, recorded events per UTC day."""
+
+    def profile_counts(self) -> dict[str, int]: ...
+    def events_per_day(self, first_day: str, last_day: str) -> dict[str, int]: ...
+
+
 class Graph(Pointers, Profiles, Protocol):
     """Pointers and the profiles they name: what finding a person by an identifier needs."""
 
@@ -124,7 +135,7 @@ class Directory(Pointers, Profiles, Timeline, Protocol):
     """What finding a person by an identifier and reading them needs."""
 
 
-class ProfileStore(Pointers, Profiles, Timeline, Fences, Suppressions, Settings, Protocol):
+class ProfileStore(Pointers, Profiles, Timeline, Fences, Suppressions, Settings, Overview, Protocol):
     """The profiles and timeline tables (adapters/dynamodb.py; adapters/memory.py in tests)."""
 
 

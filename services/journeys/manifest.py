@@ -51,6 +51,7 @@ MANIFEST = ServiceManifest(
             routes=(
                 Route("POST", "/v1/journeys", "admin"),
                 Route("GET", "/v1/journeys", "admin"),
+                Route("GET", "/v1/journeys/stats", "admin"),
                 Route("GET", "/v1/journeys/templates", "admin"),
                 Route("GET", "/v1/journeys/templates/{name}", "admin"),
                 Route("POST", "/v1/journeys/templates/{name}/install", "admin"),

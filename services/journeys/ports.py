@@ -48,9 +48,20 @@ class Counters(Protocol):
     """Counts per journey version and node, each transition once (a marker)."""
 
     def count(
-        self, journey_id: str, marker: str | None, increments: Mapping[str, Mapping[str, int]], now: dt.datetime
-    ) -> bool: ...
+        self,
+        journey_id: str,
+        marker: str | None,
+        increments: Mapping[str, Mapping[str, int]],
+        now: dt.datetime,
+        sends: Mapping[tuple[str, str], Mapping[str, int]] | None = None,
+    ) -> bool:
+        """`sends`: increments of the overview's sends counters ((pk, sk) → {channel: n}) in the same write."""
+        ...
+
     def stats(self, journey_id: str) -> dict[str, dict[str, int]]: ...
+    def sends_per_day(self, first_day: str, last_day: str) -> dict[str, dict[str, int]]:
+        """Sends per UTC day and channel, summed over the shards."""
+        ...
 
 
 class Sends(Protocol):

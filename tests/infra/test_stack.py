@@ -459,6 +459,8 @@ def test_only_declared_tables_and_publishers(t: T) -> None:
         expected = {f"{manifest.name}/{name}": access for name, access in function.tables.items()}
         if function.routes or function.reads_sources:  # API keys; the sources' settings
             expected[f"{PLATFORM.name}/access"] = "read"
+        if function.manages_keys:  # the keys admin API
+            expected[f"{PLATFORM.name}/access"] = "write"
         for cxm, table_id in tables.items():
             actions = actions_on(statements, table_id)
             if cxm not in expected:

@@ -5,16 +5,28 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import random
+import time
 from collections.abc import Collection, Iterator, Sequence
 from decimal import Decimal
 from functools import partial
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
 
 from services.common.dynamo import from_dynamo, iter_query, put_if_absent, query_all, succeeded, to_dynamo
 from services.identity.domain.profiles import Identifier
 from services.identity.domain.records import Entry, IdentitySettings, MergeLog, Profile
+from services.identity.domain.stats import (
+    PROFILE_CLASSES,
+    STATS_SHARDS,
+    ProfileClass,
+    class_change,
+    event_day,
+    profile_class,
+    stats_shard,
+)
 from services.identity.ports import ImportStore, ProfileStore
 
 # - `profiles`: pointers `ID#<kind>#<value>`/`ID` → profileId; profiles `PROFILE#<id>`/`PROFILE`; the suppression list
@@ -24,10 +36,16 @@ from services.identity.ports import ImportStore, ProfileStore
 #   and its merge logs `P#<survivor>`/`AUDIT#MERGE#<mergeId>` (no TTL).
 # - `imports`: jobs `IMPORT#<id>`/`JOB`, their chunks `CHUNK#<key>` and rejected rows `REJECT#<row>` (30-day TTL).
 #
+# - the overview's counters: `STATS#PROFILES#<shard>`/`STATS` in `profiles` (`known`, `anonymous`: each stored profile
+#   counted once in the class its `counted` attribute names, moved atomically with the profile's own write) and
+#   `STATS#EVENTS#<shard>`/`<UTC day>` in `timeline` (`events`: added in the transaction that appends the event's
+#   entry, so a redelivery, which appends nothing, counts nothing). Sharded by profile.
+#
 # Profiles, chain entries and merge logs keep their record as one JSON document (`doc`) next to the few attributes
 # that conditions and filters use (`version`, `kind`, `type`, `expiresAt`).
 
 BATCH_GET = 100
+CONFLICT_RETRIES = 6
 FENCES_PK = "ERASURE#FENCES"  # the register of erasure fences not yet lifted
 SEQ_DIGITS = 12
 
@@ -71,9 +89,11 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON: {type(value).__name__}")
 
 
-def _profile_item(profile: Profile) -> dict[str, Any]:
+def _profile_item(profile: Profile, counted: ProfileClass | None = None) -> dict[str, Any]:
     item = {**profile_key(profile.profile_id), "profileId": profile.profile_id, "version": profile.version}
     item["doc"] = _document(profile.to_json())
+    if counted:
+        item["counted"] = counted  # the class this profile is counted in (see the counters above)
     return item
 
 
@@ -152,25 +172,144 @@ class DynamoProfiles:
         return {str(i["profileId"]): _profile_of(i) for i in items}
 
     def create_profile(self, profile: Profile) -> bool:
-        return put_if_absent(self._profiles, _profile_item(profile))
+        """Store a new profile and count it in its class, in one transaction."""
+        counted = profile_class(profile)
+        put = {
+            "Put": {
+                "TableName": self._profiles.name,
+                "Item": _profile_item(profile, counted),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        return self._transact([put, *self._profile_counts(profile.profile_id, class_change(None, counted))])
 
     def create_profiles(self, profiles: Sequence[Profile]) -> None:
+        """In bulk and unconditional (an import's derived ids), so not counted here: `count_profile` counts each
+        once its identifiers are claimed."""
         with self._profiles.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
             for profile in profiles:
                 batch.put_item(Item=_profile_item(profile))
 
     def save_profile(self, profile: Profile) -> bool:
-        return succeeded(
+        """One conditional put while the profile stays in its class (almost always); when its class changes
+        (identified, merged away, restored), the put and the counters move in one transaction."""
+        counted = profile_class(profile)
+        plain = succeeded(
             lambda: self._profiles.put_item(
-                Item=_profile_item(profile),
-                ConditionExpression="#v = :expected",
-                ExpressionAttributeNames={"#v": "version"},
-                ExpressionAttributeValues={":expected": profile.version - 1},
+                Item=_profile_item(profile, counted),
+                ConditionExpression="#v = :expected AND "
+                + ("#c = :counted" if counted else "attribute_not_exists(#c)"),
+                ExpressionAttributeNames={"#v": "version", "#c": "counted"},
+                ExpressionAttributeValues={
+                    ":expected": profile.version - 1,
+                    **({":counted": counted} if counted else {}),
+                },
             )
         )
+        if plain:
+            return True
+        stored = self._profiles.get_item(Key=profile_key(profile.profile_id), ConsistentRead=True).get("Item")
+        if stored is None or int(stored.get("version", -1)) != profile.version - 1:
+            return False  # someone else wrote first
+        before = stored.get("counted")
+        put = {
+            "Put": {
+                "TableName": self._profiles.name,
+                "Item": _profile_item(profile, counted),
+                "ConditionExpression": "#v = :expected AND "
+                + ("#c = :before" if before else "attribute_not_exists(#c)"),
+                "ExpressionAttributeNames": {"#v": "version", "#c": "counted"},
+                "ExpressionAttributeValues": {
+                    ":expected": profile.version - 1,
+                    **({":before": before} if before else {}),
+                },
+            }
+        }
+        return self._transact([put, *self._profile_counts(profile.profile_id, class_change(before, counted))])
 
     def delete_profile(self, profile_id: str) -> None:
-        self._profiles.delete_item(Key=profile_key(profile_id))
+        """Delete the profile and take it out of its class's count, in one transaction."""
+        stored = self._profiles.get_item(Key=profile_key(profile_id), ConsistentRead=True).get("Item")
+        if stored is None:
+            return
+        before = stored.get("counted")
+        if not before:
+            self._profiles.delete_item(Key=profile_key(profile_id))
+            return
+        delete = {
+            "Delete": {
+                "TableName": self._profiles.name,
+                "Key": profile_key(profile_id),
+                "ConditionExpression": "#c = :before",
+                "ExpressionAttributeNames": {"#c": "counted"},
+                "ExpressionAttributeValues": {":before": before},
+            }
+        }
+        if not self._transact([delete, *self._profile_counts(profile_id, class_change(before, None))]):
+            self.delete_profile(profile_id)  # its class moved meanwhile: count what it is now
+
+    def count_profile(self, profile_id: str) -> None:
+        """Count a profile stored without being counted (an import's bulk write) in its class, once."""
+        stored = self._profiles.get_item(Key=profile_key(profile_id), ConsistentRead=True).get("Item")
+        if stored is None or stored.get("counted"):
+            return
+        counted = profile_class(_profile_of(stored))
+        if counted is None:
+            return
+        mark = {
+            "Update": {
+                "TableName": self._profiles.name,
+                "Key": profile_key(profile_id),
+                "UpdateExpression": "SET #c = :counted",
+                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(#c) AND #v = :version",
+                "ExpressionAttributeNames": {"#c": "counted", "#v": "version"},
+                "ExpressionAttributeValues": {":counted": counted, ":version": stored["version"]},
+            }
+        }
+        if not self._transact([mark, *self._profile_counts(profile_id, class_change(None, counted))]):
+            self.count_profile(profile_id)  # it changed meanwhile: look again
+
+    def profile_counts(self) -> dict[str, int]:
+        """Stored profiles per class (`known`, `anonymous`), summed over the shards."""
+        keys = [{"pk": f"STATS#PROFILES#{shard}", "sk": "STATS"} for shard in range(STATS_SHARDS)]
+        totals: dict[str, int] = dict.fromkeys(PROFILE_CLASSES, 0)
+        for item in self._batch_get(self._profiles, keys):
+            for name in PROFILE_CLASSES:
+                totals[name] += int(item.get(name, 0))
+        return totals
+
+    def events_per_day(self, first_day: str, last_day: str) -> dict[str, int]:
+        """Recorded events per UTC day (`first_day`..`last_day`), summed over the shards."""
+        totals: dict[str, int] = {}
+        for shard in range(STATS_SHARDS):
+            for item in iter_query(
+                self._timeline,
+                KeyConditionExpression=Key("pk").eq(f"STATS#EVENTS#{shard}") & Key("sk").between(first_day, last_day),
+            ):
+                totals[item["sk"]] = totals.get(item["sk"], 0) + int(item.get("events", 0))
+        return totals
+
+    def _profile_counts(self, profile_id: str, deltas: dict[str, int]) -> list[dict[str, Any]]:
+        if not deltas:
+            return []
+        names = {f"#n{i}": name for i, name in enumerate(deltas)}
+        values = {f":d{i}": delta for i, delta in enumerate(deltas.values())}
+        return [
+            {
+                "Update": {
+                    "TableName": self._profiles.name,
+                    "Key": {"pk": f"STATS#PROFILES#{stats_shard(profile_id)}", "sk": "STATS"},
+                    "UpdateExpression": "ADD " + ", ".join(f"#n{i} :d{i}" for i in range(len(deltas))),
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": values,
+                }
+            }
+        ]
+
+    def _transact(self, items: list[dict[str, Any]]) -> bool:
+        """Write the items in one transaction (a lone put as a plain conditional put); False when a condition
+        failed. Transactions that touch the same counter shard at the same moment conflict: those are retried."""
+        return transact(self._profiles.meta.client, items)
 
     def search(self, trait: str, value: Any, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:
         """A filtered scan (admin tooling, paged): profiles whose trait equals the value (as text or number)."""
@@ -228,7 +367,30 @@ class DynamoProfiles:
             item["type"] = entry.activity.get("type")
         if expires_at is not None:
             item["expiresAt"] = expires_at
-        return put_if_absent(self._timeline, item)
+        day = event_day(entry)
+        if day is None:
+            return put_if_absent(self._timeline, item)
+        # the event is counted on its day in the same transaction: appended once, counted once
+        return transact(
+            self._timeline.meta.client,
+            [
+                {
+                    "Put": {
+                        "TableName": self._timeline.name,
+                        "Item": item,
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self._timeline.name,
+                        "Key": {"pk": f"STATS#EVENTS#{stats_shard(profile_id)}", "sk": day},
+                        "UpdateExpression": "ADD events :one",
+                        "ExpressionAttributeValues": {":one": 1},
+                    }
+                },
+            ],
+        )
 
     def entry(self, profile_id: str, seq: int) -> Entry | None:
         item = self._timeline.get_item(Key=entry_key(profile_id, seq), ConsistentRead=True).get("Item")
@@ -339,6 +501,30 @@ class DynamoProfiles:
 
     def _partition(self, table: Any, pk: str) -> Iterator[dict[str, Any]]:
         return iter_query(table, KeyConditionExpression=Key("pk").eq(pk))
+
+
+def transact(client: Any, items: list[dict[str, Any]]) -> bool:
+    """Write `items` atomically (a lone put as a plain conditional put); False when a condition failed. A
+    transaction cancelled only by a conflict with another one on the same item (a counter shard) is tried again."""
+    if len(items) == 1 and "Put" in items[0]:
+        spec = items[0]["Put"]
+        return succeeded(lambda: client.put_item(**spec))
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            client.transact_write_items(TransactItems=items)
+            return True
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            reasons = {r.get("Code") for r in error.response.get("CancellationReasons") or []}
+            if code == "TransactionCanceledException" and "ConditionalCheckFailed" in reasons:
+                return False
+            conflict = code == "TransactionConflictException" or (
+                code == "TransactionCanceledException" and "TransactionConflict" in reasons
+            )
+            if not conflict or attempt == CONFLICT_RETRIES - 1:
+                raise
+            time.sleep(random.uniform(0, 0.01 * 2**attempt))
+    return False
 
 
 def _encode_key(key: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 from services.identity.domain.profiles import Identifier
 from services.identity.domain.records import Entry, IdentitySettings, MergeLog, Profile
+from services.identity.domain.stats import PROFILE_CLASSES, event_day, profile_class
 from services.identity.ports import ImportStore, ProfileStore
 
 
@@ -23,6 +24,7 @@ class MemoryProfiles:
         self.writes = 0
         self._lock = threading.Lock()
         self.fences: set[tuple[str, str]] = set()
+        self.event_days: dict[str, int] = {}
 
     # ---- identity graph ----
     def pointers(self, ids: Sequence[Identifier]) -> dict[Identifier, str]:
@@ -87,6 +89,18 @@ class MemoryProfiles:
         with self._lock:
             self.profile_items.pop(profile_id, None)
 
+    def count_profile(self, profile_id: str) -> None:
+        pass  # profile counts are derived from the stored profiles here
+
+    def profile_counts(self) -> dict[str, int]:
+        with self._lock:
+            classes = [profile_class(p) for p in self.profile_items.values()]
+        return {name: classes.count(name) for name in PROFILE_CLASSES}
+
+    def events_per_day(self, first_day: str, last_day: str) -> dict[str, int]:
+        with self._lock:
+            return {day: n for day, n in self.event_days.items() if first_day <= day <= last_day}
+
     def search(self, trait: str, value: Any, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:
         with self._lock:
             found = [
@@ -111,6 +125,9 @@ class MemoryProfiles:
                 return False
             chain[entry.seq] = (entry, expires_at)
             self.writes += 1
+            day = event_day(entry)
+            if day:
+                self.event_days[day] = self.event_days.get(day, 0) + 1
             return True
 
     def entry(self, profile_id: str, seq: int) -> Entry | None:

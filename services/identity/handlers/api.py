@@ -16,9 +16,10 @@ from services.common.problems import FieldError, bad_request
 from services.identity import app as deps
 from services.identity.domain.profiles import MergePolicy, looks_like_email, normalise_email
 from services.identity.domain.records import IdentitySettings
+from services.identity.domain.stats import MAX_DAYS
 from services.identity.handlers import problems
 from services.identity.manifest import MANIFEST
-from services.identity.use_cases import merges, privacy, profiles, reads, settings
+from services.identity.use_cases import merges, overview, privacy, profiles, reads, settings
 
 app = resolver("CxM identity API")
 problems.register(app)
@@ -234,6 +235,32 @@ def search_profiles(
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> ProfileSearch:
     return ProfileSearch.model_validate(reads.search_profiles(deps.profiles(), trait, value, limit, cursor))
+
+
+class ProfileCounts(View):
+    known: int = Field(description="Profiles an email or a user id points at.")
+    anonymous: int = Field(description="Profiles of devices and anonymous ids only.")
+
+
+class DayEvents(View):
+    day: str = Field(description="A UTC day, YYYY-MM-DD.")
+    events: int
+
+
+class ProfileStats(View):
+    profiles: ProfileCounts
+    eventsPerDay: list[DayEvents] = Field(description="The last `days` UTC days, oldest first, today last.")
+
+
+@app.get(
+    "/v1/profiles/stats",
+    summary="Overview: profiles known and anonymous, events recorded per day",
+    description="Exact counters kept by identity's own writes: a redelivered event is not counted again, a merged "
+    "profile counts once (as its survivor), an erased one not at all. An event counts on its own UTC day.",
+    tags=["profiles"],
+)
+def profile_stats(days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = 14) -> ProfileStats:
+    return ProfileStats.model_validate(overview.profile_stats(deps.profiles(), days))
 
 
 @app.post("/v1/profiles/merge", summary="Merge two profiles (a verified decision: known ones too)", tags=["merges"])

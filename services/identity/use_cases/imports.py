@@ -199,6 +199,7 @@ def process_chunk(imports: ImportStore, store: Graph, publisher: Publisher, impo
             continue
         if target == derived_id(import_id, "profile", email):  # created by this import before a crash
             out.add(ProfileCreated(profileId=target), target)
+            store.count_profile(target)  # (once: a profile counted already is left as it is)
         missing = [i for i in _identifiers(contacts) if pointers.get(i) != target]
         outcome = _update(store, existing.get(target), target, contacts, missing, at, source, out)
         counts[outcome] += len(contacts)
@@ -216,6 +217,7 @@ def process_chunk(imports: ImportStore, store: Graph, publisher: Publisher, impo
             if contact.user_id:
                 store.claim(("user", contact.user_id), profile.profile_id, at)
         counts["created"] += len(contacts)
+        store.count_profile(profile.profile_id)  # stored in bulk, uncounted: counted now that it is the person's
         out.add(ProfileCreated(profileId=profile.profile_id), profile.profile_id)
         _announce(out, profile.profile_id, trait_changes, consent_changes)
 

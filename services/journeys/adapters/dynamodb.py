@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from services.common.clock import iso
 from services.common.dynamo import expires_at, from_dynamo, is_condition_failure, query_all, succeeded, to_dynamo
 from services.common.erasure import tombstone_item, tombstone_key
+from services.journeys.domain.overview import SENDS_SHARDS
 from services.journeys.ports import JourneyStore
 
 SEND_RECORD_DAYS = 400
@@ -315,7 +316,12 @@ class DynamoJourneys:
 
     # ---- counters, exactly once per transition ----
     def count(
-        self, journey_id: str, marker: str | None, increments: Mapping[str, Mapping[str, int]], now: dt.datetime
+        self,
+        journey_id: str,
+        marker: str | None,
+        increments: Mapping[str, Mapping[str, int]],
+        now: dt.datetime,
+        sends: Mapping[tuple[str, str], Mapping[str, int]] | None = None,
     ) -> bool:
         """ADD each `{sk: {attribute: n}}` under the journey's counters, once: a `marker` already written means
         this transition was counted (a retried task). False when it had been counted."""
@@ -332,7 +338,8 @@ class DynamoJourneys:
                     }
                 }
             )
-        for sk, attributes in increments.items():
+        keyed = [((f"STATS#{journey_id}", sk), a) for sk, a in increments.items()] + list((sends or {}).items())
+        for (pk, sk), attributes in keyed:
             if not attributes:
                 continue
             names = {f"#a{i}": a for i, a in enumerate(attributes)}
@@ -341,7 +348,7 @@ class DynamoJourneys:
                 {
                     "Update": {
                         "TableName": self.name,
-                        "Key": _typed({"pk": f"STATS#{journey_id}", "sk": sk}),
+                        "Key": _typed({"pk": pk, "sk": sk}),
                         "UpdateExpression": "ADD " + ", ".join(f"#a{i} :n{i}" for i in range(len(attributes))),
                         "ExpressionAttributeNames": names,
                         "ExpressionAttributeValues": _typed_values(values),
@@ -357,6 +364,17 @@ class DynamoJourneys:
             i["sk"]: {k: v for k, v in _clean(i).items()}
             for i in self._query(KeyConditionExpression=Key("pk").eq(f"STATS#{journey_id}"))
         }
+
+    def sends_per_day(self, first_day: str, last_day: str) -> dict[str, dict[str, int]]:
+        totals: dict[str, dict[str, int]] = {}
+        for shard in range(SENDS_SHARDS):
+            for item in self._query(
+                KeyConditionExpression=Key("pk").eq(f"SENDS#{shard}") & Key("sk").between(first_day, last_day)
+            ):
+                day = totals.setdefault(item["sk"], {})
+                for channel, n in _clean(item).items():
+                    day[channel] = day.get(channel, 0) + int(n)
+        return totals
 
     # ---- runs held while a journey is paused ----
     def hold(self, journey_id: str, run_id: str, node_id: str, token: str, now: dt.datetime) -> None:

@@ -24,6 +24,7 @@ from services.journeys.adapters.dynamodb import (
     SEND_RECORD_DAYS,
 )
 from services.journeys.adapters.webhook_http import Response
+from services.journeys.domain.overview import SENDS_SHARDS
 from services.journeys.ports import JourneyStore, Renderer
 
 # In-memory adapters with the same public methods and conditional semantics as the real ones (adapters/dynamodb.py,
@@ -385,7 +386,12 @@ class MemoryJourneys:
 
     # ---- counters, exactly once per transition ----
     def count(
-        self, journey_id: str, marker: str | None, increments: Mapping[str, Mapping[str, int]], now: dt.datetime
+        self,
+        journey_id: str,
+        marker: str | None,
+        increments: Mapping[str, Mapping[str, int]],
+        now: dt.datetime,
+        sends: Mapping[tuple[str, str], Mapping[str, int]] | None = None,
     ) -> bool:
         """ADD each `{sk: {attribute: n}}` under the journey's counters, once: a `marker` already written means
         this transition was counted (a retried task). False when it had been counted."""
@@ -393,7 +399,8 @@ class MemoryJourneys:
         if marker:
             marker_item = {"expiresAt": expires_at(now, MARKER_DAYS)}
             writes.append(_Write((f"COUNTED#{marker}", "-"), lambda _: dict(marker_item), lambda i: i is None))
-        for sk, attributes in increments.items():
+        keyed = [((f"STATS#{journey_id}", sk), a) for sk, a in increments.items()] + list((sends or {}).items())
+        for key, attributes in keyed:
             if not attributes:
                 continue
             added = dict(attributes)
@@ -404,7 +411,7 @@ class MemoryJourneys:
                     out[name] = out.get(name, 0) + n
                 return out
 
-            writes.append(_Write((f"STATS#{journey_id}", sk), add))
+            writes.append(_Write(key, add))
         if len(writes) <= (1 if marker else 0):
             return False
         with self._lock:
@@ -413,6 +420,16 @@ class MemoryJourneys:
     def stats(self, journey_id: str) -> dict[str, dict[str, int]]:
         with self._lock:
             return {sk: _clean(item) for sk, item in self._query(f"STATS#{journey_id}")}
+
+    def sends_per_day(self, first_day: str, last_day: str) -> dict[str, dict[str, int]]:
+        totals: dict[str, dict[str, int]] = {}
+        with self._lock:
+            for shard in range(SENDS_SHARDS):
+                for day, item in self._query(f"SENDS#{shard}"):
+                    if first_day <= day <= last_day:
+                        for channel, n in _clean(item).items():
+                            totals.setdefault(day, {})[channel] = totals.get(day, {}).get(channel, 0) + int(n)
+        return totals
 
     # ---- runs held while a journey is paused ----
     def hold(self, journey_id: str, run_id: str, node_id: str, token: str, now: dt.datetime) -> None:

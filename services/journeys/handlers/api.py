@@ -14,6 +14,7 @@ from services.common.api import View, http_handler, problem_response, resolver
 from services.common.problems import FieldError, bad_request, not_found
 from services.journeys import app as deps
 from services.journeys.domain import library
+from services.journeys.domain.overview import MAX_DAYS
 from services.journeys.handlers.problems import JOURNEY_ERRORS, JourneyError, problem
 from services.journeys.manifest import MANIFEST
 from services.journeys.use_cases import analytics, definitions
@@ -146,6 +147,28 @@ class InstallBody(BaseModel):
         default_factory=dict, description="The template's parameters (GET the template for their meaning)."
     )
     publish: bool = Field(default=False, description="Publish at once (default: install drafts to review).")
+
+
+class DaySends(View):
+    day: str = Field(description="A UTC day, YYYY-MM-DD.")
+    sends: int
+    byChannel: dict[str, int]
+
+
+class JourneysOverview(View):
+    active: int = Field(description="Journeys taking entries now (published, not paused or archived).")
+    sendsPerDay: list[DaySends] = Field(description="The last `days` UTC days, oldest first, today last.")
+    sendsByChannel: dict[str, int] = Field(description="Sends over those days per channel (email, sms, webhook).")
+
+
+@app.get(
+    "/v1/journeys/stats",
+    summary="Overview: active journeys, sends per day and channel",
+    description="Each send is counted once (with its node's `sent` counter, in one write), on its UTC day.",
+    tags=["journeys"],
+)
+def journeys_stats(days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = 7) -> JourneysOverview:
+    return JourneysOverview.model_validate(analytics.overview(deps.journeys(), days))
 
 
 @app.get("/v1/journeys/templates", summary="Ready journey templates", tags=["journeys"])

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from services.common import clock
 from services.common.experiments import statistics
+from services.journeys.domain.overview import journeys_overview, last_days
 from services.journeys.ports import JourneyStore
 from services.journeys.use_cases.counting import JOURNEY_LEVEL
 
@@ -111,3 +113,10 @@ def profile_runs(profile_id: str, repo: JourneyStore) -> list[dict[str, Any]]:
         }
         for run in runs
     ]
+
+
+def overview(repo: JourneyStore, days: int) -> dict[str, Any]:
+    """The console overview: active journeys, sends per UTC day and channel (each send counted once, with its
+    node's `sent` counter, in one write)."""
+    wanted = last_days(clock.now().date(), days)
+    return journeys_overview(repo.journeys(), repo.sends_per_day(wanted[0], wanted[-1]), wanted)

@@ -6,6 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
+from services.journeys.domain.overview import sends_key
 from services.journeys.ports import Counters
 
 JOURNEY_LEVEL = "journey"
@@ -22,13 +23,18 @@ def count(
     marker: str | None,
     changes: list[tuple[str, str]],
     now: dt.datetime,
+    sent: tuple[str, str] | None = None,
 ) -> bool:
-    """Add one to each (node, counter) of this version, once per `marker`."""
+    """Add one to each (node, counter) of this version, once per `marker`; `sent` (channel, profile id): a send,
+    also counted on its UTC day for the overview, in the same write."""
     increments: dict[str, dict[str, int]] = defaultdict(dict)
     for node, counter in changes:
         bucket = increments[stat_key(version, node)]
         bucket[counter] = bucket.get(counter, 0) + 1
-    return repo.count(journey_id, marker, increments, now)
+    if sent is None:
+        return repo.count(journey_id, marker, increments, now)
+    channel, profile_id = sent
+    return repo.count(journey_id, marker, increments, now, sends={sends_key(profile_id, now): {channel: 1}})
 
 
 def arrival(run: dict[str, Any], node: str, via: dict[str, Any] | None, decided: bool = False) -> list[tuple[str, str]]:

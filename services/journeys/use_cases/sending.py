@@ -479,7 +479,9 @@ def _after_email_sent(
     if not transactional:
         repo.record_sent(profile_id, "email", dedupe_key, sent_at, SENT_RECORD_DAYS)
     repo.update_live(profile_id, journey_id, run["runId"], {f"messages.{dedupe_key}": node_id, "lastEmail": node_id})
-    counting.count(repo, journey_id, version, f"{dedupe_key}#sent", [(node_id, "sent")], sent_at)
+    counting.count(
+        repo, journey_id, version, f"{dedupe_key}#sent", [(node_id, "sent")], sent_at, sent=("email", profile_id)
+    )
     publisher.publish(
         [
             envelope(

@@ -303,7 +303,15 @@ def send_sms(
     repo.finish_send(profile_id, dedupe_key, "sent", {"messageId": message_id})
     if not node.transactional:
         repo.record_sent(profile_id, "sms", dedupe_key, now, 400)
-    counting.count(repo, run["journeyId"], int(run["version"]), f"{dedupe_key}#sent", [(task["node"], "sent")], now)
+    counting.count(
+        repo,
+        run["journeyId"],
+        int(run["version"]),
+        f"{dedupe_key}#sent",
+        [(task["node"], "sent")],
+        now,
+        sent=("sms", profile_id),
+    )
     publisher.publish(
         [
             envelope(
@@ -402,7 +410,15 @@ def call_webhook(
         announce_failure(publisher, profile_id, run["journeyId"], "webhook", reason, dedupe_key)
         return answer(task["node"], "failed")
     repo.finish_send(profile_id, dedupe_key, "sent", detail)
-    counting.count(repo, run["journeyId"], int(run["version"]), f"{dedupe_key}#sent", [(task["node"], "sent")], now)
+    counting.count(
+        repo,
+        run["journeyId"],
+        int(run["version"]),
+        f"{dedupe_key}#sent",
+        [(task["node"], "sent")],
+        now,
+        sent=("webhook", profile_id),
+    )
     publisher.publish(
         [
             envelope(
