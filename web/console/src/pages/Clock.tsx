@@ -1,10 +1,11 @@
 // The local cloud's virtual clock: what time the platform thinks it is, and fast-forwards that make waits, windows
 // and schedules come due (POST /_local/clock/advance, admin key; infra/local/cloud.py).
-import { Alert, Button, Card, Group, Stack, Text, TextInput } from "@mantine/core";
+import { Button, Card, Group, Stack, Text, TextInput } from "@mantine/core";
 import { useCallback, useState, type FormEvent } from "react";
 
 import { api } from "../api";
 import { ErrorAlert, formatTime, Loaded, PageHeader } from "../components/common";
+import { Notice } from "../components/journeys/Notice";
 import { useAction, useApi } from "../hooks";
 import type { PageProps } from "./registry";
 
@@ -51,9 +52,9 @@ export function ClockPage(_props: PageProps) {
             </Card>
             <ErrorAlert error={advance.error} title="The clock did not move" />
             {moved ? (
-              <Alert color="green" role="status" aria-live="polite" title={`Moved forward by ${moved.by}`} withCloseButton onClose={() => setMoved(undefined)} closeButtonLabel="Dismiss">
+              <Notice aria-live="polite" title={`Moved forward by ${moved.by}`} withCloseButton onClose={() => setMoved(undefined)} closeButtonLabel="Dismiss">
                 From {formatTime(moved.from)} to {formatTime(moved.to)}. Runs that were waiting go on within a few seconds; reload a journey or the mailbox to see what happened.
-              </Alert>
+              </Notice>
             ) : null}
             <Card withBorder>
               <Text fw={600} mb="xs">

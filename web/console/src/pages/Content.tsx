@@ -371,7 +371,7 @@ function TemplatePreview({ template }: { template: Template }) {
             </Button>
             <ErrorAlert error={send.error} title="The test was not sent" />
             {sent ? (
-              <Text size="sm" mt="xs" role="status" c="green.9">
+              <Text size="sm" mt="xs" aria-live="polite" c="green.9">
                 {sent} {config().local ? <Anchor href={href("/mailbox")}>Open the mailbox</Anchor> : null}
               </Text>
             ) : null}

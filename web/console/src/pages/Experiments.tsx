@@ -7,6 +7,7 @@ import { useCallback, useState } from "react";
 
 import { api } from "../api";
 import { ErrorAlert, formatNumber, formatTime, Link, Loaded, PageHeader } from "../components/common";
+import { Notice } from "../components/journeys/Notice";
 import { useAction, useApi } from "../hooks";
 import type { PageProps } from "./registry";
 
@@ -271,9 +272,9 @@ function ResultsView({ results, experiment }: { results: Results; experiment: Ex
           The users are not split as the weights say (p = {results.srmPValue?.toExponential(2)}). Something breaks the assignment: fix the cause before trusting any other figure.
         </Alert>
       ) : (
-        <Alert color="green" title="Sample ratio check passed" variant="light">
+        <Notice title="Sample ratio check passed" variant="light">
           Users are split as the weights say{results.srmPValue !== null ? ` (p = ${results.srmPValue.toFixed(3)}, a mismatch is below 0.001)` : ""}.
-        </Alert>
+        </Notice>
       )}
       <SimpleGrid cols={{ base: 2, md: 4 }}>
         <Card withBorder p="sm">

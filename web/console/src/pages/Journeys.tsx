@@ -8,6 +8,7 @@ import { ErrorAlert, formatNumber, formatTime, Link, Loaded, Loading, PageHeader
 import { EntryFields, newNode, NodeCard, uniqueId, type Choices } from "../components/journeys/Editor";
 import { JourneyGraph } from "../components/journeys/JourneyGraph";
 import { describeTrigger, errorsByNode, NODE_TYPES, percent, STATUS_COLOURS, type Analytics, type Definition, type JourneyDetail, type JourneyNode, type JourneySummary, type Json } from "../components/journeys/model";
+import { Notice } from "../components/journeys/Notice";
 import { useAction, useApi } from "../hooks";
 import { href, navigate } from "../router";
 import type { PageProps } from "./registry";
@@ -280,7 +281,7 @@ export function JourneyPage({ params }: PageProps) {
                     </Button>
                   ) : null}
                   {j.status === "active" ? (
-                    <Button color="yellow" onClick={() => run("pause", "Paused: no new entries; runs hold at their next message.")} loading={act.running}>
+                    <Button variant="default" onClick={() => run("pause", "Paused: no new entries; runs hold at their next message.")} loading={act.running}>
                       Pause
                     </Button>
                   ) : null}
@@ -291,8 +292,8 @@ export function JourneyPage({ params }: PageProps) {
                   ) : null}
                   {j.status !== "archived" ? (
                     <Button
-                      color="red"
-                      variant="light"
+                      variant="default"
+                      c="red.9"
                       onClick={() => {
                         if (window.confirm(`Archive “${j.name}”? Every run stops and it cannot be published again.`)) run("archive", "Archived.");
                       }}
@@ -306,9 +307,9 @@ export function JourneyPage({ params }: PageProps) {
             />
             <ErrorAlert error={act.error} title="That did not work" />
             {notice ? (
-              <Alert color="green" mb="md" withCloseButton onClose={() => setNotice(undefined)} role="status" aria-live="polite" closeButtonLabel="Dismiss">
+              <Notice withCloseButton onClose={() => setNotice(undefined)} aria-live="polite" closeButtonLabel="Dismiss">
                 {notice}
-              </Alert>
+              </Notice>
             ) : null}
             {hasDraft && j.status !== "draft" ? (
               <Alert color="blue" mb="md" title="Unpublished changes">
@@ -489,9 +490,9 @@ export function JourneyEditorPage({ params }: PageProps) {
       />
       <ErrorAlert error={save.error} title={problem?.errors.length ? "The journey has problems: see the steps marked in red" : undefined} />
       {saved ? (
-        <Alert color="green" mb="md" role="status" withCloseButton onClose={() => setSaved(undefined)} closeButtonLabel="Dismiss">
+        <Notice aria-live="polite" withCloseButton onClose={() => setSaved(undefined)} closeButtonLabel="Dismiss">
           {saved}
-        </Alert>
+        </Notice>
       ) : null}
       <Grid gap="lg">
         <Grid.Col span={{ base: 12, lg: 6 }}>

@@ -377,7 +377,7 @@ export function NodeCard({
               {node.id}
             </Text>
             {isStart ? (
-              <Badge color="green" variant="outline">
+              <Badge color="green" variant="dot">
                 first step
               </Badge>
             ) : null}

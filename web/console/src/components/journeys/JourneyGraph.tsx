@@ -36,13 +36,16 @@ type StepData = {
 function Step({ data }: NodeProps<FlowNode<StepData>>) {
   const counts = data.counts;
   const colour = COLOURS[data.node?.type ?? "entry"] ?? "gray";
+  const sends = ["email", "sms", "webhook"].includes(data.node?.type ?? "");
+  const email = data.node?.type === "email";
   const figures: [string, number | undefined][] = counts
     ? [
         ["entered", counts.entered],
         ["waiting", counts.waitingNow],
-        ["sent", counts.sent],
-        ["opened", counts.opened],
-        ["clicked", counts.clicked],
+        ["sent", sends ? (counts.sent ?? 0) : undefined],
+        ["skipped", sends && counts.skipped ? counts.skipped : undefined],
+        ["opened", email ? (counts.opened ?? 0) : undefined],
+        ["clicked", email ? (counts.clicked ?? 0) : undefined],
         ["failed", (counts.failed ?? 0) + (counts.sendFailed ?? 0) || undefined],
       ]
     : data.entered !== undefined
