@@ -62,7 +62,7 @@ export function ClockPage(_props: PageProps) {
               </Text>
               <Group gap="xs">
                 {STEPS.map(([by, label]) => (
-                  <Button key={by} id={`clock-advance-${by}`} variant="light" onClick={() => go(by)} loading={advance.running}>
+                  <Button key={by} id={`clock-advance-${by}`} variant="default" onClick={() => go(by)} loading={advance.running}>
                     {label}
                   </Button>
                 ))}

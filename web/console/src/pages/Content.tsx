@@ -5,8 +5,9 @@ import { Alert, Anchor, Badge, Button, Card, Code, Grid, Group, NativeSelect, Si
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from "react";
 
 import { api, query } from "../api";
-import { ErrorAlert, formatNumber, formatTime, Loaded, PageHeader } from "../components/common";
+import { ErrorAlert, formatNumber, formatTime, Loaded, Loading, PageHeader } from "../components/common";
 import { config } from "../config";
+import { Scroll } from "../components/journeys/Scroll";
 import { useAction, useApi } from "../hooks";
 import { currentQuery, href } from "../router";
 import type { PageProps } from "./registry";
@@ -47,17 +48,20 @@ interface Template {
 function useNames() {
   const segments = useApi<{ segments: { segmentId: string; name: string }[] }>("/v1/segments");
   const questionnaires = useApi<{ questionnaires: { questionnaireId: string; name: string }[] }>("/v1/questionnaires");
-  return useMemo(() => {
+  const names = useMemo(() => {
     const names: Record<string, string> = {};
     for (const s of segments.data?.segments ?? []) names[s.segmentId] = s.name;
     for (const q of questionnaires.data?.questionnaires ?? []) names[q.questionnaireId] = q.name;
     return names;
   }, [segments.data, questionnaires.data]);
+  // the pages wait for the names (an error in either only leaves ids shown)
+  return { names, ready: !segments.loading && !questionnaires.loading };
 }
 
 export function ContentPage(_props: PageProps) {
   const [tab, setTab] = useState<string>(() => currentQuery().get("tab") ?? "catalogue");
-  const names = useNames();
+  const { names, ready } = useNames();
+  if (!ready) return <Loading />;
   return (
     <>
       <PageHeader title="Content" description="What the site and emails show, to whom, and what each audience reads." />
@@ -110,7 +114,7 @@ function Catalogue({ names }: { names: Record<string, string> }) {
                 {shown.length} of {data.items.length} items
               </Text>
             </Group>
-            <Table.ScrollContainer minWidth={760}>
+            <Scroll minWidth={760}>
               <Table striped>
                 <Table.Thead>
                   <Table.Tr>
@@ -148,7 +152,7 @@ function Catalogue({ names }: { names: Record<string, string> }) {
                   ))}
                 </Table.Tbody>
               </Table>
-            </Table.ScrollContainer>
+            </Scroll>
           </>
         );
       }}
@@ -194,7 +198,7 @@ function Slots({ names }: { names: Record<string, string> }) {
                   </div>
                 </Group>
                 {slot.type === "list" && slot.list ? (
-                  <Table.ScrollContainer minWidth={480}>
+                  <Scroll minWidth={480}>
                     <Table>
                       <Table.Thead>
                         <Table.Tr>
@@ -211,9 +215,9 @@ function Slots({ names }: { names: Record<string, string> }) {
                         ))}
                       </Table.Tbody>
                     </Table>
-                  </Table.ScrollContainer>
+                  </Scroll>
                 ) : (
-                  <Table.ScrollContainer minWidth={640}>
+                  <Scroll minWidth={640}>
                     <Table>
                       <Table.Thead>
                         <Table.Tr>
@@ -241,7 +245,7 @@ function Slots({ names }: { names: Record<string, string> }) {
                         ))}
                       </Table.Tbody>
                     </Table>
-                  </Table.ScrollContainer>
+                  </Scroll>
                 )}
               </Card>
             ))}
@@ -366,13 +370,13 @@ function TemplatePreview({ template }: { template: Template }) {
               Rendered for {who}, sent to the address below.
             </Text>
             <TextInput id="test-send-to" label="Send to" type="email" placeholder="me@example.com" value={to} onChange={(e) => setTo(e.currentTarget.value)} required />
-            <Button type="submit" mt="sm" variant="light" loading={send.running}>
+            <Button type="submit" mt="sm" variant="default" loading={send.running}>
               Send test email
             </Button>
             <ErrorAlert error={send.error} title="The test was not sent" />
             {sent ? (
-              <Text size="sm" mt="xs" aria-live="polite" c="green.9">
-                {sent} {config().local ? <Anchor href={href("/mailbox")}>Open the mailbox</Anchor> : null}
+              <Text size="sm" mt="xs" aria-live="polite">
+                ✓ {sent} {config().local ? <Anchor href={href("/mailbox")} underline="always">Open the mailbox</Anchor> : null}
               </Text>
             ) : null}
           </Card>
@@ -445,7 +449,7 @@ function ContentAnalytics({ names }: { names: Record<string, string> }) {
               <Text size="xs" c="dimmed" mb="sm">
                 Darker is more. A reader counts in every audience they are in, so a topic's audiences add up to more than everyone.
               </Text>
-              <Table.ScrollContainer minWidth={120 + topics.length * 90}>
+              <Scroll minWidth={120 + topics.length * 90}>
                 <Table withColumnBorders id="content-heatmap">
                   <Table.Thead>
                     <Table.Tr>
@@ -474,7 +478,7 @@ function ContentAnalytics({ names }: { names: Record<string, string> }) {
                     ))}
                   </Table.Tbody>
                 </Table>
-              </Table.ScrollContainer>
+              </Scroll>
             </Card>
           );
         }}

@@ -8,6 +8,7 @@ import { useCallback, useState } from "react";
 import { api } from "../api";
 import { ErrorAlert, formatNumber, formatTime, Link, Loaded, PageHeader } from "../components/common";
 import { Notice } from "../components/journeys/Notice";
+import { Scroll } from "../components/journeys/Scroll";
 import { useAction, useApi } from "../hooks";
 import type { PageProps } from "./registry";
 
@@ -85,7 +86,7 @@ export function ExperimentsPage(_props: PageProps) {
               Define one on a slot or an email template with <Code>PUT /v1/experiments/&lt;id&gt;</Code> (docs/content.md, “Experiments”), then start it here. A journey's A/B split node is an experiment too: its results are on the journey's page.
             </Alert>
           ) : (
-            <Table.ScrollContainer minWidth={720}>
+            <Scroll minWidth={720}>
               <Table striped highlightOnHover>
                 <Table.Thead>
                   <Table.Tr>
@@ -114,7 +115,7 @@ export function ExperimentsPage(_props: PageProps) {
                   ))}
                 </Table.Tbody>
               </Table>
-            </Table.ScrollContainer>
+            </Scroll>
           )
         }
       </Loaded>
@@ -210,7 +211,7 @@ export function ExperimentPage({ params }: PageProps) {
                   </Button>
                 ) : null}
                 {e.status === "running" ? (
-                  <Button color="red" variant="light" onClick={() => setStopping(true)}>
+                  <Button variant="default" c="red.9" onClick={() => setStopping(true)}>
                     Stop…
                   </Button>
                 ) : null}
@@ -310,7 +311,7 @@ function ResultsView({ results, experiment }: { results: Results; experiment: Ex
           </Text>
         </Card>
       </SimpleGrid>
-      <Table.ScrollContainer minWidth={760}>
+      <Scroll minWidth={760}>
         <Table striped id="experiment-results">
           <Table.Thead>
             <Table.Tr>
@@ -355,7 +356,7 @@ function ResultsView({ results, experiment }: { results: Results; experiment: Ex
             ))}
           </Table.Tbody>
         </Table>
-      </Table.ScrollContainer>
+      </Scroll>
       <SimpleGrid cols={{ base: 1, md: 3 }}>
         <Card withBorder>
           <Title order={2} size="h5" mb="sm">

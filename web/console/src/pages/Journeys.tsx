@@ -9,6 +9,7 @@ import { EntryFields, newNode, NodeCard, uniqueId, type Choices } from "../compo
 import { JourneyGraph } from "../components/journeys/JourneyGraph";
 import { describeTrigger, errorsByNode, NODE_TYPES, percent, STATUS_COLOURS, type Analytics, type Definition, type JourneyDetail, type JourneyNode, type JourneySummary, type Json } from "../components/journeys/model";
 import { Notice } from "../components/journeys/Notice";
+import { Scroll } from "../components/journeys/Scroll";
 import { useAction, useApi } from "../hooks";
 import { href, navigate } from "../router";
 import type { PageProps } from "./registry";
@@ -87,7 +88,7 @@ export function JourneysPage(_props: PageProps) {
                 </Text>
                 <NativeSelect aria-label="Show journeys by state" size="xs" value={status} onChange={(e) => setStatus(e.currentTarget.value)} data={[{ value: "", label: "Every state" }, "draft", "active", "paused", "archived"]} />
               </Group>
-              <Table.ScrollContainer minWidth={640}>
+              <Scroll minWidth={640}>
                 <Table striped highlightOnHover>
                   <Table.Thead>
                     <Table.Tr>
@@ -116,7 +117,7 @@ export function JourneysPage(_props: PageProps) {
                     ))}
                   </Table.Tbody>
                 </Table>
-              </Table.ScrollContainer>
+              </Scroll>
             </Card>
           );
         }}
@@ -139,7 +140,7 @@ export function JourneysPage(_props: PageProps) {
                       {t.description}
                     </Text>
                   </div>
-                  <Button variant="light" onClick={() => setInstalling(t)} aria-label={`Install ${t.title}`}>
+                  <Button variant="default" onClick={() => setInstalling(t)} aria-label={`Install ${t.title}`}>
                     Install…
                   </Button>
                 </Stack>
@@ -348,7 +349,7 @@ export function JourneyPage({ params }: PageProps) {
                 data.runs.length === 0 ? (
                   <Text c="dimmed">No runs {runState ? `in state ${runState}` : "yet"}: people enter when the trigger happens{j.status === "active" ? "" : " and the journey is active"}.</Text>
                 ) : (
-                  <Table.ScrollContainer minWidth={700}>
+                  <Scroll minWidth={700}>
                     <Table striped>
                       <Table.Thead>
                         <Table.Tr>
@@ -377,7 +378,7 @@ export function JourneyPage({ params }: PageProps) {
                         ))}
                       </Table.Tbody>
                     </Table>
-                  </Table.ScrollContainer>
+                  </Scroll>
                 )
               }
             </Loaded>
@@ -532,16 +533,16 @@ export function JourneyEditorPage({ params }: PageProps) {
               />
             ))}
             <Group gap="xs">
-              <Button id="add-step-wait" variant="light" onClick={() => add("wait")}>
+              <Button id="add-step-wait" variant="default" onClick={() => add("wait")}>
                 Add a wait
               </Button>
-              <Button id="add-step-email" variant="light" onClick={() => add("email")}>
+              <Button id="add-step-email" variant="default" onClick={() => add("email")}>
                 Add an email
               </Button>
-              <Button id="add-step-condition" variant="light" onClick={() => add("condition")}>
+              <Button id="add-step-condition" variant="default" onClick={() => add("condition")}>
                 Add a condition
               </Button>
-              <Button id="add-step-split" variant="light" onClick={() => add("split")}>
+              <Button id="add-step-split" variant="default" onClick={() => add("split")}>
                 Add an A/B split
               </Button>
               <Menu>

@@ -5,6 +5,7 @@ import { useState, type FormEvent } from "react";
 
 import { query } from "../api";
 import { formatTime, Loaded, PageHeader } from "../components/common";
+import { Scroll } from "../components/journeys/Scroll";
 import { useApi } from "../hooks";
 import { currentQuery } from "../router";
 import type { PageProps } from "./registry";
@@ -49,7 +50,7 @@ export function MailboxPage(_props: PageProps) {
       <form onSubmit={submit}>
         <Group align="flex-end" mb="md" gap="xs">
           <TextInput id="mailbox-to" label="To" placeholder="someone@example.com" value={to} onChange={(e) => setTo(e.currentTarget.value)} w={280} />
-          <Button type="submit" variant="light">
+          <Button type="submit" variant="default">
             Filter
           </Button>
           {filter ? (
@@ -146,7 +147,7 @@ export function Message({ message }: { message: MailMessage }) {
           </Code>
         </Tabs.Panel>
         <Tabs.Panel value="headers" pt="sm">
-          <Table.ScrollContainer minWidth={400}>
+          <Scroll minWidth={400}>
             <Table>
               <Table.Tbody>
                 {headers.map(([name, value]) => (
@@ -157,7 +158,7 @@ export function Message({ message }: { message: MailMessage }) {
                 ))}
               </Table.Tbody>
             </Table>
-          </Table.ScrollContainer>
+          </Scroll>
         </Tabs.Panel>
         <Tabs.Panel value="links" pt="sm">
           {links.length === 0 ? (

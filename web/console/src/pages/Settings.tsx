@@ -7,6 +7,7 @@ import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { api } from "../api";
 import { ErrorAlert, formatTime, Link, Loaded, PageHeader } from "../components/common";
 import type { JourneyDetail, JourneySummary } from "../components/journeys/model";
+import { Scroll } from "../components/journeys/Scroll";
 import { useAction, useApi } from "../hooks";
 import type { PageProps } from "./registry";
 
@@ -49,8 +50,8 @@ function Copy({ value, label }: { value: string; label: string }) {
   return (
     <CopyButton value={value}>
       {({ copied, copy }) => (
-        <Button size="xs" variant={copied ? "filled" : "light"} color={copied ? "green" : undefined} onClick={copy} aria-label={label}>
-          {copied ? "Copied" : "Copy"}
+        <Button size="xs" variant="default" onClick={copy} aria-label={label}>
+          {copied ? "Copied ✓" : "Copy"}
         </Button>
       )}
     </CopyButton>
@@ -114,7 +115,7 @@ function Keys() {
                 ) : null}
               </Group>
               <ErrorAlert error={revoke.error} title="The key was not revoked" />
-              <Table.ScrollContainer minWidth={720}>
+              <Scroll minWidth={720}>
                 <Table striped id="keys-table">
                   <Table.Thead>
                     <Table.Tr>
@@ -162,7 +163,7 @@ function Keys() {
                     ))}
                   </Table.Tbody>
                 </Table>
-              </Table.ScrollContainer>
+              </Scroll>
             </Card>
           );
         }}
@@ -192,7 +193,7 @@ function Keys() {
               <Text fw={600} p="sm" pb={0}>
                 Sources
               </Text>
-              <Table.ScrollContainer minWidth={640}>
+              <Scroll minWidth={640}>
                 <Table>
                   <Table.Thead>
                     <Table.Tr>
@@ -215,7 +216,7 @@ function Keys() {
                     ))}
                   </Table.Tbody>
                 </Table>
-              </Table.ScrollContainer>
+              </Scroll>
             </Card>
           ) : null
         }
@@ -306,7 +307,7 @@ function Webhooks() {
           list.length === 0 ? (
             <Text c="dimmed">No journey calls a webhook. Add a webhook step to a journey to hand people over to a CRM or another system.</Text>
           ) : (
-            <Table.ScrollContainer minWidth={760}>
+            <Scroll minWidth={760}>
               <Table striped id="webhooks-table">
                 <Table.Thead>
                   <Table.Tr>
@@ -332,7 +333,7 @@ function Webhooks() {
                   ))}
                 </Table.Tbody>
               </Table>
-            </Table.ScrollContainer>
+            </Scroll>
           )
         }
       </Loaded>

@@ -312,7 +312,7 @@ export function NodeCard({
             </Card>
           ))}
           {branches.length < 10 ? (
-            <Button size="xs" variant="light" onClick={() => set("branches", [...branches, { condition: { trait: "country", op: "equals", value: "" }, next: null }])}>
+            <Button size="xs" variant="default" onClick={() => set("branches", [...branches, { condition: { trait: "country", op: "equals", value: "" }, next: null }])}>
               Add a rule
             </Button>
           ) : null}
@@ -342,7 +342,7 @@ export function NodeCard({
               Together: {total} % {total === 100 ? "" : "(must be 100 %)"}
             </Text>
             {branches.length < 10 ? (
-              <Button size="xs" variant="light" onClick={() => set("branches", [...branches, { percent: 0, next: null }])}>
+              <Button size="xs" variant="default" onClick={() => set("branches", [...branches, { percent: 0, next: null }])}>
                 Add a path
               </Button>
             ) : null}
