@@ -157,3 +157,49 @@ def test_a_journey_made_in_the_editor_mails_who_enters_it(console: Console) -> N
     assert "Wait 1 day" in graph.saved["text"] and re.search(r"\b1\s+entered", graph.saved["text"])
     assert "Welcome email" in graph.saved["email"] and re.search(r"\b1\s+sent", graph.saved["email"])
     assert "Console Signup" in graph.saved["entry"] and re.search(r"\b1\s+entered", graph.saved["entry"])
+
+
+def test_the_editor_builds_conditions_and_splits_as_a_draft(console: Console) -> None:
+    report = console.open(
+        "/journeys/new",
+        [
+            {"fill": ["#journey-name", "Console branches"]},
+            {"fill": ["#trigger-event", "Console Branch"]},
+            {"click": "#add-step-condition"},
+            {"fill": ["#node-0-b0-value", "NL"]},
+            {"click": "#add-step-email"},
+            {"fill": ["#node-1-subject", "Hallo {{firstName}}"]},
+            {"click": "#add-step-split"},
+            {"select": ["#node-0-b0-next", "email-1"]},
+            {"select": ["#node-0-elseNext", "split-1"]},
+            {"select": ["#node-1-next", ""]},  # a new step follows the last one: the email led to the split
+            {"select": ["#node-2-b0-next", "email-1"]},
+            {"fill": ["#node-2-b0-percent", "30"]},
+            {"fill": ["#node-2-b1-percent", "70"]},
+            {"click": "#save-draft"},
+            {"waitFor": "/^#\\/journeys\\/[0-9a-f-]{36}\\/edit$/.test(location.hash)", "timeout": 15000},
+            {"waitFor": "document.querySelectorAll('[data-node-card]').length === 3", "timeout": 15000},
+            {"eval": "location.hash", "as": "hash"},
+            text_of("main"),
+        ],
+        screenshot="journey-editor-branches",
+    )
+    assert_clean(report)
+    journey_id = report.saved["hash"].split("/")[2]
+    draft = console.api.admin("GET", f"/v1/journeys/{journey_id}").body["draft"]
+    nodes = {n["id"]: n for n in draft["nodes"]}
+    assert draft["start"] == "condition-1" and draft["entry"]["trigger"]["event"]["event"] == "Console Branch"
+    condition = nodes["condition-1"]
+    assert (
+        condition["branches"] == [{"condition": {"trait": "country", "op": "equals", "value": "NL"}, "next": "email-1"}]
+        and condition["elseNext"] == "split-1"
+    )
+    assert [(b["percent"], b.get("next")) for b in nodes["split-1"]["branches"]] == [(30, "email-1"), (70, None)]
+    graph = console.open(
+        f"/journeys/{journey_id}",
+        [{"waitFor": "document.querySelector('.react-flow__edge') !== null"}, text_of(".react-flow")],
+        screenshot="journey-graph-branches",
+    )
+    assert_clean(graph)
+    assert "if country = NL" in graph.saved["text"] and "otherwise" in graph.saved["text"]
+    assert "30 %" in graph.saved["text"]

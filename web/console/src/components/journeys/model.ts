@@ -102,11 +102,14 @@ function str(value: Json | undefined): string | null {
 }
 
 /** Every edge of a node (an omitted or null edge ends the run there: no edge). */
-export function edgesOf(node: JourneyNode): Edge[] {
+export function edgesOf(node: JourneyNode, withEnds = false): Edge[] {
   const edges: Edge[] = [];
+  // withEnds: a branch of a condition, split or wait-for-event that leads nowhere ends the run: target ""
+  const branching = ["condition", "split", "waitForEvent"].includes(node.type);
   const add = (target: Json | undefined, label: string, branch: string, field: string) => {
     const to = str(target);
     if (to) edges.push({ target: to, label, branch, field });
+    else if (withEnds && branching && field !== "onFailure" && field !== "onEmpty") edges.push({ target: "", label, branch, field });
   };
   const branches = Array.isArray(node.branches) ? (node.branches as { [key: string]: Json }[]) : [];
   switch (node.type) {
