@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import Browser
-from tests.browser.console import Console, assert_clean, make_console
+from tests.browser.console import READY, Console, assert_clean, make_console
 from tests.conftest import api_for
 
 BROWSER = {  # without a browser's user agent, activity counts as machine-made (no views, no conversions)
@@ -108,7 +108,11 @@ def test_a_template_preview_shows_the_chosen_profile(console: Console) -> None:
 def test_the_analytics_tab_draws_the_segment_topic_heatmap(console: Console) -> None:
     report = console.open(
         "/content?tab=analytics",
-        [{"waitFor": "document.querySelector('#content-heatmap') !== null", "timeout": 10000}, text_of("main")],
+        [
+            {"waitFor": "document.querySelector('#content-heatmap') !== null", "timeout": 10000},
+            {"waitFor": READY, "timeout": 10000},
+            text_of("main"),
+        ],
         screenshot="content-analytics",
     )
     assert_clean(report)

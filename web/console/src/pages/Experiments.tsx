@@ -230,7 +230,7 @@ export function ExperimentPage({ params }: PageProps) {
             {e.winner ? ` · winner ${e.winner}` : ""} · coverage {pct(e.coverage ?? 1, 0)}
           </Text>
           <Loaded state={results}>{(r) => <ResultsView results={r} experiment={e} />}</Loaded>
-          <Modal opened={stopping} onClose={() => setStopping(false)} title="Stop the experiment">
+          <Modal opened={stopping} onClose={() => setStopping(false)} title="Stop the experiment" closeButtonProps={{ "aria-label": "Close" }}>
             <Stack>
               <Text size="sm">Stopping ends exposures and counting. Promoting makes the winner what everyone sees (the slot's default content, or the template's new version).</Text>
               <Checkbox label="Promote a winner" checked={promote} onChange={(ev) => setPromote(ev.currentTarget.checked)} />

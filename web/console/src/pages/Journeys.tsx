@@ -7,7 +7,7 @@ import { api, Problem, query } from "../api";
 import { ErrorAlert, formatNumber, formatTime, Link, Loaded, Loading, PageHeader } from "../components/common";
 import { EntryFields, newNode, NodeCard, uniqueId, type Choices } from "../components/journeys/Editor";
 import { JourneyGraph } from "../components/journeys/JourneyGraph";
-import { describeTrigger, errorsByNode, NODE_TYPES, percent, STATUS_COLOURS, type Analytics, type Definition, type JourneyDetail, type JourneyNode, type JourneySummary, type Json } from "../components/journeys/model";
+import { describeTrigger, errorsByNode, NODE_TYPES, percent, STATUS_COLOURS, type Analytics, type Definition, type JourneyDetail, type JourneyNode, type JourneySummary, type Json, type VersionAnalytics } from "../components/journeys/model";
 import { Notice } from "../components/journeys/Notice";
 import { Scroll } from "../components/journeys/Scroll";
 import { useAction, useApi } from "../hooks";
@@ -169,7 +169,7 @@ function InstallTemplate({ template, onClose }: { template: JourneyTemplate; onC
     }, [values, publish, template]),
   );
   return (
-    <Modal opened onClose={onClose} title={`Install “${template.title}”`} size="lg">
+    <Modal opened onClose={onClose} title={`Install “${template.title}”`} size="lg" closeButtonProps={{ "aria-label": "Close" }}>
       <form
         onSubmit={(e) => {
           e.preventDefault();
@@ -338,6 +338,7 @@ export function JourneyPage({ params }: PageProps) {
             <Text size="xs" c="dimmed" mt={4} mb="lg">
               Each step shows how many runs entered it, are waiting there now and what it sent; each path shows how many took it and how many of those converted.
             </Text>
+            {shown ? <SplitResults definition={j.definition} analytics={shown} /> : null}
             <Group justify="space-between" mb="xs">
               <Title order={2} size="h3">
                 Runs
@@ -386,6 +387,63 @@ export function JourneyPage({ params }: PageProps) {
         );
       }}
     </Loaded>
+  );
+}
+
+const signed = (v: number | null | undefined) => (v === null || v === undefined ? "–" : `${v >= 0 ? "+" : ""}${(v * 100).toFixed(1)} %`);
+
+/** A split's paths (or a holdout against the journey) read as an A/B test: the first path is the control. */
+function SplitResults({ definition, analytics }: { definition: Definition; analytics: VersionAnalytics }) {
+  const tests = definition.nodes.filter((n) => (n.type === "split" || n.type === "holdout") && analytics.nodes[n.id]?.experiment);
+  if (tests.length === 0) return null;
+  const label = (node: JourneyNode, branch: string) => (node.type === "holdout" ? (branch === "holdout" ? "Held out (control)" : "Got the journey") : `Path ${String.fromCharCode(65 + Number(branch))}${branch === "0" ? " (control)" : ""}`);
+  return (
+    <Stack mb="lg">
+      {tests.map((node) => {
+        const experiment = analytics.nodes[node.id].experiment!;
+        return (
+          <Card withBorder key={node.id}>
+            <Group justify="space-between" mb="xs">
+              <Title order={2} size="h4">
+                {node.type === "split" ? "A/B test" : "Holdout test"}: {node.name || node.id}
+              </Title>
+              <Text size="sm" c={experiment.srmDetected ? "red.9" : "dimmed"}>
+                {experiment.srmDetected ? "Sample ratio mismatch: the paths are not split as set" : "Sample ratio check passed"}
+                {experiment.srmPValue !== null && experiment.srmPValue !== undefined ? ` (p = ${experiment.srmPValue.toFixed(3)})` : ""}
+              </Text>
+            </Group>
+            <Scroll minWidth={640}>
+              <Table>
+                <Table.Thead>
+                  <Table.Tr>
+                    <Table.Th>Path</Table.Th>
+                    <Table.Th ta="right">Runs</Table.Th>
+                    <Table.Th ta="right">Converted</Table.Th>
+                    <Table.Th ta="right">Rate</Table.Th>
+                    <Table.Th ta="right">Uplift (95 % interval)</Table.Th>
+                    <Table.Th ta="right">Chance to win</Table.Th>
+                    <Table.Th ta="right">p-value</Table.Th>
+                  </Table.Tr>
+                </Table.Thead>
+                <Table.Tbody>
+                  {experiment.variants.map((v, i) => (
+                    <Table.Tr key={v.branch}>
+                      <Table.Td>{label(node, v.branch)}</Table.Td>
+                      <Table.Td ta="right">{formatNumber(v.users)}</Table.Td>
+                      <Table.Td ta="right">{formatNumber(v.conversions)}</Table.Td>
+                      <Table.Td ta="right">{percent(v.rate)}</Table.Td>
+                      <Table.Td ta="right">{i === 0 ? "–" : `${signed(v.uplift)} (${v.upliftInterval ? `${signed(v.upliftInterval[0])} to ${signed(v.upliftInterval[1])}` : "–"})`}</Table.Td>
+                      <Table.Td ta="right">{i === 0 ? "–" : percent(v.chanceToWin)}</Table.Td>
+                      <Table.Td ta="right">{i === 0 || v.pValue === null ? "–" : v.pValue < 0.001 ? "< 0.001" : v.pValue.toFixed(3)}</Table.Td>
+                    </Table.Tr>
+                  ))}
+                </Table.Tbody>
+              </Table>
+            </Scroll>
+          </Card>
+        );
+      })}
+    </Stack>
   );
 }
 

@@ -221,7 +221,7 @@ function Keys() {
           ) : null
         }
       </Loaded>
-      <Modal opened={Boolean(created)} onClose={() => setCreated(undefined)} title="Your new key" size="lg">
+      <Modal opened={Boolean(created)} onClose={() => setCreated(undefined)} title="Your new key" size="lg" closeButtonProps={{ "aria-label": "Close" }}>
         {created ? (
           <Stack>
             <Alert color="yellow" title="Copy it now">

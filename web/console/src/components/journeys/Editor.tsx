@@ -233,6 +233,8 @@ export function NodeCard({
   onRemove: () => void;
 }) {
   const p = `node-${index}`;
+  // the API's error for one field of this step, shown on its input too (the step's alert lists them all)
+  const fieldError = (field: string) => errors?.find((m) => m.startsWith(`${field}:`) || m.startsWith(`${field}.`))?.replace(/^[^:]*:\s*/, "");
   const set = (field: string, value: Json | undefined) => {
     const next = { ...node, [field]: value } as JourneyNode;
     if (value === undefined) delete next[field];
@@ -275,11 +277,11 @@ export function NodeCard({
             }}
           />
           {usesTemplate ? (
-            <NativeSelect id={`${p}-template`} label="Email template" value={String(node.template ?? "")} data={[{ value: "", label: "Choose a template" }, ...choices.templates]} onChange={(e) => set("template", e.currentTarget.value)} />
+            <NativeSelect id={`${p}-template`} label="Email template" value={String(node.template ?? "")} data={[{ value: "", label: "Choose a template" }, ...choices.templates]} onChange={(e) => set("template", e.currentTarget.value)} error={fieldError("template")} />
           ) : (
             <>
-              <TextInput id={`${p}-subject`} label="Subject" description="{{firstName}} and other traits are filled in per person" value={String(node.subject ?? "")} onChange={(e) => set("subject", e.currentTarget.value)} />
-              <Textarea id={`${p}-html`} label="HTML body" autosize minRows={4} maxRows={14} styles={{ input: { fontFamily: "monospace", fontSize: 12 } }} value={String(node.html ?? "")} onChange={(e) => set("html", e.currentTarget.value)} />
+              <TextInput id={`${p}-subject`} label="Subject" description="{{firstName}} and other traits are filled in per person" value={String(node.subject ?? "")} onChange={(e) => set("subject", e.currentTarget.value)} error={fieldError("subject")} />
+              <Textarea id={`${p}-html`} label="HTML body" autosize minRows={4} maxRows={14} styles={{ input: { fontFamily: "monospace", fontSize: 12 } }} value={String(node.html ?? "")} onChange={(e) => set("html", e.currentTarget.value)} error={fieldError("html")} />
               <Textarea id={`${p}-text`} label="Plain-text body (optional)" autosize minRows={2} value={String(node.text ?? "")} onChange={(e) => set("text", e.currentTarget.value)} />
             </>
           )}
@@ -354,7 +356,7 @@ export function NodeCard({
     case "webhook":
       body = (
         <>
-          <TextInput id={`${p}-url`} label="URL (https)" value={String(node.url ?? "")} onChange={(e) => set("url", e.currentTarget.value)} />
+          <TextInput id={`${p}-url`} label="URL (https)" value={String(node.url ?? "")} onChange={(e) => set("url", e.currentTarget.value)} error={fieldError("url")} />
           <TextInput id={`${p}-secret`} label="Signing secret (optional: generated when empty)" value={String(node.secret ?? "")} onChange={(e) => set("secret", e.currentTarget.value || undefined)} />
           {target("next", "Then")}
           {target("onFailure", "If the call fails", "The run fails")}

@@ -50,6 +50,22 @@ export interface NodeCounts {
   clicked?: number;
   unsubscribed?: number;
   branches?: Record<string, BranchCounts>;
+  experiment?: NodeExperiment; // splits and holdouts: their branches as an A/B test
+}
+
+export interface NodeExperiment {
+  variants: {
+    branch: string;
+    users: number;
+    conversions: number;
+    rate: number | null;
+    uplift: number | null;
+    upliftInterval: [number, number] | null;
+    pValue: number | null;
+    chanceToWin: number | null;
+  }[];
+  srmPValue?: number | null;
+  srmDetected?: boolean;
 }
 
 export interface VersionAnalytics {
@@ -218,7 +234,7 @@ export function describeNode(node: JourneyNode): string {
     case "waitForEvent":
       return `Up to ${formatSeconds(Number(node.timeoutSeconds ?? 0))}`;
     case "email":
-      return typeof node.template === "string" ? `Template ${node.template}` : `“${String(node.subject ?? "")}”`;
+      return typeof node.template === "string" ? `Template ${node.template || "not chosen yet"}` : node.subject ? `“${String(node.subject)}”` : "No subject yet";
     case "sms":
       return String(node.text ?? "").slice(0, 60);
     case "webhook":
