@@ -203,3 +203,5 @@ def test_the_editor_builds_conditions_and_splits_as_a_draft(console: Console) ->
     assert_clean(graph)
     assert "if country = NL" in graph.saved["text"] and "otherwise" in graph.saved["text"]
     assert "30 %" in graph.saved["text"]
+    assert_clean(console.open(f"/journeys/{journey_id}", screenshot="journey-graph-phone", phone=True))
+    assert_clean(console.open(f"/journeys/{journey_id}/edit", screenshot="journey-editor-phone", phone=True))

@@ -1,6 +1,6 @@
 // The journey editor's pieces: the entry (trigger, re-entry, goal) and one card per node with the fields of its type.
 // Wait, email, condition, split, webhook and exit have forms; any other type is edited as its JSON.
-import { ActionIcon, Alert, Badge, Button, Card, Checkbox, Group, NativeSelect, NumberInput, Stack, Text, Textarea, TextInput } from "@mantine/core";
+import { ActionIcon, Alert, Badge, Button, Card, Checkbox, Group, NativeSelect, NumberInput, SimpleGrid, Stack, Text, Textarea, TextInput } from "@mantine/core";
 import { useState, type ReactNode } from "react";
 
 import { describeNode, NODE_TYPES, type Definition, type Json, type JourneyNode } from "./model";
@@ -143,7 +143,7 @@ function ConditionFields({ id, condition, onChange, choices, emailNodes }: { id:
   if (kind === "trait") {
     const noValue = c.op === "exists" || c.op === "notExists";
     fields = (
-      <Group grow align="flex-start">
+      <SimpleGrid cols={{ base: 1, sm: noValue ? 2 : 3 }} spacing="xs">
         <TextInput id={`${id}-trait`} label="Trait" value={String(c.trait ?? "")} onChange={(e) => onChange({ ...c, trait: e.currentTarget.value })} />
         <NativeSelect id={`${id}-op`} label="Comparison" value={String(c.op ?? "equals")} data={OPS} onChange={(e) => {
           const op = e.currentTarget.value;
@@ -162,7 +162,7 @@ function ConditionFields({ id, condition, onChange, choices, emailNodes }: { id:
             }}
           />
         )}
-      </Group>
+      </SimpleGrid>
     );
   } else if (kind === "segment") {
     fields = (
@@ -372,7 +372,7 @@ export function NodeCard({
   return (
     <Card withBorder padding="sm" radius="md" style={errors?.length ? { borderColor: "var(--mantine-color-red-6)" } : undefined} data-node-card={node.id} component="section" aria-label={`Step ${node.name || node.id}`}>
       <Stack gap="xs">
-        <Group justify="space-between" wrap="nowrap">
+        <Group justify="space-between" gap="xs">
           <Group gap="xs">
             <Badge variant="light">{NODE_TYPES[node.type] ?? node.type}</Badge>
             <Text size="sm" c="dimmed">

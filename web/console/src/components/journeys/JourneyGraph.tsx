@@ -331,6 +331,8 @@ export function JourneyGraph({
         nodesConnectable={false}
         elementsSelectable={false}
         proOptions={{ hideAttribution: true }}
+        zoomOnScroll={false}
+        preventScrolling={false}
       >
         <Background gap={24} />
         <Controls showInteractive={false} />
