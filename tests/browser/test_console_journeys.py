@@ -6,7 +6,8 @@ Mailbox page."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -31,6 +32,19 @@ OPEN_DORAS_MESSAGE = (
 @pytest.fixture(scope="module")
 def console(cloud: Any, browser: Browser) -> Iterator[Console]:
     yield make_console(cloud, api_for(cloud), browser)
+
+
+def until(check: Callable[[], Any], console: Console, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        console.cloud.settle()
+        time.sleep(0.2)
+
+
+def sent_by(console: Console, journey_id: str, node: str) -> int:
+    versions = console.api.admin("GET", f"/v1/journeys/{journey_id}/analytics").body["versions"]
+    return sum(v["nodes"].get(node, {}).get("sent", 0) for v in versions)
 
 
 def text_of(selector: str) -> dict[str, Any]:
@@ -125,6 +139,9 @@ def test_a_journey_made_in_the_editor_mails_who_enters_it(console: Console) -> N
     )
     assert_clean(moved)
     console.cloud.settle_runs()
+    # the pages read what is there when they open: wait until the send is in the mailbox and in the counts
+    until(lambda: console.api.admin("GET", "/_local/mailbox?to=dora@example.com").body["messages"], console)
+    until(lambda: sent_by(console, journey_id, "email-1") == 1, console)
 
     mailbox = console.open(
         "/mailbox",

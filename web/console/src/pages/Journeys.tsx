@@ -579,7 +579,7 @@ export function JourneyEditorPage({ params }: PageProps) {
             {d.nodes.length === 0 ? <Text c="dimmed">No steps yet: add a wait, an email or a branch below. Each new step follows the previous one; change where a step leads in its “Then” field.</Text> : null}
             {d.nodes.map((node, i) => (
               <NodeCard
-                key={i}
+                key={node.id}
                 node={node}
                 index={i}
                 nodes={d.nodes}
