@@ -55,7 +55,7 @@ const COLOURS: Record<string, string> = { draft: "gray", running: "green", stopp
 
 function StatusBadge({ status }: { status: string }) {
   return (
-    <Badge variant="dot" color={COLOURS[status] ?? "gray"}>
+    <Badge component="span" variant="dot" color={COLOURS[status] ?? "gray"}>
       {status}
     </Badge>
   );

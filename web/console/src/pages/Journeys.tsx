@@ -24,7 +24,7 @@ interface JourneyTemplate {
 
 function StatusBadge({ status }: { status: string }) {
   return (
-    <Badge color={STATUS_COLOURS[status] ?? "gray"} variant="dot">
+    <Badge component="span" color={STATUS_COLOURS[status] ?? "gray"} variant="dot">
       {status}
     </Badge>
   );
