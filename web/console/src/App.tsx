@@ -6,6 +6,7 @@ import { useEffect, useState, type FormEvent } from "react";
 import { api, whenUnauthorized } from "./api";
 import { credential, finishCognitoSignIn, forget, keyFromFragment, signInWithKey, signOut, startCognitoSignIn } from "./auth";
 import { ErrorAlert, formatTime } from "./components/common";
+import { CLOCK_MOVED } from "./clock";
 import { config } from "./config";
 import { useApi } from "./hooks";
 import { routes } from "./pages/registry";
@@ -134,6 +135,11 @@ function Shell() {
 
 function ClockBadge() {
   const clock = useApi<{ now: string }>("/_local/clock");
+  const { reload } = clock;
+  useEffect(() => {
+    window.addEventListener(CLOCK_MOVED, reload);
+    return () => window.removeEventListener(CLOCK_MOVED, reload);
+  }, [reload]);
   if (!clock.data) return null;
   return (
     <Badge

@@ -4,6 +4,7 @@ import { Button, Card, Group, Stack, Text, TextInput } from "@mantine/core";
 import { useCallback, useState, type FormEvent } from "react";
 
 import { api } from "../api";
+import { CLOCK_MOVED } from "../clock";
 import { ErrorAlert, formatTime, Loaded, PageHeader } from "../components/common";
 import { Notice } from "../components/journeys/Notice";
 import { useAction, useApi } from "../hooks";
@@ -27,6 +28,7 @@ export function ClockPage(_props: PageProps) {
       if (!answer) return;
       setMoved({ from, to: answer.now, by });
       clock.reload();
+      window.dispatchEvent(new Event(CLOCK_MOVED)); // the header's clock badge reads it again
     });
   };
   const submit = (event: FormEvent) => {
