@@ -17,6 +17,7 @@
 //   {"offline": true} (every request to another origin than baseUrl's fails, as with no internet; their URLs are
 //   saved as "otherOrigins")
 //   {"viewport": [390, 844]} (a phone)  {"screenshot": "path.png"} (the full page)  {"upload": ["input[type=file]", "path"]}
+//   {"keys": ["Tab", "Tab", "Enter"]} (pressed in turn on whatever has the focus, as a keyboard user does)
 //   {"select": ["select#x", "value"]}  {"axe": "name"} (axe-core's scan of the page: its violations saved as name)
 //   {"download": ["button#export", "name"]} (clicks and waits for the download it starts: the file's text saved as name)
 // Report: {"ok", "error"?, "step"?, "saved": {name: value}, "requests": [{path, query, at (ms), kind, method, body,
@@ -161,6 +162,7 @@ async function run(browser, contexts, scenario) {
       else if (action.fill) await page.fill(action.fill[0], action.fill[1]);
       else if (action.press) await page.press(action.press[0], action.press[1]);
       else if (action.sleep) await sleep(action.sleep);
+      else if (action.keys) for (const key of action.keys) await page.keyboard.press(key);
       else if (action.viewport) await page.setViewportSize({ width: action.viewport[0], height: action.viewport[1] });
       else if (action.screenshot) await page.screenshot({ path: action.screenshot, fullPage: true });
       else if (action.upload) await page.setInputFiles(action.upload[0], action.upload[1]);

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import Browser, drive
-from tests.browser.console import Console, assert_clean, make_console
+from tests.browser.console import SCREENSHOTS, Console, assert_clean, make_console
 from tests.conftest import api_for
 
 
@@ -35,13 +35,39 @@ def test_a_wrong_key_leaves_the_marketer_at_the_sign_in_form(console: Console) -
             {"goto": "/console/"},
             {"fill": ["input[type=password]", "ak_not_a_key"]},
             {"click": "button[type=submit]"},
-            {"waitFor": "document.querySelector('input[type=password]') !== null", "timeout": 10000},
+            {"waitFor": "document.querySelector('[role=alert]') !== null", "timeout": 10000},
             {"eval": "document.body.innerText", "as": "text"},
+            {"screenshot": str(SCREENSHOTS / "sign-in-refused.png")},
         ],
     )
-    assert "Admin key" in report.saved["text"]
+    assert "Admin key" in report.saved["text"] and "This key was refused" in report.saved["text"]
 
 
 def test_the_overview_opens_signed_in_on_a_phone(console: Console) -> None:
     report = console.open("/", screenshot="shell-phone", phone=True)
     assert_clean(report)
+
+
+FOCUSED = "document.activeElement ? document.activeElement.textContent.trim() : ''"
+
+
+def test_the_navigation_works_from_the_keyboard(console: Console) -> None:
+    """Tab moves through the header and the navigation's links in order, Enter follows one: no mouse needed."""
+    steps: list[dict[str, Any]] = []
+    for n in range(8):
+        steps += [{"keys": ["Tab"]}, {"eval": FOCUSED, "as": f"focus{n}"}]
+    report = console.open("/", steps, screenshot="keyboard")
+    reached = [report.saved[f"focus{n}"] for n in range(8)]
+    assert reached.index("Overview") < reached.index("Profiles") < reached.index("Segments"), reached
+    tabs_to_segments = reached.index("Segments") + 1
+    followed = console.open(
+        "/",
+        [
+            {"keys": ["Tab"] * tabs_to_segments + ["Enter"]},
+            {"waitFor": "document.querySelector('main h1')?.textContent === 'Segments'"},
+            {"eval": "location.hash", "as": "hash"},
+        ],
+        screenshot="keyboard-segments",
+    )
+    assert followed.saved["hash"] == "#/segments"
+    assert_clean(followed)
