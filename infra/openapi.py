@@ -70,6 +70,8 @@ def document() -> dict[str, Any]:
                         raise ValueError(f"{service.name}: {method.upper()} {path} is served but not declared")
                     responses = operation.setdefault("responses", {})
                     responses.pop("422", None)
+                    if "204" in responses:  # no body at all (powertools documents `Response[None]` as JSON null)
+                        responses["204"].pop("content", None)
                     responses["400"] = _problem("Invalid input; `errors` names each field at fault.")
                     responses["413"] = _problem("The body is larger than the limit.")
                     if level != "public":

@@ -164,6 +164,8 @@ def test_a_journey_made_in_the_editor_mails_who_enters_it(console: Console) -> N
         f"/journeys/{journey_id}",
         [
             {"waitFor": "document.querySelector('.react-flow__node') !== null"},
+            # the counts come with the analytics, which the page asks for beside the definition
+            {"waitFor": "/entered/.test(document.querySelector('[data-node=\"wait-1\"]')?.innerText ?? '')"},
             text_of("[data-node='wait-1']"),
             {"eval": "document.querySelector('[data-node=\"email-1\"]').innerText", "as": "email"},
             {"eval": "document.querySelector('[data-node=\"entry\"]').innerText", "as": "entry"},
