@@ -53,9 +53,16 @@ def test_the_overview_shows_events_profiles_journeys_and_the_pyramid(console: Co
 
 
 def test_the_scoring_page_shows_plans_with_their_pyramid_and_the_questionnaire(console: Console) -> None:
-    report = console.open("/scoring", [{"eval": MAIN_TEXT, "as": "text"}], screenshot="scoring")
+    steps = [
+        {"eval": MAIN_TEXT, "as": "text"},
+        {"eval": "document.querySelector('[data-pyramid-days]')?.dataset.pyramidDays", "as": "days"},
+        {"eval": "document.querySelector('[data-pyramid-days]').innerText", "as": "overTime"},
+    ]
+    report = console.open("/scoring", steps, screenshot="scoring")
     assert_clean(report)
     text = report.saved["text"]
+    assert "Over the last 30 days" in text and report.saved["days"] == "30"  # the pyramid over time
+    assert all(tier in report.saved["overTime"].split() for tier in ("hot", "warm", "cold"))  # a band per tier
     assert "recipe-view" in text and "has-email" in text and "Points expire after 90 days." in text
     assert_pyramid(console, text)
     assert "taste" in text and "Explorer" in text  # the demo questionnaire and its segments

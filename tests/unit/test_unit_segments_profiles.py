@@ -20,7 +20,7 @@ from services.segments.domain.profiles import (
     Transition,
     apply,
 )
-from services.segments.domain.statistics import deltas, sizes_by_day, snapshot
+from services.segments.domain.statistics import deltas, sizes_by_day, snapshot, tiers_by_day
 
 T0 = int(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC).timestamp() * 1000)
 HOUR = 3_600_000
@@ -284,12 +284,24 @@ def test_statistics_count_entries_exits_sizes_and_overlaps_once() -> None:
 
 def test_tiers_enter_the_pyramid_on_the_first_score() -> None:
     day, current = deltas(snapshot(ProfileState()), snapshot(ProfileState(scores={"eng": {"tier": "cold"}})))
-    assert (day, current) == ({}, {"tier|eng|cold": 1})
-    _, moved = deltas(
+    assert (day, current) == ({"tin|eng|cold": 1}, {"tier|eng|cold": 1})
+    that_day, moved = deltas(
         snapshot(ProfileState(scores={"eng": {"tier": "cold"}})),
         snapshot(ProfileState(scores={"eng": {"tier": "hot"}})),
     )
     assert moved == {"tier|eng|cold": -1, "tier|eng|hot": 1}
+    assert that_day == {"tout|eng|cold": 1, "tin|eng|hot": 1}  # the day's moves: the pyramid over time
+
+
+def test_the_pyramid_per_day_walks_back_from_todays_counts() -> None:
+    days = ["2026-03-01", "2026-03-02", "2026-03-03"]
+    moves = {"2026-03-02": {"hot": (2, 0), "cold": (1, 2)}, "2026-03-03": {"hot": (1, 0), "cold": (0, 1)}}
+    series = tiers_by_day({"hot": 3, "cold": 4}, days, moves)
+    assert series == [
+        {"date": "2026-03-01", "tiers": {"hot": 0, "cold": 6}},  # before two moved up and one arrived
+        {"date": "2026-03-02", "tiers": {"hot": 2, "cold": 5}},
+        {"date": "2026-03-03", "tiers": {"hot": 3, "cold": 4}},  # today: the current counts
+    ]
 
 
 def test_sizes_per_day_walk_back_from_the_current_size() -> None:

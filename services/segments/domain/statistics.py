@@ -52,8 +52,10 @@ def deltas(before: Snapshot, after: Snapshot) -> tuple[dict[str, int], dict[str,
         if old != new:
             if old:
                 _add(current, f"tier|{plan}|{old}", -1)
+                _add(day, f"tout|{plan}|{old}", 1)  # the day's moves, for the pyramid over time
             if new:
                 _add(current, f"tier|{plan}|{new}", 1)
+                _add(day, f"tin|{plan}|{new}", 1)
     for questionnaire in before.answers.keys() | after.answers.keys():
         old, new = before.answers.get(questionnaire), after.answers.get(questionnaire)
         if old != new:
@@ -67,6 +69,20 @@ def deltas(before: Snapshot, after: Snapshot) -> tuple[dict[str, int], dict[str,
 
 def _add(counters: dict[str, int], key: str, amount: int) -> None:
     counters[key] = counters.get(key, 0) + amount
+
+
+def tiers_by_day(
+    current: dict[str, int], days: list[str], moves: dict[str, dict[str, tuple[int, int]]]
+) -> list[dict[str, object]]:
+    """End-of-day profiles per tier for `days` (ascending ISO dates ending today), walking back from the current
+    counts. `moves` maps a date to {tier: (moved in, moved out)} that day."""
+    out: list[dict[str, object]] = []
+    sizes = dict(current)
+    for date in reversed(days):
+        out.append({"date": date, "tiers": dict(sizes)})
+        for tier, (moved_in, moved_out) in moves.get(date, {}).items():
+            sizes[tier] = sizes.get(tier, 0) - moved_in + moved_out
+    return list(reversed(out))
 
 
 def sizes_by_day(current_size: int, days: list[str], per_day: dict[str, tuple[int, int]]) -> list[dict[str, int | str]]:

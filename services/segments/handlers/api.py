@@ -326,10 +326,23 @@ def update_plan(planId: str, body: Annotated[PlanUpdate, Body()]) -> PlanView:
     return PlanView.model_validate(_save("plan", body, planId))
 
 
-@app.get("/v1/scoring/plans/<planId>/pyramid", summary="Profiles per tier (the engagement pyramid)", tags=["analytics"])
-def plan_pyramid(planId: str) -> PlanPyramid:
+@app.get(
+    "/v1/scoring/plans/<planId>/pyramid",
+    summary="Profiles per tier (the engagement pyramid); with `days` or `from`/`to`, also per day",
+    tags=["analytics"],
+)
+def plan_pyramid(
+    planId: str,
+    first: Annotated[str | None, Query(alias="from", max_length=10, description="First day (YYYY-MM-DD)")] = None,
+    last: Annotated[str | None, Query(alias="to", max_length=10, description="Last day (default today)")] = None,
+    days: Annotated[int | None, Query(ge=1, le=analytics.MAX_DAYS, description="Or: the last N days")] = None,
+) -> PlanPyramid:
     repo = deps.segments()
-    return PlanPyramid.model_validate(analytics.pyramid(repo, planId))
+    if days is not None and not (first or last):
+        today = clock.now().date()
+        first, last = (today - dt.timedelta(days=days - 1)).isoformat(), today.isoformat()
+    window = _days(first, last) if first or last else None
+    return PlanPyramid.model_validate(analytics.pyramid(repo, planId, window))
 
 
 # ---- questionnaires -------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from services.segments.domain.catalog import Catalog, definition_body
 from services.segments.domain.profiles import ProfileState
 from services.segments.domain.questionnaires import parse_questionnaire
 from services.segments.domain.scoring import parse_plan, tier_of, value_at
-from services.segments.domain.statistics import NEUTRAL, sizes_by_day
+from services.segments.domain.statistics import NEUTRAL, sizes_by_day, tiers_by_day
 from services.segments.ports import Rollups, SegmentStore, Statistics
 from services.segments.use_cases.definitions import NotFound
 
@@ -48,7 +48,9 @@ def overlap(repo: Statistics, segment_ids: list[str]) -> dict[str, Any]:
     return {"segmentIds": segment_ids, "matrix": [[both(a, b) for b in segment_ids] for a in segment_ids]}
 
 
-def pyramid(repo: SegmentStore, plan_id: str) -> dict[str, Any]:
+def pyramid(repo: SegmentStore, plan_id: str, days: tuple[dt.date, dt.date] | None = None) -> dict[str, Any]:
+    """Profiles per tier now, top first; with `days` (first, last), also each day's end-of-day counts per tier
+    (counted from the day moves between tiers were first recorded; earlier days show today's counts)."""
     stored = repo.definition("plan", plan_id)
     if stored is None:
         raise NotFound("plan", plan_id)
@@ -57,7 +59,20 @@ def pyramid(repo: SegmentStore, plan_id: str) -> dict[str, Any]:
     tiers = [
         {"tier": t.name, "min": t.min, "profiles": counters.get(f"tier|{plan_id}|{t.name}", 0)} for t in plan.tiers
     ]
-    return {"planId": plan_id, "tiers": list(reversed(tiers))}  # top of the pyramid first
+    answer: dict[str, Any] = {"planId": plan_id, "tiers": list(reversed(tiers))}  # top of the pyramid first
+    if days is not None:
+        first, last = days
+        today = clock.now().date()
+        moves: dict[str, dict[str, tuple[int, int]]] = {}
+        for day, values in repo.day_counters(first.isoformat(), today.isoformat()).items():
+            moves[day] = {
+                t.name: (values.get(f"tin|{plan_id}|{t.name}", 0), values.get(f"tout|{plan_id}|{t.name}", 0))
+                for t in plan.tiers
+            }
+        now = {t.name: counters.get(f"tier|{plan_id}|{t.name}", 0) for t in plan.tiers}
+        series = tiers_by_day(now, _days(first, max(today, last)), moves)
+        answer["days"] = [d for d in series if str(d["date"]) <= last.isoformat()]
+    return answer
 
 
 def movements(repo: SegmentStore, questionnaire_id: str, first: dt.date, last: dt.date) -> dict[str, Any]:

@@ -3,6 +3,7 @@ API: sizes per day, overlap, the engagement pyramid, movements between questionn
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -143,6 +144,13 @@ def test_the_analytics_api_reports_sizes_overlap_pyramid_and_movements(
     # And the pyramid has the two buyers at the top
     pyramid = api.admin("GET", f"/v1/scoring/plans/{plan}/pyramid").body
     assert [(t["tier"], t["profiles"]) for t in pyramid["tiers"]] == [("hot", 2), ("warm", 0), ("cold", 0)]
+    yesterday = (now.date() - dt.timedelta(days=1)).isoformat()
+    per_day = api.admin("GET", f"/v1/scoring/plans/{plan}/pyramid?from={yesterday}&to={today}").body["days"]
+    assert per_day == [  # over time: nobody was scored yesterday, the two buyers went hot today
+        {"date": yesterday, "tiers": {"hot": 0, "warm": 0, "cold": 0}},
+        {"date": today, "tiers": {"hot": 2, "warm": 0, "cold": 0}},
+    ]
+    assert api.admin("GET", f"/v1/scoring/plans/{plan}/pyramid?days=2").body["days"] == per_day
 
     # And the movements show the first answer and the change of mind
     moves = api.admin("GET", f"/v1/questionnaires/{food}/movements?from={today}").body

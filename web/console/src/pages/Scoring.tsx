@@ -1,6 +1,6 @@
 // Scoring plans (their rules, decay and tiers, and the engagement pyramid) and questionnaires (their segments'
 // sizes and the movements between them).
-import { BarChart } from "@mantine/charts";
+import { AreaChart, BarChart } from "@mantine/charts";
 import { Alert, Badge, Group, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
 
 import { Loaded, PageHeader, formatNumber } from "../components/common";
@@ -93,8 +93,12 @@ function decayText(decay: Plan["decay"]): string {
   return "Points never expire.";
 }
 
+const TIER_COLOURS = ["red.7", "orange.6", "indigo.5", "gray.5", "teal.6"]; // top tier first
+
 function PlanCard({ plan }: { plan: Plan }) {
-  const pyramid = useApi<{ tiers: PyramidTier[] }>(`/v1/scoring/plans/${encodeURIComponent(plan.planId)}/pyramid`);
+  const pyramid = useApi<{ tiers: PyramidTier[]; days: { date: string; tiers: Record<string, number> }[] }>(
+    `/v1/scoring/plans/${encodeURIComponent(plan.planId)}/pyramid?days=30`,
+  );
   return (
     <Section title={plan.name} description={`${plan.description ? plan.description + " " : ""}${decayText(plan.decay)} Version ${plan.version}.`}>
       <SimpleGrid cols={{ base: 1, md: 2 }} spacing="lg">
@@ -152,6 +156,24 @@ function PlanCard({ plan }: { plan: Plan }) {
             Engagement pyramid
           </Title>
           <Loaded state={pyramid}>{(data) => <Pyramid tiers={data.tiers} />}</Loaded>
+          <Title order={3} size="h5" mt="xs">
+            Over the last 30 days
+          </Title>
+          <Loaded state={pyramid}>
+            {(data) => (
+              <div data-pyramid-days={data.days.length}>
+                <AreaChart
+                  h={200}
+                  type="stacked"
+                  data={data.days.map((d) => ({ day: d.date.slice(5), ...d.tiers }))}
+                  dataKey="day"
+                  series={data.tiers.map((t, i) => ({ name: t.tier, label: t.tier, color: TIER_COLOURS[i % TIER_COLOURS.length] }))}
+                  curveType="stepAfter"
+                  withLegend
+                />
+              </div>
+            )}
+          </Loaded>
         </Stack>
       </SimpleGrid>
     </Section>
