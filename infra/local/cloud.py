@@ -392,16 +392,7 @@ class LocalCloud:
                 by = json.loads(body or b"{}").get("by", "")
                 moved = self.advance(str(by))
             except (ValueError, AttributeError) as error:
-                return _json(
-                    400,
-                    {
-                        "title": "Bad Request",
-                        "status": 400,
-                        "detail": str(error),
-                        "errors": [{"field": "by", "message": str(error)}],
-                    },
-                    problem=True,
-                )
+                return _bad_request("by", str(error))
             return _json(200, {"now": app_clock.iso(moved)})
 
         def replay_dead_letters(
@@ -425,17 +416,7 @@ class LocalCloud:
                 since = dt.date.fromisoformat(asked.get("since") or until.isoformat())
                 events, report = self.archive(since, until)
             except ValueError as error:
-                field = "until" if "until" in str(error) else "since"
-                return _json(
-                    400,
-                    {
-                        "title": "Bad Request",
-                        "status": 400,
-                        "detail": str(error),
-                        "errors": [{"field": field, "message": str(error)}],
-                    },
-                    problem=True,
-                )
+                return _bad_request("until" if "until" in str(error) else "since", str(error))
             return _json(200, {"events": events, "report": report.to_json()})
 
         def demo_page(
