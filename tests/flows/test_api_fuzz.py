@@ -9,6 +9,7 @@ the whole file fits `make test`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from typing import Any
 import hypothesis
 import pytest
 import schemathesis
+from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis.config import SchemathesisConfig
 
 from infra.openapi import OUTPUT
@@ -102,17 +104,34 @@ def test_no_input_makes_a_server_error(case: Any) -> None:
 
 
 def test_no_call_sequence_makes_a_server_error(fuzzed: Any) -> None:
+    failures: list[str] = []
+
     class Sequences(fuzzed.as_state_machine()):  # type: ignore[misc]
         def before_call(self, case: Any) -> None:
             _counted(case)
 
-    Sequences.run(
-        settings=hypothesis.settings(
-            max_examples=STATEFUL_SCENARIOS,
-            stateful_step_count=STATEFUL_STEPS,
-            derandomize=True,
-            database=None,
-            deadline=None,
-            suppress_health_check=list(hypothesis.HealthCheck),
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            try:
+                super().validate_response(response, case, **kwargs)
+            except BaseException as failure:
+                failures.append(f"{case.operation.method.upper()} {case.operation.path}: {failure}")
+                raise
+
+    steps_before = PHASES["stateful"]
+    # The server's state outlives each scenario (a segment created in one is still there in the next), so when
+    # hypothesis replays a known prefix of choices, a link can lead somewhere else and it stops with "inconsistent
+    # data generation". Schemathesis's own runner ends the phase the same way: the scenarios already run stand, and
+    # only a check that failed in them fails the test (asserted below).
+    with contextlib.suppress(FlakyStrategyDefinition):
+        Sequences.run(
+            settings=hypothesis.settings(
+                max_examples=STATEFUL_SCENARIOS,
+                stateful_step_count=STATEFUL_STEPS,
+                derandomize=True,
+                database=None,
+                deadline=None,
+                suppress_health_check=list(hypothesis.HealthCheck),
+            )
         )
-    )
+    assert not failures, "\n".join(failures)
+    assert PHASES["stateful"] - steps_before >= STATEFUL_SCENARIOS, "too few stateful calls to mean anything"
