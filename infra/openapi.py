@@ -48,6 +48,15 @@ LEVELS: dict[str, list[dict[str, list[str]]]] = {
 }
 
 
+REFUSALS = {  # what a route's declared refusals (Route.refuses) say in the document
+    404: "Nothing with this id, or no profile for the person named.",
+    409: "The current state does not allow this (the problem's `detail` says why; read again and retry).",
+    429: "Too many attempts: wait the problem's `retryAfter` seconds.",
+    502: "A service could not give its part of the answer; nothing was changed. Try again.",
+    503: "A service could not be asked; nothing was changed. Try again.",
+}
+
+
 def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/problem+json": {"schema": PROBLEM}}}
 
@@ -62,18 +71,25 @@ def document() -> dict[str, Any]:
             module = importlib.import_module(function.handler.rpartition(".")[0])
             spec = json.loads(module.app.get_openapi_json_schema())
             schemas.update((spec.get("components") or {}).get("schemas", {}))
-            auth = {route.key: route.auth for route in function.routes}
+            routes = {route.key: route for route in function.routes}
             for path, operations in spec.get("paths", {}).items():
                 for method, operation in operations.items():
-                    level = auth.get(f"{method.upper()} {path}")
-                    if level is None:
+                    route = routes.get(f"{method.upper()} {path}")
+                    if route is None:
                         raise ValueError(f"{service.name}: {method.upper()} {path} is served but not declared")
+                    level = route.auth
                     responses = operation.setdefault("responses", {})
                     responses.pop("422", None)
                     if "204" in responses:  # no body at all (powertools documents `Response[None]` as JSON null)
                         responses["204"].pop("content", None)
                     responses["400"] = _problem("Invalid input; `errors` names each field at fault.")
                     responses["413"] = _problem("The body is larger than the limit.")
+                    if "{" in path:
+                        responses.setdefault("404", _problem("Nothing with this id."))
+                    if "requestBody" in operation:
+                        responses["415"] = _problem("The body is not in a media type this route reads.")
+                    for status in route.refuses:
+                        responses[str(status)] = _problem(REFUSALS[status])
                     if level != "public":
                         responses["401"] = _problem("No API key, or an unknown one.")
                         responses["403"] = _problem("The key may not call this route.")

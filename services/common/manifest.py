@@ -57,6 +57,9 @@ class Route:
     method: str
     path: str
     auth: Auth
+    # Refusals beyond every route's 400/401/403/413 (and 404 for a path with an id, 415 for one with a body) that
+    # the OpenAPI document declares, e.g. (404, 409): the 404 of a look-up by email, the 409 of a state change.
+    refuses: tuple[int, ...] = ()
 
     @property
     def key(self) -> str:

@@ -8,19 +8,19 @@ TIMELINE = Table("timeline", env="TIMELINE_TABLE", ttl_attribute="expiresAt")
 IMPORTS = Table("imports", env="IMPORTS_TABLE", ttl_attribute="expiresAt")
 
 API_ROUTES = (
-    Route("GET", "/v1/profiles", "admin"),
+    Route("GET", "/v1/profiles", "admin", refuses=(404,)),
     Route("GET", "/v1/profiles/search", "admin"),
     Route("GET", "/v1/profiles/stats", "admin"),
-    Route("POST", "/v1/profiles/merge", "admin"),
+    Route("POST", "/v1/profiles/merge", "admin", refuses=(404, 409)),
     Route("GET", "/v1/profiles/{profileId}", "admin"),
     Route("PATCH", "/v1/profiles/{profileId}", "admin"),
-    Route("DELETE", "/v1/profiles/{profileId}", "admin"),
+    Route("DELETE", "/v1/profiles/{profileId}", "admin", refuses=(409,)),
     Route("GET", "/v1/profiles/{profileId}/timeline", "admin"),
     Route("PUT", "/v1/profiles/{profileId}/consent", "admin"),
     Route("GET", "/v1/profiles/{profileId}/merges", "admin"),
-    Route("POST", "/v1/profiles/{profileId}/merges/{mergeId}/undo", "admin"),
-    Route("POST", "/v1/privacy/export", "admin"),
-    Route("POST", "/v1/privacy/erase", "admin"),
+    Route("POST", "/v1/profiles/{profileId}/merges/{mergeId}/undo", "admin", refuses=(409,)),
+    Route("POST", "/v1/privacy/export", "admin", refuses=(404, 502, 503)),
+    Route("POST", "/v1/privacy/erase", "admin", refuses=(404, 409)),
     Route("GET", "/v1/privacy/suppressions/{email}", "admin"),
     Route("DELETE", "/v1/privacy/suppressions/{email}", "admin"),
     Route("GET", "/v1/privacy/unsubscribe", "public"),
@@ -35,14 +35,14 @@ KEY_ROUTES = (
     Route("GET", "/v1/keys", "admin"),
     Route("POST", "/v1/keys", "admin"),
     Route("GET", "/v1/keys/sources", "admin"),
-    Route("DELETE", "/v1/keys/{keyId}", "admin"),
+    Route("DELETE", "/v1/keys/{keyId}", "admin", refuses=(409,)),
 )
 
 IMPORT_ROUTES = (
     Route("POST", "/v1/imports", "admin"),
     Route("GET", "/v1/imports/{importId}", "admin"),
-    Route("PUT", "/v1/imports/{importId}/parts/{part}", "admin"),
-    Route("POST", "/v1/imports/{importId}/start", "admin"),
+    Route("PUT", "/v1/imports/{importId}/parts/{part}", "admin", refuses=(409,)),
+    Route("POST", "/v1/imports/{importId}/start", "admin", refuses=(409,)),
 )
 
 MANIFEST = ServiceManifest(

@@ -70,11 +70,22 @@ def _content_type() -> str:
     "/v1/imports",
     summary="Import contacts: send the CSV or JSON-lines file as the body, or JSON {format} to upload in parts",
     tags=["imports"],
+    status_code=202,
+    responses={
+        202: {
+            "description": "The file was taken and its import started: follow it at GET /v1/imports/{importId}",
+            "content": {"application/json": {"model": ImportStatus}},
+        },
+        201: {
+            "description": "An upload in parts was opened (JSON {format}): send the parts, then start it",
+            "content": {"application/json": {"model": ImportStatus}},
+        },
+    },
 )
 def post_import(
     format: Annotated[str | None, Query(max_length=20, description="csv or jsonl (else from Content-Type)")] = None,
     name: Annotated[str | None, Query(max_length=200)] = None,
-) -> tuple[ImportStatus, int]:
+) -> ImportStatus | tuple[ImportStatus, int]:
     content_type = _content_type().split(";", 1)[0].strip().lower()
     if content_type == "application/json" and format is None:
         try:
@@ -94,7 +105,7 @@ def post_import(
     imports = deps.imports()
     job = create_import(imports, fmt, name)
     add_part(imports, job["importId"], 1, text, first_row=1)
-    return ImportStatus.model_validate(start_import(imports, deps.publisher(), job["importId"])), 202
+    return ImportStatus.model_validate(start_import(imports, deps.publisher(), job["importId"]))
 
 
 @app.put("/v1/imports/<importId>/parts/<part>", summary="Upload one part of a file (before starting)", tags=["imports"])
@@ -108,9 +119,14 @@ def put_part(
     return PartAdded.model_validate(add_part(deps.imports(), importId, int(part), _text(), first_row=firstRow))
 
 
-@app.post("/v1/imports/<importId>/start", summary="Start the import job of an uploaded file", tags=["imports"])
-def post_start(importId: str) -> tuple[ImportStatus, int]:
-    return ImportStatus.model_validate(start_import(deps.imports(), deps.publisher(), importId)), 202
+@app.post(
+    "/v1/imports/<importId>/start",
+    summary="Start the import job of an uploaded file",
+    tags=["imports"],
+    status_code=202,
+)
+def post_start(importId: str) -> ImportStatus:
+    return ImportStatus.model_validate(start_import(deps.imports(), deps.publisher(), importId))
 
 
 @app.get(

@@ -73,9 +73,9 @@ def list_keys() -> KeyList:
     return KeyList.model_validate({"keys": keys.list_keys(access_keys())})
 
 
-@app.post("/v1/keys", summary="Create an API key (shown once)", tags=["keys"])
-def create_key(body: Annotated[NewKey, Body()]) -> tuple[CreatedKey, int]:
-    return CreatedKey.model_validate(keys.create_key(access_keys(), body.role, body.source_id, body.name)), 201
+@app.post("/v1/keys", summary="Create an API key (shown once)", tags=["keys"], status_code=201)
+def create_key(body: Annotated[NewKey, Body()]) -> CreatedKey:
+    return CreatedKey.model_validate(keys.create_key(access_keys(), body.role, body.source_id, body.name))
 
 
 @app.get("/v1/keys/sources", summary="Sources: their settings, whether they have an identity secret", tags=["keys"])

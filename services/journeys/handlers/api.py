@@ -122,15 +122,20 @@ class ProfileRuns(View):
     runs: list[dict[str, Any]] = Field(description="Each run with the messages it sent.")
 
 
-@app.post("/v1/journeys", summary="Save a journey (a draft; `?publish=true` publishes it at once)", tags=["journeys"])
-def create_journey(publish: Annotated[bool, Query()] = False) -> tuple[JourneyView, int]:
+@app.post(
+    "/v1/journeys",
+    summary="Save a journey (a draft; `?publish=true` publishes it at once)",
+    tags=["journeys"],
+    status_code=201,
+)
+def create_journey(publish: Annotated[bool, Query()] = False) -> JourneyView:
     document = _document()
     legacy = isinstance(document, dict) and "trigger" in document and "nodes" not in document
     repo = deps.journeys()
     saved = definitions.create(document, repo, deps.directory(), deps.webhooks_allow_private())
     if publish or legacy:  # the walking skeleton's one-call journeys are live at once, as they always were
         saved = _publish(saved["journeyId"], repo)
-    return JourneyView.model_validate(definitions.journey_view(saved, repo)), 201
+    return JourneyView.model_validate(definitions.journey_view(saved, repo))
 
 
 @app.get("/v1/journeys", summary="List journeys", tags=["journeys"])
@@ -186,8 +191,9 @@ def get_template(name: str) -> JourneyTemplateDetail:
     "/v1/journeys/templates/<name>/install",
     summary="Install a template: its journeys as drafts (or published), with your parameters",
     tags=["journeys"],
+    status_code=201,
 )
-def install_template(name: str, body: Annotated[InstallBody, Body()]) -> tuple[InstalledTemplate, int]:
+def install_template(name: str, body: Annotated[InstallBody, Body()]) -> InstalledTemplate:
     template = _template(name)
     try:
         documents = library.fill(template, body.parameters)
@@ -202,7 +208,7 @@ def install_template(name: str, body: Annotated[InstallBody, Body()]) -> tuple[I
         if body.publish:
             saved = _publish(saved["journeyId"], repo)
         installed.append(definitions.journey_view(saved, repo))
-    return InstalledTemplate.model_validate({"template": name, "journeys": installed}), 201
+    return InstalledTemplate.model_validate({"template": name, "journeys": installed})
 
 
 def _template(name: str) -> library.Template:

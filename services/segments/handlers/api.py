@@ -240,9 +240,9 @@ def _days(first: str | None, last: str | None) -> tuple[dt.date, dt.date]:
 # ---- segments -------------------------------------------------------------------------------------------------
 
 
-@app.post("/v1/segments", summary="Define a segment (its backfill starts at once)", tags=["segments"])
-def create_segment(body: Annotated[SegmentBody, Body()]) -> tuple[SegmentView, int]:
-    return SegmentView.model_validate(_save("segment", body)), 201
+@app.post("/v1/segments", summary="Define a segment (its backfill starts at once)", tags=["segments"], status_code=201)
+def create_segment(body: Annotated[SegmentBody, Body()]) -> SegmentView:
+    return SegmentView.model_validate(_save("segment", body))
 
 
 @app.get("/v1/segments", summary="List segments", tags=["segments"])
@@ -306,9 +306,9 @@ def segment_sizes(
 # ---- scoring plans --------------------------------------------------------------------------------------------
 
 
-@app.post("/v1/scoring/plans", summary="Define a scoring plan", tags=["scoring"])
-def create_plan(body: Annotated[PlanBody, Body()]) -> tuple[PlanView, int]:
-    return PlanView.model_validate(_save("plan", body)), 201
+@app.post("/v1/scoring/plans", summary="Define a scoring plan", tags=["scoring"], status_code=201)
+def create_plan(body: Annotated[PlanBody, Body()]) -> PlanView:
+    return PlanView.model_validate(_save("plan", body))
 
 
 @app.get("/v1/scoring/plans", summary="List scoring plans", tags=["scoring"])
@@ -348,9 +348,14 @@ def plan_pyramid(
 # ---- questionnaires -------------------------------------------------------------------------------------------
 
 
-@app.post("/v1/questionnaires", summary="Define a questionnaire and its segmentation key", tags=["questionnaires"])
-def create_questionnaire(body: Annotated[QuestionnaireBody, Body()]) -> tuple[QuestionnaireView, int]:
-    return QuestionnaireView.model_validate(_save("questionnaire", body)), 201
+@app.post(
+    "/v1/questionnaires",
+    summary="Define a questionnaire and its segmentation key",
+    tags=["questionnaires"],
+    status_code=201,
+)
+def create_questionnaire(body: Annotated[QuestionnaireBody, Body()]) -> QuestionnaireView:
+    return QuestionnaireView.model_validate(_save("questionnaire", body))
 
 
 @app.get("/v1/questionnaires", summary="List questionnaires", tags=["questionnaires"])
