@@ -1,9 +1,15 @@
 """What the identity service deploys: profiles, the identity graph and timelines, their consumers, the admin,
 privacy and import APIs, and the internal lookup API."""
 
-from services.common.manifest import Function, Route, Schedule, ServiceManifest, Subscription, Table
+from services.common.manifest import Function, Index, Route, Schedule, ServiceManifest, Subscription, Table
 
-PROFILES = Table("profiles", env="PROFILES_TABLE", ttl_attribute="expiresAt")
+PROFILES = Table(
+    "profiles",
+    env="PROFILES_TABLE",
+    ttl_attribute="expiresAt",
+    # sparse: only suppression entries carry its keys, so it lists the suppression list newest first
+    indexes=(Index("suppressed", partition_key="suppressedList", sort_key="suppressedAt"),),
+)
 TIMELINE = Table("timeline", env="TIMELINE_TABLE", ttl_attribute="expiresAt")
 IMPORTS = Table("imports", env="IMPORTS_TABLE", ttl_attribute="expiresAt")
 
@@ -21,6 +27,7 @@ API_ROUTES = (
     Route("POST", "/v1/profiles/{profileId}/merges/{mergeId}/undo", "admin", refuses=(409,)),
     Route("POST", "/v1/privacy/export", "admin", refuses=(404, 502, 503)),
     Route("POST", "/v1/privacy/erase", "admin", refuses=(404, 409)),
+    Route("GET", "/v1/privacy/suppressions", "admin"),
     Route("GET", "/v1/privacy/suppressions/{email}", "admin"),
     Route("DELETE", "/v1/privacy/suppressions/{email}", "admin"),
     Route("GET", "/v1/privacy/unsubscribe", "public"),

@@ -100,6 +100,11 @@ class Suppressions(Protocol):
     def suppressions(self, emails: Sequence[str]) -> dict[str, dict[str, Any]]: ...
     def unsuppress(self, emails: Sequence[str]) -> None: ...
 
+    def suppression_list(self, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of the suppression list, newest first, and the cursor of the next page; ValueError for a cursor
+        this store did not give."""
+        ...
+
 
 class Settings(Protocol):
     """The installation's identity settings (merge policy, timeline retention)."""

@@ -4,10 +4,12 @@ imported through the page with its result (counts and rejected rows with their r
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from tests.browser.conftest import Browser
@@ -100,8 +102,33 @@ def test_a_csv_imported_through_the_page_shows_its_result(console: Console, tmp_
     assert dora.status == 200 and dora.body["traits"]["firstName"] == "Dora"
 
 
-def test_the_suppression_list_look_up(console: Console) -> None:
+def test_the_suppression_list_is_listed_looked_up_and_an_address_taken_off(console: Console) -> None:
+    for address in ("gone@example.com", "angry@example.com"):
+        kind, detail = (
+            ("Email Complaint Received", {"complaint": {"complainedRecipients": [{"emailAddress": address}]}})
+            if address.startswith("angry")
+            else (
+                "Email Bounced",
+                {"bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": address}]}},
+            )
+        )
+        boto3.client("events", region_name=console.cloud.region).put_events(
+            Entries=[
+                {
+                    "EventBusName": "default",
+                    "Source": "aws.ses",
+                    "DetailType": kind,
+                    "Detail": json.dumps({"mail": {"messageId": f"ses-{address}"}, **detail}),
+                }
+            ]
+        )
+    console.cloud.settle()
+    rows = "[...document.querySelectorAll('[data-testid=suppressions] tbody tr')]"
     steps = [
+        {"waitFor": f"{rows}.length >= 2"},
+        {"eval": f"{rows}.map(r => r.innerText)", "as": "listed"},
+        {"click": "[data-remove='gone@example.com']"},
+        {"waitFor": "document.querySelector('tr[data-email=\"gone@example.com\"]') === null"},
         {"fill": ["input[name=suppression-email]", "ben@example.com"]},
         {"press": ["input[name=suppression-email]", "Enter"]},
         {"waitFor": "document.querySelector('[data-suppressed]') !== null"},
@@ -109,4 +136,9 @@ def test_the_suppression_list_look_up(console: Console) -> None:
     ]
     report = console.open("/imports", steps, screenshot="suppression", phone=True)
     assert_clean(report)
+    listed = " ".join(report.saved["listed"]).lower()
+    assert "gone@example.com" in listed and "bounce" in listed
+    assert "angry@example.com" in listed and "complaint" in listed
     assert "ben@example.com is not on the suppression list." in report.saved["answer"]
+    assert console.api.admin("GET", "/v1/privacy/suppressions/gone@example.com").body["suppressed"] is False
+    assert console.api.admin("GET", "/v1/privacy/suppressions/angry@example.com").body["suppressed"] is True

@@ -70,6 +70,14 @@ def suppression_key(email: str) -> dict[str, str]:
     return {"pk": f"SUPPRESS#{email}", "sk": "SUPPRESS"}
 
 
+SUPPRESSION_LIST = "all"  # the `suppressed` index's one partition: suppressions are few and rarely written
+
+
+def _listed(email: str, at: str) -> dict[str, str]:
+    """The `suppressed` index's keys of a suppression entry: newest first, then by address."""
+    return {"suppressedList": SUPPRESSION_LIST, "suppressedAt": f"{at}#{email}"}
+
+
 SETTINGS_KEY = {"pk": "SETTINGS", "sk": "IDENTITY"}
 
 
@@ -467,7 +475,14 @@ class DynamoProfiles:
     def suppress(self, email: str, reason: str, at: str, detail: dict[str, Any]) -> bool:
         return put_if_absent(
             self._profiles,
-            {**suppression_key(email), "email": email, "reason": reason, "at": at, **to_dynamo(detail)},
+            {
+                **suppression_key(email),
+                "email": email,
+                "reason": reason,
+                "at": at,
+                **to_dynamo(detail),
+                **_listed(email, at),
+            },
         )
 
     def suppressions(self, emails: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -478,6 +493,21 @@ class DynamoProfiles:
         with self._profiles.batch_writer() as batch:
             for email in dict.fromkeys(emails):
                 batch.delete_item(Key=suppression_key(email))
+
+    def suppression_list(self, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        kwargs: dict[str, Any] = {
+            "IndexName": "suppressed",
+            "KeyConditionExpression": Key("suppressedList").eq(SUPPRESSION_LIST),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if cursor:
+            at, _, email = _decode_position(cursor).partition("#")
+            kwargs["ExclusiveStartKey"] = {**suppression_key(email), **_listed(email, at)}
+        response = self._profiles.query(**kwargs)
+        entries = [{k: v for k, v in _clean(i).items() if not k.startswith("suppressed")} for i in response["Items"]]
+        last = response.get("LastEvaluatedKey")
+        return entries, (_encode_position(str(last["suppressedAt"])) if last else None)
 
     # ---- settings ----
     def settings(self) -> IdentitySettings:
@@ -529,6 +559,20 @@ def transact(client: Any, items: list[dict[str, Any]]) -> bool:
 
 def _encode_key(key: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _encode_position(position: str) -> str:
+    return base64.urlsafe_b64encode(position.encode()).decode().rstrip("=")
+
+
+def _decode_position(cursor: str) -> str:
+    try:
+        position = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, binascii.Error):
+        raise ValueError("not a cursor this API returned") from None
+    if "#" not in position:
+        raise ValueError("not a cursor this API returned")
+    return position
 
 
 def _decode_key(cursor: str | None) -> dict[str, Any] | None:

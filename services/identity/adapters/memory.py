@@ -204,6 +204,15 @@ class MemoryProfiles:
             for email in emails:
                 self.suppressed.pop(email, None)
 
+    def suppression_list(self, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        with self._lock:
+            ordered = sorted(self.suppressed.values(), key=lambda e: f"{e['at']}#{e['email']}", reverse=True)
+        if cursor is not None and "#" not in cursor:
+            raise ValueError("not a cursor this API returned")
+        after = [e for e in ordered if cursor is None or f"{e['at']}#{e['email']}" < cursor]
+        page = after[:limit]
+        return page, (f"{page[-1]['at']}#{page[-1]['email']}" if len(after) > limit else None)
+
     # ---- settings ----
     def settings(self) -> IdentitySettings:
         return self.config

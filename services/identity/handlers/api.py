@@ -206,6 +206,17 @@ class Suppression(View):
     suppressed: bool
 
 
+class SuppressionEntry(View):
+    email: str
+    reason: str = Field(description="Why: `bounce` (a permanent bounce) or `complaint` (marked as spam).")
+    at: str = Field(description="When the address was put on the list (ISO 8601).")
+
+
+class SuppressionList(View):
+    suppressions: list[SuppressionEntry]
+    next: str | None = Field(description="The cursor of the next page; null on the last.")
+
+
 class IdentitySettingsView(View):
     mergePolicy: dict[str, bool]
     retentionDays: int | None
@@ -383,6 +394,14 @@ def _address(email: str) -> str:
     if not looks_like_email(address):
         raise bad_request("Not an email address.", [FieldError("email", "not an email address")])
     return address
+
+
+@app.get("/v1/privacy/suppressions", summary="The suppression list, newest first (paged)", tags=["privacy"])
+def list_suppressions(
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+) -> SuppressionList:
+    return SuppressionList.model_validate(privacy.suppression_list(deps.profiles(), limit, cursor))
 
 
 @app.get("/v1/privacy/suppressions/<email>", summary="Whether an address is on the suppression list", tags=["privacy"])

@@ -24,7 +24,14 @@ from services.identity.domain.records import Entry, identity_of
 from services.identity.domain.suppression import feedback
 from services.identity.ports import ExportPart, Profiles, ProfileStore, Suppressions, Timeline
 from services.identity.use_cases.profiles import update_profile
-from services.identity.use_cases.reads import PersonNotFound, identities_view, resolve_profile_id, survivor_of, timeline
+from services.identity.use_cases.reads import (
+    InvalidCursor,
+    PersonNotFound,
+    identities_view,
+    resolve_profile_id,
+    survivor_of,
+    timeline,
+)
 from services.identity.use_cases.writes import Conflict, Outbox, ProfileNotFound, attempts
 
 
@@ -121,6 +128,15 @@ def suppression(store: Suppressions, address: str) -> dict[str, Any]:
     """Whether an (already normalised) address is on the suppression list, with its entry."""
     found = store.suppressions([address]).get(address)
     return {"email": address, "suppressed": found is not None, **({"entry": found} if found else {})}
+
+
+def suppression_list(store: Suppressions, limit: int, cursor: str | None) -> dict[str, Any]:
+    """A page of the suppression list, newest first: each address with its reason (bounce, complaint) and time."""
+    try:
+        entries, next_cursor = store.suppression_list(limit, cursor)
+    except ValueError as error:
+        raise InvalidCursor(str(error)) from None
+    return {"suppressions": entries, "next": next_cursor}
 
 
 def unsuppress(store: Suppressions, address: str) -> dict[str, Any]:

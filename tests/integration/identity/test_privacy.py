@@ -3,6 +3,7 @@ the contact answer of the internal API, export and erasure."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -191,3 +192,44 @@ def test_an_export_a_service_fails_to_give_its_part_of_is_refused_naming_the_ser
     whole = api.admin("POST", "/v1/privacy/export", {"userId": "export-fay"})
     assert whole.status == 200, whole.body
     assert {"identity", "segments", "journeys", "content"} <= set(whole.body)
+
+
+def _listed(api: Api, limit: int) -> list[dict[str, Any]]:
+    """Every entry of the suppression list, read page by page."""
+    entries: list[dict[str, Any]] = []
+    cursor = ""
+    while True:
+        page = api.admin("GET", f"/v1/privacy/suppressions?limit={limit}{cursor}")
+        assert page.status == 200, page.body
+        entries += page.body["suppressions"]
+        if page.body["next"] is None:
+            return entries
+        cursor = f"&cursor={page.body['next']}"
+
+
+def test_the_suppression_list_is_listed_newest_first_page_by_page(cloud: Any, api: Api) -> None:
+    addresses = [f"list-{n}@example.com" for n in range(5)]
+    for address in addresses:
+        ses_notification(
+            cloud,
+            "Email Bounced",
+            {
+                "eventType": "Bounce",
+                "bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": address}]},
+            },
+        )
+        cloud.settle()
+        cloud.advance(dt.timedelta(minutes=1))  # each a minute after the last
+    listed = _listed(api, limit=2)
+    ours = [e for e in listed if e["email"] in addresses]
+    assert [e["email"] for e in ours] == addresses[::-1]  # newest first, each once, across pages of two
+    assert {e["reason"] for e in ours} == {"bounce"}
+    assert [e["at"] for e in listed] == sorted((e["at"] for e in listed), reverse=True)
+    assert not any(key.startswith("suppressed") for e in listed for key in e)  # the index's keys stay inside
+
+    api.admin("DELETE", "/v1/privacy/suppressions/list-2@example.com")
+    assert "list-2@example.com" not in {e["email"] for e in _listed(api, limit=100)}
+
+    refused = api.admin("GET", "/v1/privacy/suppressions?cursor=not-a-cursor")
+    assert refused.status == 400
+    assert refused.body["errors"][0]["field"] == "cursor"

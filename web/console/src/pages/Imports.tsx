@@ -1,6 +1,6 @@
 // Imports and privacy: upload a CSV of contacts (in parts when it is big), follow the job to its result (counts,
 // rejected rows with their reasons); look up an address on the suppression list and take it off.
-import { Alert, Badge, Button, Card, FileInput, Group, Progress, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { Alert, Badge, Button, Card, FileInput, Group, Progress, SimpleGrid, Stack, Table, Text, TextInput, Title, VisuallyHidden } from "@mantine/core";
 import { useEffect, useState, type FormEvent } from "react";
 
 import { api, query, request } from "../api";
@@ -207,7 +207,87 @@ function ImportResult({ job }: { job: ImportJob }) {
   );
 }
 
+interface SuppressionEntry {
+  email: string;
+  reason: string;
+  at: string;
+}
+
+/** The suppression list itself, newest first, a page at a time; each address can be taken off. */
+function SuppressionList({ changed, onRemoved }: { changed: number; onRemoved: (email: string) => void }) {
+  const [entries, setEntries] = useState<SuppressionEntry[]>([]);
+  const [next, setNext] = useState<string | null>(null);
+  const [loaded, setLoaded] = useState(false);
+  const load = useAction(async (cursor: string | null) => {
+    const page = await api.get<{ suppressions: SuppressionEntry[]; next: string | null }>(`/v1/privacy/suppressions${query({ limit: 25, cursor: cursor ?? undefined })}`);
+    setEntries((before) => (cursor ? [...before, ...page.suppressions] : page.suppressions));
+    setNext(page.next);
+    setLoaded(true);
+  });
+  const remove = useAction(async (address: string) => {
+    await api.delete(`/v1/privacy/suppressions/${encodeURIComponent(address)}`);
+    setEntries((before) => before.filter((e) => e.email !== address));
+    onRemoved(address);
+  });
+  useEffect(() => {
+    void load.run(null);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [changed]);
+  if (!loaded) return <ErrorAlert error={load.error} />;
+  return (
+    <Stack gap="xs" mt="md">
+      <ErrorAlert error={load.error ?? remove.error} />
+      {entries.length === 0 ? (
+        <Text size="sm" c="dimmed" data-testid="suppressions-empty">
+          No address is on the suppression list.
+        </Text>
+      ) : (
+        <Scroll minWidth={520} label="Suppressed addresses">
+          <Table striped aria-label="Suppressed addresses" data-testid="suppressions">
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Address</Table.Th>
+                <Table.Th>Why</Table.Th>
+                <Table.Th>Since</Table.Th>
+                <Table.Th>
+                  <VisuallyHidden>Actions</VisuallyHidden>
+                </Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {entries.map((entry) => (
+                <Table.Tr key={entry.email} data-email={entry.email}>
+                  <Table.Td>{entry.email}</Table.Td>
+                  <Table.Td>
+                    <Badge variant="light" color={entry.reason === "complaint" ? "red.9" : "orange.9"}>
+                      {entry.reason}
+                    </Badge>
+                  </Table.Td>
+                  <Table.Td>{formatTime(entry.at)}</Table.Td>
+                  <Table.Td>
+                    <Button size="compact-xs" variant="default" data-remove={entry.email} onClick={() => void remove.run(entry.email)}>
+                      Take off<VisuallyHidden> {entry.email}</VisuallyHidden>
+                    </Button>
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Scroll>
+      )}
+      {next ? (
+        <Group>
+          <Button variant="default" size="xs" loading={load.running} onClick={() => void load.run(next)}>
+            Show more
+          </Button>
+        </Group>
+      ) : null}
+    </Stack>
+  );
+}
+
 function SuppressionSection() {
+  const [changed, setChanged] = useState(0);
   const [email, setEmail] = useState("");
   const [answer, setAnswer] = useState<{ email: string; suppressed: boolean; removed?: boolean } | null>(null);
   const lookUp = useAction(async () => {
@@ -217,9 +297,10 @@ function SuppressionSection() {
     if (!answer) return;
     const after = await api.delete<{ email: string; suppressed: boolean }>(`/v1/privacy/suppressions/${encodeURIComponent(answer.email)}`);
     setAnswer({ ...after, removed: true });
+    setChanged((n) => n + 1);
   });
   return (
-    <Section title="Suppression list" description="Addresses that bounced, complained or unsubscribed are never mailed again. Look one up, and take it off the list if the person asked to receive mail again.">
+    <Section title="Suppression list" description="Addresses that bounced for good or marked an email as spam are never mailed again (an unsubscribe is a consent, on the person's profile). Look one up, and take it off the list if the person asked to receive mail again.">
       <form
         onSubmit={(e) => {
           e.preventDefault();
@@ -255,6 +336,7 @@ function SuppressionSection() {
           </Stack>
         </Alert>
       ) : null}
+      <SuppressionList changed={changed} onRemoved={(address) => setAnswer((before) => (before && before.email === address ? { ...before, suppressed: false, removed: true } : before))} />
     </Section>
   );
 }
