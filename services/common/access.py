@@ -86,6 +86,10 @@ def presented_key(headers: dict[str, str], body_write_key: str | None = None) ->
     return body_write_key or None
 
 
+class KeeperRevoked(RuntimeError):
+    """A revocation required another key to stay active, and it no longer is (or was being revoked at once)."""
+
+
 class AccessKeys:
     """Key store over the platform `access` table; lookups are cached per container for a minute."""
 
@@ -206,13 +210,16 @@ class AccessKeys:
                 return sorted(found, key=lambda k: (k["createdAt"], k["keyId"]))
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def revoke(self, key_id: str) -> dict[str, Any] | None:
+    def revoke(self, key_id: str, keeping: str | None = None) -> dict[str, Any] | None:
         """Mark the key revoked (once: its first `revokedAt` stays); None when no key has this id. This container
-        refuses it at once; others within their cache minute (`_CACHE_SECONDS`)."""
+        refuses it at once; others within their cache minute (`_CACHE_SECONDS`). With `keeping`, only while that
+        other key is still active, checked in the same transaction (KeeperRevoked when it is not)."""
         item = self._find_key(key_id)
         if item is None:
             return None
-        if not item.get("revokedAt"):
+        if not item.get("revokedAt") and keeping is not None:
+            item = self._revoke_keeping(item, keeping)
+        elif not item.get("revokedAt"):
             try:
                 item = self._table.update_item(
                     Key={"pk": item["pk"], "sk": "KEY"},
@@ -225,6 +232,39 @@ class AccessKeys:
                 item = self._table.get_item(Key={"pk": item["pk"], "sk": "KEY"}, ConsistentRead=True)["Item"]
         self._cache.pop(str(item["pk"]).removeprefix("KEY#"), None)
         return _described(item)
+
+    def _revoke_keeping(self, item: dict[str, Any], keeping: str) -> dict[str, Any]:
+        kept = self._find_key(keeping)
+        if kept is None:
+            raise KeeperRevoked(keeping)
+        client = self._table.meta.client  # the resource's client: plain values, serialised for us
+        table = self._table.name
+        try:
+            client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": table,
+                            "Key": {"pk": item["pk"], "sk": "KEY"},
+                            "UpdateExpression": "SET revokedAt = :at",
+                            "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(revokedAt)",
+                            "ExpressionAttributeValues": {":at": clock.iso(clock.now())},
+                        }
+                    },
+                    {
+                        "ConditionCheck": {
+                            "TableName": table,
+                            "Key": {"pk": kept["pk"], "sk": "KEY"},
+                            "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(revokedAt)",
+                        }
+                    },
+                ]
+            )
+        except client.exceptions.TransactionCanceledException as cancelled:
+            reasons = [r.get("Code") for r in cancelled.response.get("CancellationReasons", [])]
+            if reasons[:1] != ["ConditionalCheckFailed"] or reasons[1:2] == ["ConditionalCheckFailed"]:
+                raise KeeperRevoked(keeping) from None  # the kept key went, or a revocation ran at the same time
+        return dict(self._table.get_item(Key={"pk": item["pk"], "sk": "KEY"}, ConsistentRead=True)["Item"])
 
     def _find_key(self, key_id: str) -> dict[str, Any] | None:
         kwargs: dict[str, Any] = {

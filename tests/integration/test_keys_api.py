@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from services.identity.use_cases import keys
 from tests.conftest import Api
 
 
@@ -64,6 +67,38 @@ def test_the_last_active_admin_key_cannot_be_revoked(cloud: Any, api: Api) -> No
     assert reply.status == 409 and reply.content_type == "application/problem+json"
     assert reply.body["errors"][0]["field"] == "keyId"
     assert api.admin("GET", "/v1/keys").status == 200
+
+
+class ReadBeforeEitherWrote:
+    """The key store as two requests at the same moment see it: both listed the keys before either revoked one."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self._listed = store.key_descriptions()
+
+    def key_descriptions(self) -> list[dict[str, Any]]:
+        return self._listed
+
+    def revoke(self, key_id: str, keeping: str | None = None) -> dict[str, Any] | None:
+        return self._store.revoke(key_id, keeping)
+
+
+def test_two_admins_revoking_the_last_two_admin_keys_at_once_leave_one_working(cloud: Any, api: Api) -> None:
+    # Given two active admin keys, the ops key and a colleague's
+    colleague = api.admin("POST", "/v1/keys", {"role": "admin", "sourceId": "ops", "name": "colleague 2"}).body
+    listed = api.admin("GET", "/v1/keys").body["keys"]
+    (ops,) = [k for k in listed if k["role"] == "admin" and not k["revokedAt"] and k["keyId"] != colleague["keyId"]]
+    first, second = ReadBeforeEitherWrote(cloud.keys), ReadBeforeEitherWrote(cloud.keys)
+
+    # When each admin revokes the other's key at the same moment (each saw two active admin keys)
+    assert keys.revoke_key(first, colleague["keyId"])["revokedAt"] is not None
+    with pytest.raises(keys.LastAdminKey):
+        keys.revoke_key(second, ops["keyId"])
+
+    # Then the second revocation was refused and the ops key still administers the platform
+    assert api.admin("GET", "/v1/keys").status == 200
+    listed = {k["keyId"]: k["revokedAt"] for k in api.admin("GET", "/v1/keys").body["keys"]}
+    assert listed[ops["keyId"]] is None and listed[colleague["keyId"]] is not None
 
 
 def test_a_write_key_can_be_revoked_and_bad_input_is_named(cloud: Any, api: Api) -> None:

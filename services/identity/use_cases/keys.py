@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from services.common.access import Role, key_hash
-from services.identity.domain.keys import last_admin_key
+from services.common.access import KeeperRevoked, Role, key_hash
+from services.identity.domain.keys import keeper, last_admin_key
 
 
 class KeyStore(Protocol):
@@ -13,7 +13,7 @@ class KeyStore(Protocol):
 
     def key_descriptions(self) -> list[dict[str, Any]]: ...
     def create(self, role: Role, source_id: str, name: str, key: str | None = None) -> str: ...
-    def revoke(self, key_id: str) -> dict[str, Any] | None: ...
+    def revoke(self, key_id: str, keeping: str | None = None) -> dict[str, Any] | None: ...
     def sources(self) -> dict[str, dict[str, Any]]: ...
 
 
@@ -42,13 +42,20 @@ def create_key(store: KeyStore, role: Role, source_id: str, name: str) -> dict[s
 def revoke_key(store: KeyStore, key_id: str) -> dict[str, Any]:
     """Revoke a key: lookups refuse it at once in this function, and in every other within its cache minute.
     The last active admin key is refused (nobody could administer the platform, nor make a new admin key, any
-    more); two admins revoking the last two keys at the same moment could both pass this check."""
+    more), also when two admins revoke the last two at the same moment: an admin key's revocation requires
+    another admin key (`keeper`) to be active in the same transaction."""
     keys = store.key_descriptions()
     if not any(k["keyId"] == key_id for k in keys):
         raise KeyNotFound(key_id)
     if last_admin_key(keys, key_id):
         raise LastAdminKey(f"{key_id} is the last active admin key: make another admin key before revoking it")
-    revoked = store.revoke(key_id)
+    try:
+        revoked = store.revoke(key_id, keeping=keeper(keys, key_id))
+    except KeeperRevoked:
+        raise LastAdminKey(
+            f"another admin key was revoked at the same moment: {key_id} may be the last active one; read the keys"
+            " and try again"
+        ) from None
     if revoked is None:
         raise KeyNotFound(key_id)
     return revoked
