@@ -1,31 +1,20 @@
 // Experiments: the list, and one experiment's results (docs/content.md, "Reading the results"): users and
 // conversions per variant, the uplift against the control with its 95 % interval, the chance to win, the p-value
-// and the sample-ratio check; start and stop (promoting a winner).
+// and the sample-ratio check; start and stop (promoting a winner). A draft is created and edited in a drawer
+// (components/experiments/ExperimentForm.tsx); a running or stopped one cannot change, but can be copied into a new draft.
 import { BarChart } from "@mantine/charts";
 import { Alert, Badge, Box, Button, Card, Checkbox, Code, Group, Modal, NativeSelect, Progress, SimpleGrid, Stack, Table, Text, Title, Tooltip } from "@mantine/core";
 import { useCallback, useState } from "react";
 
 import { api } from "../api";
 import { ErrorAlert, formatNumber, formatTime, Link, Loaded, PageHeader } from "../components/common";
+import { ExperimentForm } from "../components/experiments/ExperimentForm";
+import type { Experiment } from "../components/experiments/model";
 import { Notice } from "../components/journeys/Notice";
 import { Scroll } from "../components/journeys/Scroll";
 import { useAction, useApi } from "../hooks";
+import { navigate } from "../router";
 import type { PageProps } from "./registry";
-
-interface Experiment {
-  id: string;
-  name: string;
-  hypothesis?: string;
-  status: string;
-  target: { slotId?: string | null; templateId?: string | null };
-  variants: { id: string; weight?: number; content?: Record<string, unknown> | null; subject?: string | null; html?: string | null }[];
-  goal: { event?: string | null; where?: Record<string, unknown>; click?: boolean; urlContains?: string | null };
-  coverage?: number;
-  startedAt?: string;
-  stoppedAt?: string;
-  updatedAt?: string;
-  winner?: string | null;
-}
 
 interface VariantResult {
   variantId: string;
@@ -76,14 +65,24 @@ const signed = (value: number | null | undefined) => (value === null || value ==
 
 export function ExperimentsPage(_props: PageProps) {
   const experiments = useApi<{ experiments: Experiment[] }>("/v1/experiments");
+  const [creating, setCreating] = useState(false);
   return (
     <>
-      <PageHeader title="Experiments" description="A/B tests of slot content and email templates, read with GrowthBook's statistics." />
+      <PageHeader
+        title="Experiments"
+        description="A/B tests of slot content and email templates, read with GrowthBook's statistics."
+        actions={
+          <Button id="new-experiment" onClick={() => setCreating(true)}>
+            New experiment
+          </Button>
+        }
+      />
+      {creating ? <ExperimentForm opened onClose={() => setCreating(false)} onSaved={(saved) => navigate(`/experiments/${encodeURIComponent(saved.id)}`)} /> : null}
       <Loaded state={experiments}>
         {(data) =>
           data.experiments.length === 0 ? (
             <Alert title="No experiments yet">
-              Define one on a slot or an email template with <Code>PUT /v1/experiments/&lt;id&gt;</Code> (docs/content.md, “Experiments”), then start it here. A journey's A/B split node is an experiment too: its results are on the journey's page.
+              Create one with <b>New experiment</b> (or <Code>PUT /v1/experiments/&lt;id&gt;</Code>, docs/content.md, “Experiments”), then start it from its page. A journey's A/B split node is an experiment too: its results are on the journey's page.
             </Alert>
           ) : (
             <Scroll minWidth={720}>
@@ -177,6 +176,7 @@ export function ExperimentPage({ params }: PageProps) {
   const [stopping, setStopping] = useState(false);
   const [promote, setPromote] = useState(true);
   const [winner, setWinner] = useState("");
+  const [editing, setEditing] = useState<"edit" | "copy" | null>(null);
   const act = useAction(
     useCallback(
       async (action: "start" | "stop") => {
@@ -206,7 +206,16 @@ export function ExperimentPage({ params }: PageProps) {
             actions={
               <>
                 {e.status === "draft" ? (
-                  <Button onClick={() => void act.run("start")} loading={act.running}>
+                  <Button id="edit-experiment" variant="default" onClick={() => setEditing("edit")}>
+                    Edit
+                  </Button>
+                ) : (
+                  <Button id="copy-experiment" variant="default" onClick={() => setEditing("copy")}>
+                    Copy as a new draft
+                  </Button>
+                )}
+                {e.status === "draft" ? (
+                  <Button id="start-experiment" onClick={() => void act.run("start")} loading={act.running}>
                     Start
                   </Button>
                 ) : null}
@@ -219,6 +228,27 @@ export function ExperimentPage({ params }: PageProps) {
             }
           />
           <ErrorAlert error={act.error} title="That did not work" />
+          {e.status !== "draft" ? (
+            <Text size="sm" mb="md" data-frozen>
+              This experiment {e.status === "running" ? "runs" : "has stopped"}: its target, variants, weights, goal, coverage and window can no longer change (the API refuses a new definition once an experiment has started, so its counts never mix two versions). To test something else, copy it as a new draft.
+            </Text>
+          ) : null}
+          {editing ? (
+            <ExperimentForm
+              opened
+              experiment={e}
+              copy={editing === "copy"}
+              onClose={() => setEditing(null)}
+              onSaved={(saved) => {
+                setEditing(null);
+                if (saved.id !== e.id) navigate(`/experiments/${encodeURIComponent(saved.id)}`);
+                else {
+                  experiment.reload();
+                  results.reload();
+                }
+              }}
+            />
+          ) : null}
           {e.hypothesis ? (
             <Text mb="md">
               <b>Hypothesis:</b> {e.hypothesis}

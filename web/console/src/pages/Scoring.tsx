@@ -1,42 +1,19 @@
 // Scoring plans (their rules, decay and tiers, and the engagement pyramid) and questionnaires (their segments'
-// sizes and the movements between them).
+// sizes and the movements between them); each created and edited in a drawer (components/scoring/).
 import { AreaChart, BarChart } from "@mantine/charts";
-import { Alert, Badge, Group, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
+import { Alert, Badge, Button, Group, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
+import { useState } from "react";
 
 import { Loaded, PageHeader, formatNumber } from "../components/common";
 import { Pyramid, Section, type PyramidTier } from "../components/insights/cards";
+import { PlanForm } from "../components/scoring/PlanForm";
+import { QuestionnaireForm } from "../components/scoring/QuestionnaireForm";
+import type { Plan, Questionnaire, Rule } from "../components/scoring/model";
 import { describe, type Json } from "../components/segments/model";
 import { useApi } from "../hooks";
 import type { PageProps } from "./registry";
 import { Scroll } from "../components/tables";
-
-interface Rule {
-  name: string;
-  activity?: Json;
-  traits?: Json;
-  points: number;
-  maxPerDay?: number;
-  maxLifetime?: number;
-}
-
-interface Plan {
-  planId: string;
-  name: string;
-  description?: string;
-  version: number;
-  rules: Rule[];
-  decay?: { expireAfterDays?: number; percentPerWeek?: number } | null;
-  tiers: { name: string; min?: number }[];
-}
-
-interface Questionnaire {
-  questionnaireId: string;
-  name: string;
-  description?: string;
-  event?: string;
-  questions: { id: string; text: string }[];
-  key: { method: string; segments: { key: string; name: string }[] };
-}
+import { Notice } from "../components/journeys/Notice";
 
 interface Movements {
   from: string;
@@ -48,40 +25,81 @@ interface Movements {
 export function ScoringPage(_props: PageProps) {
   const plans = useApi<{ plans: Plan[] }>("/v1/scoring/plans");
   const questionnaires = useApi<{ questionnaires: Questionnaire[] }>("/v1/questionnaires");
+  // what the drawer edits: a plan or a questionnaire (`null`: a new one)
+  const [plan, setPlan] = useState<Plan | null>();
+  const [questionnaire, setQuestionnaire] = useState<Questionnaire | null>();
+  const [saved, setSaved] = useState<string>();
   return (
     <>
       <PageHeader title="Scoring & questionnaires" description="How engaged your profiles are, and which kind of customer they told you they are." />
+      {saved ? (
+        <Notice aria-live="polite" withCloseButton onClose={() => setSaved(undefined)} closeButtonLabel="Dismiss">
+          {saved}
+        </Notice>
+      ) : null}
       <Stack gap="md">
-        <Title order={2} size="h3">
-          Scoring plans
-        </Title>
+        <Group justify="space-between" gap="xs">
+          <Title order={2} size="h3">
+            Scoring plans
+          </Title>
+          <Button id="new-plan" variant="default" onClick={() => setPlan(null)}>
+            New scoring plan
+          </Button>
+        </Group>
         <Loaded state={plans}>
           {({ plans: list }) =>
             list.length === 0 ? (
               <Alert color="gray" title="No scoring plan yet">
-                A scoring plan gives points for what people do (a recipe read, a form sent, a purchase) and ranks them in tiers such as cold, warm and hot. Define one
-                with <code>POST /v1/scoring/plans</code> or <code>cxm scoring create</code>.
+                A scoring plan gives points for what people do (a recipe read, a form sent, a purchase) and ranks them in tiers such as cold, warm and hot. Create one
+                with <b>New scoring plan</b> (or <code>POST /v1/scoring/plans</code>, <code>cxm scoring create</code>).
               </Alert>
             ) : (
-              list.map((plan) => <PlanCard key={plan.planId} plan={plan} />)
+              list.map((p) => <PlanCard key={p.planId} plan={p} onEdit={() => setPlan(p)} />)
             )
           }
         </Loaded>
-        <Title order={2} size="h3" mt="md">
-          Questionnaires
-        </Title>
+        <Group justify="space-between" gap="xs" mt="md">
+          <Title order={2} size="h3">
+            Questionnaires
+          </Title>
+          <Button id="new-questionnaire" variant="default" onClick={() => setQuestionnaire(null)}>
+            New questionnaire
+          </Button>
+        </Group>
         <Loaded state={questionnaires}>
           {({ questionnaires: list }) =>
             list.length === 0 ? (
               <Alert color="gray" title="No questionnaire yet">
-                A questionnaire sorts the people who answer it into segments (explorer, home cook…) that journeys and content can use.
+                A questionnaire sorts the people who answer it into segments (explorer, home cook…) that journeys and content can use. Create one with <b>New questionnaire</b>.
               </Alert>
             ) : (
-              list.map((q) => <QuestionnaireCard key={q.questionnaireId} questionnaire={q} />)
+              list.map((q) => <QuestionnaireCard key={q.questionnaireId} questionnaire={q} onEdit={() => setQuestionnaire(q)} />)
             )
           }
         </Loaded>
       </Stack>
+      {plan !== undefined ? (
+        <PlanForm
+          plan={plan ?? undefined}
+          onClose={() => setPlan(undefined)}
+          onSaved={(done) => {
+            setPlan(undefined);
+            setSaved(`Scoring plan “${done.name}” saved (version ${done.version}).`);
+            plans.reload();
+          }}
+        />
+      ) : null}
+      {questionnaire !== undefined ? (
+        <QuestionnaireForm
+          questionnaire={questionnaire ?? undefined}
+          onClose={() => setQuestionnaire(undefined)}
+          onSaved={(done) => {
+            setQuestionnaire(undefined);
+            setSaved(`Questionnaire “${done.name}” saved (version ${done.version}).`);
+            questionnaires.reload();
+          }}
+        />
+      ) : null}
     </>
   );
 }
@@ -95,12 +113,20 @@ function decayText(decay: Plan["decay"]): string {
 
 const TIER_COLOURS = ["red.7", "orange.6", "indigo.5", "gray.5", "teal.6"]; // top tier first
 
-function PlanCard({ plan }: { plan: Plan }) {
+function PlanCard({ plan, onEdit }: { plan: Plan; onEdit: () => void }) {
   const pyramid = useApi<{ tiers: PyramidTier[]; days: { date: string; tiers: Record<string, number> }[] }>(
     `/v1/scoring/plans/${encodeURIComponent(plan.planId)}/pyramid?days=30`,
   );
   return (
-    <Section title={plan.name} description={`${plan.description ? plan.description + " " : ""}${decayText(plan.decay)} Version ${plan.version}.`}>
+    <Section
+      title={plan.name}
+      description={`${plan.description ? plan.description + " " : ""}${decayText(plan.decay)} Version ${plan.version}.`}
+      actions={
+        <Button size="xs" variant="default" onClick={onEdit} aria-label={`Edit scoring plan ${plan.name}`} data-edit-plan={plan.planId}>
+          Edit
+        </Button>
+      }
+    >
       <SimpleGrid cols={{ base: 1, md: 2 }} spacing="lg">
         <Stack gap="xs">
           <Title order={3} size="h5">
@@ -191,12 +217,20 @@ function ruleText(rule: Rule): string {
   return "–";
 }
 
-function QuestionnaireCard({ questionnaire }: { questionnaire: Questionnaire }) {
+function QuestionnaireCard({ questionnaire, onEdit }: { questionnaire: Questionnaire; onEdit: () => void }) {
   const movements = useApi<Movements>(`/v1/questionnaires/${encodeURIComponent(questionnaire.questionnaireId)}/movements`);
   const name = (key: string) =>
     key === "neutral" ? "Neutral (no clear fit)" : key === "unanswered" ? "Not answered" : (questionnaire.key.segments.find((s) => s.key === key)?.name ?? key);
   return (
-    <Section title={questionnaire.name} description={questionnaire.description ?? `${questionnaire.questions.length} questions`}>
+    <Section
+      title={questionnaire.name}
+      description={questionnaire.description || `${questionnaire.questions.length} questions`}
+      actions={
+        <Button size="xs" variant="default" onClick={onEdit} aria-label={`Edit questionnaire ${questionnaire.name}`} data-edit-questionnaire={questionnaire.questionnaireId}>
+          Edit
+        </Button>
+      }
+    >
       <Loaded state={movements}>
         {(m) => {
           const sizes = Object.entries(m.sizes).map(([key, profiles]) => ({ segment: name(key), profiles }));
