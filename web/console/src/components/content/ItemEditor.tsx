@@ -26,7 +26,8 @@ export function ItemEditor({
   onClose: () => void;
   onSaved: (itemId: string) => void;
 }) {
-  const [draft, setDraft] = useState<ItemDraft>(() => itemDraft(item, now));
+  const [initial] = useState<ItemDraft>(() => itemDraft(item, now));
+  const [draft, setDraft] = useState(initial);
   const [idTouched, setIdTouched] = useState(Boolean(item));
   const [refused, setRefused] = useState<Error | null>(null);
   const [errors, setErrors] = useState<{ fields: Record<string, string>; general: string[] }>({ fields: {}, general: [] });
@@ -59,65 +60,67 @@ export function ItemEditor({
   const audiences = [...choices.audiences, ...draft.segments.filter((s) => !choices.audiences.some((a) => a.value === s)).map((s) => ({ value: s, label: s }))];
   const e = errors.fields;
   return (
-    <FormDrawer opened title={item ? `Edit “${item.title}”` : "New catalogue item"} onClose={onClose}>
-      <form onSubmit={(ev) => void save(ev)} noValidate>
-        <Stack gap="md">
-          <div ref={top} />
-          <Refusal error={refused} general={errors.general} title="The item was not saved" />
-          <TextInput
-            id="item-title"
-            label="Title"
-            value={draft.title}
-            onChange={(ev) => {
-              const title = ev.currentTarget.value;
-              set({ title, id: idTouched ? draft.id : slug(title) });
-            }}
-            error={e.title}
-            required
-            data-autofocus
-          />
-          <SimpleGrid cols={{ base: 1, sm: 2 }} spacing="sm">
+    <FormDrawer title={item ? `Edit “${item.title}”` : "New catalogue item"} dirty={draft !== initial} onClose={onClose}>
+      {(close) => (
+        <form onSubmit={(ev) => void save(ev)} noValidate>
+          <Stack gap="md">
+            <div ref={top} />
+            <Refusal error={refused} general={errors.general} title="The item was not saved" />
             <TextInput
-              id="item-id"
-              label="Content id"
-              description={item ? "What a page's properties.contentId names" : ID_HINT}
-              value={draft.id}
-              readOnly={Boolean(item)}
+              id="item-title"
+              label="Title"
+              value={draft.title}
               onChange={(ev) => {
-                setIdTouched(true);
-                set({ id: ev.currentTarget.value });
+                const title = ev.currentTarget.value;
+                set({ title, id: idTouched ? draft.id : slug(title) });
               }}
-              error={e.id}
+              error={e.title}
               required
+              data-autofocus
             />
-            <Autocomplete id="item-type" label="Type" description="article, recipe, video, product…" data={types} value={draft.type} onChange={(type) => set({ type })} error={e.type} />
-          </SimpleGrid>
-          <Text size="sm" c="dimmed">
-            Where it lives: a path on your site (a <code>*</code> stands for one whole segment: <code>/recipes/*</code>) or its full URL, or both. Page views are matched to it.
-          </Text>
-          <SimpleGrid cols={{ base: 1, sm: 2 }} spacing="sm">
-            <TextInput id="item-path" label="Path" placeholder="/recipes/lemon-tart" value={draft.path} onChange={(ev) => set({ path: ev.currentTarget.value })} error={e.path} />
-            <TextInput id="item-url" label="URL" placeholder="https://www.example.com/recipes/lemon-tart" value={draft.url} onChange={(ev) => set({ url: ev.currentTarget.value })} error={e.url} />
-          </SimpleGrid>
-          <TagsInput id="item-topics" label="Topics" description="Lower-case words (recipes, history…): press Enter or a comma after each" data={topics} value={draft.topics} onChange={(values) => set({ topics: values })} error={e.topics} />
-          <MultiSelect id="item-segments" label="For" description="Segments or questionnaire segments it is meant for; none: everyone" data={audiences} value={draft.segments} onChange={(values) => set({ segments: values })} error={e.segments} searchable clearable />
-          <TagsInput id="item-keywords" label="Keywords" value={draft.keywords} onChange={(values) => set({ keywords: values })} error={e.keywords} />
-          <Textarea id="item-summary" label="Summary" autosize minRows={2} maxRows={6} value={draft.summary} onChange={(ev) => set({ summary: ev.currentTarget.value })} error={e.summary} />
-          <SimpleGrid cols={{ base: 1, sm: 3 }} spacing="sm">
-            <TextInput id="item-published" type="datetime-local" step={1} label="Published (UTC)" description="Lists and emails never show it before then" value={draft.publishedAt} onChange={(ev) => set({ publishedAt: ev.currentTarget.value })} error={e.publishedAt} required />
-            <TextInput id="item-locale" label="Language" placeholder="en-GB" value={draft.locale} onChange={(ev) => set({ locale: ev.currentTarget.value })} error={e.locale} />
-            <TextInput id="item-image" label="Image URL" placeholder="https://…" value={draft.image} onChange={(ev) => set({ image: ev.currentTarget.value })} error={e.image} />
-          </SimpleGrid>
-          <Group justify="flex-end" gap="xs" pt="sm" style={{ borderTop: "1px solid var(--mantine-color-gray-3)" }}>
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" id="item-save" loading={saving}>
-              Save item
-            </Button>
-          </Group>
-        </Stack>
-      </form>
+            <SimpleGrid cols={{ base: 1, sm: 2 }} spacing="sm">
+              <TextInput
+                id="item-id"
+                label="Content id"
+                description={item ? "What a page's properties.contentId names" : ID_HINT}
+                value={draft.id}
+                readOnly={Boolean(item)}
+                onChange={(ev) => {
+                  setIdTouched(true);
+                  set({ id: ev.currentTarget.value });
+                }}
+                error={e.id}
+                required
+              />
+              <Autocomplete id="item-type" label="Type" description="article, recipe, video, product…" data={types} value={draft.type} onChange={(type) => set({ type })} error={e.type} />
+            </SimpleGrid>
+            <Text size="sm" c="dimmed">
+              Where it lives: a path on your site (a <code>*</code> stands for one whole segment: <code>/recipes/*</code>) or its full URL, or both. Page views are matched to it.
+            </Text>
+            <SimpleGrid cols={{ base: 1, sm: 2 }} spacing="sm">
+              <TextInput id="item-path" label="Path" placeholder="/recipes/lemon-tart" value={draft.path} onChange={(ev) => set({ path: ev.currentTarget.value })} error={e.path} />
+              <TextInput id="item-url" label="URL" placeholder="https://www.example.com/recipes/lemon-tart" value={draft.url} onChange={(ev) => set({ url: ev.currentTarget.value })} error={e.url} />
+            </SimpleGrid>
+            <TagsInput id="item-topics" label="Topics" description="Lower-case words (recipes, history…): press Enter or a comma after each" data={topics} value={draft.topics} onChange={(values) => set({ topics: values })} error={e.topics} />
+            <MultiSelect id="item-segments" label="For" description="Segments or questionnaire segments it is meant for; none: everyone" data={audiences} value={draft.segments} onChange={(values) => set({ segments: values })} error={e.segments} searchable clearable />
+            <TagsInput id="item-keywords" label="Keywords" value={draft.keywords} onChange={(values) => set({ keywords: values })} error={e.keywords} />
+            <Textarea id="item-summary" label="Summary" autosize minRows={2} maxRows={6} value={draft.summary} onChange={(ev) => set({ summary: ev.currentTarget.value })} error={e.summary} />
+            <SimpleGrid cols={{ base: 1, sm: 3 }} spacing="sm">
+              <TextInput id="item-published" type="datetime-local" step={1} label="Published (UTC)" description="Lists and emails never show it before then" value={draft.publishedAt} onChange={(ev) => set({ publishedAt: ev.currentTarget.value })} error={e.publishedAt} required />
+              <TextInput id="item-locale" label="Language" placeholder="en-GB" value={draft.locale} onChange={(ev) => set({ locale: ev.currentTarget.value })} error={e.locale} />
+              <TextInput id="item-image" label="Image URL" placeholder="https://…" value={draft.image} onChange={(ev) => set({ image: ev.currentTarget.value })} error={e.image} />
+            </SimpleGrid>
+            <Group justify="flex-end" gap="xs" pt="sm" style={{ borderTop: "1px solid var(--mantine-color-gray-3)" }}>
+              <Button variant="default" onClick={close}>
+                Cancel
+              </Button>
+              <Button type="submit" id="item-save" loading={saving}>
+                Save item
+              </Button>
+            </Group>
+          </Stack>
+        </form>
+      )}
     </FormDrawer>
   );
 }

@@ -176,7 +176,8 @@ export function SlotEditor({
   onClose: () => void;
   onSaved: (slotId: string) => void;
 }) {
-  const [draft, setDraft] = useState<SlotDraft>(() => (slot ? slotDraft(slot) : newSlotDraft()));
+  const [initial] = useState<SlotDraft>(() => (slot ? slotDraft(slot) : newSlotDraft()));
+  const [draft, setDraft] = useState(initial);
   const [idTouched, setIdTouched] = useState(Boolean(slot));
   const [refused, setRefused] = useState<Error | null>(null);
   const [errors, setErrors] = useState<SlotErrors>(NO_ERRORS);
@@ -216,96 +217,98 @@ export function SlotEditor({
   };
   const title = slot ? `Edit the slot “${slot.name || slot.slotId}”` : "New slot";
   return (
-    <FormDrawer opened title={title} onClose={onClose}>
-      <form onSubmit={(e) => void save(e)} noValidate>
-        <Stack gap="md">
-          <div ref={top} />
-          <Refusal error={refused} general={errors.general} title="The slot was not saved" />
-          <Group grow align="flex-start" wrap="wrap">
-            <TextInput
-              id="slot-name"
-              label="Name"
-              description="For people: what and where it is"
-              value={draft.name}
-              onChange={(e) => {
-                const name = e.currentTarget.value;
-                setDraft({ ...draft, name, slotId: idTouched ? draft.slotId : slug(name) });
-              }}
-              error={errors.fields.name}
-              required
-              data-autofocus
-              miw={220}
-            />
-            <TextInput
-              id="slot-id"
-              label="Slot id"
-              description={slot ? "What the site asks for (GET /v1/decide?slots=…)" : ID_HINT}
-              value={draft.slotId}
-              onChange={(e) => {
-                setIdTouched(true);
-                setDraft({ ...draft, slotId: e.currentTarget.value });
-              }}
-              readOnly={Boolean(slot)}
-              error={errors.fields.slotId}
-              required
-              miw={220}
-            />
-          </Group>
-          <NativeSelect
-            id="slot-type"
-            label="It shows"
-            value={draft.type}
-            data={[
-              { value: "variants", label: "One variant per visitor (targeted content)" },
-              { value: "list", label: "A list of catalogue items picked for the visitor" },
-            ]}
-            onChange={(e) => setDraft({ ...draft, type: e.currentTarget.value as SlotDraft["type"] })}
-            error={errors.fields.type}
-          />
-          {draft.type === "list" ? (
-            <ListFields draft={draft} choices={choices} topics={topics} types={types} errors={errors.fields} onChange={setDraft} />
-          ) : (
-            <>
-              <Text size="sm">Variants are tried from the top: a visitor sees the first one whose conditions they match. The default is shown to everyone else, wherever it is listed.</Text>
-              <NativeSelect
-                id="slot-default"
-                label="Default variant"
-                description="Shown to everyone no other variant matches (and to visitors who refused personalisation)"
-                value={String(draft.defaultKey)}
-                data={draft.variants.map((v, i) => ({ value: String(v.key), label: v.variantId || `Variant ${i + 1}` }))}
-                onChange={(e) => setDraft({ ...draft, defaultKey: Number(e.currentTarget.value) })}
+    <FormDrawer title={title} dirty={draft !== initial} onClose={onClose}>
+      {(close) => (
+        <form onSubmit={(e) => void save(e)} noValidate>
+          <Stack gap="md">
+            <div ref={top} />
+            <Refusal error={refused} general={errors.general} title="The slot was not saved" />
+            <Group grow align="flex-start" wrap="wrap">
+              <TextInput
+                id="slot-name"
+                label="Name"
+                description="For people: what and where it is"
+                value={draft.name}
+                onChange={(e) => {
+                  const name = e.currentTarget.value;
+                  setDraft({ ...draft, name, slotId: idTouched ? draft.slotId : slug(name) });
+                }}
+                error={errors.fields.name}
+                required
+                data-autofocus
+                miw={220}
               />
-              {draft.variants.map((variant, i) => (
-                <VariantCard
-                  key={variant.key}
-                  variant={variant}
-                  index={i}
-                  count={draft.variants.length}
-                  isDefault={variant.key === draft.defaultKey}
-                  errors={errors.variants[variant.key] ?? NO_VARIANT_ERRORS}
-                  choices={choices}
-                  onChange={(next) => setDraft({ ...draft, variants: draft.variants.map((v) => (v.key === variant.key ? next : v)) })}
-                  onMove={(by) => move(i, by)}
-                  onRemove={() => remove(i)}
+              <TextInput
+                id="slot-id"
+                label="Slot id"
+                description={slot ? "What the site asks for (GET /v1/decide?slots=…)" : ID_HINT}
+                value={draft.slotId}
+                onChange={(e) => {
+                  setIdTouched(true);
+                  setDraft({ ...draft, slotId: e.currentTarget.value });
+                }}
+                readOnly={Boolean(slot)}
+                error={errors.fields.slotId}
+                required
+                miw={220}
+              />
+            </Group>
+            <NativeSelect
+              id="slot-type"
+              label="It shows"
+              value={draft.type}
+              data={[
+                { value: "variants", label: "One variant per visitor (targeted content)" },
+                { value: "list", label: "A list of catalogue items picked for the visitor" },
+              ]}
+              onChange={(e) => setDraft({ ...draft, type: e.currentTarget.value as SlotDraft["type"] })}
+              error={errors.fields.type}
+            />
+            {draft.type === "list" ? (
+              <ListFields draft={draft} choices={choices} topics={topics} types={types} errors={errors.fields} onChange={setDraft} />
+            ) : (
+              <>
+                <Text size="sm">Variants are tried from the top: a visitor sees the first one whose conditions they match. The default is shown to everyone else, wherever it is listed.</Text>
+                <NativeSelect
+                  id="slot-default"
+                  label="Default variant"
+                  description="Shown to everyone no other variant matches (and to visitors who refused personalisation)"
+                  value={String(draft.defaultKey)}
+                  data={draft.variants.map((v, i) => ({ value: String(v.key), label: v.variantId || `Variant ${i + 1}` }))}
+                  onChange={(e) => setDraft({ ...draft, defaultKey: Number(e.currentTarget.value) })}
                 />
-              ))}
-              <Group>
-                <Button variant="default" id="slot-add-variant" onClick={() => setDraft({ ...draft, variants: [...draft.variants, newVariant(draft.variants)] })} disabled={draft.variants.length >= 50}>
-                  + Add a variant
-                </Button>
-              </Group>
-            </>
-          )}
-          <Group justify="flex-end" gap="xs" pt="sm" style={{ borderTop: "1px solid var(--mantine-color-gray-3)" }}>
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" id="slot-save" loading={saving}>
-              Save slot
-            </Button>
-          </Group>
-        </Stack>
-      </form>
+                {draft.variants.map((variant, i) => (
+                  <VariantCard
+                    key={variant.key}
+                    variant={variant}
+                    index={i}
+                    count={draft.variants.length}
+                    isDefault={variant.key === draft.defaultKey}
+                    errors={errors.variants[variant.key] ?? NO_VARIANT_ERRORS}
+                    choices={choices}
+                    onChange={(next) => setDraft({ ...draft, variants: draft.variants.map((v) => (v.key === variant.key ? next : v)) })}
+                    onMove={(by) => move(i, by)}
+                    onRemove={() => remove(i)}
+                  />
+                ))}
+                <Group>
+                  <Button variant="default" id="slot-add-variant" onClick={() => setDraft({ ...draft, variants: [...draft.variants, newVariant(draft.variants)] })} disabled={draft.variants.length >= 50}>
+                    + Add a variant
+                  </Button>
+                </Group>
+              </>
+            )}
+            <Group justify="flex-end" gap="xs" pt="sm" style={{ borderTop: "1px solid var(--mantine-color-gray-3)" }}>
+              <Button variant="default" onClick={close}>
+                Cancel
+              </Button>
+              <Button type="submit" id="slot-save" loading={saving}>
+                Save slot
+              </Button>
+            </Group>
+          </Stack>
+        </form>
+      )}
     </FormDrawer>
   );
 }

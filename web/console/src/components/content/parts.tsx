@@ -2,16 +2,37 @@
 // the form; the rest shows at its field), and a confirmation before a delete.
 import { Alert, Button, Drawer, Group, Modal, Stack, Text } from "@mantine/core";
 import { useMediaQuery } from "@mantine/hooks";
-import { useState, type ReactNode } from "react";
+import { useEffect, useRef, useState, type ReactNode } from "react";
 
 import { api, Problem } from "../../api";
 import { ErrorAlert } from "../common";
 
-export function FormDrawer({ opened, title, onClose, children }: { opened: boolean; title: string; onClose: () => void; children: ReactNode }) {
+/** A form in a side panel (the whole screen on a phone). Closing it (its close button, Escape, or the form's own
+ * Cancel: `children` gets that close) with changes not saved asks first. */
+export function FormDrawer({ title, dirty, onClose, children }: { title: string; dirty: boolean; onClose: () => void; children: (close: () => void) => ReactNode }) {
   const phone = useMediaQuery("(max-width: 48em)");
+  const [asking, setAsking] = useState(false);
+  const keep = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (asking) keep.current?.focus();
+  }, [asking]);
+  const close = () => (dirty ? setAsking(true) : onClose());
   return (
-    <Drawer opened={opened} onClose={onClose} title={title} position="right" size={phone ? "100%" : 860} closeButtonProps={{ "aria-label": "Close" }} closeOnClickOutside={false} styles={{ title: { fontWeight: 700, fontSize: "1.25rem" } }}>
-      {children}
+    <Drawer opened onClose={close} title={title} position="right" size={phone ? "100%" : 860} closeButtonProps={{ "aria-label": "Close" }} closeOnClickOutside={false} styles={{ title: { fontWeight: 700, fontSize: "1.25rem" } }}>
+      {asking ? (
+        <Alert color="orange" title="Discard your changes?" mb="md" role="alertdialog" aria-label="Discard your changes?" styles={{ title: { color: "var(--mantine-color-text)" }, message: { color: "var(--mantine-color-text)" } }}>
+          <Text size="sm">What you changed in this form is not saved.</Text>
+          <Group gap="xs" mt="sm">
+            <Button size="xs" variant="default" onClick={() => setAsking(false)} ref={keep} id="keep-editing">
+              Keep editing
+            </Button>
+            <Button size="xs" color="red.9" onClick={onClose} id="discard-changes">
+              Discard
+            </Button>
+          </Group>
+        </Alert>
+      ) : null}
+      {children(close)}
     </Drawer>
   );
 }
