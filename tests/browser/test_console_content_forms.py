@@ -256,6 +256,7 @@ def test_the_api_s_refusals_show_at_the_fields_they_name_and_keep_what_was_typed
             error_at("#variant-1-when-rule-0-value", "valueError"),
             error_at("#variant-0-id", "idErrorAfter"),
             value_of("#variant-1-when-rule-0-trait", "trait"),
+            {"eval": "document.querySelector('#variant-1-when-rule-0-value').scrollIntoView({block: 'center'})"},
         ],
         screenshot="content-slot-refused",
     )

@@ -64,7 +64,7 @@ export function ItemEditor({
       {(close) => (
         <form onSubmit={(ev) => void save(ev)} noValidate>
           <Stack gap="md">
-            <div ref={top} />
+            <div ref={top} style={{ scrollMarginTop: 80 }} />
             <Refusal error={refused} general={errors.general} title="The item was not saved" />
             <TextInput
               id="item-title"

@@ -221,7 +221,7 @@ export function SlotEditor({
       {(close) => (
         <form onSubmit={(e) => void save(e)} noValidate>
           <Stack gap="md">
-            <div ref={top} />
+            <div ref={top} style={{ scrollMarginTop: 80 }} />
             <Refusal error={refused} general={errors.general} title="The slot was not saved" />
             <Group grow align="flex-start" wrap="wrap">
               <TextInput

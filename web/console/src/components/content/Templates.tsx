@@ -157,7 +157,7 @@ function TemplateWorkbench({ template, taken, onSaved, onCancel }: { template: T
       <Grid.Col span={{ base: 12, lg: 6 }}>
         <Card withBorder component="form" onSubmit={(ev: FormEvent) => void save(ev)} noValidate aria-label={template ? `Edit the template ${template.name || template.id}` : "New template"}>
           <Stack gap="sm">
-            <div ref={top} />
+            <div ref={top} style={{ scrollMarginTop: 80 }} />
             <Group justify="space-between" align="flex-start" gap="xs">
               <div>
                 <Title order={2} size="h4">
