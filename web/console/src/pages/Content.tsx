@@ -1,66 +1,70 @@
-// Content: the catalogue, slots and their variants with their targeting, email templates (a live preview for a
-// chosen profile in a sandboxed frame, a test send), and what each segment reads (a segment × topic heatmap and the
-// top content per segment).
-import { Alert, Anchor, Badge, Button, Card, Code, Grid, Group, NativeSelect, SimpleGrid, Stack, Table, Tabs, Text, TextInput, Title } from "@mantine/core";
-import { useCallback, useEffect, useMemo, useState, type FormEvent } from "react";
+// Content: the catalogue, slots and their variants with their targeting, email templates (edited as Liquid, previewed
+// for a chosen profile in a sandboxed frame, a test send), and what each segment reads (a segment × topic heatmap and
+// the top content per segment). Catalogue items, slots and templates are created and edited in forms
+// (components/content/).
+import { Alert, Badge, Button, Card, Code, Group, NativeSelect, SimpleGrid, Stack, Table, Tabs, Text, TextInput, Title, VisuallyHidden } from "@mantine/core";
+import { useMemo, useState } from "react";
 
-import { api, query } from "../api";
-import { ErrorAlert, formatNumber, formatTime, Loaded, Loading, PageHeader } from "../components/common";
-import { config } from "../config";
+import { query } from "../api";
+import { formatNumber, formatTime, Loaded, Loading, PageHeader } from "../components/common";
+import { ItemEditor } from "../components/content/ItemEditor";
+import { ConfirmDelete } from "../components/content/parts";
+import { SlotEditor } from "../components/content/SlotEditor";
+import { Templates } from "../components/content/Templates";
+import type { Choices, Item, Slot } from "../components/content/model";
+import { Notice } from "../components/journeys/Notice";
 import { Scroll } from "../components/journeys/Scroll";
-import { useAction, useApi } from "../hooks";
-import { currentQuery, href } from "../router";
+import { describe, type Json } from "../components/segments/model";
+import { config } from "../config";
+import { useApi } from "../hooks";
+import { currentQuery } from "../router";
 import type { PageProps } from "./registry";
 
-interface Item {
-  id: string;
-  title: string;
-  path?: string;
-  type?: string;
-  topics?: string[];
-  keywords?: string[];
-  segments?: string[];
-  locale?: string;
-  publishedAt?: string;
-  summary?: string;
+interface Questionnaire {
+  questionnaireId: string;
+  name: string;
+  key?: { segments?: { key: string; name: string }[] };
 }
 
-type Obj = Record<string, unknown>;
-
-interface Slot {
-  slotId: string;
-  name?: string;
-  type: string;
-  updatedAt?: string;
-  variants: { variantId: string; segmentId?: string; when?: Obj; content?: Obj }[];
-  list?: { limit?: number; types?: string[]; topicsByAudience?: Record<string, string[]> };
-}
-
-interface Template {
-  id: string;
-  name?: string;
-  version?: number;
-  updatedAt?: string;
-  source: { subject?: string; html?: string; text?: string; preheader?: string };
-}
-
-/** Names for segment ids and questionnaire ids (the audiences content speaks of). */
-function useNames() {
+/** Names for segment, questionnaire and plan ids (the audiences content speaks of), and what the forms may name. */
+function useAudiences() {
   const segments = useApi<{ segments: { segmentId: string; name: string }[] }>("/v1/segments");
-  const questionnaires = useApi<{ questionnaires: { questionnaireId: string; name: string }[] }>("/v1/questionnaires");
+  const questionnaires = useApi<{ questionnaires: Questionnaire[] }>("/v1/questionnaires");
+  const plans = useApi<{ plans: { planId: string; name: string; tiers?: { name: string }[] }[] }>("/v1/scoring/plans");
   const names = useMemo(() => {
     const names: Record<string, string> = {};
     for (const s of segments.data?.segments ?? []) names[s.segmentId] = s.name;
     for (const q of questionnaires.data?.questionnaires ?? []) names[q.questionnaireId] = q.name;
+    for (const p of plans.data?.plans ?? []) names[p.planId] = p.name;
     return names;
-  }, [segments.data, questionnaires.data]);
-  // the pages wait for the names (an error in either only leaves ids shown)
-  return { names, ready: !segments.loading && !questionnaires.loading };
+  }, [segments.data, questionnaires.data, plans.data]);
+  const choices = useMemo((): Choices => {
+    const segmentChoices = (segments.data?.segments ?? []).map((s) => ({ value: s.segmentId, label: s.name }));
+    const questionnaireChoices = (questionnaires.data?.questionnaires ?? []).map((q) => ({
+      id: q.questionnaireId,
+      name: q.name,
+      keys: (q.key?.segments ?? []).map((k) => ({ value: k.key, label: k.name })),
+    }));
+    return {
+      segments: segmentChoices,
+      questionnaires: questionnaireChoices,
+      plans: (plans.data?.plans ?? []).map((p) => ({ id: p.planId, name: p.name, tiers: (p.tiers ?? []).map((t) => t.name) })),
+      audiences: [...segmentChoices, ...questionnaireChoices.flatMap((q) => q.keys.map((k) => ({ value: k.value, label: `${k.label} (${q.name})` })))],
+    };
+  }, [segments.data, questionnaires.data, plans.data]);
+  // the pages wait for the names (an error in any only leaves ids shown)
+  return { names, choices, ready: !segments.loading && !questionnaires.loading && !plans.loading };
+}
+
+/** The local cloud's virtual time (new items are published "now" on its clock), else the browser's. */
+function useNow(): Date | null {
+  const clock = useApi<{ now: string }>(config().local ? "/_local/clock" : null);
+  return config().local ? (clock.data ? new Date(clock.data.now) : null) : new Date();
 }
 
 export function ContentPage(_props: PageProps) {
   const [tab, setTab] = useState<string>(() => currentQuery().get("tab") ?? "catalogue");
-  const { names, ready } = useNames();
+  const { names, choices, ready } = useAudiences();
   if (!ready) return <Loading />;
   return (
     <>
@@ -73,10 +77,10 @@ export function ContentPage(_props: PageProps) {
           <Tabs.Tab value="analytics">Analytics</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="catalogue">
-          <Catalogue names={names} />
+          <Catalogue names={names} choices={choices} />
         </Tabs.Panel>
         <Tabs.Panel value="slots">
-          <Slots names={names} />
+          <Slots names={names} choices={choices} />
         </Tabs.Panel>
         <Tabs.Panel value="templates">
           <Templates />
@@ -89,70 +93,141 @@ export function ContentPage(_props: PageProps) {
   );
 }
 
-function Catalogue({ names }: { names: Record<string, string> }) {
+/** What a form did, said once after its panel closed. */
+function Done({ text, onClose }: { text: string | undefined; onClose: () => void }) {
+  if (!text) return null;
+  return (
+    <Notice aria-live="polite" withCloseButton onClose={onClose} closeButtonLabel="Dismiss" data-done>
+      {text}
+    </Notice>
+  );
+}
+
+function Catalogue({ names, choices }: { names: Record<string, string>; choices: Choices }) {
   const items = useApi<{ items: Item[] }>("/v1/content/items");
+  const now = useNow();
   const [search, setSearch] = useState("");
   const [type, setType] = useState("");
+  const [editing, setEditing] = useState<Item | "new" | null>(null);
+  const [deleting, setDeleting] = useState<Item | null>(null);
+  const [done, setDone] = useState<string>();
+  const all = items.data?.items ?? [];
+  const topics = useMemo(() => [...new Set(all.flatMap((i) => i.topics ?? []))].sort(), [all]);
+  const types = useMemo(() => [...new Set(all.map((i) => i.type ?? ""))].filter(Boolean).sort(), [all]);
   return (
     <Loaded state={items}>
       {(data) => {
-        if (data.items.length === 0)
-          return (
-            <Alert title="The catalogue is empty">
-              Add articles, recipes or products with <Code>PUT /v1/content/items/&lt;id&gt;</Code> or import them in bulk (<Code>POST /v1/content/items/import</Code>, JSON lines or CSV).
-            </Alert>
-          );
-        const types = [...new Set(data.items.map((i) => i.type ?? ""))].filter(Boolean).sort();
         const wanted = search.trim().toLowerCase();
         const shown = data.items.filter((i) => (!type || i.type === type) && (!wanted || `${i.title} ${i.path} ${(i.topics ?? []).join(" ")}`.toLowerCase().includes(wanted)));
         return (
           <>
-            <Group mb="sm" align="flex-end">
-              <TextInput id="catalogue-search" label="Search" placeholder="title, path or topic" value={search} onChange={(e) => setSearch(e.currentTarget.value)} w={260} />
-              <NativeSelect id="catalogue-type" label="Type" value={type} data={[{ value: "", label: "Every type" }, ...types]} onChange={(e) => setType(e.currentTarget.value)} />
-              <Text size="sm" c="dimmed" ml="auto">
-                {shown.length} of {data.items.length} items
-              </Text>
+            <Done text={done} onClose={() => setDone(undefined)} />
+            {editing && now ? (
+              <ItemEditor
+                item={editing === "new" ? null : editing}
+                taken={data.items.map((i) => i.id)}
+                now={now}
+                choices={choices}
+                topics={topics}
+                types={types}
+                onClose={() => setEditing(null)}
+                onSaved={(id) => {
+                  setDone(`The item ${id} was saved.`);
+                  setEditing(null);
+                  items.reload();
+                }}
+              />
+            ) : null}
+            {deleting ? (
+              <ConfirmDelete
+                what="item"
+                name={deleting.title}
+                path={`/v1/content/items/${encodeURIComponent(deleting.id)}`}
+                onClose={() => setDeleting(null)}
+                onDeleted={() => {
+                  setDone(`The item ${deleting.id} was deleted.`);
+                  setDeleting(null);
+                  items.reload();
+                }}
+              >
+                The item leaves the catalogue at once: lists and emails stop showing it, and views of its pages no longer count for its topics.
+              </ConfirmDelete>
+            ) : null}
+            {data.items.length === 0 ? (
+              <Alert title="The catalogue is empty" mb="md">
+                Add articles, recipes or products one by one with New item, or import them in bulk (<Code>POST /v1/content/items/import</Code>, JSON lines or CSV).
+              </Alert>
+            ) : null}
+            <Group mb="sm" align="flex-end" wrap="wrap">
+              {data.items.length ? (
+                <>
+                  <TextInput id="catalogue-search" label="Search" placeholder="title, path or topic" value={search} onChange={(e) => setSearch(e.currentTarget.value)} w={260} />
+                  <NativeSelect id="catalogue-type" label="Type" value={type} data={[{ value: "", label: "Every type" }, ...types]} onChange={(e) => setType(e.currentTarget.value)} />
+                </>
+              ) : null}
+              <Button id="item-new" onClick={() => setEditing("new")} disabled={!now}>
+                New item
+              </Button>
+              {data.items.length ? (
+                <Text size="sm" c="dimmed" ml="auto">
+                  {shown.length} of {data.items.length} items
+                </Text>
+              ) : null}
             </Group>
-            <Scroll minWidth={760}>
-              <Table striped>
-                <Table.Thead>
-                  <Table.Tr>
-                    <Table.Th>Title</Table.Th>
-                    <Table.Th>Type</Table.Th>
-                    <Table.Th>Topics</Table.Th>
-                    <Table.Th>For</Table.Th>
-                    <Table.Th>Published</Table.Th>
-                  </Table.Tr>
-                </Table.Thead>
-                <Table.Tbody>
-                  {shown.map((item) => (
-                    <Table.Tr key={item.id}>
-                      <Table.Td>
-                        <Text size="sm" fw={500}>
-                          {item.title}
-                        </Text>
-                        <Text size="xs" c="dimmed">
-                          {item.path ?? item.id}
-                        </Text>
-                      </Table.Td>
-                      <Table.Td>{item.type ?? "–"}</Table.Td>
-                      <Table.Td>
-                        <Group gap={4}>
-                          {(item.topics ?? []).map((t) => (
-                            <Badge key={t} size="sm" variant="default">
-                              {t}
-                            </Badge>
-                          ))}
-                        </Group>
-                      </Table.Td>
-                      <Table.Td>{item.segments?.length ? item.segments.map((s) => names[s] ?? s).join(", ") : "everyone"}</Table.Td>
-                      <Table.Td>{formatTime(item.publishedAt).slice(0, 10)}</Table.Td>
+            {data.items.length ? (
+              <Scroll minWidth={900}>
+                <Table striped id="catalogue-table">
+                  <Table.Thead>
+                    <Table.Tr>
+                      <Table.Th>Title</Table.Th>
+                      <Table.Th>Type</Table.Th>
+                      <Table.Th>Topics</Table.Th>
+                      <Table.Th>For</Table.Th>
+                      <Table.Th>Published</Table.Th>
+                      <Table.Th>
+                        <VisuallyHidden>Actions</VisuallyHidden>
+                      </Table.Th>
                     </Table.Tr>
-                  ))}
-                </Table.Tbody>
-              </Table>
-            </Scroll>
+                  </Table.Thead>
+                  <Table.Tbody>
+                    {shown.map((item) => (
+                      <Table.Tr key={item.id} data-item={item.id}>
+                        <Table.Td>
+                          <Text size="sm" fw={500}>
+                            {item.title}
+                          </Text>
+                          <Text size="xs" c="dimmed">
+                            {item.path ?? item.url ?? item.id}
+                          </Text>
+                        </Table.Td>
+                        <Table.Td>{item.type ?? "–"}</Table.Td>
+                        <Table.Td>
+                          <Group gap={4}>
+                            {(item.topics ?? []).map((t) => (
+                              <Badge key={t} size="sm" variant="default">
+                                {t}
+                              </Badge>
+                            ))}
+                          </Group>
+                        </Table.Td>
+                        <Table.Td>{item.segments?.length ? item.segments.map((s) => names[s] ?? s).join(", ") : "everyone"}</Table.Td>
+                        <Table.Td>{formatTime(item.publishedAt).slice(0, 10)}</Table.Td>
+                        <Table.Td>
+                          <Group gap={4} wrap="nowrap">
+                            <Button size="compact-sm" variant="default" aria-label={`Edit ${item.title}`} onClick={() => setEditing(item)} disabled={!now}>
+                              Edit
+                            </Button>
+                            <Button size="compact-sm" variant="outline" color="red.9" aria-label={`Delete ${item.title}`} onClick={() => setDeleting(item)}>
+                              Delete…
+                            </Button>
+                          </Group>
+                        </Table.Td>
+                      </Table.Tr>
+                    ))}
+                  </Table.Tbody>
+                </Table>
+              </Scroll>
+            ) : null}
           </>
         );
       }}
@@ -160,243 +235,163 @@ function Catalogue({ names }: { names: Record<string, string> }) {
   );
 }
 
-const OP_WORDS: Record<string, string> = { equals: "is", notEquals: "is not", in: "is one of", gte: "is at least", gt: "is above", lte: "is at most", lt: "is below" };
+const OP_WORDS: Record<string, string> = { equals: "is", notEquals: "is not", in: "is one of", gte: "is at least", gt: "is above", lte: "is at most", lt: "is below", atLeast: "is at least", between: "is between" };
 
+function words(value: Json | undefined): string {
+  return Array.isArray(value) ? value.join(", ") : String(value ?? "");
+}
+
+/** A variant's targeting in words: its segment, questionnaire, score, tier or trait, else the condition language's
+ * own words (with names for the ids it names). */
 function targeting(variant: Slot["variants"][number], names: Record<string, string>): string {
   const parts: string[] = [];
   if (variant.segmentId) parts.push(`in segment ${names[variant.segmentId] ?? variant.segmentId}`);
   const when = variant.when;
   if (when) {
-    const subject = typeof when.questionnaire === "string" ? `questionnaire ${names[when.questionnaire] ?? when.questionnaire}` : typeof when.plan === "string" ? `score ${names[when.plan] ?? when.plan}` : typeof when.trait === "string" ? `trait ${when.trait}` : null;
-    if (subject) parts.push(`${subject} ${OP_WORDS[String(when.op ?? "equals")] ?? String(when.op)} ${Array.isArray(when.value) ? when.value.join(", ") : String(when.value ?? "")}`);
-    else parts.push(JSON.stringify(when));
+    const op = OP_WORDS[String(when.op ?? "equals")] ?? String(when.op);
+    if (typeof when.questionnaire === "string" && (when.op === "neutral" || when.op === "answered")) parts.push(`questionnaire ${names[when.questionnaire] ?? when.questionnaire} ${when.op === "neutral" ? "in no segment" : "answered"}`);
+    else if (typeof when.questionnaire === "string") parts.push(`questionnaire ${names[when.questionnaire] ?? when.questionnaire} ${op} ${words(when.value)}`);
+    else if (typeof when.score === "string") parts.push(`score ${names[when.score] ?? when.score} ${op} ${words(when.value)}`);
+    else if (typeof when.tier === "string") parts.push(`tier ${names[when.tier] ?? when.tier} ${op} ${words(when.value)}`);
+    else if (typeof when.inSegment === "string") parts.push(`in segment ${names[when.inSegment] ?? when.inSegment}`);
+    else parts.push(Object.entries(names).reduce((text, [id, name]) => text.split(id).join(name), describe(when)));
   }
   return parts.length ? parts.join(" and ") : "everyone else (the default)";
 }
 
-function Slots({ names }: { names: Record<string, string> }) {
+function Slots({ names, choices }: { names: Record<string, string>; choices: Choices }) {
   const slots = useApi<{ slots: Slot[] }>("/v1/content/slots");
+  const items = useApi<{ items: Item[] }>("/v1/content/items");
+  const [editing, setEditing] = useState<Slot | "new" | null>(null);
+  const [deleting, setDeleting] = useState<Slot | null>(null);
+  const [done, setDone] = useState<string>();
+  const all = items.data?.items ?? [];
+  const topics = useMemo(() => [...new Set(all.flatMap((i) => i.topics ?? []))].sort(), [all]);
+  const types = useMemo(() => [...new Set(all.map((i) => i.type ?? ""))].filter(Boolean).sort(), [all]);
   return (
     <Loaded state={slots}>
-      {(data) =>
-        data.slots.length === 0 ? (
-          <Alert title="No slots yet">
-            A slot is a place on your site (a hero, a list) that shows each visitor the variant meant for them. Define one with <Code>PUT /v1/content/slots/&lt;id&gt;</Code>.
-          </Alert>
-        ) : (
-          <Stack>
-            {data.slots.map((slot) => (
-              <Card key={slot.slotId} withBorder>
-                <Group justify="space-between" mb="xs">
-                  <div>
-                    <Title order={2} size="h4">
-                      {slot.name || slot.slotId}
-                    </Title>
-                    <Text size="xs" c="dimmed">
-                      {slot.slotId} · {slot.type === "list" ? "a list picked per audience" : `${slot.variants.length} variants`} · updated {formatTime(slot.updatedAt)}
-                    </Text>
-                  </div>
-                </Group>
-                {slot.type === "list" && slot.list ? (
-                  <Scroll minWidth={480}>
-                    <Table>
-                      <Table.Thead>
-                        <Table.Tr>
-                          <Table.Th>Audience</Table.Th>
-                          <Table.Th>Topics shown (up to {slot.list.limit ?? "–"} items)</Table.Th>
-                        </Table.Tr>
-                      </Table.Thead>
-                      <Table.Tbody>
-                        {Object.entries(slot.list.topicsByAudience ?? {}).map(([audience, topics]) => (
-                          <Table.Tr key={audience}>
-                            <Table.Td>{names[audience] ?? audience}</Table.Td>
-                            <Table.Td>{topics.join(", ")}</Table.Td>
-                          </Table.Tr>
-                        ))}
-                      </Table.Tbody>
-                    </Table>
-                  </Scroll>
-                ) : (
-                  <Scroll minWidth={640}>
-                    <Table>
-                      <Table.Thead>
-                        <Table.Tr>
-                          <Table.Th>Variant</Table.Th>
-                          <Table.Th>Shown when the visitor is…</Table.Th>
-                          <Table.Th>Content</Table.Th>
-                        </Table.Tr>
-                      </Table.Thead>
-                      <Table.Tbody>
-                        {slot.variants.map((v) => (
-                          <Table.Tr key={v.variantId}>
-                            <Table.Td>
-                              <Code>{v.variantId}</Code>
-                            </Table.Td>
-                            <Table.Td>{targeting(v, names)}</Table.Td>
-                            <Table.Td>
-                              <Text size="sm">{String(v.content?.title ?? "")}</Text>
-                              {v.content?.link ? (
-                                <Text size="xs" c="dimmed">
-                                  {String(v.content.link)}
-                                </Text>
-                              ) : null}
-                            </Table.Td>
-                          </Table.Tr>
-                        ))}
-                      </Table.Tbody>
-                    </Table>
-                  </Scroll>
-                )}
-              </Card>
-            ))}
-            <Text size="xs" c="dimmed">
-              The first variant whose targeting matches is shown; the last one without targeting is the default.
-            </Text>
-          </Stack>
-        )
-      }
-    </Loaded>
-  );
-}
-
-interface Preview {
-  subject: string;
-  html: string;
-  text: string;
-  templateVersion: number;
-}
-
-interface ProfileView {
-  profileId: string;
-  traits?: Record<string, unknown>;
-}
-
-function Templates() {
-  const templates = useApi<{ templates: Template[] }>("/v1/content/templates");
-  const [chosen, setChosen] = useState<string>();
-  const list = templates.data?.templates ?? [];
-  const current = list.find((t) => t.id === chosen) ?? list[0];
-  return (
-    <Loaded state={templates}>
-      {() =>
-        list.length === 0 ? (
-          <Alert title="No email templates yet">
-            Templates are Liquid: one serves newsletters and journey emails. Save one with <Code>PUT /v1/content/templates/&lt;id&gt;</Code> (docs/content.md).
-          </Alert>
-        ) : (
-          <Stack>
-            {list.length > 1 ? <NativeSelect id="template-choice" label="Template" value={current.id} data={list.map((t) => ({ value: t.id, label: t.name || t.id }))} onChange={(e) => setChosen(e.currentTarget.value)} w={320} /> : null}
-            {current ? <TemplatePreview key={current.id} template={current} /> : null}
-          </Stack>
-        )
-      }
-    </Loaded>
-  );
-}
-
-function TemplatePreview({ template }: { template: Template }) {
-  const [email, setEmail] = useState("");
-  const [profile, setProfile] = useState<ProfileView | null>(null);
-  const [preview, setPreview] = useState<Preview>();
-  const render = useAction(
-    useCallback(
-      async (forEmail: string) => {
-        let found: ProfileView | null = null;
-        if (forEmail) found = await api.get<ProfileView>(`/v1/profiles${query({ email: forEmail })}`);
-        const answer = await api.post<Preview>(`/v1/content/templates/${encodeURIComponent(template.id)}/preview`, found ? { profileId: found.profileId } : {});
-        setProfile(found);
-        setPreview(answer);
-        return answer;
-      },
-      [template.id],
-    ),
-  );
-  useEffect(() => {
-    void render.run("");
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [template.id]);
-  const [to, setTo] = useState("");
-  const [sent, setSent] = useState<string>();
-  const send = useAction(
-    useCallback(
-      async () => {
-        const answer = await api.post<{ messageId: string; sent: boolean; subject: string }>(`/v1/content/templates/${encodeURIComponent(template.id)}/test-send`, { to, ...(profile ? { profileId: profile.profileId } : {}) });
-        setSent(`“${answer.subject}” ${answer.sent ? "was sent" : "was not sent"} to ${to}.`);
-        return answer;
-      },
-      [template.id, to, profile],
-    ),
-  );
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    void render.run(email.trim());
-  };
-  const who = profile ? String(profile.traits?.firstName ?? profile.traits?.email ?? profile.profileId) : "a neutral reader (no profile)";
-  return (
-    <Grid gap="lg">
-      <Grid.Col span={{ base: 12, md: 4 }}>
+      {(data) => (
         <Stack>
-          <Card withBorder>
-            <Text fw={600}>{template.name || template.id}</Text>
-            <Text size="xs" c="dimmed" mb="xs">
-              {template.id} · version {template.version ?? "–"} · updated {formatTime(template.updatedAt)}
-            </Text>
-            <Text size="sm">
-              Subject: <Code>{template.source.subject}</Code>
-            </Text>
-            {template.source.preheader ? (
-              <Text size="sm" mt={4}>
-                Preheader: {template.source.preheader}
-              </Text>
-            ) : null}
-          </Card>
-          <Card withBorder component="form" onSubmit={submit}>
-            <Text fw={600} mb={4}>
-              Preview for a person
-            </Text>
-            <Text size="xs" c="dimmed" mb="xs">
-              Their traits, segments and questionnaire answers fill the template. Leave empty for a neutral reader.
-            </Text>
-            <TextInput id="preview-email" label="Profile's email address" placeholder="someone@example.com" value={email} onChange={(e) => setEmail(e.currentTarget.value)} />
-            <Button type="submit" mt="sm" loading={render.running}>
-              Preview
+          <Done text={done} onClose={() => setDone(undefined)} />
+          {editing ? (
+            <SlotEditor
+              slot={editing === "new" ? null : editing}
+              taken={data.slots.map((s) => s.slotId)}
+              choices={choices}
+              topics={topics}
+              types={types}
+              onClose={() => setEditing(null)}
+              onSaved={(id) => {
+                setDone(`The slot ${id} was saved: visitors see it within 30 seconds.`);
+                setEditing(null);
+                slots.reload();
+              }}
+            />
+          ) : null}
+          {deleting ? (
+            <ConfirmDelete
+              what="slot"
+              name={deleting.name || deleting.slotId}
+              path={`/v1/content/slots/${encodeURIComponent(deleting.slotId)}`}
+              onClose={() => setDeleting(null)}
+              onDeleted={() => {
+                setDone(`The slot ${deleting.slotId} was deleted.`);
+                setDeleting(null);
+                slots.reload();
+              }}
+            >
+              Pages that ask for the slot {deleting.slotId} get an error from then on: remove it from the site first.
+            </ConfirmDelete>
+          ) : null}
+          <Group>
+            <Button id="slot-new" onClick={() => setEditing("new")}>
+              New slot
             </Button>
-          </Card>
-          <Card withBorder component="form" onSubmit={(e: FormEvent) => (e.preventDefault(), void send.run())}>
-            <Text fw={600} mb={4}>
-              Send a test
-            </Text>
-            <Text size="xs" c="dimmed" mb="xs">
-              Rendered for {who}, sent to the address below.
-            </Text>
-            <TextInput id="test-send-to" label="Send to" type="email" placeholder="me@example.com" value={to} onChange={(e) => setTo(e.currentTarget.value)} required />
-            <Button type="submit" mt="sm" variant="default" loading={send.running}>
-              Send test email
-            </Button>
-            <ErrorAlert error={send.error} title="The test was not sent" />
-            {sent ? (
-              <Text size="sm" mt="xs" aria-live="polite">
-                ✓ {sent} {config().local ? <Anchor href={href("/mailbox")} underline="always">Open the mailbox</Anchor> : null}
+          </Group>
+          {data.slots.length === 0 ? (
+            <Alert title="No slots yet">A slot is a place on your site (a hero, a list) that shows each visitor the variant meant for them. Make one with New slot; the site asks for it with GET /v1/decide?slots=&lt;id&gt;.</Alert>
+          ) : (
+            <>
+              {data.slots.map((slot) => (
+                <Card key={slot.slotId} withBorder data-slot={slot.slotId}>
+                  <Group justify="space-between" mb="xs" align="flex-start">
+                    <div>
+                      <Title order={2} size="h4">
+                        {slot.name || slot.slotId}
+                      </Title>
+                      <Text size="xs" c="dimmed">
+                        {slot.slotId} · {slot.type === "list" ? "a list picked per audience" : `${slot.variants.length} variants`} · updated {formatTime(slot.updatedAt)}
+                      </Text>
+                    </div>
+                    <Group gap="xs">
+                      <Button size="compact-sm" variant="default" aria-label={`Edit the slot ${slot.name || slot.slotId}`} onClick={() => setEditing(slot)}>
+                        Edit
+                      </Button>
+                      <Button size="compact-sm" variant="outline" color="red.9" aria-label={`Delete the slot ${slot.name || slot.slotId}`} onClick={() => setDeleting(slot)}>
+                        Delete…
+                      </Button>
+                    </Group>
+                  </Group>
+                  {slot.type === "list" && slot.list ? (
+                    <Scroll minWidth={480}>
+                      <Table>
+                        <Table.Thead>
+                          <Table.Tr>
+                            <Table.Th>Audience</Table.Th>
+                            <Table.Th>Topics shown (up to {slot.list.limit ?? "–"} items)</Table.Th>
+                          </Table.Tr>
+                        </Table.Thead>
+                        <Table.Tbody>
+                          {Object.entries(slot.list.topicsByAudience ?? {}).map(([audience, topics]) => (
+                            <Table.Tr key={audience}>
+                              <Table.Td>{names[audience] ?? audience}</Table.Td>
+                              <Table.Td>{topics.join(", ")}</Table.Td>
+                            </Table.Tr>
+                          ))}
+                        </Table.Tbody>
+                      </Table>
+                    </Scroll>
+                  ) : (
+                    <Scroll minWidth={640}>
+                      <Table>
+                        <Table.Thead>
+                          <Table.Tr>
+                            <Table.Th>Variant</Table.Th>
+                            <Table.Th>Shown when the visitor is…</Table.Th>
+                            <Table.Th>Content</Table.Th>
+                          </Table.Tr>
+                        </Table.Thead>
+                        <Table.Tbody>
+                          {slot.variants.map((v) => (
+                            <Table.Tr key={v.variantId}>
+                              <Table.Td>
+                                <Code>{v.variantId}</Code>
+                              </Table.Td>
+                              <Table.Td>{targeting(v, names)}</Table.Td>
+                              <Table.Td>
+                                <Text size="sm">{String(v.content?.title ?? "")}</Text>
+                                {v.content?.link ? (
+                                  <Text size="xs" c="dimmed">
+                                    {String(v.content.link)}
+                                  </Text>
+                                ) : null}
+                              </Table.Td>
+                            </Table.Tr>
+                          ))}
+                        </Table.Tbody>
+                      </Table>
+                    </Scroll>
+                  )}
+                </Card>
+              ))}
+              <Text size="xs" c="dimmed">
+                The first variant whose targeting matches is shown; the one without targeting is the default.
               </Text>
-            ) : null}
-          </Card>
+            </>
+          )}
         </Stack>
-      </Grid.Col>
-      <Grid.Col span={{ base: 12, md: 8 }}>
-        <ErrorAlert error={render.error} title="The preview failed" />
-        {preview ? (
-          <Card withBorder id="template-preview">
-            <Text size="xs" c="dimmed">
-              For {who} · version {preview.templateVersion}
-            </Text>
-            <Title order={2} size="h4" mb="sm" id="preview-subject">
-              {preview.subject}
-            </Title>
-            <iframe title={`Preview of ${template.name || template.id}`} sandbox="" srcDoc={preview.html} style={{ width: "100%", height: 520, border: "1px solid var(--mantine-color-gray-3)", borderRadius: 4, background: "white" }} />
-          </Card>
-        ) : null}
-      </Grid.Col>
-    </Grid>
+      )}
+    </Loaded>
   );
 }
 
