@@ -127,7 +127,15 @@ def test_an_experiment_shows_its_results(console: Console) -> None:
     assert "Hero headline" in listed.saved["text"] and "slot home-hero" in listed.saved["text"]
     report = console.open(
         "/experiments/hero-headline",
-        [{"waitFor": "document.querySelector('.recharts-surface') !== null", "timeout": 10000}, text_of("main")],
+        [
+            {
+                # the charts come with the results, after the page's first data: give a loaded machine time
+                "waitFor": "document.querySelector('.recharts-surface') !== null"
+                " && document.querySelector('main').innerText.includes('Chance to win')",
+                "timeout": 30000,
+            },
+            text_of("main"),
+        ],
         screenshot="experiment",
     )
     assert_clean(report)
