@@ -16,7 +16,7 @@ MANIFEST = ServiceManifest(
             description="Decides slots for a visitor (one read, at most one write); admin API for slots, the "
             "catalogue, email templates, experiments and content analytics.",
             routes=(
-                Route("GET", "/v1/decide", "write_key"),
+                Route("GET", "/v1/decide", "write_key", refuses=(404,)),
                 Route("GET", "/v1/content/slots", "admin"),
                 Route("PUT", "/v1/content/slots/{slotId}", "admin"),
                 Route("GET", "/v1/content/slots/{slotId}", "admin"),

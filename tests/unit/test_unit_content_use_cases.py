@@ -116,6 +116,14 @@ def test_a_decision_reads_the_visitor_once_and_writes_at_most_once_for_several_s
     assert store.calls["record_decision"] == 1
 
 
+def test_slots_no_one_defined_are_left_out_and_the_others_decided(store: MemoryContent) -> None:
+    answers = decide(store, "ana", "gone", "hero", "typo")
+    assert [a["slot"] for a in answers] == ["hero"]
+    assert decisions.unknown_slots(published.load(store), ["gone", "hero", "typo"]) == ["gone", "typo"]
+    with pytest.raises(decisions.UnknownSlot):
+        decide(store, "ana", "gone", "typo")
+
+
 def test_the_read_model_follows_answers_segments_and_sequences(store: MemoryContent) -> None:
     known_visitor(store, "p-bo", "bo")
     assert decide(store, "bo")[0]["variantId"] == "generic"

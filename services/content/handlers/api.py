@@ -49,6 +49,10 @@ class DecidedSlot(View):
 
 class DecidedSlots(View):
     slots: list[DecidedSlot]
+    unknown: list[str] = Field(
+        default_factory=list,
+        description="Slots asked for that no one defined (or deleted since): left out, the others are decided.",
+    )
 
 
 class SlotView(View):
@@ -174,12 +178,13 @@ def decide_slots(
         user_id=user_id,
         environment=request_environment(headers, url, referrer, timezone, now),
     )
-    answers = decisions.decide(deps.content(), deps.definitions(), request, now, deps.popular)
+    published = deps.definitions()
+    answers = decisions.decide(deps.content(), published, request, now, deps.popular)
     observability.count(MANIFEST.name, observability.DECISIONS, len(answers))
     # A public caller learns what to show, never the visitor's profile id, segments or traits.
     if slot:
         return DecidedSlot.model_validate(answers[0])
-    return DecidedSlots.model_validate({"slots": answers})
+    return DecidedSlots.model_validate({"slots": answers, "unknown": decisions.unknown_slots(published, request.slots)})
 
 
 # ---- slots ----------------------------------------------------------------------------------------------------

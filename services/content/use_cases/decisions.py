@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from services.content.domain import affinity as reading
@@ -14,6 +14,11 @@ from services.content.domain.targeting import VisitorView, choose_variant, visit
 from services.content.domain.visitors import NEUTRAL, identifier
 from services.content.ports import ContentStore, DecisionWrite
 from services.content.use_cases.published import Published
+
+
+def unknown_slots(published: Published, slots: Sequence[str]) -> list[str]:
+    """The slots asked for that no one defined (a page asking for a slot deleted since, or a typo)."""
+    return [s for s in slots if s not in published.slots]
 
 
 class UnknownSlot(LookupError):
@@ -38,11 +43,15 @@ def decide(
 ) -> list[dict[str, Any]]:
     """Per slot, what to show: `{slot, variantId, content}` or, for a list slot, `{slot, items}`. A public
     caller learns nothing else — no profile id, segment or trait. A visitor who refused personalisation (or whom
-    content has never seen) gets the default variants and the generic lists, and a refusal stores nothing."""
-    unknown = [s for s in request.slots if s not in published.slots]
+    content has never seen) gets the default variants and the generic lists, and a refusal stores nothing.
+    Slots no one defined (or that were deleted) are left out, so the rest of the page still gets its content
+    (`unknown_slots` names them); UnknownSlot when none of the slots asked for exists."""
+    known = [s for s in request.slots if s in published.slots]
+    if not known:
+        raise UnknownSlot(request.slots[0])
+    if len(known) < len(request.slots):
+        request = replace(request, slots=known)
     running = {e["target"].get("slotId"): e for e in published.running(now)}
-    if unknown:
-        raise UnknownSlot(unknown[0])
     key = identifier(request.anonymous_id, request.user_id)
     item = store.visitor(key) if key else None
     projection: dict[str, Any] | None = (item or {}).get("p")

@@ -176,10 +176,18 @@ def test_several_slots_in_one_call_and_unknown_slots_named(api: Api, hero: str) 
         ("exposure-footer", "plain"),
     ]
 
-    missing = api.request("GET", f"/v1/decide?slots={hero},nope&anonymousId=x", key=api.write_key)
+    # A slot no one defined (deleted since, or a typo) is left out: the rest of the page still gets its content
+    partly = api.request("GET", f"/v1/decide?slots=nope,{hero},gone&anonymousId=x", key=api.write_key)
+    assert partly.status == 200, partly.body
+    assert [(s["slot"], s["variantId"]) for s in partly.body["slots"]] == [(hero, "generic")]
+    assert partly.body["unknown"] == ["nope", "gone"]
+    assert reply.body["unknown"] == []
+    # and when none of them exists, the answer is a 404 naming the first
+    missing = api.request("GET", "/v1/decide?slots=nope,gone&anonymousId=x", key=api.write_key)
     assert missing.status == 404
     assert missing.body["errors"][0]["field"] == "slots"
     assert "nope" in missing.body["detail"]
+    assert api.request("GET", "/v1/decide?slot=nope&anonymousId=x", key=api.write_key).status == 404
 
 
 def test_a_visitor_who_refused_personalisation_gets_the_default_and_leaves_no_exposure(
