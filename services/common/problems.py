@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.common.patterns import described
+
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -90,8 +92,17 @@ def from_pydantic(errors: Sequence[Any], prefix: str = "") -> list[FieldError]:
         path = field_path(err.get("loc", ()))
         if prefix:
             path = prefix if path == "body" else f"{prefix}{'' if path.startswith('[') else '.'}{path}"
-        result.append(FieldError(path, str(err.get("msg", "invalid"))))
+        result.append(FieldError(path, _message(err)))
     return result
+
+
+def _message(err: Any) -> str:
+    """Pydantic's message, but a pattern said in words ("String should match pattern '^[a-z0-9]…'" is regex)."""
+    if err.get("type") == "string_pattern_mismatch":
+        said = described(str((err.get("ctx") or {}).get("pattern", "")))
+        if said:
+            return f"must be {said}"
+    return str(err.get("msg", "invalid"))
 
 
 def render(problem: Problem) -> tuple[int, dict[str, str], str]:

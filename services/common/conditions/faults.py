@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from services.common.patterns import described
+
 
 @dataclass(frozen=True)
 class Fault:
@@ -105,7 +107,8 @@ class Reader:
             self.fault(path, f"must be {min_length} to {max_length} characters long")
             return None
         if pattern is not None and not pattern.fullmatch(raw):
-            self.fault(path, f"must match {pattern.pattern}")
+            said = described(pattern.pattern)
+            self.fault(path, f"must be {said}" if said else f"must match {pattern.pattern}")
             return None
         return raw
 
