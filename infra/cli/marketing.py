@@ -416,6 +416,41 @@ def privacy_erase(args: argparse.Namespace) -> int:
     return 0
 
 
+def privacy_suppressions(args: argparse.Namespace) -> int:
+    """The suppression list, newest first, every page (or the first `--limit` entries)."""
+    entries: list[dict[str, Any]] = []
+    cursor = None
+    while len(entries) < args.limit:
+        query = urllib.parse.urlencode(
+            {"limit": min(100, args.limit - len(entries)), **({"cursor": cursor} if cursor else {})}
+        )
+        page, _ = _get(f"/v1/privacy/suppressions?{query}")
+        entries += page["suppressions"]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    if args.json:
+        output.raw(json.dumps({"suppressions": entries, "next": cursor}))
+        return 0
+    if not entries:
+        output.say("no address is on the suppression list")
+        return 0
+    output.table(("Address", "Why", "Since"), ([e["email"], e["reason"], _when(e["at"])] for e in entries))
+    if cursor is not None:
+        output.say(f"the first {len(entries)}; --limit N shows more")
+    return 0
+
+
+def privacy_unsuppress(args: argparse.Namespace) -> int:
+    url, key = admin_target()
+    text = send("DELETE", url + f"/v1/privacy/suppressions/{_quoted(args.email)}", key)
+    if args.json:
+        output.raw(text)
+        return 0
+    output.say(f"{args.email} is off the suppression list: it may be mailed again")
+    return 0
+
+
 # ---- the commands ----------------------------------------------------------------------------------------------
 
 
@@ -464,7 +499,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     find.add_argument("email", metavar="EMAIL")
     find.set_defaults(run=profiles_find)
 
-    privacy = commands.add_parser("privacy", help="a person's export and erasure").add_subparsers(
+    privacy = commands.add_parser("privacy", help="a person's export and erasure; the suppression list").add_subparsers(
         dest="action", required=True
     )
     export = privacy.add_parser("export", parents=[machine], help="everything held about a person, every service")
@@ -475,3 +510,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     erase.add_argument("email", metavar="EMAIL")
     erase.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     erase.set_defaults(run=privacy_erase)
+    listed = privacy.add_parser("suppressions", parents=[machine], help="the suppression list, newest first")
+    listed.add_argument("--limit", type=int, default=100, metavar="N", help="at most N addresses (default 100)")
+    listed.set_defaults(run=privacy_suppressions)
+    unsuppress = privacy.add_parser("unsuppress", parents=[machine], help="take an address off the suppression list")
+    unsuppress.add_argument("email", metavar="EMAIL")
+    unsuppress.set_defaults(run=privacy_unsuppress)

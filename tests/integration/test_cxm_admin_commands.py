@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from infra import cli
@@ -287,3 +288,34 @@ def test_erase_with_yes_and_json_prints_the_apis_answer(cloud: Any, api: Api, cx
     profile_id = api.admin("GET", f"/v1/profiles?email={email}").body["profileId"]
     answer = json.loads(cxm("privacy", "erase", email, "--yes", "--json"))
     assert answer["profileId"] == profile_id and answer["profileIds"] == [profile_id]
+
+
+def test_the_suppression_list_is_listed_and_an_address_taken_off(cloud: Any, api: Api, cxm: Cxm) -> None:
+    # Given two addresses that bounced for good
+    bounced = [f"gone-{n}-{uuid.uuid4().hex[:6]}@example.com" for n in range(2)]
+    boto3.client("events", region_name=cloud.region).put_events(
+        Entries=[
+            {
+                "EventBusName": "default",
+                "Source": "aws.ses",
+                "DetailType": "Email Bounced",
+                "Detail": json.dumps(
+                    {
+                        "mail": {"messageId": "ses-cli"},
+                        "bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": a}]},
+                    }
+                ),
+            }
+            for a in bounced
+        ]
+    )
+    cloud.settle()
+    # When the marketer lists the suppression list, then takes one address off
+    listed = cxm("privacy", "suppressions")
+    assert row(listed, bounced[0])[1] == "bounce" and row(listed, bounced[1])[1] == "bounce"
+    first = json.loads(cxm("privacy", "suppressions", "--limit", "1", "--json"))
+    assert len(first["suppressions"]) == 1 and first["next"]
+    assert bounced[0] in cxm("privacy", "unsuppress", bounced[0])
+    # Then it is gone from the list and the API says it may be mailed again
+    assert bounced[0] not in cxm("privacy", "suppressions")
+    assert api.admin("GET", f"/v1/privacy/suppressions/{bounced[0]}").body["suppressed"] is False
