@@ -79,7 +79,7 @@ def test_a_refusal_is_named_under_the_model_s_own_location() -> None:
     # Then the fault is named by its path in the body, with the message as written (no "Value error, ")
     [fault] = from_pydantic(refused.value.errors())
     assert fault.field == "variants[1].id"
-    assert fault.message == "variants[0] has this id already (control): variant ids are unique"
+    assert fault.message == "an earlier variant (variants[0]) has this id already: ids are unique"
 
 
 def test_refuse_keeps_braces_in_a_message_and_raises_nothing_without_faults() -> None:

@@ -112,7 +112,10 @@ def test_every_fault_of_a_slot_is_named_at_once_by_the_variant_at_fault() -> Non
             ("variants", 2, "when"),
             "a second default variant (variants[1] is the default): give it `when` or `segmentId`, or remove it",
         ),
-        (("variants", 2, "variantId"), "variants[0] has this id already (v-pricing): ids are unique within a slot"),
+        (
+            ("variants", 2, "variantId"),
+            "an earlier variant (variants[0]) has this id already: ids are unique within a slot",
+        ),
         (("variants", 3, "segmentId"), "`when` or `segmentId`, not both"),
     ]
 

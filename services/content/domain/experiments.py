@@ -91,7 +91,7 @@ def experiment_faults(experiment: ExperimentDefinition) -> list[Fault]:
             faults.append(
                 Fault(
                     ("variants", index, "id"),
-                    f"variants[{earlier}] has this id already ({variant.id}): variant ids are unique",
+                    f"an earlier variant (variants[{earlier}]) has this id already: ids are unique",
                     variant.id,
                 )
             )

@@ -135,7 +135,7 @@ def slot_faults(slot: SlotDefinition) -> list[Fault]:
             faults.append(
                 Fault(
                     ("variants", index, "variantId"),
-                    f"variants[{earlier}] has this id already ({variant.variant_id}): ids are unique within a slot",
+                    f"an earlier variant (variants[{earlier}]) has this id already: ids are unique within a slot",
                     variant.variant_id,
                 )
             )
