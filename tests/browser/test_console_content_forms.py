@@ -323,7 +323,9 @@ def test_a_repeated_variant_id_is_refused_on_the_variant_that_repeats_it(console
             error_at("#variant-1-id", "repeated"),
             error_at("#variant-0-id", "first"),
             value_of("#variant-1-title", "title"),
+            {"eval": "document.querySelector('#variant-1-id').scrollIntoView({block: 'center'})"},
         ],
+        screenshot="content-slot-repeated-id-refused",
     )
     refused_only(report)
     assert "has this id already" in report.saved["repeated"], report.saved
