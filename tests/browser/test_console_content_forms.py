@@ -304,6 +304,35 @@ def test_the_api_s_refusals_show_at_the_fields_they_name_and_keep_what_was_typed
     assert console.api.admin("GET", "/v1/content/templates/weekly-digest").body["version"] == 1
 
 
+def test_a_repeated_variant_id_is_refused_on_the_variant_that_repeats_it(console: Console) -> None:
+    """The console does not check variant ids against each other: the API does, and names the later variant's id
+    (`variants[1].variantId`), which the form shows on that variant's id field."""
+    report = console.open(
+        "/content?tab=slots",
+        [
+            {"click": "#slot-new"},
+            {"waitFor": DIALOG_OPEN},
+            {"fill": ["#slot-name", "Console twins"]},
+            {"fill": ["#variant-0-id", "twin"]},
+            {"click": "#slot-add-variant"},
+            {"fill": ["#variant-1-id", "twin"]},
+            {"fill": ["#variant-1-title", "Welcome back"]},
+            {"click": "#variant-1-when-add-visit"},
+            {"click": "#slot-save"},
+            {"waitFor": "document.querySelector('#variant-1-id[aria-invalid=true]') !== null"},
+            error_at("#variant-1-id", "repeated"),
+            error_at("#variant-0-id", "first"),
+            value_of("#variant-1-title", "title"),
+            {"eval": "document.querySelector('#variant-1-id').scrollIntoView({block: 'center'})"},
+        ],
+        screenshot="content-slot-repeated-id-refused",
+    )
+    refused_only(report)
+    assert "has this id already" in report.saved["repeated"], report.saved
+    assert report.saved["first"] is None and report.saved["title"] == "Welcome back"
+    assert console.api.admin("GET", "/v1/content/slots/console-twins").status == 404
+
+
 def test_a_catalogue_item_is_made_edited_and_deleted_in_the_form(console: Console) -> None:
     made = console.open(
         "/content",

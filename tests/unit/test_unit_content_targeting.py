@@ -83,18 +83,59 @@ def test_decide_picks_the_first_listed_variant_the_visitor_qualifies_for(
 
 
 @pytest.mark.parametrize(
-    "variants",
+    ("variants", "loc"),
     [
-        pytest.param([PRICING], id="no-default"),
-        pytest.param([DEFAULT, {**DEFAULT, "variantId": "v-other"}], id="two-defaults"),
-        pytest.param([DEFAULT, {**PRICING, "variantId": "v-default"}], id="duplicate-variant-id"),
-        pytest.param([], id="no-variant"),
-        pytest.param([DEFAULT, {**PRICING, "weight": 2}], id="unknown-field"),
+        pytest.param([PRICING], ("variants",), id="no-default"),
+        pytest.param([DEFAULT, {**DEFAULT, "variantId": "v-other"}], ("variants", 1, "when"), id="two-defaults"),
+        pytest.param(
+            [DEFAULT, {**PRICING, "variantId": "v-default"}], ("variants", 1, "variantId"), id="duplicate-variant-id"
+        ),
+        pytest.param(
+            [DEFAULT, {**PRICING, "when": {"inSegment": "s1"}}], ("variants", 1, "segmentId"), id="when-and-segmentId"
+        ),
+        pytest.param([], ("variants",), id="no-variant"),
+        pytest.param([DEFAULT, {**PRICING, "weight": 2}], ("variants", 1, "weight"), id="unknown-field"),
     ],
 )
-def test_invalid_slots_are_refused(variants: list[dict[str, Any]]) -> None:
-    with pytest.raises(ValidationError):
+def test_invalid_slots_are_refused_at_the_field_at_fault(variants: list[dict[str, Any]], loc: tuple[Any, ...]) -> None:
+    with pytest.raises(ValidationError) as refused:
         slot(*variants)
+    assert [e["loc"] for e in refused.value.errors()] == [loc]
+
+
+def test_every_fault_of_a_slot_is_named_at_once_by_the_variant_at_fault() -> None:
+    variants = [PRICING, DEFAULT, {**DEFAULT, "variantId": "v-pricing"}, {**LOYAL, "when": {"inSegment": "s1"}}]
+    with pytest.raises(ValidationError) as refused:
+        slot(*variants)
+    assert [(e["loc"], e["msg"]) for e in refused.value.errors()] == [
+        (
+            ("variants", 2, "when"),
+            "a second default variant (variants[1] is the default): give it `when` or `segmentId`, or remove it",
+        ),
+        (
+            ("variants", 2, "variantId"),
+            "an earlier variant (variants[0]) has this id already: ids are unique within a slot",
+        ),
+        (("variants", 3, "segmentId"), "`when` or `segmentId`, not both"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("definition", "loc"),
+    [
+        pytest.param({"type": "list", "variants": [DEFAULT]}, ("variants",), id="a-list-with-variants"),
+        pytest.param({"variants": [DEFAULT], "list": {"limit": 3}}, ("list",), id="a-list-spec-on-variants"),
+    ],
+)
+def test_a_slot_is_a_list_or_has_variants_not_both(definition: dict[str, Any], loc: tuple[Any, ...]) -> None:
+    with pytest.raises(ValidationError) as refused:
+        SlotDefinition.model_validate({"name": "front", **definition})
+    assert [e["loc"] for e in refused.value.errors()] == [loc]
+
+
+def test_a_list_slot_gets_the_default_list() -> None:
+    front = SlotDefinition.model_validate({"name": "front", "type": "list"})
+    assert front.list_spec is not None and front.list_spec.limit == 6
 
 
 # ---- conditions beyond segment membership ----------------------------------------------------------------------

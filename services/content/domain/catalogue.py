@@ -21,9 +21,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from services.common.clock import iso
+from services.content.domain.faults import Fault, refuse
 
 # Matching (CatalogueIndex.match):
 # - `contentId` wins when it names an item; an unknown contentId falls through to the page's path.
@@ -150,8 +150,8 @@ class ContentItem(BaseModel):
 
     @model_validator(mode="after")
     def _somewhere(self) -> ContentItem:
-        if self.url is None and self.path is None:
-            raise PydanticCustomError("url_or_path", "a url or a path is required (where the item lives)")
+        if self.url is None and self.path is None:  # named at `path`, in a request and in an import row alike
+            refuse("ContentItem", [Fault(("path",), "a url or a path is required (where the item lives)")])
         return self
 
     @field_serializer("published_at", "updated_at")
@@ -325,10 +325,7 @@ def _faults(row: int, error: ValidationError) -> list[RowFault]:
     faults = []
     for detail in error.errors():
         loc = detail["loc"]
-        if detail["type"] == "url_or_path":
-            field: str | None = "path"
-        else:
-            field = str(loc[0]) if loc else None
+        field = str(loc[0]) if loc else None
         message = detail["msg"].removeprefix("Value error, ")
         if len(loc) > 1 and isinstance(loc[1], int):
             message = f"{message} (item {loc[1] + 1})"

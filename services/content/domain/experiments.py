@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from services.common.experiments.bucketing import assign
+from services.content.domain.faults import Fault, refuse
 
 # Assignment is GrowthBook's (FNV-1a 32-bit, hash v2, seed = the experiment id; bucketing.py): the unit is the
 # visitor's profile when content knows it, else their anonymous id, so a person sees one variant on every device
@@ -74,17 +75,52 @@ class ExperimentDefinition(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> ExperimentDefinition:
-        ids = [v.id for v in self.variants]
-        if len(ids) != len(set(ids)):
-            raise ValueError("variant ids must be unique")
-        if self.start_at and self.stop_at and self.stop_at <= self.start_at:
-            raise ValueError("stopAt must be after startAt")
-        for v in self.variants:
-            if self.target.slot_id and v.content is None:
-                raise ValueError(f"variant {v.id}: a slot experiment's variants each have `content`")
-            if self.target.template_id and v.content is not None:
-                raise ValueError(f"variant {v.id}: a template experiment's variants change `subject` and/or `html`")
+        refuse("ExperimentDefinition", experiment_faults(self))
         return self
+
+
+def experiment_faults(experiment: ExperimentDefinition) -> list[Fault]:
+    """What makes an experiment unusable, each at the field at fault: a repeated variant id, a window that ends
+    before it starts, a variant without what its target shows (or with what it cannot), a goal that never converts
+    for its target. (A slot experiment's slot must exist and not be a list slot: checked when saved.)"""
+    faults: list[Fault] = []
+    first: dict[str, int] = {}
+    for index, variant in enumerate(experiment.variants):
+        earlier = first.setdefault(variant.id, index)
+        if earlier != index:
+            faults.append(
+                Fault(
+                    ("variants", index, "id"),
+                    f"an earlier variant (variants[{earlier}]) has this id already: ids are unique",
+                    variant.id,
+                )
+            )
+    on_slot = experiment.target.slot_id is not None
+    for index, variant in enumerate(experiment.variants):
+        if on_slot and variant.content is None:
+            faults.append(
+                Fault(("variants", index, "content"), "a slot experiment's variant has `content`: what the slot shows")
+            )
+        if not on_slot and variant.content is not None:
+            faults.append(
+                Fault(
+                    ("variants", index, "content"),
+                    "a template experiment's variant changes `subject` and/or `html`, not `content`",
+                )
+            )
+    if on_slot and experiment.goal.click:
+        faults.append(
+            Fault(
+                ("goal", "click"),
+                "a click goal counts clicks in emails, which a slot experiment never sends: "
+                "make the goal an `event` (e.g. Order Completed)",
+                True,
+            )
+        )
+    start, stop = experiment.start_at, experiment.stop_at
+    if start and stop and stop <= start:
+        faults.append(Fault(("stopAt",), "must be after startAt", stop.isoformat()))
+    return faults
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from services.common.conditions.language import (
 )
 from services.common.conditions.rollups import Counter
 from services.common.enrichment.local_time import local_time
+from services.content.domain.faults import Fault, refuse
 from services.content.domain.visitors import VISIT_GAP_MS
 
 # One condition language with segments (services/common/conditions): a variant's `when` is a condition tree over
@@ -96,26 +97,53 @@ class SlotDefinition(BaseModel):
 
     @model_validator(mode="after")
     def _shape(self) -> SlotDefinition:
-        if self.type == "list":
-            if self.variants:
-                raise ValueError("a list slot has `list`, not variants")
-            if self.list_spec is None:
-                self.list_spec = ListSpec()
-            return self
-        if self.list_spec is not None:
-            raise ValueError("`list` is for list slots (type: list)")
-        if not self.variants:
-            raise ValueError("a slot needs variants")
-        defaults = [v for v in self.variants if v.condition is None]
-        if len(defaults) != 1:
-            raise ValueError("a slot needs exactly one default variant (one without `when` or segmentId)")
-        ids = [v.variant_id for v in self.variants]
-        if len(ids) != len(set(ids)):
-            raise ValueError("variant ids must be unique within a slot")
-        for v in self.variants:
-            if v.when is not None and v.segment_id is not None:
-                raise ValueError(f"variant {v.variant_id}: `when` or `segmentId`, not both")
+        refuse("SlotDefinition", slot_faults(self))
+        if self.type == "list" and self.list_spec is None:
+            self.list_spec = ListSpec()
         return self
+
+
+def slot_faults(slot: SlotDefinition) -> list[Fault]:
+    """What makes a slot unusable, each at the field at fault: a list slot's variants, a variants slot's `list`, no
+    default or a second one, a repeated variant id, `when` with `segmentId`."""
+    if slot.type == "list":
+        if slot.variants:
+            return [Fault(("variants",), "a list slot shows catalogue items (`list`): it has no variants")]
+        return []
+    if slot.list_spec is not None:
+        return [Fault(("list",), "`list` is for list slots (type: list)")]
+    if not slot.variants:
+        return [Fault(("variants",), "a slot needs variants, one of them the default (no `when` or `segmentId`)")]
+    faults: list[Fault] = []
+    defaults = [i for i, v in enumerate(slot.variants) if v.condition is None]
+    if not defaults:
+        faults.append(
+            Fault(("variants",), "a slot needs a default variant: one without `when` or `segmentId`, for everyone else")
+        )
+    for index in defaults[1:]:
+        faults.append(
+            Fault(
+                ("variants", index, "when"),
+                f"a second default variant (variants[{defaults[0]}] is the default): "
+                "give it `when` or `segmentId`, or remove it",
+            )
+        )
+    first: dict[str, int] = {}
+    for index, variant in enumerate(slot.variants):
+        earlier = first.setdefault(variant.variant_id, index)
+        if earlier != index:
+            faults.append(
+                Fault(
+                    ("variants", index, "variantId"),
+                    f"an earlier variant (variants[{earlier}]) has this id already: ids are unique within a slot",
+                    variant.variant_id,
+                )
+            )
+        if variant.when is not None and variant.segment_id is not None:
+            faults.append(
+                Fault(("variants", index, "segmentId"), "`when` or `segmentId`, not both", variant.segment_id)
+            )
+    return faults
 
 
 def check_conditions(slot: SlotDefinition, refs: References) -> list[tuple[str, str]]:

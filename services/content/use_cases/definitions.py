@@ -80,8 +80,10 @@ def save_experiment(
     if before is not None and before.get("status") != "draft":
         raise Conflict(f"Experiment {experiment_id} is {before['status']}; define a new one.", "experimentId")
     target = definition.target
-    if target.slot_id and store.definition("slot", target.slot_id) is None:
-        raise InvalidDefinition([("target.slotId", f"no slot {target.slot_id!r}")])
+    if target.slot_id:
+        fault = _slot_target_fault(store, target.slot_id)
+        if fault:
+            raise InvalidDefinition([("target.slotId", fault)])
     if target.template_id:
         template = store.definition("template", target.template_id)
         if template is None:
@@ -89,6 +91,17 @@ def save_experiment(
         _check_template_variants(definition, template["source"])
     body = {**definition.model_dump(by_alias=True, exclude_none=True, mode="json"), "status": "draft"}
     return store.save_definition("experiment", experiment_id, body, now)
+
+
+def _slot_target_fault(store: ContentStore, slot_id: str) -> str | None:
+    """Why a slot experiment could never be shown on this slot (None: it can): no such slot, or a list slot (decide
+    answers a list slot with its items and never asks its experiment)."""
+    slot = store.definition("slot", slot_id)
+    if slot is None:
+        return f"no slot {slot_id!r}"
+    if slot["definition"].get("type") == "list":
+        return f"{slot_id!r} is a list slot: an experiment tests a variants slot's content (a list is never tested)"
+    return None
 
 
 def _check_template_variants(definition: ExperimentDefinition, source: dict[str, Any]) -> None:
@@ -122,6 +135,9 @@ def set_experiment_status(
     if status == "running":
         target = stored["target"]
         kind, target_id = ("slot", target["slotId"]) if target.get("slotId") else ("template", target["templateId"])
+        fault = _slot_target_fault(store, target_id) if kind == "slot" else None
+        if fault:  # the slot was deleted, or made a list slot, since the draft was saved
+            raise Conflict(f"Experiment {experiment_id} cannot start: {fault}.", "target.slotId")
         for other in store.definitions("experiment"):
             if other["id"] != experiment_id and other.get("status") == "running" and other["target"] == target:
                 raise Conflict(f"Experiment {other['id']} already runs on {kind} {target_id}.", "target")

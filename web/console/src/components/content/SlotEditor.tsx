@@ -104,7 +104,14 @@ function VariantCard({
           Who sees it
         </Text>
         {isDefault ? (
-          <Text size="sm">Everyone no other variant matches: this is the default variant.</Text>
+          <>
+            <Text size="sm">Everyone no other variant matches: this is the default variant.</Text>
+            {errors.targeting.length ? (
+              <Text size="sm" c="red.9">
+                {errors.targeting.join("; ")}
+              </Text>
+            ) : null}
+          </>
         ) : (
           <TargetingFields id={`${p}-when`} label={name} targeting={variant.targeting} choices={choices} errors={errors.targeting} ruleErrors={errors.rules} onChange={(targeting) => onChange({ ...variant, targeting })} />
         )}

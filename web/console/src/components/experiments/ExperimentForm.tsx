@@ -8,7 +8,7 @@ import { useEffect, useMemo, useState } from "react";
 import { api } from "../../api";
 import { useApi } from "../../hooks";
 import { errorAt, fieldErrors, FormDrawer, PairRows, useSubmit, type FieldErrors, type Pair } from "../forms";
-import { check, emptyDraft, fromExperiment, idFrom, MAX_VARIANTS, newVariant, nextVariantId, placeErrors, toBody, type Experiment, type ExperimentDraft, type VariantDraft } from "./model";
+import { check, emptyDraft, fromExperiment, idFrom, MAX_VARIANTS, newVariant, nextVariantId, toBody, type Experiment, type ExperimentDraft, type VariantDraft } from "./model";
 
 interface Slot {
   slotId: string;
@@ -73,8 +73,10 @@ export function ExperimentForm({
     () => api.put<Experiment>(`/v1/experiments/${encodeURIComponent(draft.id)}`, toBody(draft)),
     onSaved,
   );
-  const errors: FieldErrors = placeErrors(fieldErrors(error), draft);
+  // the API names the field at fault (`variants[2].id`, `stopAt`, `goal.click`): each error shows on its input
+  const errors: FieldErrors = fieldErrors(error);
   const at = (field: string, scope: "exact" | "under" = "exact") => errorAt(errors, field, scope);
+  const joined = (...messages: (string | undefined)[]) => messages.filter(Boolean).join("; ") || undefined;
 
   const slotChoices = [
     { value: "", label: slots.loading ? "Loading the slots…" : "Choose a slot" },
@@ -225,7 +227,7 @@ export function ExperimentForm({
             { value: "event", label: "An event your site or back-end sends (e.g. Order Completed)" },
             ...(draft.target === "template" || draft.goal === "click" ? [{ value: "click", label: "A click on a link in the email" }] : []),
           ]}
-          error={at("goal")}
+          error={joined(at("goal"), at("goal.click"))}
           onChange={(e) => set({ goal: e.currentTarget.value as ExperimentDraft["goal"] })}
         />
         {draft.goal === "event" ? (
@@ -306,8 +308,9 @@ function VariantCard({
   const p = `variants[${index}]`;
   const id = `experiment-v${index}`;
   const at = (field: string, scope: "exact" | "under" = "exact") => errorAt(errors, field, scope);
-  const whole = at(p);
   const contentError = at(`${p}.content`, "under");
+  // a template's variant has no content fields to show `content` on: its card's alert says it
+  const whole = [at(p), slot ? undefined : contentError].filter(Boolean).join("; ") || undefined;
   const label = v.id || `variant ${index + 1}`;
   return (
     <Card withBorder padding="sm" component="section" aria-label={`Variant ${label}`} data-variant={index} style={whole || at(p, "under") ? { borderColor: "var(--mantine-color-red-6)" } : undefined}>

@@ -1,7 +1,7 @@
 // An experiment as the API keeps it (services/content/domain/experiments.py: ExperimentDefinition) and as the form
 // edits it: a slot's variants carry `content` (name = value pairs, or JSON when it is more than text), a template's
 // carry `subject` and/or `html`; the goal is an event (with properties that must all be equal) or an email click.
-import { numberOr, scalar, slug, type FieldErrors, type Pair } from "../forms";
+import { numberOr, scalar, slug, type Pair } from "../forms";
 
 export interface ExperimentVariant {
   id: string;
@@ -190,21 +190,6 @@ export function check(d: ExperimentDraft, takenIds: string[] | null): { field: s
   if (d.goal === "event" && !d.event.trim()) faults.push({ field: "goal.event", message: "name the event that counts as a conversion" });
   if (d.startAt && d.stopAt && d.stopAt <= d.startAt) faults.push({ field: "stopAt", message: "must be after the start" });
   return faults;
-}
-
-/** The API's errors of the whole body (`body`: "variant bold: …", "stopAt must be after startAt") moved onto the
- * part of the form they are about. */
-export function placeErrors(errors: FieldErrors, d: ExperimentDraft): FieldErrors {
-  const out: FieldErrors = { ...errors };
-  const whole = out.body ?? [];
-  delete out.body;
-  for (const message of whole) {
-    const variant = /^variant ([A-Za-z0-9_-]+):/.exec(message);
-    const index = variant ? d.variants.findIndex((v) => v.id.trim() === variant[1]) : -1;
-    const field = index >= 0 ? `variants[${index}]` : /stopAt|startAt/.test(message) ? "stopAt" : /variant/.test(message) ? "variants" : "body";
-    (out[field] ??= []).push(message);
-  }
-  return out;
 }
 
 export function idFrom(name: string): string {
