@@ -27,8 +27,10 @@ MANIFEST = ServiceManifest(
                 Route("GET", "/v1/content/items/{itemId}", "admin"),
                 Route("DELETE", "/v1/content/items/{itemId}", "admin"),
                 Route("GET", "/v1/content/templates", "admin"),
+                Route("POST", "/v1/content/templates/preview", "admin"),  # a draft; `preview` is no template id
                 Route("PUT", "/v1/content/templates/{templateId}", "admin"),
                 Route("GET", "/v1/content/templates/{templateId}", "admin"),
+                Route("DELETE", "/v1/content/templates/{templateId}", "admin", refuses=(409,)),
                 Route("POST", "/v1/content/templates/{templateId}/preview", "admin"),
                 Route("POST", "/v1/content/templates/{templateId}/test-send", "admin"),
                 Route("GET", "/v1/content/analytics", "admin"),

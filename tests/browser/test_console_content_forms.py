@@ -1,7 +1,8 @@
 """The console's content forms on demo data, as a marketer uses them: a slot made in the form (a variant for the demo
 segment, a default) decides by segment; a slot edited (a variant for known visitors, moved to the top) decides by
-the visit, then is deleted after a confirmation; a catalogue item made, edited and deleted; a template edited,
-saved, previewed for a profile and test-sent with its new subject, and a new template made; the API's refusals
+the visit, then is deleted after a confirmation; a catalogue item made, edited and deleted; a template edited and
+its draft previewed for a profile before anything is saved, then saved and test-sent with its new subject, a new
+template made, a template deleted after a confirmation (and not while an experiment runs on it); the API's refusals
 shown at the fields they name with what was typed kept; the forms on a phone."""
 
 from __future__ import annotations
@@ -54,9 +55,9 @@ def assert_form_clean(report: Report, name: str) -> None:
     assert not violations, json.dumps(violations, indent=1)
 
 
-def refused_only(report: Report) -> None:
-    """Clean, but for the refusals the test provoked (the browser logs each 400 answer as an error)."""
-    unexpected = [e for e in console_errors(report) if "status of 400" not in e["text"]]
+def refused_only(report: Report, status: int = 400) -> None:
+    """Clean, but for the refusals the test provoked (the browser logs each such answer as an error)."""
+    unexpected = [e for e in console_errors(report) if f"status of {status}" not in e["text"]]
     assert not unexpected and not serious_violations(report), (unexpected, serious_violations(report))
 
 
@@ -303,6 +304,24 @@ def test_the_api_s_refusals_show_at_the_fields_they_name_and_keep_what_was_typed
     assert template.saved["dirty"].lower() == "unsaved changes"  # a badge, in capitals
     assert console.api.admin("GET", "/v1/content/templates/weekly-digest").body["version"] == 1
 
+    # a draft's preview is refused as its save would be: at the part, with the line
+    draft = console.open(
+        "/content?tab=templates",
+        [
+            {"waitFor": "document.querySelector('#preview-subject') !== null", "timeout": 10000},
+            {"fill": ["#template-subject", "Hi {{ profile.firstName | shout }}"]},
+            {"click": "#template-preview-draft"},
+            {"waitFor": "document.querySelector('#template-subject[aria-invalid=true]') !== null"},
+            error_at("#template-subject", "subjectError"),
+            value_of("#template-subject", "subject"),
+        ],
+        screenshot="content-template-draft-refused",
+    )
+    refused_only(draft)
+    assert "unknown filter 'shout'" in draft.saved["subjectError"] and "line 1" in draft.saved["subjectError"]
+    assert draft.saved["subject"] == "Hi {{ profile.firstName | shout }}"
+    assert console.api.admin("GET", "/v1/content/templates/weekly-digest").body["version"] == 1
+
 
 def test_a_repeated_variant_id_is_refused_on_the_variant_that_repeats_it(console: Console) -> None:
     """The console does not check variant ids against each other: the API does, and names the later variant's id
@@ -398,6 +417,30 @@ def test_a_catalogue_item_is_made_edited_and_deleted_in_the_form(console: Consol
 
 def test_a_template_edited_in_the_form_previews_and_sends_its_new_subject(console: Console) -> None:
     subject = '{{ profile.firstName | default: "there" }}, your console week'
+    before = console.api.admin("GET", "/v1/content/templates/weekly-digest").body
+    drafted = console.open(
+        "/content?tab=templates",
+        [
+            {"waitFor": "document.querySelector('#preview-subject') !== null", "timeout": 10000},
+            text_of("#preview-subject", "saved"),
+            {"fill": ["#template-subject", subject]},
+            {"waitFor": "document.querySelector('#template-dirty') !== null"},
+            {"fill": ["#preview-email", "ada@example.com"]},
+            {"click": "#template-preview-draft"},
+            {"waitFor": "document.querySelector('#preview-subject')?.innerText === 'Ada, your console week'"},
+            text_of("#template-preview"),
+            text_of("#template-dirty", "dirty"),
+        ],
+        screenshot="content-template-draft-previewed",
+    )
+    assert_clean(drafted)
+    assert drafted.saved["saved"] != "Ada, your console week"
+    assert "For Ada" in drafted.saved["text"] and "your draft, not saved" in drafted.saved["text"]
+    assert drafted.saved["dirty"].lower() == "unsaved changes"
+    # nothing was saved: the API has the version journeys send, as it was
+    after = console.api.admin("GET", "/v1/content/templates/weekly-digest").body
+    assert after == before and after["version"] == 1 and after["source"]["subject"] != subject
+
     report = console.open(
         "/content?tab=templates",
         [
@@ -445,6 +488,63 @@ def test_a_template_edited_in_the_form_previews_and_sends_its_new_subject(consol
     assert made.saved["id"] == "console-note" and made.saved["chosen"] == "console-note"
     note = console.api.admin("GET", "/v1/content/templates/console-note").body
     assert note["name"] == "Console note" and note["version"] == 1
+
+
+def test_a_template_is_deleted_after_a_confirmation_unless_an_experiment_runs_on_it(console: Console) -> None:
+    farewell = {"name": "Console farewell", "subject": "Bye {{ profile.firstName }}", "html": "<p>Bye</p>"}
+    assert console.api.admin("PUT", "/v1/content/templates/console-farewell", farewell).status == 200
+    experiment = {
+        "name": "Console farewell subject",
+        "target": {"templateId": "console-farewell"},
+        "variants": [{"id": "control"}, {"id": "short", "subject": "Bye"}],
+        "goal": {"click": True},
+    }
+    assert console.api.admin("PUT", "/v1/experiments/console-farewell-subject", experiment).status == 200
+    assert console.api.admin("POST", "/v1/experiments/console-farewell-subject/start").status == 200
+    chosen = [
+        {"waitFor": "document.querySelector('#template-choice') !== null", "timeout": 10000},
+        {"select": ["#template-choice", "console-farewell"]},
+        {"waitFor": "document.body.innerText.includes('console-farewell · version 1')"},
+        {"click": "#template-delete"},
+        {"waitFor": DIALOG_OPEN},
+    ]
+    # While the experiment runs, the API refuses: the dialog says why and the template stays
+    refused = console.open(
+        "/content?tab=templates",
+        [
+            *chosen,
+            {"click": "#confirm-delete"},
+            {"waitFor": "document.querySelector('[role=dialog] [role=alert]') !== null"},
+            text_of("[role=dialog]", "dialog"),
+            form_scanned("dialogAxe"),
+        ],
+        screenshot="content-template-delete-refused",
+    )
+    refused_only(refused, 409)
+    assert_form_clean(refused, "dialogAxe")
+    assert "Delete the template “Console farewell”?" in refused.saved["dialog"]
+    assert "The template was not deleted" in refused.saved["dialog"]
+    assert "console-farewell-subject is running" in refused.saved["dialog"]
+    assert console.api.admin("GET", "/v1/content/templates/console-farewell").status == 200
+
+    # Stopped, it is deleted once confirmed, and leaves the list
+    assert console.api.admin("POST", "/v1/experiments/console-farewell-subject/stop", {}).status == 200
+    deleted = console.open(
+        "/content?tab=templates",
+        [
+            *chosen,
+            {"click": "#confirm-delete"},
+            {"waitFor": DIALOG_GONE},
+            {"waitFor": "document.querySelector('[data-done]') !== null"},
+            text_of("[data-done]", "done"),
+            {"eval": "[...document.querySelectorAll('#template-choice option')].map(o => o.value)", "as": "left"},
+        ],
+        screenshot="content-template-deleted",
+    )
+    assert_clean(deleted)
+    assert "The template Console farewell was deleted." in deleted.saved["done"]
+    assert "console-farewell" not in deleted.saved["left"]
+    assert console.api.admin("GET", "/v1/content/templates/console-farewell").status == 404
 
 
 def test_the_forms_fit_a_phone(console: Console) -> None:

@@ -269,6 +269,68 @@ def test_template_errors_are_refused_on_save_with_line_and_column(store: MemoryC
     assert store.definition("template", "broken") is None
 
 
+def test_a_draft_renders_as_its_saved_version_would_and_saves_nothing(store: MemoryContent) -> None:
+    saved = TemplateSource(subject="Hi {{ profile.firstName }}", html="<p>{{ greeting }}</p>")
+    templates.save_template(store, "digest", "Digest", saved, NOW)
+    known_visitor(store, "p-ida", "ida", "explorer")
+    update(store, "p-ida", lambda s: visitors.set_traits(s, {"firstName": "Ida"}), NOW)
+    catalogue = published.load(store)
+    before = store.definition("template", "digest")
+    draft = TemplateSource(subject="Hello {{ profile.firstName }}", html="<p>{{ greeting }}</p>")
+    # When the draft and the saved version are rendered for the same reader with the same variables
+    rendered = templates.render_draft(store, catalogue, draft, "p-ida", {"greeting": "Welcome"}, NOW)
+    as_saved = templates.render_for_profile(store, catalogue, "digest", "p-ida", {"greeting": "Welcome"}, NOW)
+    # Then they differ only by what was edited, and nothing was written
+    assert rendered == {"subject": "Hello Ida", "html": "<p>Welcome</p>", "text": "Welcome"}
+    assert (as_saved["subject"], as_saved["html"]) == ("Hi Ida", rendered["html"])
+    assert store.definition("template", "digest") == before
+    assert [t["id"] for t in store.definitions("template")] == ["digest"]
+
+
+def test_a_draft_with_errors_is_refused_as_a_save_is(store: MemoryContent) -> None:
+    draft = TemplateSource(subject="Hi", html="<p>\n{% if reader.known %}\nno end")
+    with pytest.raises(definitions.InvalidDefinition) as refused:
+        templates.render_draft(store, published.load(store), draft, None, {}, NOW)
+    ((field, message),) = refused.value.faults
+    assert field == "html" and message.startswith("line 2, column 1")
+    looping = TemplateSource(subject="Hi", html="{% for i in (1..100000) %}x{% endfor %}")
+    with pytest.raises(templates.RenderRefused, match="loops ran more than"):
+        templates.render_draft(store, published.load(store), looping, None, {}, NOW)
+
+
+def test_preview_is_no_template_id(store: MemoryContent) -> None:
+    with pytest.raises(definitions.InvalidDefinition) as refused:
+        templates.save_template(store, "preview", "Preview", TemplateSource(subject="Hi", html="<p>Hi</p>"), NOW)
+    assert [field for field, _ in refused.value.faults] == ["templateId"]
+    assert store.definition("template", "preview") is None
+
+
+def test_a_template_is_deleted_unless_a_running_experiment_targets_it(store: MemoryContent) -> None:
+    templates.save_template(store, "digest", "Digest", TemplateSource(subject="Hi", html="<p>Hello</p>"), NOW)
+    body = ExperimentDefinition.model_validate(
+        {
+            "name": "Subject line",
+            "target": {"templateId": "digest"},
+            "variants": [{"id": "control"}, {"id": "question", "subject": "Hungry?"}],
+            "goal": {"click": True},
+        }
+    )
+    definitions.save_experiment(store, "subject-line", body, NOW)
+    definitions.set_experiment_status(store, "subject-line", "running", NOW)
+    with pytest.raises(definitions.Conflict, match="subject-line") as refused:
+        templates.delete_template(store, "digest")
+    assert refused.value.field == "templateId"
+    assert store.definition("template", "digest") is not None
+    experiments.stop(store, "subject-line", promote=False, winner=None, now=NOW)
+    templates.delete_template(store, "digest")
+    assert store.definition("template", "digest") is None
+    with pytest.raises(definitions.NotFound):
+        templates.delete_template(store, "digest")
+    # a journey's send asks for it by id: a message that cannot go, with its reason
+    with pytest.raises(definitions.NotFound):
+        templates.render_for_profile(store, published.load(store), "digest", "p-ida", {}, NOW)
+
+
 def test_a_template_experiment_refuses_a_variant_that_does_not_compile(store: MemoryContent) -> None:
     templates.save_template(store, "digest", "Digest", TemplateSource(subject="Hi", html="<p>Hello</p>"), NOW)
     body = ExperimentDefinition.model_validate(

@@ -100,6 +100,12 @@ class RenderedEmail(View):
     templateVersion: int
 
 
+class RenderedDraft(View):
+    subject: str
+    html: str
+    text: str
+
+
 class SentTest(View):
     sent: bool
     messageId: str
@@ -315,6 +321,28 @@ class TestSendBody(PreviewBody):
     )
 
 
+class DraftPreviewBody(TemplateBody, PreviewBody):
+    """A template as `PUT /v1/content/templates/{templateId}` takes it, and the reader to render it for."""
+
+
+@app.post(
+    "/v1/content/templates/preview",
+    summary="An unsaved template (the PUT body) rendered for a chosen profile (or a neutral reader); nothing is saved",
+    tags=["content"],
+)
+def preview_draft(body: Annotated[DraftPreviewBody, Body()]) -> RenderedDraft:
+    source = TemplateSource.model_validate(body.model_dump(include=set(TemplateSource.model_fields), exclude_none=True))
+    try:
+        rendered = templates.render_draft(
+            deps.content(), deps.definitions(), source, body.profile_id, body.variables, clock.now()
+        )
+    except templates.RenderRefused as refused:  # as the saved template's preview answers it
+        raise bad_request(
+            "The template cannot be rendered for this reader.", [FieldError("template", refused.reason)]
+        ) from refused
+    return RenderedDraft.model_validate(rendered)
+
+
 @app.put(
     "/v1/content/templates/<templateId>", summary="Save an email template (Liquid); a new version", tags=["content"]
 )
@@ -332,6 +360,17 @@ def get_template(templateId: Annotated[str, Path(pattern=ID)]) -> TemplateView:
 @app.get("/v1/content/templates", summary="Every email template", tags=["content"])
 def list_templates() -> TemplateList:
     return TemplateList.model_validate({"templates": deps.content().definitions("template")})
+
+
+@app.delete(
+    "/v1/content/templates/<templateId>",
+    summary="Delete an email template (refused while a running experiment targets it)",
+    tags=["content"],
+    responses={204: REMOVED},
+)
+def delete_template(templateId: Annotated[str, Path(pattern=ID)]) -> Response[None]:
+    templates.delete_template(deps.content(), templateId)
+    return Response(status_code=204)
 
 
 @app.post(

@@ -1,4 +1,5 @@
-"""Email templates: saved when they compile, rendered for one profile (preview, test send, journeys' email steps)."""
+"""Email templates: saved when they compile, rendered for one profile (preview, test send, journeys' email steps),
+drafts rendered without being saved, deleted unless a running experiment uses them."""
 
 from __future__ import annotations
 
@@ -12,8 +13,12 @@ from services.content.domain import templates
 from services.content.domain.experiments import variant_for
 from services.content.domain.visitors import VisitorState
 from services.content.ports import ContentStore
-from services.content.use_cases.definitions import InvalidDefinition, NotFound
+from services.content.use_cases.definitions import Conflict, InvalidDefinition, NotFound
 from services.content.use_cases.published import Published
+
+# `POST /v1/content/templates/preview` renders a draft. Routes are matched by method and path, so a template named
+# `preview` would still be reachable, but its URL would read as that route's: the id is refused on save.
+RESERVED_IDS = frozenset({"preview"})
 
 
 class RenderRefused(RuntimeError):
@@ -37,6 +42,10 @@ def save_template(
     store: ContentStore, template_id: str, name: str, source: templates.TemplateSource, now: dt.datetime
 ) -> dict[str, Any]:
     """Refused with each error's part, line and column; each save is a new version (sends name the version)."""
+    if template_id in RESERVED_IDS:
+        raise InvalidDefinition(
+            [("templateId", f"{template_id!r} is reserved (the draft preview's path): choose another id")]
+        )
     compile_or_refuse(source)
     before = store.definition("template", template_id)
     version = int(before.get("version", 0)) + 1 if before else 1
@@ -60,6 +69,57 @@ def reader_of(state: VisitorState | None) -> templates.Reader:
         scores={p: float(s.get("score") or 0) for p, s in state.scores.items()},
         tiers={p: s["tier"] for p, s in state.scores.items() if s.get("tier")},
     )
+
+
+def delete_template(store: ContentStore, template_id: str) -> None:
+    """Removes the template (content keeps one item per template, its latest version). Refused while a running
+    experiment targets it (stopping one may promote its winner into the template). Journeys are not asked: content
+    cannot see them; an email node naming a deleted template fails each message with "no content template"."""
+    if store.definition("template", template_id) is None:
+        raise NotFound("template", template_id)
+    for experiment in store.definitions("experiment"):
+        if experiment.get("status") == "running" and experiment.get("target", {}).get("templateId") == template_id:
+            raise Conflict(
+                f"Experiment {experiment['id']} is running on template {template_id}: stop it first.", "templateId"
+            )
+    if not store.delete_definition("template", template_id):
+        raise NotFound("template", template_id)
+
+
+def render_draft(
+    store: ContentStore,
+    published: Published,
+    source: templates.TemplateSource,
+    profile_id: str | None,
+    variables: Mapping[str, Any],
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """An unsaved template rendered as a saved one is (`render_for_profile`), for the preview before a save:
+    refused as a save is (`InvalidDefinition`, each part's line and column), nothing written, no experiment."""
+    compiled = compile_or_refuse(source)  # not cached: drafts change with each keystroke, versions do not
+    state = store.state(profile_id) if profile_id else None
+    rendered = _render(compiled, state, published, variables, now)
+    return {"subject": rendered.subject, "html": rendered.html, "text": rendered.text}
+
+
+def _render(
+    compiled: templates.CompiledTemplate,
+    state: VisitorState | None,
+    published: Published,
+    variables: Mapping[str, Any],
+    now: dt.datetime,
+) -> templates.Rendered:
+    context = templates.RenderContext(
+        profile=dict(state.traits) if state else {},
+        reader=reader_of(state),
+        now=now,
+        catalogue=published.catalogue,
+        extra=dict(variables),
+    )
+    try:
+        return templates.render(compiled, context)
+    except templates.RenderFailed as error:
+        raise RenderRefused(error.reason) from error
 
 
 def render_for_profile(
@@ -90,19 +150,7 @@ def render_for_profile(
             experiment_answer = {"experimentId": experiment["id"], "variantId": chosen["id"]}
             if count_exposure:
                 store.record_exposure(experiment["id"], chosen["id"], f"PROFILE#{profile_id}", now)
-    compiled = _compiled(json.dumps(source, sort_keys=True))
-    traits = dict(state.traits) if state else {}
-    context = templates.RenderContext(
-        profile=traits,
-        reader=reader_of(state),
-        now=now,
-        catalogue=published.catalogue,
-        extra=dict(variables),
-    )
-    try:
-        rendered = templates.render(compiled, context)
-    except templates.RenderFailed as error:
-        raise RenderRefused(error.reason) from error
+    rendered = _render(_compiled(json.dumps(source, sort_keys=True)), state, published, variables, now)
     return {
         "subject": rendered.subject,
         "html": rendered.html,

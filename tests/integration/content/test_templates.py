@@ -122,3 +122,85 @@ def test_the_render_function_answers_journeys_and_names_a_failure_instead_of_rai
     assert render({"templateId": "tpl-nope", "profileId": ana}) == {
         "error": {"reason": "no content template 'tpl-nope'"}
     }
+
+
+# ---- drafts and deletes ---------------------------------------------------------------------------------------
+
+
+def test_a_draft_is_previewed_for_a_profile_without_being_saved(api: Api, ana: str, digest: str) -> None:
+    saved = api.admin("GET", f"/v1/content/templates/{digest}").body
+    draft = {**DIGEST, "subject": "{{ profile.firstName }}, a draft for {{ campaign }}", "preheader": "Unsaved"}
+    # When the edited template is previewed for Ana, with a variable as a journey would pass it
+    reply = api.admin(
+        "POST", "/v1/content/templates/preview", {**draft, "profileId": ana, "variables": {"campaign": "May"}}
+    )
+    # Then it shows her data and the draft's subject and preheader ...
+    assert reply.status == 200, reply.body
+    assert reply.body["subject"] == "Ana, a draft for May"
+    assert "Welcome back." in reply.body["html"] and "Unsaved</div>" in reply.body["html"]
+    assert reply.body["text"].startswith("Hi Ana")
+    neutral = api.admin("POST", "/v1/content/templates/preview", draft)
+    assert neutral.status == 200 and neutral.body["subject"] == ", a draft for"
+    # ... and nothing was saved: the template is the version it was, and no template is named after the route
+    assert api.admin("GET", f"/v1/content/templates/{digest}").body == saved
+    assert "preview" not in [t["id"] for t in api.admin("GET", "/v1/content/templates").body["templates"]]
+
+
+def test_a_draft_with_a_liquid_error_is_refused_naming_its_part_and_line(api: Api) -> None:
+    reply = api.admin("POST", "/v1/content/templates/preview", {**DIGEST, "html": "<p>\n{% for x in y %}\n<p>open"})
+    assert reply.status == 400
+    assert reply.headers["content-type"] == "application/problem+json"
+    (error,) = reply.body["errors"]
+    assert error["field"] == "html" and error["message"].startswith("line 2, column 1"), error
+    missing = api.admin("POST", "/v1/content/templates/preview", {"html": "<p>Hi</p>"})
+    assert missing.status == 400 and [e["field"] for e in missing.body["errors"]] == ["subject"]
+    looping = api.admin(
+        "POST", "/v1/content/templates/preview", {**DIGEST, "html": "{% for i in (1..100000) %}x{% endfor %}"}
+    )
+    assert looping.status == 400 and looping.body["errors"][0]["field"] == "template"  # as a saved one's preview
+
+
+def test_preview_is_not_a_template_id(api: Api) -> None:
+    reply = api.admin("PUT", "/v1/content/templates/preview", DIGEST)
+    assert reply.status == 400 and [e["field"] for e in reply.body["errors"]] == ["templateId"], reply.body
+    assert api.admin("GET", "/v1/content/templates/preview").status == 404
+
+
+def test_a_deleted_template_is_gone_and_a_journey_s_send_of_it_fails_naming_it(cloud: Any, api: Api, ana: str) -> None:
+    assert api.admin("PUT", "/v1/content/templates/tpl-old", DIGEST).status == 200
+    reply = api.admin("DELETE", "/v1/content/templates/tpl-old")
+    assert reply.status == 204, reply.body
+    assert api.admin("GET", "/v1/content/templates/tpl-old").status == 404
+    assert "tpl-old" not in [t["id"] for t in api.admin("GET", "/v1/content/templates").body["templates"]]
+    # a journey's email node still naming it: content's render answers why, and that one message fails with it
+    response = boto3.client("lambda", region_name=cloud.region).invoke(
+        FunctionName=cloud.names.function_name("content", "render"),
+        Payload=json.dumps({"templateId": "tpl-old", "profileId": ana, "journeyId": "j-1"}).encode(),
+    )
+    assert not response.get("FunctionError")
+    assert json.loads(response["Payload"].read()) == {"error": {"reason": "no content template 'tpl-old'"}}
+
+
+def test_deleting_an_unknown_template_is_a_404_naming_it(api: Api) -> None:
+    reply = api.admin("DELETE", "/v1/content/templates/tpl-never")
+    assert reply.status == 404
+    assert [e["field"] for e in reply.body["errors"]] == ["templateId"]
+
+
+def test_a_template_a_running_experiment_targets_is_not_deleted_until_it_stops(api: Api) -> None:
+    assert api.admin("PUT", "/v1/content/templates/tpl-tested", DIGEST).status == 200
+    experiment = {
+        "name": "Subject line",
+        "target": {"templateId": "tpl-tested"},
+        "variants": [{"id": "control"}, {"id": "question", "subject": "Hungry?"}],
+        "goal": {"click": True},
+    }
+    assert api.admin("PUT", "/v1/experiments/tpl-subject", experiment).status == 200
+    assert api.admin("POST", "/v1/experiments/tpl-subject/start").status == 200
+    refused = api.admin("DELETE", "/v1/content/templates/tpl-tested")
+    assert refused.status == 409, refused.body
+    assert [e["field"] for e in refused.body["errors"]] == ["templateId"]
+    assert "tpl-subject" in refused.body["detail"]
+    assert api.admin("GET", "/v1/content/templates/tpl-tested").status == 200
+    assert api.admin("POST", "/v1/experiments/tpl-subject/stop", {}).status == 200
+    assert api.admin("DELETE", "/v1/content/templates/tpl-tested").status == 204
