@@ -616,9 +616,9 @@ export function JourneyEditorPage({ params }: PageProps) {
               <Button id="add-step-split" variant="default" onClick={() => add("split")}>
                 Add an A/B split
               </Button>
-              <Menu>
+              <Menu id="add-step-more">
                 <Menu.Target>
-                  <Button id="add-step-more" variant="subtle">
+                  <Button variant="subtle">
                     More steps…
                   </Button>
                 </Menu.Target>

@@ -110,24 +110,26 @@ export function ConditionFields({
     const byTier = typeof c.tier === "string";
     const plan = choices.plans.find((p) => p.value === c.plan);
     fields = (
-      <SimpleGrid cols={{ base: 1, sm: 3 }} spacing="xs">
+      <>
         <NativeSelect id={`${id}-plan`} label="Scoring plan" value={String(c.plan ?? "")} data={optionsWith(choices.plans, String(c.plan ?? ""), "Choose a plan")} onChange={(e) => onChange({ ...c, plan: e.currentTarget.value })} error={error("plan")} />
-        <NativeSelect
-          id={`${id}-compare`}
-          label="Compare"
-          value={byTier ? "tier" : String(c.op ?? "gte")}
-          data={[...SCORE_OPS.map((o) => ({ value: o.value, label: `points ${o.label}` })), { value: "tier", label: "the tier is" }]}
-          onChange={(e) => {
-            const op = e.currentTarget.value;
-            onChange(op === "tier" ? { plan: c.plan ?? "", tier: plan?.tiers[plan.tiers.length - 1] ?? "" } : { plan: c.plan ?? "", op, value: typeof c.value === "number" ? c.value : 10 });
-          }}
-        />
-        {byTier ? (
-          <NativeSelect id={`${id}-tier`} label="Tier" value={String(c.tier)} data={optionsWith((plan?.tiers ?? []).map((t) => ({ value: t, label: t })), String(c.tier), "Choose a tier")} onChange={(e) => onChange({ ...c, tier: e.currentTarget.value })} error={error("tier")} />
-        ) : (
-          <NumberInput id={`${id}-points`} label="Points" value={typeof c.value === "number" ? c.value : ""} onChange={(v) => onChange({ ...c, value: typeof v === "number" ? v : null })} error={error("value")} />
-        )}
-      </SimpleGrid>
+        <SimpleGrid cols={{ base: 1, sm: 2 }} spacing="xs">
+          <NativeSelect
+            id={`${id}-compare`}
+            label="Compare"
+            value={byTier ? "tier" : String(c.op ?? "gte")}
+            data={[...SCORE_OPS.map((o) => ({ value: o.value, label: `points ${o.label}` })), { value: "tier", label: "the tier is" }]}
+            onChange={(e) => {
+              const op = e.currentTarget.value;
+              onChange(op === "tier" ? { plan: c.plan ?? "", tier: plan?.tiers[plan.tiers.length - 1] ?? "" } : { plan: c.plan ?? "", op, value: typeof c.value === "number" ? c.value : 10 });
+            }}
+          />
+          {byTier ? (
+            <NativeSelect id={`${id}-tier`} label="Tier" value={String(c.tier)} data={optionsWith((plan?.tiers ?? []).map((t) => ({ value: t, label: t })), String(c.tier), "Choose a tier")} onChange={(e) => onChange({ ...c, tier: e.currentTarget.value })} error={error("tier")} />
+          ) : (
+            <NumberInput id={`${id}-points`} label="Points" value={typeof c.value === "number" ? c.value : ""} onChange={(v) => onChange({ ...c, value: typeof v === "number" ? v : null })} error={error("value")} />
+          )}
+        </SimpleGrid>
+      </>
     );
   } else if (kind === "consent") {
     fields = (

@@ -176,7 +176,7 @@ export function PropertyFilters({ id, value, onChange, error }: { id: string; va
         return (
           <Group key={i} gap="xs" align="flex-start" wrap="nowrap">
             <SimpleGrid cols={{ base: 1, sm: 3 }} spacing="xs" style={{ flex: 1 }}>
-              <TextInput id={`${where}-property`} label={`Property ${i + 1}`} description="dots reach inside: product.price" value={String(f.property ?? "")} onChange={(e) => setFilter(i, { ...f, property: e.currentTarget.value })} error={error(`where[${i}].property`)} />
+              <TextInput id={`${where}-property`} label={`Property ${i + 1}`} placeholder="plan, or product.price" value={String(f.property ?? "")} onChange={(e) => setFilter(i, { ...f, property: e.currentTarget.value })} error={error(`where[${i}].property`)} />
               <NativeSelect
                 id={`${where}-op`}
                 label="Comparison"

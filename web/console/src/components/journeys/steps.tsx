@@ -1,7 +1,7 @@
 // Each kind of journey step's own fields (docs/journeys.md, "Nodes"), inside the StepCard every step shares. A form
 // gets the step and what it needs to change it; its inputs' ids are `<step>-<field>` (`node-2-text`,
 // `node-0-b1-event` for a field of branch 1), and each shows the API's refusal of the field it edits.
-import { Button, Checkbox, Group, NativeSelect, NumberInput, SimpleGrid, Stack, Text, Textarea, TextInput } from "@mantine/core";
+import { Button, Checkbox, Fieldset, Group, NativeSelect, NumberInput, SimpleGrid, Stack, Text, Textarea, TextInput } from "@mantine/core";
 import type { ReactNode } from "react";
 
 import { ConditionFields, optionsWith, type Choices } from "./ConditionFields";
@@ -297,12 +297,9 @@ function EmailStep({ step }: { step: Step }) {
       {usesTemplate ? (
         <>
           <NativeSelect id={`${id}-template`} label="Email template" value={String(node.template ?? "")} data={optionsWith(choices.templates, String(node.template ?? ""), "Choose a template")} onChange={(e) => step.set("template", e.currentTarget.value)} error={step.error("template")} />
-          <Stack gap={4}>
-            <Text size="sm" fw={500}>
-              Template variables (optional; traits and unsubscribeUrl are there already)
-            </Text>
+          <Fieldset legend="Template variables (optional: the profile and unsubscribeUrl are there already)" variant="unstyled">
             <ValuesField id={`${id}-variables`} value={node.variables} onChange={(v) => step.set("variables", Object.keys(v).length ? v : undefined)} nameLabel="Variable" valueLabel="Value" addLabel="Add a variable" namePlaceholder="offer" error={step.error("variables")} />
-          </Stack>
+          </Fieldset>
         </>
       ) : (
         <>
@@ -363,38 +360,37 @@ function UpdateProfileStep({ step }: { step: Step }) {
   const list = (field: string, label: string, description: string) => <ListInput id={`${id}-${field}`} label={label} description={description} value={node[field]} onChange={(v) => step.set(field, v.length ? v : undefined)} error={step.error(field)} />;
   return (
     <>
-      <Stack gap={4}>
-        <Text size="sm" fw={500}>
-          Traits to set
-        </Text>
-        <ValuesField id={`${id}-set`} value={node.set} onChange={(v) => step.set("set", v)} nameLabel="Trait" valueLabel="New value (a number or true/false is kept as one)" addLabel="Set another trait" namePlaceholder="lifecycleStage" error={step.error("set")} />
-      </Stack>
+      <Fieldset legend="Traits to set (a number or true/false is kept as one)" variant="unstyled">
+        <ValuesField id={`${id}-set`} value={node.set} onChange={(v) => step.set("set", v)} nameLabel="Trait" valueLabel="Value" addLabel="Set another trait" namePlaceholder="lifecycleStage" error={step.error("set")} />
+      </Fieldset>
       {list("remove", "Traits to clear", "Comma-separated trait names")}
       <SimpleGrid cols={{ base: 1, sm: 2 }} spacing="xs">
         {list("addTags", "Tags to add", "Comma-separated; kept in the trait tags")}
         {list("removeTags", "Tags to remove", "Comma-separated")}
       </SimpleGrid>
-      <SimpleGrid cols={{ base: 1, sm: 3 }} spacing="xs">
-        {CONSENTS.map(([purpose, label]) => (
-          <NativeSelect
-            key={purpose}
-            id={`${id}-consent-${purpose}`}
-            label={`${label} consent`}
-            value={consent[purpose] === true ? "grant" : consent[purpose] === false ? "refuse" : ""}
-            data={[
-              { value: "", label: "Leave as it is" },
-              { value: "grant", label: "Record it granted" },
-              { value: "refuse", label: "Record it refused" },
-            ]}
-            onChange={(e) => {
-              const { [purpose]: _gone, ...others } = consent;
-              const next = e.currentTarget.value ? { ...others, [purpose]: e.currentTarget.value === "grant" } : others;
-              step.set("consent", Object.keys(next).length ? next : undefined);
-            }}
-            error={step.error(`consent.${purpose}`)}
-          />
-        ))}
-      </SimpleGrid>
+      <Fieldset legend="Consent to record" variant="unstyled">
+        <SimpleGrid cols={{ base: 1, sm: 3 }} spacing="xs">
+          {CONSENTS.map(([purpose, label]) => (
+            <NativeSelect
+              key={purpose}
+              id={`${id}-consent-${purpose}`}
+              label={label}
+              value={consent[purpose] === true ? "grant" : consent[purpose] === false ? "refuse" : ""}
+              data={[
+                { value: "", label: "Leave as it is" },
+                { value: "grant", label: "Record it granted" },
+                { value: "refuse", label: "Record it refused" },
+              ]}
+              onChange={(e) => {
+                const { [purpose]: _gone, ...others } = consent;
+                const next = e.currentTarget.value ? { ...others, [purpose]: e.currentTarget.value === "grant" } : others;
+                step.set("consent", Object.keys(next).length ? next : undefined);
+              }}
+              error={step.error(`consent.${purpose}`)}
+            />
+          ))}
+        </SimpleGrid>
+      </Fieldset>
       <ActionTargets step={step} failing="If it fails" />
     </>
   );
@@ -404,10 +400,8 @@ function AddScoreStep({ step }: { step: Step }) {
   const { node, id, choices } = step;
   return (
     <>
-      <SimpleGrid cols={{ base: 1, sm: 2 }} spacing="xs">
-        <NativeSelect id={`${id}-planId`} label="Scoring plan" value={String(node.planId ?? "")} data={optionsWith(choices.plans, String(node.planId ?? ""), "Choose a plan")} onChange={(e) => step.set("planId", e.currentTarget.value)} error={step.error("planId")} />
-        <NumberInput id={`${id}-points`} label="Points (negative takes them away)" value={typeof node.points === "number" ? node.points : ""} min={-10000} max={10000} onChange={(v) => step.set("points", typeof v === "number" ? v : 0)} error={step.error("points")} />
-      </SimpleGrid>
+      <NativeSelect id={`${id}-planId`} label="Scoring plan" description="Its tiers, thresholds and score segments follow" value={String(node.planId ?? "")} data={optionsWith(choices.plans, String(node.planId ?? ""), "Choose a plan")} onChange={(e) => step.set("planId", e.currentTarget.value)} error={step.error("planId")} />
+      <NumberInput id={`${id}-points`} label="Points" description="Negative points take points away" value={typeof node.points === "number" ? node.points : ""} min={-10000} max={10000} onChange={(v) => step.set("points", typeof v === "number" ? v : 0)} error={step.error("points")} w={260} />
       <ActionTargets step={step} failing="If it fails" />
     </>
   );
@@ -422,12 +416,9 @@ function PublishEventStep({ step }: { step: Step }) {
     <>
       <TextInput id={`${id}-event`} label="Event name" description="Put on the platform's bus as JourneyEventPublished, for any consumer" value={String(node.event ?? "")} onChange={(e) => step.set("event", e.currentTarget.value)} error={step.error("event")} />
       {Object.values(properties).every(isScalar) ? (
-        <Stack gap={4}>
-          <Text size="sm" fw={500}>
-            Properties (optional)
-          </Text>
+        <Fieldset legend="Properties (optional)" variant="unstyled">
           <ValuesField id={`${id}-properties`} value={properties} onChange={(v) => step.set("properties", v)} nameLabel="Property" valueLabel="Value" addLabel="Add a property" namePlaceholder="source" error={step.error("properties")} />
-        </Stack>
+        </Fieldset>
       ) : (
         <JsonField id={`${id}-properties-json`} label="Properties (JSON: they hold lists or objects)" value={properties} onChange={(v) => step.set("properties", v)} error={step.error("properties")} />
       )}
