@@ -1,7 +1,7 @@
 // The inputs the journey editor's step forms are made of: where an edge leads, a duration, raw JSON for what no form
 // expresses, and inputs that keep what is being typed while the definition holds its value (a number, a list, a map
 // of names to values, an event's property filters).
-import { ActionIcon, Button, Group, NativeSelect, NumberInput, SimpleGrid, Stack, Textarea, TextInput } from "@mantine/core";
+import { ActionIcon, Button, Fieldset, Group, NativeSelect, NumberInput, SimpleGrid, Stack, Textarea, TextInput } from "@mantine/core";
 import { useState, type ReactNode } from "react";
 
 import { PairRows, scalar, type Pair } from "../forms";
@@ -88,6 +88,15 @@ export function JsonField({ id, label, value, onChange, minRows = 3, error }: { 
 
 function shown(value: Json | undefined): string {
   return value === undefined || value === null ? "" : Array.isArray(value) ? value.join(", ") : String(value);
+}
+
+/** Inputs that belong together (the rows of traits to set, the consents to record) under a legend. */
+export function FieldGroup({ legend, children }: { legend: string; children: ReactNode }) {
+  return (
+    <Fieldset legend={legend} variant="unstyled" styles={{ legend: { fontWeight: 600, fontSize: "var(--mantine-font-size-sm)", marginBottom: 4 } }}>
+      {children}
+    </Fieldset>
+  );
 }
 
 /** Text that becomes a number or a boolean when it reads as one (`42`, `true`), else stays text; what is typed stays

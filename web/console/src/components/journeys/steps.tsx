@@ -1,11 +1,11 @@
 // Each kind of journey step's own fields (docs/journeys.md, "Nodes"), inside the StepCard every step shares. A form
 // gets the step and what it needs to change it; its inputs' ids are `<step>-<field>` (`node-2-text`,
 // `node-0-b1-event` for a field of branch 1), and each shows the API's refusal of the field it edits.
-import { Button, Checkbox, Fieldset, Group, NativeSelect, NumberInput, SimpleGrid, Stack, Text, Textarea, TextInput } from "@mantine/core";
+import { Button, Checkbox, Group, NativeSelect, NumberInput, SimpleGrid, Stack, Text, Textarea, TextInput } from "@mantine/core";
 import type { ReactNode } from "react";
 
 import { ConditionFields, optionsWith, type Choices } from "./ConditionFields";
-import { Duration, JsonField, ListInput, PropertyFilters, TargetSelect, ValuesField, type Obj } from "./inputs";
+import { Duration, FieldGroup, JsonField, ListInput, PropertyFilters, TargetSelect, ValuesField, type Obj } from "./inputs";
 import type { Json, JourneyNode } from "./model";
 
 export interface Step {
@@ -297,9 +297,9 @@ function EmailStep({ step }: { step: Step }) {
       {usesTemplate ? (
         <>
           <NativeSelect id={`${id}-template`} label="Email template" value={String(node.template ?? "")} data={optionsWith(choices.templates, String(node.template ?? ""), "Choose a template")} onChange={(e) => step.set("template", e.currentTarget.value)} error={step.error("template")} />
-          <Fieldset legend="Template variables (optional: the profile and unsubscribeUrl are there already)" variant="unstyled">
+          <FieldGroup legend="Template variables (optional: the profile and unsubscribeUrl are there already)">
             <ValuesField id={`${id}-variables`} value={node.variables} onChange={(v) => step.set("variables", Object.keys(v).length ? v : undefined)} nameLabel="Variable" valueLabel="Value" addLabel="Add a variable" namePlaceholder="offer" error={step.error("variables")} />
-          </Fieldset>
+          </FieldGroup>
         </>
       ) : (
         <>
@@ -360,15 +360,15 @@ function UpdateProfileStep({ step }: { step: Step }) {
   const list = (field: string, label: string, description: string) => <ListInput id={`${id}-${field}`} label={label} description={description} value={node[field]} onChange={(v) => step.set(field, v.length ? v : undefined)} error={step.error(field)} />;
   return (
     <>
-      <Fieldset legend="Traits to set (a number or true/false is kept as one)" variant="unstyled">
+      <FieldGroup legend="Traits to set (a number or true/false is kept as one)">
         <ValuesField id={`${id}-set`} value={node.set} onChange={(v) => step.set("set", v)} nameLabel="Trait" valueLabel="Value" addLabel="Set another trait" namePlaceholder="lifecycleStage" error={step.error("set")} />
-      </Fieldset>
+      </FieldGroup>
       {list("remove", "Traits to clear", "Comma-separated trait names")}
       <SimpleGrid cols={{ base: 1, sm: 2 }} spacing="xs">
-        {list("addTags", "Tags to add", "Comma-separated; kept in the trait tags")}
+        {list("addTags", "Tags to add", "Comma-separated")}
         {list("removeTags", "Tags to remove", "Comma-separated")}
       </SimpleGrid>
-      <Fieldset legend="Consent to record" variant="unstyled">
+      <FieldGroup legend="Consent to record">
         <SimpleGrid cols={{ base: 1, sm: 3 }} spacing="xs">
           {CONSENTS.map(([purpose, label]) => (
             <NativeSelect
@@ -390,7 +390,7 @@ function UpdateProfileStep({ step }: { step: Step }) {
             />
           ))}
         </SimpleGrid>
-      </Fieldset>
+      </FieldGroup>
       <ActionTargets step={step} failing="If it fails" />
     </>
   );
@@ -416,9 +416,9 @@ function PublishEventStep({ step }: { step: Step }) {
     <>
       <TextInput id={`${id}-event`} label="Event name" description="Put on the platform's bus as JourneyEventPublished, for any consumer" value={String(node.event ?? "")} onChange={(e) => step.set("event", e.currentTarget.value)} error={step.error("event")} />
       {Object.values(properties).every(isScalar) ? (
-        <Fieldset legend="Properties (optional)" variant="unstyled">
+        <FieldGroup legend="Properties (optional)">
           <ValuesField id={`${id}-properties`} value={properties} onChange={(v) => step.set("properties", v)} nameLabel="Property" valueLabel="Value" addLabel="Add a property" namePlaceholder="source" error={step.error("properties")} />
-        </Fieldset>
+        </FieldGroup>
       ) : (
         <JsonField id={`${id}-properties-json`} label="Properties (JSON: they hold lists or objects)" value={properties} onChange={(v) => step.set("properties", v)} error={step.error("properties")} />
       )}
