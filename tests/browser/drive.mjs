@@ -18,6 +18,7 @@
 //   saved as "otherOrigins")
 //   {"viewport": [390, 844]} (a phone)  {"screenshot": "path.png"} (the full page)  {"upload": ["input[type=file]", "path"]}
 //   {"keys": ["Tab", "Tab", "Enter"]} (pressed in turn on whatever has the focus, as a keyboard user does)
+//   {"focus": "#more"} (gives an element the focus, as tabbing to it would, without counting the tabs)
 //   {"select": ["select#x", "value"]}  {"axe": "name"} (axe-core's scan of the page: its violations saved as name)
 //   {"download": ["button#export", "name"]} (clicks and waits for the download it starts: the file's text saved as name)
 // Report: {"ok", "error"?, "step"?, "saved": {name: value}, "requests": [{path, query, at (ms), kind, method, body,
@@ -162,6 +163,7 @@ async function run(browser, contexts, scenario) {
       else if (action.fill) await page.fill(action.fill[0], action.fill[1]);
       else if (action.press) await page.press(action.press[0], action.press[1]);
       else if (action.sleep) await sleep(action.sleep);
+      else if (action.focus) await page.focus(action.focus);
       else if (action.keys) for (const key of action.keys) await page.keyboard.press(key);
       else if (action.viewport) await page.setViewportSize({ width: action.viewport[0], height: action.viewport[1] });
       else if (action.screenshot) await page.screenshot({ path: action.screenshot, fullPage: true });

@@ -1,7 +1,9 @@
 """The console's journeys: the list with its counts and templates, a journey drawn as a graph with counts, the
 editor refusing a broken step with the API's field errors on that step, and a journey made in the editor that
 mails the person who enters it once the virtual clock (moved on the Clock page) ends its wait: the email is in the
-Mailbox page."""
+Mailbox page. The rarer steps too: a journey built in their forms (wait for an event with a timeout branch, update
+profile, publish an event, SMS) comes back as built, and its visitors take the branch of what they did; a refusal of
+one of their fields shows on that field."""
 
 from __future__ import annotations
 
@@ -49,6 +51,42 @@ def sent_by(console: Console, journey_id: str, node: str) -> int:
 
 def text_of(selector: str) -> dict[str, Any]:
     return {"eval": f"document.querySelector({selector!r})?.innerText ?? ''", "as": "text"}
+
+
+def publish_in_the_editor(
+    console: Console, steps: list[dict[str, Any]], *, editor: str, screenshot: str
+) -> dict[str, Any]:
+    """A new journey built in the editor by `steps` (a screenshot of the editor as `editor`), saved and published:
+    the journey as the API then gives it."""
+    created = console.open(
+        "/journeys/new",
+        [
+            *steps,
+            {"screenshot": f"build/test-output/console/{editor}.png"},
+            {"click": "#save-publish"},
+            {"waitFor": "/^#\\/journeys\\/[0-9a-f-]{36}$/.test(location.hash)", "timeout": 15000},
+            {"eval": "location.hash", "as": "hash"},
+        ],
+        screenshot=screenshot,
+    )
+    assert_clean(created)
+    journey = console.api.admin("GET", f"/v1/journeys/{created.saved['hash'].rsplit('/', 1)[1]}").body
+    assert journey["status"] == "active"
+    return journey
+
+
+def move_the_clock_two_days(console: Console, screenshot: str) -> None:
+    """Fast-forward the local cloud's clock on the Clock page, then let every run move on."""
+    moved = console.open(
+        "/clock",
+        [
+            {"click": "#clock-advance-2d"},
+            {"waitFor": "document.body.innerText.includes('Moved forward by 2d')", "timeout": 15000},
+        ],
+        screenshot=screenshot,
+    )
+    assert_clean(moved)
+    console.cloud.settle_runs()
 
 
 def test_the_journeys_list_shows_states_counts_and_templates(console: Console) -> None:
@@ -99,8 +137,8 @@ def test_the_editor_shows_the_api_s_errors_on_the_step(console: Console) -> None
 
 
 def test_a_journey_made_in_the_editor_mails_who_enters_it(console: Console) -> None:
-    created = console.open(
-        "/journeys/new",
+    journey = publish_in_the_editor(
+        console,
         [
             {"fill": ["#journey-name", "Console signup welcome"]},
             {"fill": ["#trigger-event", "Console Signup"]},
@@ -109,17 +147,11 @@ def test_a_journey_made_in_the_editor_mails_who_enters_it(console: Console) -> N
             {"fill": ["#node-1-name", "Welcome email"]},
             {"fill": ["#node-1-subject", SUBJECT]},
             {"fill": ["#node-1-html", HTML]},
-            {"screenshot": "build/test-output/console/journey-editor.png"},
-            {"click": "#save-publish"},
-            {"waitFor": "/^#\\/journeys\\/[0-9a-f-]{36}$/.test(location.hash)", "timeout": 15000},
-            {"eval": "location.hash", "as": "hash"},
         ],
+        editor="journey-editor",
         screenshot="journey-published",
     )
-    assert_clean(created)
-    journey_id = created.saved["hash"].rsplit("/", 1)[1]
-    journey = console.api.admin("GET", f"/v1/journeys/{journey_id}").body
-    assert journey["status"] == "active"
+    journey_id = journey["journeyId"]
     assert [n["type"] for n in journey["definition"]["nodes"]] == ["wait", "email"]
     assert journey["definition"]["nodes"][0]["seconds"] == 86400
 
@@ -129,16 +161,7 @@ def test_a_journey_made_in_the_editor_mails_who_enters_it(console: Console) -> N
     assert reply.status == 200, reply.body
     console.cloud.settle()
 
-    moved = console.open(
-        "/clock",
-        [
-            {"click": "#clock-advance-2d"},
-            {"waitFor": "document.body.innerText.includes('Moved forward by 2d')", "timeout": 15000},
-        ],
-        screenshot="clock",
-    )
-    assert_clean(moved)
-    console.cloud.settle_runs()
+    move_the_clock_two_days(console, "clock")
     # the pages read what is there when they open: wait until the send is in the mailbox and in the counts
     until(lambda: console.api.admin("GET", "/_local/mailbox?to=dora@example.com").body["messages"], console)
     until(lambda: sent_by(console, journey_id, "email-1") == 1, console)
@@ -224,3 +247,200 @@ def test_the_editor_builds_conditions_and_splits_as_a_draft(console: Console) ->
     assert "30 %" in graph.saved["text"]
     assert_clean(console.open(f"/journeys/{journey_id}", screenshot="journey-graph-phone", phone=True))
     assert_clean(console.open(f"/journeys/{journey_id}/edit", screenshot="journey-editor-phone", phone=True))
+
+
+def more_step(kind: str) -> list[dict[str, Any]]:
+    """Add a step of a rarer kind from the editor's "More steps…" menu."""
+    return [
+        {"click": "#add-step-more"},
+        {"waitFor": f"document.querySelector('#add-step-{kind}') !== null"},
+        {"click": f"#add-step-{kind}"},
+    ]
+
+
+def built(node: dict[str, Any]) -> dict[str, Any]:
+    """A node as the API gives it back, without the defaults it fills in (an empty name, list or map, false)."""
+    return {k: v for k, v in node.items() if v not in ("", [], {}, False)}
+
+
+def run_of(console: Console, user_id: str, journey_id: str) -> dict[str, Any] | None:
+    profile = console.api.admin("GET", f"/v1/profiles?userId={user_id}").body
+    runs = console.api.admin("GET", f"/v1/journeys/runs/{profile['profileId']}").body["runs"]
+    return next((r for r in runs if r["journeyId"] == journey_id), None)
+
+
+def ended(console: Console, user_id: str, journey_id: str) -> bool:
+    run = run_of(console, user_id, journey_id)
+    return run is not None and run["state"] != "running"
+
+
+UPGRADE_SMS = "{{firstName}}, your upgrade is one click away"
+EVENT_BRANCH_NODES = [
+    {
+        "id": "wait-for-event-1",
+        "type": "waitForEvent",
+        "branches": [
+            {
+                "event": "Console Upgrade",
+                "where": [{"property": "plan", "op": "equals", "value": "pro"}],
+                "next": "update-profile-1",
+            }
+        ],
+        "timeoutSeconds": 86400,
+        "timeoutNext": "sms-1",
+    },
+    {
+        "id": "update-profile-1",
+        "type": "updateProfile",
+        "set": {"consoleStage": "upgraded", "loyaltyLevel": 3},
+        "addTags": ["console-vip"],
+        "next": "publish-event-1",
+    },
+    {"id": "publish-event-1", "type": "publishEvent", "event": "Console Upgraded", "properties": {"source": "console"}},
+    {"id": "sms-1", "type": "sms", "text": UPGRADE_SMS},
+]
+
+
+def test_a_journey_of_the_rarer_steps_built_in_forms_follows_the_event_its_visitor_sends(console: Console) -> None:
+    journey = publish_in_the_editor(
+        console,
+        [
+            {"fill": ["#journey-name", "Console upgrade offer"]},
+            {"fill": ["#trigger-event", "Console Upgrade Offer"]},
+            *more_step("waitForEvent"),
+            {"fill": ["#node-0-b0-event", "Console Upgrade"]},
+            {"click": "#node-0-b0-add-filter"},
+            {"fill": ["#node-0-b0-w0-property", "plan"]},
+            {"fill": ["#node-0-b0-w0-value", "pro"]},
+            {"fill": ["#node-0-timeout", "1"]},  # days: the default is 2 days
+            *more_step("updateProfile"),
+            {"fill": ["#node-1-set-0-name", "consoleStage"]},
+            {"fill": ["#node-1-set-0-value", "upgraded"]},
+            {"click": "#node-1-set-add"},
+            {"fill": ["#node-1-set-1-name", "loyaltyLevel"]},
+            {"fill": ["#node-1-set-1-value", "3"]},
+            {"fill": ["#node-1-addTags", "console-vip"]},
+            {"select": ["#node-0-b0-next", "update-profile-1"]},
+            *more_step("publishEvent"),  # follows the update (a new step follows the last one)
+            {"fill": ["#node-2-event", "Console Upgraded"]},
+            {"fill": ["#node-2-properties-0-name", "source"]},
+            {"fill": ["#node-2-properties-0-value", "console"]},
+            *more_step("sms"),
+            {"select": ["#node-2-next", ""]},  # the SMS is for those who did not upgrade in time
+            {"fill": ["#node-3-text", UPGRADE_SMS]},
+            {"select": ["#node-0-timeoutNext", "sms-1"]},
+        ],
+        editor="journey-editor-rarer-steps-built",
+        screenshot="journey-rarer-steps-published",
+    )
+    journey_id = journey["journeyId"]
+    assert journey["definition"]["start"] == "wait-for-event-1"
+    assert [built(n) for n in journey["definition"]["nodes"]] == EVENT_BRANCH_NODES
+
+    # Fern upgrades within the day; Gus does not, and gets the SMS once the day is over
+    for user, name in (("user-fern", "Fern"), ("user-gus", "Gus")):
+        traits = {"email": f"{name.lower()}@example.com", "firstName": name}
+        assert console.api.backend("identify", {"userId": user, "traits": traits}).status == 200
+        reply = console.api.backend("track", {"userId": user, "event": "Console Upgrade Offer"})
+        assert reply.status == 200, reply.body
+    console.cloud.settle_runs()
+    upgrade = {"userId": "user-fern", "event": "Console Upgrade", "properties": {"plan": "pro"}}
+    assert console.api.backend("track", upgrade).status == 200
+    console.cloud.settle_runs()
+    until(lambda: ended(console, "user-fern", journey_id), console)
+
+    move_the_clock_two_days(console, "clock-rarer-steps")
+    until(lambda: ended(console, "user-gus", journey_id), console)
+
+    fern = run_of(console, "user-fern", journey_id)
+    gus = run_of(console, "user-gus", journey_id)
+    assert fern and fern["state"] == "completed" and fern["endedAtNode"] == "publish-event-1", fern
+    assert gus and gus["state"] == "completed" and gus["endedAtNode"] == "sms-1", gus
+    traits = console.api.admin("GET", "/v1/profiles?userId=user-fern").body["traits"]
+    assert traits["consoleStage"] == "upgraded" and traits["loyaltyLevel"] == 3, traits
+    assert "console-vip" in traits["tags"], traits
+    assert "consoleStage" not in console.api.admin("GET", "/v1/profiles?userId=user-gus").body["traits"]
+    versions = console.api.admin("GET", f"/v1/journeys/{journey_id}/analytics").body["versions"]
+    waited = versions[0]["nodes"]["wait-for-event-1"]["branches"]
+    assert waited["0"]["taken"] == 1 and waited["timeout"]["taken"] == 1, waited
+
+    graph = console.open(
+        f"/journeys/{journey_id}",
+        [
+            {"waitFor": "document.querySelector('.react-flow__edge') !== null"},
+            {"waitFor": "/entered/.test(document.querySelector('[data-node=\"wait-for-event-1\"]')?.innerText ?? '')"},
+            text_of(".react-flow"),
+        ],
+        screenshot="journey-graph-rarer-steps",
+    )
+    assert_clean(graph)
+    assert "on Console Upgrade" in graph.saved["text"] and "timed out" in graph.saved["text"]
+    assert "Sets consoleStage, loyaltyLevel; +console-vip" in graph.saved["text"]
+
+    # the editor shows the published steps in their forms again, as they were typed
+    fields = [
+        "node-0-b0-event",
+        "node-0-b0-w0-value",
+        "node-1-set-1-value",
+        "node-1-addTags",
+        "node-2-event",
+        "node-3-text",
+    ]
+    values = f"{fields!r}.map(id => document.getElementById(id)?.value)"
+    for phone in (False, True):
+        editor = console.open(
+            f"/journeys/{journey_id}/edit",
+            [
+                {"waitFor": "document.querySelectorAll('[data-node-card]').length === 4"},
+                {"eval": values, "as": "values"},
+            ],
+            screenshot="journey-editor-rarer-steps" + ("-phone" if phone else ""),
+            phone=phone,
+        )
+        assert_clean(editor)
+        assert editor.saved["values"] == ["Console Upgrade", "pro", "3", "console-vip", "Console Upgraded", UPGRADE_SMS]
+
+
+def test_a_refusal_of_a_rarer_step_shows_on_its_field(console: Console) -> None:
+    field_error = "document.querySelector('#{0}-error')?.innerText ?? ''"
+    report = console.open(
+        "/journeys/new",
+        [
+            {"fill": ["#journey-name", "Console refused steps"]},
+            {"fill": ["#trigger-event", "Console Refused"]},
+            # by keyboard: the menu of more steps opens on Enter, an arrow reaches its first item (wait for an event)
+            {"focus": "#add-step-more"},
+            {"keys": ["Enter"]},
+            {"waitFor": "document.querySelector('#add-step-waitForEvent') !== null"},
+            {"keys": ["ArrowDown"]},
+            {"waitFor": "document.activeElement?.id === 'add-step-waitForEvent'"},
+            {"keys": ["Enter"]},
+            {"waitFor": "document.querySelector('#node-0-b0-event') !== null"},
+            {"fill": ["#node-0-b0-event", ""]},
+            *more_step("sms"),
+            {"fill": ["#node-1-text", "{{firstName, your offer"]},
+            *more_step("claimCode"),
+            # the other kinds' forms, for the scan and the screenshot
+            *more_step("addScore"),
+            *more_step("holdout"),
+            {"click": "#add-step-wait"},
+            {"select": ["#node-5-wait-mode", "localTime"]},
+            {"click": "#node-5-day-tue"},
+            {"click": "#add-step-condition"},
+            {"select": ["#node-6-b0-kind", "plan"]},
+            {"click": "#save-draft"},
+            {"waitFor": "document.querySelector('#node-1-text-error') !== null", "timeout": 10000},
+            {"eval": field_error.format("node-0-b0-event"), "as": "event"},
+            {"eval": field_error.format("node-1-text"), "as": "text"},
+            {"eval": "document.querySelector('#node-0-b0-event').getAttribute('aria-invalid')", "as": "invalid"},
+            {"eval": "document.querySelector('#node-2-pool').value", "as": "pool"},
+            {"eval": "document.querySelector('#node-5-day-tue').checked", "as": "weekday"},
+        ],
+        screenshot="journey-editor-rarer-errors",
+    )
+    unexpected = [e for e in console_errors(report) if "status of 400" not in e["text"]]
+    assert not unexpected and not serious_violations(report), (unexpected, serious_violations(report))
+    assert "at least 1 character" in report.saved["event"] and report.saved["invalid"] == "true"
+    assert "unbalanced" in report.saved["text"] and report.saved["weekday"] is True
+    pools = [p["poolId"] for p in console.api.admin("GET", "/v1/coupons/pools").body["pools"]]
+    assert report.saved["pool"] == pools[0]  # a new claim step takes the first pool the API lists

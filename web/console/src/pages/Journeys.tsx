@@ -463,7 +463,7 @@ function cleaned(definition: Definition): Definition {
   return out;
 }
 
-const ADDABLE = ["wait", "email", "condition", "split", "waitForEvent", "webhook", "sms", "updateProfile", "publishEvent", "exit"];
+const ADDABLE = ["wait", "email", "condition", "split", "waitForEvent", "sms", "webhook", "updateProfile", "claimCode", "addScore", "publishEvent", "holdout", "exit"];
 const HAS_NEXT = new Set(["wait", "email", "sms", "webhook", "updateProfile", "addScore", "publishEvent", "claimCode", "holdout"]);
 
 export function JourneyEditorPage({ params }: PageProps) {
@@ -471,6 +471,8 @@ export function JourneyEditorPage({ params }: PageProps) {
   const loaded = useApi<JourneyDetail>(id ? `/v1/journeys/${id}` : null);
   const segments = useApi<{ segments: { segmentId: string; name: string }[] }>("/v1/segments");
   const templates = useApi<{ templates: { id: string; name: string }[] }>("/v1/content/templates");
+  const pools = useApi<{ pools: { poolId: string; name: string; remaining: number }[] }>("/v1/coupons/pools");
+  const plans = useApi<{ plans: { planId: string; name: string; tiers?: { name: string }[] }[] }>("/v1/scoring/plans");
   const [definition, setDefinition] = useState<Definition | null>(id ? null : BLANK);
   useEffect(() => {
     if (loaded.data && !definition) setDefinition(loaded.data.draft ?? loaded.data.definition);
@@ -479,8 +481,10 @@ export function JourneyEditorPage({ params }: PageProps) {
     () => ({
       segments: (segments.data?.segments ?? []).map((s) => ({ value: s.segmentId, label: s.name })),
       templates: (templates.data?.templates ?? []).map((t) => ({ value: t.id, label: t.name || t.id })),
+      pools: (pools.data?.pools ?? []).map((p) => ({ value: p.poolId, label: `${p.name || p.poolId} (${formatNumber(p.remaining)} codes left)` })),
+      plans: (plans.data?.plans ?? []).map((p) => ({ value: p.planId, label: p.name || p.planId, tiers: (p.tiers ?? []).map((t) => t.name) })),
     }),
-    [segments.data, templates.data],
+    [segments.data, templates.data, pools.data, plans.data],
   );
   const save = useAction(
     useCallback(
@@ -500,13 +504,14 @@ export function JourneyEditorPage({ params }: PageProps) {
     ),
   );
   const [saved, setSaved] = useState<string>();
+  const [sent, setSent] = useState<JourneyNode[]>([]); // the steps as saved: a refusal's nodes[i] is the i-th of these
   if (id && !definition) return <Loaded state={loaded}>{() => <Loading />}</Loaded>;
   const d = definition!;
   const problem = save.error instanceof Problem ? save.error : null;
-  const fieldErrors = problem ? errorsByNode(problem.errors, d.nodes) : {};
+  const fieldErrors = problem ? errorsByNode(problem.errors, sent) : {};
   const setNodes = (nodes: JourneyNode[], start = d.start) => setDefinition({ ...d, nodes, start });
   const add = (type: string) => {
-    const node = newNode(type, uniqueId(type, d.nodes));
+    const node = newNode(type, uniqueId(type, d.nodes), choices);
     const nodes = d.nodes.map((n) => n);
     const last = nodes[nodes.length - 1];
     // the common case is a straight line: the step before leads to the new one when it led nowhere
@@ -524,13 +529,20 @@ export function JourneyEditorPage({ params }: PageProps) {
     const nodes = d.nodes.filter((_, i) => i !== index).map((n) => unlink(n as unknown as Json) as unknown as JourneyNode);
     setNodes(nodes, d.start === gone ? (nodes[0]?.id ?? "") : d.start);
   };
-  const submit = (publish: boolean) =>
+  const move = (index: number, by: -1 | 1) => {
+    const nodes = [...d.nodes];
+    [nodes[index], nodes[index + by]] = [nodes[index + by], nodes[index]];
+    setNodes(nodes);
+  };
+  const submit = (publish: boolean) => {
+    setSent(d.nodes);
     void save.run(publish).then((journeyId) => {
       if (!journeyId) return;
       if (publish) navigate(`/journeys/${journeyId}`);
       else if (!id) navigate(`/journeys/${journeyId}/edit`);
       else setSaved("Draft saved. Runs keep using the published version until you publish.");
     });
+  };
   return (
     <>
       <PageHeader
@@ -588,6 +600,7 @@ export function JourneyEditorPage({ params }: PageProps) {
                 choices={choices}
                 onChange={(next) => setNodes(d.nodes.map((n, j) => (j === i ? next : n)))}
                 onRemove={() => remove(i)}
+                onMove={(by) => move(i, by)}
               />
             ))}
             <Group gap="xs">
@@ -603,13 +616,15 @@ export function JourneyEditorPage({ params }: PageProps) {
               <Button id="add-step-split" variant="default" onClick={() => add("split")}>
                 Add an A/B split
               </Button>
-              <Menu>
+              <Menu id="add-step-more">
                 <Menu.Target>
-                  <Button variant="subtle">More steps…</Button>
+                  <Button variant="subtle">
+                    More steps…
+                  </Button>
                 </Menu.Target>
                 <Menu.Dropdown>
                   {ADDABLE.slice(4).map((type) => (
-                    <Menu.Item key={type} onClick={() => add(type)}>
+                    <Menu.Item key={type} id={`add-step-${type}`} onClick={() => add(type)}>
                       {NODE_TYPES[type]}
                     </Menu.Item>
                   ))}

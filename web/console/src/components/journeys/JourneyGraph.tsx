@@ -320,6 +320,7 @@ export function JourneyGraph({
   return (
     <div style={{ height, width: "100%", border: "1px solid var(--mantine-color-gray-3)", borderRadius: 8 }} role="figure" aria-label={`Graph of the journey ${definition.name}`}>
       <ReactFlow
+        key={definition.nodes.map((n) => n.id).join(" ")} // fitView fits once: a step added or removed fits the graph again
         nodes={nodes}
         edges={edges}
         nodeTypes={allNodeTypes}

@@ -231,8 +231,10 @@ export function describeNode(node: JourneyNode): string {
       if (node.localTime) return `Wait until ${String((node.localTime as { [k: string]: Json }).time ?? "")} local time`;
       if (node.untilTrait) return `Wait until the date in ${String((node.untilTrait as { [k: string]: Json }).trait ?? "")}`;
       return "Wait";
-    case "waitForEvent":
-      return `Up to ${formatSeconds(Number(node.timeoutSeconds ?? 0))}`;
+    case "waitForEvent": {
+      const events = Array.isArray(node.branches) ? node.branches.map((b) => str((b as { [k: string]: Json })?.event) ?? "?") : [];
+      return `Up to ${formatSeconds(Number(node.timeoutSeconds ?? 0))} for ${events.join(" or ") || "an event"}`;
+    }
     case "email":
       return typeof node.template === "string" ? `Template ${node.template || "not chosen yet"}` : node.subject ? `“${String(node.subject)}”` : "No subject yet";
     case "sms":
@@ -251,8 +253,17 @@ export function describeNode(node: JourneyNode): string {
       return `Event ${String(node.event ?? "")}`;
     case "addScore":
       return `${String(node.points ?? 0)} points`;
-    case "updateProfile":
-      return "Sets traits, tags or consent";
+    case "updateProfile": {
+      const keys = (field: string) => (node[field] && typeof node[field] === "object" ? Object.keys(node[field] as object) : []);
+      const list = (field: string) => (Array.isArray(node[field]) ? (node[field] as Json[]).map(String) : []);
+      const parts = [
+        keys("set").length ? `sets ${keys("set").join(", ")}` : "",
+        list("remove").length ? `clears ${list("remove").join(", ")}` : "",
+        [...list("addTags").map((t) => `+${t}`), ...list("removeTags").map((t) => `−${t}`)].join(" "),
+        keys("consent").length ? `consent: ${keys("consent").join(", ")}` : "",
+      ].filter(Boolean);
+      return parts.length ? parts.join("; ").replace(/^./, (c) => c.toUpperCase()) : "Sets traits, tags or consent";
+    }
     case "exit":
       return "Ends the run";
     default:
