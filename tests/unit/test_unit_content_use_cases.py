@@ -374,3 +374,63 @@ def test_a_template_experiment_gives_each_profile_its_subject_and_counts_a_send_
     for message_id in ("c-1", "c-2"):
         record_activity(store, catalogue, "p-0", {**click, "messageId": message_id}, NOW)
     assert sum(c["conversions"] for c in store.experiment_counts("subject-line").values()) == 1
+
+
+def headline_for(audience: dict[str, Any]) -> ExperimentDefinition:
+    return ExperimentDefinition.model_validate(
+        {
+            "name": "Hero headline for explorers",
+            "target": {"slotId": "hero"},
+            "variants": [
+                {"id": "control", "content": {"title": "Welcome"}},
+                {"id": "bold", "content": {"title": "Cook something bold"}},
+            ],
+            "goal": {"event": "Recipe Saved"},
+            "audience": audience,
+        }
+    )
+
+
+def test_an_experiments_audience_takes_part_and_everyone_else_sees_the_slot_uncounted(store: MemoryContent) -> None:
+    explorers = {"questionnaire": "taste", "op": "equals", "value": "explorer"}
+    definitions.save_experiment(store, "explorers", headline_for(explorers), NOW, lambda: SEGMENTS)
+    definitions.set_experiment_status(store, "explorers", "running", NOW)
+    known_visitor(store, "p-eve", "eve", "explorer")
+    known_visitor(store, "p-hom", "hom", "homecook")
+
+    assert decide(store, "eve")[0]["variantId"] in ("control", "bold")  # in the audience: in the experiment
+    assert decide(store, "hom")[0]["variantId"] == "generic"  # not: what the slot shows a home cook
+    assert decide(store, "never-seen")[0]["variantId"] == "generic"  # content knows nothing of them: not in it
+    assert sum(v["users"] for v in experiments.results(store, "explorers")["variants"]) == 1
+
+
+def test_an_audience_naming_what_does_not_exist_is_refused_at_its_path(store: MemoryContent) -> None:
+    with pytest.raises(definitions.InvalidDefinition) as refused:
+        audience = {"all": [{"inSegment": "seg-vip"}, {"inSegment": "seg-gone"}]}
+        definitions.save_experiment(store, "vips", headline_for(audience), NOW, lambda: SEGMENTS)
+    assert [field for field, _ in refused.value.faults] == ["audience.all[1].inSegment"]
+    assert store.definition("experiment", "vips") is None
+
+
+def test_a_template_experiments_audience_decides_who_gets_a_variant(store: MemoryContent) -> None:
+    templates.save_template(store, "digest", "Digest", TemplateSource(subject="Hi", html="<p>Hello</p>"), NOW)
+    body = ExperimentDefinition.model_validate(
+        {
+            "name": "Subject line for explorers",
+            "target": {"templateId": "digest"},
+            "variants": [{"id": "control"}, {"id": "question", "subject": "Hungry?"}],
+            "goal": {"click": True},
+            "audience": {"questionnaire": "taste", "op": "equals", "value": "explorer"},
+        }
+    )
+    definitions.save_experiment(store, "subject-line", body, NOW, lambda: SEGMENTS)
+    definitions.set_experiment_status(store, "subject-line", "running", NOW)
+    known_visitor(store, "p-eve", "eve", "explorer")
+    known_visitor(store, "p-hom", "hom", "homecook")
+    catalogue = published.load(store)
+
+    sent = templates.render_for_profile(store, catalogue, "digest", "p-eve", {}, NOW, count_exposure=True)
+    assert sent["experiment"]["experimentId"] == "subject-line"
+    other = templates.render_for_profile(store, catalogue, "digest", "p-hom", {}, NOW, count_exposure=True)
+    assert other["experiment"] is None and other["subject"] == "Hi"
+    assert sum(v["users"] for v in experiments.results(store, "subject-line")["variants"]) == 1

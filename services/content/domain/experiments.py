@@ -8,8 +8,10 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from services.common.conditions.language import Compiled
 from services.common.experiments.bucketing import assign
 from services.content.domain.faults import Fault, refuse
+from services.content.domain.targeting import VisitorView, compile_audience
 
 # Assignment is GrowthBook's (FNV-1a 32-bit, hash v2, seed = the experiment id; bucketing.py): the unit is the
 # visitor's profile when content knows it, else their anonymous id, so a person sees one variant on every device
@@ -70,6 +72,12 @@ class ExperimentDefinition(BaseModel):
     variants: list[ExperimentVariant] = Field(min_length=2, max_length=10)
     goal: Goal
     coverage: float = Field(default=1.0, gt=0, le=1, description="Share of visitors in the experiment.")
+    audience: dict[str, Any] | None = Field(
+        default=None,
+        description="Who may take part: a condition in the slots' targeting language (segments, questionnaire "
+        "answers, scores, tiers, traits, the visit). Everyone else is shown what they would be shown without the "
+        "experiment and is not counted. None: everyone the slot or email reaches.",
+    )
     start_at: AwareDatetime | None = Field(default=None, alias="startAt")
     stop_at: AwareDatetime | None = Field(default=None, alias="stopAt")
 
@@ -125,14 +133,23 @@ def experiment_faults(experiment: ExperimentDefinition) -> list[Fault]:
 
 @dataclass(frozen=True)
 class LiveExperiment:
-    """A running experiment with its window parsed once, when the definitions are loaded (not per decision)."""
+    """A running experiment with its window and audience compiled once, when the definitions are loaded (not per
+    decision)."""
 
     definition: dict[str, Any]
     start: dt.datetime | None
     stop: dt.datetime | None
+    audience: Compiled | None = None
 
     def running_at(self, now: dt.datetime) -> bool:
         return (self.start is None or self.start <= now) and (self.stop is None or now < self.stop)
+
+    def admits(self, view: VisitorView | None) -> bool:
+        """Whether this visitor may take part: everyone without an audience; with one, only a visitor content
+        knows (a view) who meets it."""
+        if self.audience is None:
+            return True
+        return view is not None and bool(self.audience.test(view))  # type: ignore[arg-type]
 
 
 def live(stored: dict[str, Any]) -> LiveExperiment | None:
@@ -140,10 +157,12 @@ def live(stored: dict[str, Any]) -> LiveExperiment | None:
     if stored.get("status") != "running":
         return None
     start, stop = stored.get("startAt"), stored.get("stopAt")
+    audience = stored.get("audience")
     return LiveExperiment(
         stored,
         dt.datetime.fromisoformat(start) if start else None,
         dt.datetime.fromisoformat(stop) if stop else None,
+        compile_audience(audience, stored.get("references")) if audience else None,
     )
 
 

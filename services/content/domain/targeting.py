@@ -183,8 +183,24 @@ def references_json(refs: References) -> dict[str, Any]:
     }
 
 
+def _stored_references(references: Mapping[str, Any] | None) -> References:
+    return content_references({**(references or {}), "plans": list((references or {}).get("tiers") or {})})
+
+
+def check_audience(audience: Mapping[str, Any], refs: References) -> list[tuple[str, str]]:
+    """Every fault of an experiment's audience condition, with its path (`audience.all[1].op`)."""
+    reader = Reader()
+    parse(audience, refs, "audience", reader)
+    return [(fault.path, fault.message) for fault in reader.faults]
+
+
+def compile_audience(audience: Mapping[str, Any], references: Mapping[str, Any] | None) -> Compiled:
+    """An experiment's audience, compiled against the references it was checked with (as a slot's conditions)."""
+    return compile_condition(parse(audience, _stored_references(references)))
+
+
 def compile_slot(slot_id: str, definition: SlotDefinition, references: Mapping[str, Any] | None) -> CompiledSlot:
-    refs = content_references({**(references or {}), "plans": list((references or {}).get("tiers") or {})})
+    refs = _stored_references(references)
     tests: list[Compiled | None] = []
     for variant in definition.variants:
         condition = variant.condition

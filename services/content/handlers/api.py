@@ -422,7 +422,7 @@ class StopBody(BaseModel):
 def put_experiment(
     experimentId: Annotated[str, Path(pattern=ID)], body: Annotated[ExperimentDefinition, Body()]
 ) -> ExperimentView:
-    saved = definitions.save_experiment(deps.content(), experimentId, body, clock.now())
+    saved = definitions.save_experiment(deps.content(), experimentId, body, clock.now(), deps.segment_definitions)
     deps.definitions_changed()
     return ExperimentView.model_validate(saved)
 

@@ -51,7 +51,7 @@ def decide(
         raise UnknownSlot(request.slots[0])
     if len(known) < len(request.slots):
         request = replace(request, slots=known)
-    running = {e["target"].get("slotId"): e for e in published.running(now)}
+    running = {e.definition["target"].get("slotId"): e for e in published.experiments if e.running_at(now)}
     key = identifier(request.anonymous_id, request.user_id)
     item = store.visitor(key) if key else None
     projection: dict[str, Any] | None = (item or {}).get("p")
@@ -74,7 +74,9 @@ def decide(
             continue
         variant = choose_variant(compiled, view)
         answer: dict[str, Any] = {"slot": slot_id, "variantId": variant.variant_id, "content": variant.content}
-        experiment = running.get(slot_id) if view is not None and unit else None
+        live = running.get(slot_id) if view is not None and unit else None
+        # outside the experiment's audience: what the slot shows them anyway, and not counted
+        experiment = live.definition if live is not None and live.admits(view) else None
         if experiment is not None and unit is not None and unit_id:
             chosen = variant_for(experiment, unit_id)
             if chosen is not None:

@@ -11,6 +11,7 @@ from services.content.domain.catalogue import ContentItem, Format, RowFault, par
 from services.content.domain.experiments import ExperimentDefinition
 from services.content.domain.targeting import (
     SlotDefinition,
+    check_audience,
     check_conditions,
     content_references,
     references_json,
@@ -73,9 +74,14 @@ def import_items(
 
 
 def save_experiment(
-    store: ContentStore, experiment_id: str, definition: ExperimentDefinition, now: dt.datetime
+    store: ContentStore,
+    experiment_id: str,
+    definition: ExperimentDefinition,
+    now: dt.datetime,
+    segments: SegmentDefinitions | None = None,
 ) -> dict[str, Any]:
-    """A new experiment is a draft; a running or stopped one cannot be redefined (its counts would mix)."""
+    """A new experiment is a draft; a running or stopped one cannot be redefined (its counts would mix). Its
+    audience is checked against segments' definitions (`segments`), as a slot's conditions are."""
     before = store.definition("experiment", experiment_id)
     if before is not None and before.get("status") != "draft":
         raise Conflict(f"Experiment {experiment_id} is {before['status']}; define a new one.", "experimentId")
@@ -90,6 +96,12 @@ def save_experiment(
             raise InvalidDefinition([("target.templateId", f"no template {target.template_id!r}")])
         _check_template_variants(definition, template["source"])
     body = {**definition.model_dump(by_alias=True, exclude_none=True, mode="json"), "status": "draft"}
+    if definition.audience is not None:
+        refs = content_references(segments() if segments else {})
+        faults = check_audience(definition.audience, refs)
+        if faults:
+            raise InvalidDefinition(faults)
+        body["references"] = references_json(refs)
     return store.save_definition("experiment", experiment_id, body, now)
 
 

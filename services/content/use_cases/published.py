@@ -24,11 +24,20 @@ class Published:
     def running(self, now: dt.datetime) -> list[dict[str, Any]]:
         return [e.definition for e in self.experiments if e.running_at(now)]
 
+    def live_on(self, kind: str, target_id: str, now: dt.datetime) -> LiveExperiment | None:
+        """The experiment running on a slot (`slotId`) or a template (`templateId`), with its audience."""
+        return next(
+            (e for e in self.experiments if e.running_at(now) and e.definition["target"].get(kind) == target_id),
+            None,
+        )
+
     def slot_experiment(self, slot_id: str, now: dt.datetime) -> dict[str, Any] | None:
-        return next((e for e in self.running(now) if e["target"].get("slotId") == slot_id), None)
+        found = self.live_on("slotId", slot_id, now)
+        return found.definition if found else None
 
     def template_experiment(self, template_id: str, now: dt.datetime) -> dict[str, Any] | None:
-        return next((e for e in self.running(now) if e["target"].get("templateId") == template_id), None)
+        found = self.live_on("templateId", template_id, now)
+        return found.definition if found else None
 
 
 def load(store: Definitions) -> Published:

@@ -11,6 +11,7 @@ from typing import Any
 
 from services.content.domain import templates
 from services.content.domain.experiments import variant_for
+from services.content.domain.targeting import visitor_view
 from services.content.domain.visitors import VisitorState
 from services.content.ports import ContentStore
 from services.content.use_cases.definitions import Conflict, InvalidDefinition, NotFound
@@ -140,7 +141,9 @@ def render_for_profile(
     state = store.state(profile_id) if profile_id else None
     source = dict(stored["source"])
     experiment_answer = None
-    experiment = published.template_experiment(template_id, now) if profile_id else None
+    live = published.live_on("templateId", template_id, now) if profile_id else None
+    view = visitor_view(state.projection(), {}, now) if state is not None else None
+    experiment = live.definition if live is not None and live.admits(view) else None
     if experiment is not None and profile_id is not None:
         chosen = variant_for(experiment, profile_id)
         if chosen is not None:

@@ -264,3 +264,50 @@ def test_the_privacy_export_lists_the_visitor_state_and_exposures(
     }
     assert document["visitorState"][flo]["members"][recipes]["in"] is True
     assert document["visitorState"]["p-nobody"] == {}
+
+
+def test_an_experiments_audience_alone_takes_part_and_is_counted(cloud: Any, api: Api) -> None:
+    # Given a banner slot and an experiment on it for visitors from the Netherlands only
+    slot = {"name": "Banner", "variants": [{"variantId": "plain", "content": {"title": "Free delivery"}}]}
+    assert api.admin("PUT", "/v1/content/slots/audience-banner", slot).status == 200
+    experiment = {
+        "name": "Dutch banner",
+        "target": {"slotId": "audience-banner"},
+        "variants": [
+            {"id": "control", "content": {"title": "Gratis bezorging"}},
+            {"id": "bold", "content": {"title": "Nu gratis!"}},
+        ],
+        "goal": {"event": "Order Completed"},
+        "audience": {"environment": "country", "op": "equals", "value": "NL"},
+    }
+    saved = api.admin("PUT", "/v1/experiments/dutch-banner", experiment)
+    assert saved.status == 200 and saved.body["audience"] == experiment["audience"], saved.body
+    assert api.admin("POST", "/v1/experiments/dutch-banner/start").status == 200
+
+    # When 30 Dutch and 10 other visitors are served the banner
+    dutch = {
+        decide(api, f"nl-{n}-{uuid.uuid4()}", "audience-banner", {"CloudFront-Viewer-Country": "NL"}) for n in range(30)
+    }
+    others = {
+        decide(api, f"be-{n}-{uuid.uuid4()}", "audience-banner", {"CloudFront-Viewer-Country": "BE"}) for n in range(10)
+    }
+
+    # Then only the Dutch take part (both variants shown), the others see the slot, and only the Dutch are counted
+    assert dutch == {"control", "bold"} and others == {"plain"}
+    results = api.admin("GET", "/v1/experiments/dutch-banner/results").body
+    assert sum(v["users"] for v in results["variants"]) == 30
+    assert api.admin("POST", "/v1/experiments/dutch-banner/stop", {}).status == 200
+
+
+def test_an_audience_naming_an_unknown_segment_is_refused_at_its_path(api: Api) -> None:
+    experiment = {
+        "name": "Nobody",
+        "target": {"slotId": "audience-banner"},
+        "variants": [{"id": "a", "content": {"title": "A"}}, {"id": "b", "content": {"title": "B"}}],
+        "goal": {"event": "Order Completed"},
+        "audience": {"any": [{"inSegment": "no-such-segment"}]},
+    }
+    refused = api.admin("PUT", "/v1/experiments/nobody", experiment)
+    assert refused.status == 400
+    assert [e["field"] for e in refused.body["errors"]] == ["audience.any[0].inSegment"]
+    assert api.admin("GET", "/v1/experiments/nobody").status == 404
