@@ -148,6 +148,49 @@ def test_an_experiment_built_in_the_form_is_saved_started_and_splits_visitors(co
     assert {v["variantId"]: v["users"] for v in results["variants"]} == seen
 
 
+def test_an_experiments_audience_is_built_in_the_form_and_only_it_takes_part(console: Console) -> None:
+    api = console.api
+    banner = {"name": "Banner", "variants": [{"variantId": "plain", "content": {"title": "Free delivery"}}]}
+    assert api.admin("PUT", "/v1/content/slots/audience-banner", banner).status == 200
+    segment_id = console.demo["segmentId"]
+    created = console.open(
+        "/experiments",
+        [
+            {"click": "#new-experiment"},
+            {"waitFor": DRAWER_OPEN},
+            {"waitFor": "document.querySelector('#experiment-slot option[value=audience-banner]') !== null"},
+            {"fill": ["#experiment-name", "Readers banner"]},
+            {"select": ["#experiment-slot", "audience-banner"]},
+            {"waitFor": "document.querySelector('#experiment-v1-content-0-name')?.value === 'title'"},
+            {"fill": ["#experiment-v1-id", "bold"]},
+            {"fill": ["#experiment-v1-content-0-value", "Free delivery for readers"]},
+            {"fill": ["#experiment-goal-event", "Order Completed"]},
+            {"click": "#experiment-audience-add-segment"},
+            {"waitFor": f"document.querySelector('#experiment-audience-rule-0-segment [value=\"{segment_id}\"]')"},
+            {"select": ["#experiment-audience-rule-0-segment", segment_id]},
+            submit("Experiment"),
+            {"waitFor": "location.hash === '#/experiments/readers-banner'", "timeout": 15000},
+            {"waitFor": READY, "timeout": 15000},
+        ],
+        screenshot="experiment-audience",
+    )
+    assert_clean(created)
+    saved = api.admin("GET", "/v1/experiments/readers-banner").body
+    assert saved["audience"] == {"inSegment": segment_id}
+    assert api.admin("POST", "/v1/experiments/readers-banner/start").status == 200
+
+    def shown(anonymous_id: str) -> str:
+        reply = api.request("GET", f"/v1/decide?slot=audience-banner&anonymousId={anonymous_id}", key=api.write_key)
+        assert reply.status == 200, reply.body
+        return str(reply.body["variantId"])
+
+    assert shown("console-ada") in ("control", "bold")  # a reader of the demo segment takes part
+    assert shown("console-cleo") == "plain"  # outside the audience: the slot as it is, not counted
+    results = api.admin("GET", "/v1/experiments/readers-banner/results").body
+    assert sum(v["users"] for v in results["variants"]) == 1
+    assert api.admin("POST", "/v1/experiments/readers-banner/stop", {}).status == 200
+
+
 def test_a_running_experiment_is_copied_into_a_new_draft(console: Console) -> None:
     running = console.api.admin("GET", "/v1/experiments/console-hero").body
     assert running["status"] == "running", "runs after test_an_experiment_built_in_the_form_…"

@@ -11,6 +11,7 @@ import { ItemEditor } from "../components/content/ItemEditor";
 import { ConfirmDelete } from "../components/content/parts";
 import { SlotEditor } from "../components/content/SlotEditor";
 import { Templates } from "../components/content/Templates";
+import { useAudiences } from "../components/content/choices";
 import type { Choices, Item, Slot } from "../components/content/model";
 import { Notice } from "../components/journeys/Notice";
 import { Scroll } from "../components/journeys/Scroll";
@@ -19,42 +20,6 @@ import { config } from "../config";
 import { useApi } from "../hooks";
 import { currentQuery } from "../router";
 import type { PageProps } from "./registry";
-
-interface Questionnaire {
-  questionnaireId: string;
-  name: string;
-  key?: { segments?: { key: string; name: string }[] };
-}
-
-/** Names for segment, questionnaire and plan ids (the audiences content speaks of), and what the forms may name. */
-function useAudiences() {
-  const segments = useApi<{ segments: { segmentId: string; name: string }[] }>("/v1/segments");
-  const questionnaires = useApi<{ questionnaires: Questionnaire[] }>("/v1/questionnaires");
-  const plans = useApi<{ plans: { planId: string; name: string; tiers?: { name: string }[] }[] }>("/v1/scoring/plans");
-  const names = useMemo(() => {
-    const names: Record<string, string> = {};
-    for (const s of segments.data?.segments ?? []) names[s.segmentId] = s.name;
-    for (const q of questionnaires.data?.questionnaires ?? []) names[q.questionnaireId] = q.name;
-    for (const p of plans.data?.plans ?? []) names[p.planId] = p.name;
-    return names;
-  }, [segments.data, questionnaires.data, plans.data]);
-  const choices = useMemo((): Choices => {
-    const segmentChoices = (segments.data?.segments ?? []).map((s) => ({ value: s.segmentId, label: s.name }));
-    const questionnaireChoices = (questionnaires.data?.questionnaires ?? []).map((q) => ({
-      id: q.questionnaireId,
-      name: q.name,
-      keys: (q.key?.segments ?? []).map((k) => ({ value: k.key, label: k.name })),
-    }));
-    return {
-      segments: segmentChoices,
-      questionnaires: questionnaireChoices,
-      plans: (plans.data?.plans ?? []).map((p) => ({ id: p.planId, name: p.name, tiers: (p.tiers ?? []).map((t) => t.name) })),
-      audiences: [...segmentChoices, ...questionnaireChoices.flatMap((q) => q.keys.map((k) => ({ value: k.value, label: `${k.label} (${q.name})` })))],
-    };
-  }, [segments.data, questionnaires.data, plans.data]);
-  // the pages wait for the names (an error in any only leaves ids shown)
-  return { names, choices, ready: !segments.loading && !questionnaires.loading && !plans.loading };
-}
 
 /** The local cloud's virtual time (new items are published "now" on its clock), else the browser's. */
 function useNow(): Date | null {

@@ -165,6 +165,8 @@ export function TargetingFields({
   errors,
   ruleErrors,
   onChange,
+  empty = "No condition yet: add who sees this variant.",
+  jsonLabel = "Who sees this variant",
 }: {
   id: string;
   label: string;
@@ -173,6 +175,9 @@ export function TargetingFields({
   errors: string[];
   ruleErrors: Record<number, Record<string, string>>;
   onChange: (targeting: Targeting) => void;
+  /** What the form says while it has no condition, and what its JSON is. */
+  empty?: string;
+  jsonLabel?: string;
 }) {
   const setRule = (index: number, rule: TargetRule) => onChange({ ...targeting, rules: targeting.rules.map((r, i) => (i === index ? rule : r)) });
   if (targeting.json !== null)
@@ -180,7 +185,7 @@ export function TargetingFields({
       <Stack gap="xs">
         <Textarea
           id={`${id}-json`}
-          label="Who sees this variant (a condition as JSON)"
+          label={`${jsonLabel} (a condition as JSON)`}
           description="It uses more than the forms offer (nesting or not); see docs/content.md"
           value={targeting.json}
           autosize
@@ -213,7 +218,7 @@ export function TargetingFields({
       ) : null}
       {targeting.rules.length === 0 ? (
         <Text size="sm" c="dimmed">
-          No condition yet: add who sees this variant.
+          {empty}
         </Text>
       ) : null}
       {targeting.rules.map((rule, k) => {

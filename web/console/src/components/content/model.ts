@@ -274,6 +274,38 @@ export function targetingOf(when: Obj | null | undefined): Targeting {
   return single ? { match: "all", rules: [single], json: null } : { match: "all", rules: [], json: JSON.stringify(when, null, 2) };
 }
 
+/** A targeting's condition (null when it has no rule), with what keeps it from being one at the API's paths under
+ * `at` (`variants[1].when`, `audience`). */
+export function targetingCondition(t: Targeting, at: string): { condition: Obj | null; faults: FieldError[] } {
+  const faults: FieldError[] = [];
+  if (t.json !== null) {
+    try {
+      const parsed = JSON.parse(t.json) as Json;
+      if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not an object");
+      return { condition: parsed as Obj, faults };
+    } catch {
+      return { condition: null, faults: [{ field: at, message: "Not valid JSON: a condition is an object" }] };
+    }
+  }
+  if (t.rules.length === 0) return { condition: null, faults };
+  t.rules.forEach((rule, k) => {
+    const gap = ruleGap(rule);
+    if (gap) faults.push({ field: `${at}${t.rules.length > 1 ? `.${t.match}[${k}]` : ""}.${gap.field}`, message: gap.message });
+  });
+  const only = t.rules.length === 1 ? t.rules[0] : null;
+  return { condition: only ? ruleCondition(only) : { [t.match]: t.rules.map(ruleCondition) }, faults };
+}
+
+/** An error at a path inside a targeting (`any[1].value`, already without its `when.` or `audience.`) onto its
+ * rule's field, by the rule's id (so it stays put when rules move), else as a line of its own. */
+export function placeTargetingError(t: Targeting, path: string, message: string, into: { targeting: string[]; rules: Record<number, Record<string, string>> }) {
+  const many = t.rules.length > 1 ? new RegExp(`^${t.match}\\[(\\d+)\\]\\.?(.*)$`).exec(path) : null;
+  const rule = t.json !== null ? undefined : t.rules.length === 1 ? t.rules[0] : many ? t.rules[Number(many[1])] : undefined;
+  const field = t.rules.length === 1 ? path : many ? many[2] : "";
+  if (rule && field) add((into.rules[rule.id] ??= {}), field.split(/[.[]/)[0], message);
+  else into.targeting.push(path ? `${path}: ${message}` : message);
+}
+
 // ---- slots -----------------------------------------------------------------------------------------------------
 
 export const CONTENT_FIELDS = [
@@ -380,25 +412,12 @@ export function slotBody(draft: SlotDraft): { body: Obj; faults: FieldError[] } 
     if (!v.variantId.trim()) faults.push({ field: `variants[${i}].variantId`, message: "Give the variant an id" });
     if (v.key !== draft.defaultKey) {
       const t = v.targeting;
-      if (t.json !== null) {
-        try {
-          const parsed = JSON.parse(t.json) as Json;
-          if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not an object");
-          out.when = parsed as Obj;
-        } catch {
-          faults.push({ field: `variants[${i}].when`, message: "Not valid JSON: a condition is an object" });
-        }
-      } else if (t.rules.length === 0) {
-        faults.push({ field: `variants[${i}].when`, message: "Add who sees this variant, or make it the default" });
-      } else {
-        t.rules.forEach((rule, k) => {
-          const gap = ruleGap(rule);
-          if (gap) faults.push({ field: `variants[${i}].when${t.rules.length > 1 ? `.${t.match}[${k}]` : ""}.${gap.field}`, message: gap.message });
-        });
-        const only = t.rules.length === 1 ? t.rules[0] : null;
-        if (only && only.kind === "segment" && v.shorthand) out.segmentId = only.segment;
-        else out.when = only ? ruleCondition(only) : { [t.match]: t.rules.map(ruleCondition) };
-      }
+      const { condition, faults: gaps } = targetingCondition(t, `variants[${i}].when`);
+      faults.push(...gaps);
+      const only = t.json === null && t.rules.length === 1 ? t.rules[0] : null;
+      if (t.json === null && t.rules.length === 0) faults.push({ field: `variants[${i}].when`, message: "Add who sees this variant, or make it the default" });
+      else if (only && only.kind === "segment" && v.shorthand) out.segmentId = only.segment;
+      else if (condition) out.when = condition;
     }
     const content: Obj = {};
     for (const { key } of CONTENT_FIELDS) if (v.content[key].trim()) content[key] = v.content[key].trim();
@@ -473,13 +492,7 @@ export function slotErrors(errors: FieldError[], draft: SlotDraft): SlotErrors {
       if (field) v.extra[field.id] = message;
       else v.content = rest === "content" ? message : `${rest.slice("content.".length)}: ${message}`;
     } else if (rest === "segmentId" || rest.startsWith("when")) {
-      const t = variant.targeting;
-      const path = rest === "segmentId" ? "inSegment" : rest.replace(/^when\.?/, "");
-      const many = t.rules.length > 1 ? new RegExp(`^${t.match}\\[(\\d+)\\]\\.?(.*)$`).exec(path) : null;
-      const rule = t.json !== null ? undefined : t.rules.length === 1 ? t.rules[0] : many ? t.rules[Number(many[1])] : undefined;
-      const field = t.rules.length === 1 ? path : many ? many[2] : "";
-      if (rule && field) add((v.rules[rule.id] ??= {}), field.split(/[.[]/)[0], message);
-      else v.targeting.push(path ? `${path}: ${message}` : message);
+      placeTargetingError(variant.targeting, rest === "segmentId" ? "inSegment" : rest.replace(/^when\.?/, ""), message, v);
     } else v.targeting.push(rest ? `${rest}: ${message}` : message);
   }
   return out;

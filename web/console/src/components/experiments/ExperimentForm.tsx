@@ -7,6 +7,9 @@ import { useEffect, useMemo, useState } from "react";
 
 import { api } from "../../api";
 import { useApi } from "../../hooks";
+import { useAudiences } from "../content/choices";
+import { placeTargetingError } from "../content/model";
+import { TargetingFields } from "../content/Targeting";
 import { errorAt, fieldErrors, FormDrawer, PairRows, useSubmit, type FieldErrors, type Pair } from "../forms";
 import { check, emptyDraft, fromExperiment, idFrom, MAX_VARIANTS, newVariant, nextVariantId, toBody, type Experiment, type ExperimentDraft, type VariantDraft } from "./model";
 
@@ -77,6 +80,13 @@ export function ExperimentForm({
   const errors: FieldErrors = fieldErrors(error);
   const at = (field: string, scope: "exact" | "under" = "exact") => errorAt(errors, field, scope);
   const joined = (...messages: (string | undefined)[]) => messages.filter(Boolean).join("; ") || undefined;
+  const { choices } = useAudiences(opened);
+  const audienceErrors = useMemo(() => {
+    const into: { targeting: string[]; rules: Record<number, Record<string, string>> } = { targeting: [], rules: {} };
+    for (const [path, messages] of Object.entries(errors))
+      if (path === "audience" || path.startsWith("audience.")) for (const m of messages) placeTargetingError(draft.audience, path.replace(/^audience\.?/, ""), m, into);
+    return into;
+  }, [errors, draft.audience]);
 
   const slotChoices = [
     { value: "", label: slots.loading ? "Loading the slots…" : "Choose a slot" },
@@ -277,8 +287,25 @@ export function ExperimentForm({
           <TextInput id="experiment-stop" type="datetime-local" label="Until (UTC, optional)" value={draft.stopAt} error={at("stopAt")} onChange={(e) => set({ stopAt: e.currentTarget.value })} />
         </SimpleGrid>
         <Text size="xs" c="dimmed">
-          Starting it still takes the Start button; outside this window a started experiment shows nothing and counts nothing. There is no audience to choose: everyone the slot or the email reaches can take part.
+          Starting it still takes the Start button; outside this window a started experiment shows nothing and counts nothing.
         </Text>
+        <Text size="sm" fw={600} id="experiment-audience-title">
+          Who may take part (optional)
+        </Text>
+        <Text size="xs" c="dimmed">
+          With no condition, everyone the slot or the email reaches can take part. With conditions, only the visitors (or, for an email, the people mailed) who meet them do; everyone else sees what they would see anyway and is not counted.
+        </Text>
+        <TargetingFields
+          id="experiment-audience"
+          label="Who may take part"
+          targeting={draft.audience}
+          choices={choices}
+          errors={audienceErrors.targeting}
+          ruleErrors={audienceErrors.rules}
+          onChange={(audience) => set({ audience })}
+          empty="No condition: everyone can take part."
+          jsonLabel="Who may take part"
+        />
       </Stack>
     </FormDrawer>
   );

@@ -1,6 +1,7 @@
 // An experiment as the API keeps it (services/content/domain/experiments.py: ExperimentDefinition) and as the form
 // edits it: a slot's variants carry `content` (name = value pairs, or JSON when it is more than text), a template's
 // carry `subject` and/or `html`; the goal is an event (with properties that must all be equal) or an email click.
+import { targetingCondition, targetingOf, type Obj, type Targeting } from "../content/model";
 import { numberOr, scalar, slug, type Pair } from "../forms";
 
 export interface ExperimentVariant {
@@ -22,6 +23,7 @@ export interface Experiment {
   coverage?: number;
   startAt?: string | null;
   stopAt?: string | null;
+  audience?: Obj | null;
   startedAt?: string;
   stoppedAt?: string;
   updatedAt?: string;
@@ -52,6 +54,7 @@ export interface ExperimentDraft {
   coverage: number | string; // percent of visitors
   startAt: string; // "YYYY-MM-DDTHH:mm", UTC; "" for none
   stopAt: string;
+  audience: Targeting; // no rule: everyone the slot or the email reaches
 }
 
 export const MAX_VARIANTS = 10;
@@ -77,6 +80,7 @@ export function emptyDraft(): ExperimentDraft {
     coverage: 100,
     startAt: "",
     stopAt: "",
+    audience: targetingOf(null),
   };
 }
 
@@ -131,6 +135,7 @@ export function fromExperiment(e: Experiment, copy = false): ExperimentDraft {
     coverage: Math.round((e.coverage ?? 1) * 10000) / 100,
     startAt: toLocalInput(e.startAt),
     stopAt: toLocalInput(e.stopAt),
+    audience: targetingOf(e.audience),
   };
 }
 
@@ -163,6 +168,8 @@ export function toBody(d: ExperimentDraft): Record<string, unknown> {
   };
   if (d.startAt) body.startAt = toIso(d.startAt);
   if (d.stopAt) body.stopAt = toIso(d.stopAt);
+  const { condition } = targetingCondition(d.audience, "audience");
+  if (condition) body.audience = condition;
   return body;
 }
 
@@ -189,6 +196,7 @@ export function check(d: ExperimentDraft, takenIds: string[] | null): { field: s
   });
   if (d.goal === "event" && !d.event.trim()) faults.push({ field: "goal.event", message: "name the event that counts as a conversion" });
   if (d.startAt && d.stopAt && d.stopAt <= d.startAt) faults.push({ field: "stopAt", message: "must be after the start" });
+  faults.push(...targetingCondition(d.audience, "audience").faults);
   return faults;
 }
 
