@@ -31,14 +31,6 @@ class Published:
             None,
         )
 
-    def slot_experiment(self, slot_id: str, now: dt.datetime) -> dict[str, Any] | None:
-        found = self.live_on("slotId", slot_id, now)
-        return found.definition if found else None
-
-    def template_experiment(self, template_id: str, now: dt.datetime) -> dict[str, Any] | None:
-        found = self.live_on("templateId", template_id, now)
-        return found.definition if found else None
-
 
 def load(store: Definitions) -> Published:
     """Three Queries: slots, items, experiments (templates are read one at a time, when rendered)."""
